@@ -1,0 +1,215 @@
+// The narrow interface to one Docker host, and its dockerode implementation.
+import Docker from "dockerode";
+import { ContainerState, NodeSpec } from "../model";
+import { LABEL } from "./labels";
+import { DockerHealthcheck } from "./health";
+
+export interface ContainerSpec {
+    name: string;
+    image: string;
+    env: Record<string, string>;
+    command?: string[];
+    labels: Record<string, string>;
+    /** container port -> fixed host port, or 0 for one Docker assigns */
+    ports: Array<{ containerPort: number; hostPort: number }>;
+    healthcheck?: DockerHealthcheck;
+    nanoCpus?: number;
+    memoryBytes?: number;
+    stopGracePeriodSeconds: number;
+}
+
+export interface HostInfo {
+    engineVersion: string;
+    apiVersion: string;
+    cpus: number;
+    memoryBytes: number;
+}
+
+export interface HostClient {
+    readonly node: string;
+    info(): Promise<HostInfo>;
+    /** Containers carrying all the given labels, running or not. */
+    list(labels: Record<string, string>): Promise<ContainerState[]>;
+    /** Host ports published by running containers, with the owner's service label when berth manages it. */
+    publishedPorts(): Promise<Array<{ port: number; service?: string }>>;
+    ensureImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
+    /** Image reference with digest (repo@sha256:...) of a local image, if the host has it. */
+    localDigest(ref: string): Promise<string | undefined>;
+    run(spec: ContainerSpec): Promise<ContainerState>;
+    inspect(id: string): Promise<ContainerState & { lastHealthOutput?: string }>;
+    stop(id: string, graceSeconds: number): Promise<void>;
+    remove(id: string): Promise<void>;
+}
+
+const REQUEST_TIMEOUT_MS = 15000;
+
+export function dockerOptions(node: NodeSpec, timeout = REQUEST_TIMEOUT_MS): Docker.DockerOptions {
+    const m = /^(unix|tcp|ssh):\/\/(.+)$/.exec(node.docker);
+    if (!m) throw new Error(`node ${node.name}: unsupported docker endpoint ${node.docker}`);
+    const [, scheme, rest] = m;
+    if (scheme === "unix") return { socketPath: rest, timeout };
+    if (scheme === "tcp") {
+        const [host, port] = rest.split(":");
+        const tls = node.tls;
+        return {
+            host,
+            port: Number(port),
+            protocol: tls ? "https" : "http",
+            ca: tls?.ca,
+            cert: tls?.cert,
+            key: tls?.key,
+            timeout,
+        };
+    }
+    const url = new URL(node.docker);
+    return { protocol: "ssh", host: url.hostname, port: Number(url.port || 22), username: url.username || undefined, timeout } as Docker.DockerOptions;
+}
+
+function parseHealth(status: string): string {
+    if (status.includes("(healthy)")) return "healthy";
+    if (status.includes("(unhealthy)")) return "unhealthy";
+    if (status.includes("(health: starting)")) return "starting";
+    return "none";
+}
+
+function fromListing(node: string, c: Docker.ContainerInfo): ContainerState {
+    const hostPorts: Record<string, number> = {};
+    for (const p of c.Ports ?? []) if (p.PublicPort) hostPorts[String(p.PrivatePort)] = p.PublicPort;
+    return {
+        id: c.Id,
+        name: (c.Names?.[0] ?? c.Id).replace(/^\//, ""),
+        node,
+        slot: Number(c.Labels?.[LABEL.slot] ?? -1),
+        revision: c.Labels?.[LABEL.revision] ?? "",
+        state: c.State,
+        health: parseHealth(c.Status ?? ""),
+        hostPorts,
+    };
+}
+
+export class DockerHost implements HostClient {
+    private readonly docker: Docker;
+    constructor(readonly spec: NodeSpec) {
+        this.docker = new Docker(dockerOptions(spec));
+    }
+    get node(): string {
+        return this.spec.name;
+    }
+
+    async info(): Promise<HostInfo> {
+        const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
+        return { engineVersion: version.Version, apiVersion: version.ApiVersion, cpus: info.NCPU, memoryBytes: info.MemTotal };
+    }
+
+    async list(labels: Record<string, string>): Promise<ContainerState[]> {
+        const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+        const found = await this.docker.listContainers({ all: true, filters: { label } });
+        return found.map((c) => fromListing(this.node, c));
+    }
+
+    async publishedPorts(): Promise<Array<{ port: number; service?: string }>> {
+        const running = await this.docker.listContainers({ all: false });
+        return running.flatMap((c) =>
+            (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ port: p.PublicPort, service: c.Labels?.[LABEL.service] })),
+        );
+    }
+
+    async localDigest(ref: string): Promise<string | undefined> {
+        try {
+            const image = await this.docker.getImage(ref).inspect();
+            return image.RepoDigests?.[0];
+        } catch {
+            return undefined;
+        }
+    }
+
+    async ensureImage(ref: string, onProgress?: (line: string) => void): Promise<void> {
+        try {
+            await this.docker.getImage(ref).inspect();
+            return;
+        } catch {
+            // not present: pull below
+        }
+        onProgress?.(`pulling ${ref} on ${this.node}`);
+        const stream = await this.docker.pull(ref);
+        await new Promise<void>((resolve, reject) =>
+            this.docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
+                const failed = output?.find((o) => o.error);
+                if (err || failed) reject(new Error(`pull of ${ref} on ${this.node} failed: ${err?.message ?? failed?.error}`));
+                else resolve();
+            }),
+        );
+    }
+
+    async run(spec: ContainerSpec): Promise<ContainerState> {
+        const exposed: Record<string, object> = {};
+        const bindings: Record<string, Array<{ HostPort: string }>> = {};
+        for (const p of spec.ports) {
+            exposed[`${p.containerPort}/tcp`] = {};
+            bindings[`${p.containerPort}/tcp`] = [{ HostPort: p.hostPort ? String(p.hostPort) : "" }];
+        }
+        const container = await this.docker.createContainer({
+            name: spec.name,
+            Image: spec.image,
+            Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+            Cmd: spec.command,
+            Labels: spec.labels,
+            ExposedPorts: exposed,
+            Healthcheck: spec.healthcheck,
+            StopTimeout: spec.stopGracePeriodSeconds,
+            HostConfig: {
+                PortBindings: bindings,
+                NanoCpus: spec.nanoCpus,
+                Memory: spec.memoryBytes,
+                RestartPolicy: { Name: "unless-stopped" },
+            },
+        });
+        try {
+            await container.start();
+        } catch (e) {
+            // A container that cannot start (port held, bad command) must not linger as "created".
+            await container.remove({ force: true }).catch(() => undefined);
+            throw e;
+        }
+        return this.inspect(container.id);
+    }
+
+    async inspect(id: string): Promise<ContainerState & { lastHealthOutput?: string }> {
+        const c = await this.docker.getContainer(id).inspect();
+        const hostPorts: Record<string, number> = {};
+        for (const [key, value] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
+            const published = (value as Array<{ HostPort: string }> | null)?.[0]?.HostPort;
+            if (published) hostPorts[key.split("/")[0]] = Number(published);
+        }
+        const log = c.State.Health?.Log ?? [];
+        return {
+            id: c.Id,
+            name: c.Name.replace(/^\//, ""),
+            node: this.node,
+            slot: Number(c.Config.Labels?.[LABEL.slot] ?? -1),
+            revision: c.Config.Labels?.[LABEL.revision] ?? "",
+            state: c.State.Status,
+            health: c.State.Health?.Status ?? "none",
+            hostPorts,
+            lastHealthOutput: log.length ? log[log.length - 1].Output.trim() : undefined,
+        };
+    }
+
+    async stop(id: string, graceSeconds: number): Promise<void> {
+        try {
+            // Docker sends SIGTERM, waits `t` seconds, then SIGKILL: the request lasts that long.
+            const patient = new Docker(dockerOptions(this.spec, REQUEST_TIMEOUT_MS + graceSeconds * 1000));
+            await patient.getContainer(id).stop({ t: graceSeconds });
+        } catch (e: any) {
+            if (e?.statusCode !== 304 && e?.statusCode !== 404) throw e;
+        }
+    }
+
+    async remove(id: string): Promise<void> {
+        try {
+            await this.docker.getContainer(id).remove({ force: true });
+        } catch (e: any) {
+            if (e?.statusCode !== 404) throw e;
+        }
+    }
+}

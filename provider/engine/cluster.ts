@@ -1,0 +1,64 @@
+// Cluster: the Docker hosts a service may run on. Owns no containers; it checks the nodes answer
+// and reports their inventory.
+import type * as pulumi from "@pulumi/pulumi";
+import { ClusterArgs, NodeInventory } from "../model";
+import { Failure, formatFailures, isUnknown, validateCluster } from "../validate";
+import { hostsFor } from "./world";
+
+async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
+    const hosts = hostsFor(args.nodes);
+    return Promise.all(
+        args.nodes.map(async (n) => {
+            try {
+                const i = await hosts.get(n.name)!.info();
+                return { name: n.name, engineVersion: i.engineVersion, apiVersion: i.apiVersion, cpus: i.cpus, memoryBytes: i.memoryBytes, reachable: true };
+            } catch (e: any) {
+                return { name: n.name, engineVersion: "", apiVersion: "", cpus: 0, memoryBytes: 0, reachable: false, error: e?.message ?? String(e) };
+            }
+        }),
+    );
+}
+
+function outputs(args: ClusterArgs, inv: NodeInventory[]) {
+    return { name: args.name, nodes: args.nodes.map((n) => ({ ...n, schedulable: n.schedulable !== false })), inventory: inv };
+}
+
+export const clusterProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds, news) {
+        const failures: Failure[] = validateCluster(news);
+        if (failures.length === 0 && Array.isArray(news.nodes)) {
+            const known = (news.nodes as ClusterArgs["nodes"]).filter((n) => !isUnknown(n.docker));
+            const inv = await inventory({ name: news.name, nodes: known });
+            inv.forEach((node, i) => {
+                // A cordoned node may be down for maintenance; every other node must answer.
+                if (!node.reachable && known[i].schedulable !== false) {
+                    const index = (news.nodes as ClusterArgs["nodes"]).indexOf(known[i]);
+                    failures.push({ property: `nodes[${index}].docker`, reason: `Docker on node ${node.name} (${known[i].docker}) does not answer: ${node.error}` });
+                }
+            });
+        }
+        return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = olds.name !== news.name ? ["name"] : [];
+        const changes = JSON.stringify(olds.nodes) !== JSON.stringify(outputs(news as ClusterArgs, []).nodes);
+        return { changes: changes || replaces.length > 0, replaces };
+    },
+    async create(inputs) {
+        const args = inputs as ClusterArgs;
+        const failures = validateCluster(args);
+        if (failures.length) throw new Error(formatFailures(`cluster ${args.name}`, failures));
+        return { id: args.name, outs: outputs(args, await inventory(args)) };
+    },
+    async read(id, props) {
+        const args = props as ClusterArgs;
+        return { id, props: outputs(args, await inventory(args)) };
+    },
+    async update(_id, _olds, news) {
+        const args = news as ClusterArgs;
+        return { outs: outputs(args, await inventory(args)) };
+    },
+    async delete() {
+        // A cluster owns no container: services remove theirs.
+    },
+};

@@ -1,0 +1,325 @@
+// Service: containers of one image on a cluster's nodes, serving through its SLB bindings.
+// Every create/update is one reconcile: read what really runs (Docker and every load balancer),
+// plan batches, run them with health gates, drain and rollback.
+import type * as pulumi from "@pulumi/pulumi";
+import { ContainerSpec, HostClient } from "../docker/host";
+import { dockerHealthcheck } from "../docker/health";
+import { containerName, LABEL, revisionOf, specHash, canonicalJson } from "../docker/labels";
+import { BackendState, ContainerState, DEFAULTS, ServiceArgs, ServiceState } from "../model";
+import { progressFor } from "../progress";
+import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches } from "../rollout/execute";
+import { isServing, planRelease, PlanError } from "../rollout/plan";
+import { emptyLoad, NodeLoad } from "../schedule/placement";
+import { Failure, formatFailures, isUnknown, validateService } from "../validate";
+import { driverFor, hostsFor, nodeViews } from "./world";
+
+const BACKEND_NAME = (service: string) => new RegExp(`^${service}-\\d+-[0-9a-f]{10}$`);
+
+/** The inputs that make a container what it is: change one and the release starts new containers. */
+function containerDefinition(args: ServiceArgs, imageDigest: string) {
+    return {
+        image: imageDigest,
+        env: args.env ?? {},
+        command: args.command,
+        ports: args.ports ?? [],
+        healthCheck: args.healthCheck,
+        cpus: args.cpus,
+        memoryMb: args.memoryMb,
+    };
+}
+
+function boundSlbs(args: ServiceArgs): BoundSlb[] {
+    const firstPort = args.ports?.[0]?.containerPort ?? 80;
+    return (args.bindings ?? []).map((b) => ({
+        pool: b.slb.name,
+        driver: driverFor(b.slb),
+        weight: b.weight ?? DEFAULTS.weight,
+        containerPort: b.containerPort ?? firstPort,
+    }));
+}
+
+async function listContainers(args: ServiceArgs, hosts: Map<string, HostClient>, reachable: Set<string>): Promise<ContainerState[]> {
+    const lists = await Promise.all(
+        [...hosts.values()].filter((h) => reachable.has(h.node)).map((h) => h.list({ [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name })),
+    );
+    return lists.flat();
+}
+
+async function listBackends(args: ServiceArgs, slbs: BoundSlb[]): Promise<Record<string, BackendState[]>> {
+    const own = BACKEND_NAME(args.name);
+    const result: Record<string, BackendState[]> = {};
+    for (const slb of slbs) {
+        result[slb.pool] = (await slb.driver.backends(slb.pool))
+            .filter((b) => own.test(b.name))
+            .map((b) => ({ name: b.name, address: b.address, port: b.port, weight: b.weight }));
+    }
+    return result;
+}
+
+/** Resolves the image to repo@sha256 on a node (the node's pull sees the registry's current tag). */
+async function resolveImage(image: string, hosts: HostClient[], progress: (l: string) => void): Promise<string> {
+    if (image.includes("@sha256:")) return image;
+    const repo = image.replace(/:[\w][\w.-]*$/, "");
+    const errors: string[] = [];
+    for (const h of hosts) {
+        try {
+            await h.ensureImage(image, progress);
+            const digest = await h.localDigest(image);
+            if (digest?.startsWith(repo + "@")) {
+                progress(`image ${image} resolved to ${digest} on ${h.node}`);
+                return digest;
+            }
+            errors.push(`${h.node}: image has no registry digest (was it pushed to a registry?)`);
+        } catch (e: any) {
+            errors.push(`${h.node}: ${e?.message ?? e}`);
+        }
+    }
+    throw new Error(`cannot resolve image ${image} to a digest: ${errors.join("; ") || "no reachable node"}`);
+}
+
+interface Reconciled {
+    state: ServiceState;
+}
+
+async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<Reconciled> {
+    const progress = progressFor(args.name);
+    const hosts = hostsFor(args.cluster.nodes);
+    const { views, errors } = await nodeViews(args.cluster.nodes, hosts);
+    for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
+    const reachable = new Set(views.filter((v) => v.reachable).map((v) => v.name));
+    const usableHosts = views.filter((v) => v.reachable && v.schedulable).map((v) => hosts.get(v.name)!);
+
+    const imageDigest = previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@")
+        ? previous.imageDigest
+        : await resolveImage(args.image, usableHosts, progress);
+    const hash = specHash(containerDefinition(args, imageDigest));
+    const revision = revisionOf(hash);
+    const slbs = boundSlbs(args);
+    const replicas = args.replicas ?? DEFAULTS.replicas;
+    const fixedHostPorts = (args.ports ?? []).flatMap((p) => (p.hostPort ? [p.hostPort] : []));
+
+    const containerSpec = (slot: number): ContainerSpec => ({
+        name: containerName(args.name, slot, revision),
+        image: imageDigest,
+        env: args.env ?? {},
+        command: args.command,
+        labels: {
+            [LABEL.managed]: "true",
+            [LABEL.cluster]: args.cluster.name,
+            [LABEL.service]: args.name,
+            [LABEL.revision]: revision,
+            [LABEL.slot]: String(slot),
+            [LABEL.specHash]: hash,
+        },
+        ports: (args.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort ?? 0 })),
+        healthcheck: dockerHealthcheck(args.healthCheck, args.ports?.[0]?.containerPort),
+        nanoCpus: args.cpus ? Math.round(args.cpus * 1e9) : undefined,
+        memoryBytes: args.memoryMb ? args.memoryMb * 1024 * 1024 : undefined,
+        stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
+    });
+    const release = args.release ?? {};
+    const target: ReleaseTarget = {
+        service: args.name,
+        hosts,
+        addresses: new Map(args.cluster.nodes.map((n) => [n.name, n.address])),
+        nodes: views,
+        slbs,
+        containerSpec,
+        fixedHostPorts,
+        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
+        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
+        drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
+        stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
+        progress,
+    };
+
+    const containers = await listContainers(args, hosts, reachable);
+    await removeOrphanBackends(args, [...slbs, ...dropSlbs], containers, progress);
+
+    // Bindings the service left: drain its backends there and deregister them; the containers stay.
+    if (dropSlbs.length) {
+        const names = containers.map((c) => c.name);
+        progress(`leaving ${dropSlbs.map((s) => s.pool).join(", ")}`);
+        await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers.filter((c) => names.includes(c.name)), dropSlbs);
+    }
+
+    const foreignHostPorts = new Map<string, Set<number>>();
+    const loads = new Map<string, NodeLoad>();
+    await Promise.all(
+        [...reachable].map(async (node) => {
+            const ports = (await hosts.get(node)!.publishedPorts()).filter((p) => p.service !== args.name).map((p) => p.port);
+            foreignHostPorts.set(node, new Set(ports));
+        }),
+    );
+    const plan = planRelease({
+        revision,
+        replicas,
+        fixedHostPorts,
+        minAvailable: release.minAvailable ?? Math.max(0, replicas - 1),
+        nodes: views,
+        containers,
+        foreignHostPorts,
+    });
+    // The executor's retry-elsewhere placement sees what the plan placed.
+    for (const v of views) {
+        const load = emptyLoad();
+        foreignHostPorts.get(v.name)?.forEach((p) => load.hostPorts.add(p));
+        load.serviceContainers = containers.filter((c) => c.node === v.name).length;
+        loads.set(v.name, load);
+    }
+    progress(`revision ${revision} (${imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
+
+    // Kept containers must serve in every binding (a binding may have been added) at its weight.
+    await registerAndShift(target, plan.keep);
+    const report = await runBatches(target, plan.batches, loads);
+
+    const after = await listContainers(args, hosts, reachable);
+    return {
+        state: {
+            ...args,
+            imageDigest,
+            revision,
+            containers: after,
+            backends: await listBackends(args, slbs),
+            lastRelease: report,
+        },
+    };
+}
+
+/** Backends pointing at containers that no longer exist (an interrupted run, a container removed by hand). */
+async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], progress: (l: string) => void) {
+    const own = BACKEND_NAME(args.name);
+    const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
+    for (const slb of slbs) {
+        for (const b of await slb.driver.backends(slb.pool)) {
+            if (own.test(b.name) && !live.has(b.name)) {
+                progress(`removing backend ${b.name} from ${slb.pool}: its container is gone`);
+                await slb.driver.removeBackend(slb.pool, b.name);
+            }
+        }
+    }
+}
+
+function bindingKey(b: BoundSlb | { pool: string }): string {
+    return b.pool;
+}
+
+async function stateNow(args: ServiceState): Promise<ServiceState> {
+    const hosts = hostsFor(args.cluster.nodes);
+    const { views } = await nodeViews(args.cluster.nodes, hosts);
+    const reachable = new Set(views.filter((v) => v.reachable).map((v) => v.name));
+    const slbs = boundSlbs(args);
+    return { ...args, containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
+}
+
+/** A failed release records what really runs, so the next preview is true. */
+async function failWithState(id: string, base: ServiceState, error: any): Promise<never> {
+    let properties: ServiceState = base;
+    try {
+        properties = await stateNow(base);
+    } catch {
+        // keep the last known state
+    }
+    const message = error instanceof PlanError ? `service ${base.name}: cannot plan the release: ${error.message}` : `service ${base.name}: ${error?.message ?? error}`;
+    throw Object.assign(new Error(message), { id, properties: { ...properties, lastRelease: [message] }, reasons: [message] });
+}
+
+const RELEVANT = ["image", "replicas", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "stopGracePeriodSeconds", "release"] as const;
+
+function bindingIdentity(args: ServiceArgs) {
+    return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
+}
+
+function nodeIdentity(args: ServiceArgs) {
+    return (args.cluster?.nodes ?? []).map((n) => ({ name: n.name, docker: n.docker, address: n.address, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false }));
+}
+
+/** What `diff` tells the preview: which inputs changed, and whether what runs drifted from what was deployed. */
+export function changedProperties(olds: ServiceState, news: ServiceArgs): string[] {
+    const changed: string[] = RELEVANT.filter((k) => canonicalJson(olds[k] ?? null) !== canonicalJson(news[k] ?? null));
+    if (canonicalJson(bindingIdentity(olds)) !== canonicalJson(bindingIdentity(news))) changed.push("bindings");
+    if (canonicalJson(nodeIdentity(olds)) !== canonicalJson(nodeIdentity(news))) changed.push("cluster");
+    const serving = (olds.containers ?? []).filter((c) => c.revision === olds.revision && isServing(c)).length;
+    const stale = (olds.containers ?? []).some((c) => c.revision !== olds.revision);
+    if (serving !== (olds.replicas ?? DEFAULTS.replicas) || stale) changed.push("containers");
+    return changed;
+}
+
+export const serviceProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds, news) {
+        const failures: Failure[] = validateService(news);
+        const nodes = news.cluster?.nodes;
+        const fixed = (Array.isArray(news.ports) ? news.ports : []).filter((p: any) => p.hostPort && !isUnknown(p.hostPort));
+        if (Array.isArray(nodes) && fixed.length && typeof news.replicas === "number") {
+            const schedulable = nodes.filter((n: any) => n.schedulable !== false).length;
+            if (news.replicas > schedulable) {
+                failures.push({ property: "replicas", reason: `${news.replicas} replicas with fixed host port ${fixed[0].hostPort} need ${news.replicas} schedulable nodes; the cluster has ${schedulable}` });
+            }
+        }
+        return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = ["name"].filter((k) => olds[k] !== news[k]);
+        if (olds.cluster?.name !== news.cluster?.name) replaces.push("cluster");
+        const changed = changedProperties(olds as ServiceState, news as ServiceArgs);
+        return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
+    },
+    async create(inputs) {
+        const args = inputs as ServiceArgs;
+        const failures = validateService(args);
+        if (failures.length) throw new Error(formatFailures(`service ${args.name}`, failures));
+        const id = `${args.cluster.name}/${args.name}`;
+        try {
+            const { state } = await reconcile(args, undefined, []);
+            return { id, outs: state };
+        } catch (e) {
+            return failWithState(id, { ...args, imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
+        }
+    },
+    async read(id, props) {
+        return { id, props: await stateNow(props as ServiceState) };
+    },
+    async update(id, olds, news) {
+        const args = news as ServiceArgs;
+        const previous = olds as ServiceState;
+        const keep = new Set(boundSlbs(args).map(bindingKey));
+        const dropped = boundSlbs(previous).filter((s) => !keep.has(bindingKey(s)));
+        try {
+            const { state } = await reconcile(args, previous, dropped);
+            return { outs: state };
+        } catch (e) {
+            return failWithState(id, previous, e);
+        }
+    },
+    async delete(_id, props) {
+        const args = props as ServiceState;
+        const progress = progressFor(args.name);
+        const hosts = hostsFor(args.cluster.nodes);
+        const { views, errors } = await nodeViews(args.cluster.nodes, hosts);
+        for (const [node, error] of errors) progress(`node ${node} does not answer; its containers of ${args.name} stay until it returns: ${error}`);
+        const reachable = new Set(views.filter((v) => v.reachable).map((v) => v.name));
+        const containers = await listContainers(args, hosts, reachable);
+        const slbs = boundSlbs(args);
+        progress(`removing ${containers.length} container(s)`);
+        await removeOrphanBackends(args, slbs, containers, progress);
+        await retire(
+            {
+                service: args.name,
+                hosts,
+                addresses: new Map(args.cluster.nodes.map((n) => [n.name, n.address])),
+                nodes: views,
+                slbs,
+                containerSpec: () => {
+                    throw new Error("delete starts no container");
+                },
+                fixedHostPorts: [],
+                healthyTimeoutSeconds: 0,
+                lbHealthyTimeoutSeconds: 0,
+                drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
+                stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
+                progress,
+            },
+            containers,
+        );
+    },
+};

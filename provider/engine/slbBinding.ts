@@ -1,0 +1,50 @@
+// SlbBinding: one listener and its backend pool on one load balancer. Services register their
+// containers in it; the binding itself only creates and removes the listener.
+import type * as pulumi from "@pulumi/pulumi";
+import { SlbBindingArgs, SlbBindingState } from "../model";
+import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
+import { driverFor } from "./world";
+
+function outputs(args: SlbBindingArgs): SlbBindingState {
+    const address = args.listen.address ?? "127.0.0.1";
+    return { ...args, listen: { address, port: args.listen.port }, url: `http://${address}:${args.listen.port}/` };
+}
+
+export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds, news) {
+        const failures = validateSlbBinding(news);
+        if (failures.length === 0 && !isUnknown(news.haproxy?.adminSocket)) {
+            try {
+                await driverFor(news as SlbBindingArgs).ping();
+            } catch (e: any) {
+                failures.push({ property: "haproxy.adminSocket", reason: e?.message ?? String(e) });
+            }
+        }
+        return { inputs: news, failures };
+    },
+    async diff(_id, olds, news) {
+        const replaces = ["name", "driver"].filter((k) => olds[k] !== news[k]);
+        if (olds.haproxy?.configPath !== news.haproxy?.configPath) replaces.push("haproxy");
+        const before = JSON.stringify({ ...olds, url: undefined });
+        const after = JSON.stringify({ ...outputs(news as SlbBindingArgs), url: undefined });
+        return { changes: before !== after || replaces.length > 0, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        const args = inputs as SlbBindingArgs;
+        const failures = validateSlbBinding(args);
+        if (failures.length) throw new Error(formatFailures(`slb binding ${args.name}`, failures));
+        await driverFor(args).ensureListener(args);
+        return { id: `${args.haproxy.configPath}#${args.name}`, outs: outputs(args) };
+    },
+    async read(id, props) {
+        return { id, props };
+    },
+    async update(_id, _olds, news) {
+        const args = news as SlbBindingArgs;
+        await driverFor(args).ensureListener(args);
+        return { outs: outputs(args) };
+    },
+    async delete(_id, props) {
+        await driverFor(props as SlbBindingArgs).removeListener(props.name);
+    },
+};

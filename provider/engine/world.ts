@@ -1,0 +1,33 @@
+// Builds the real clients for the nodes and load balancers an input names. Kept in one place so
+// tests can inject faults at these seams.
+import { DockerHost, HostClient } from "../docker/host";
+import { NodeSpec, SlbBindingArgs } from "../model";
+import { NodeView } from "../schedule/placement";
+import { HaproxyDriver } from "../slb/haproxy";
+import { SlbDriver } from "../slb/driver";
+
+export function hostsFor(nodes: NodeSpec[]): Map<string, HostClient> {
+    return new Map(nodes.map((n) => [n.name, new DockerHost(n)]));
+}
+
+export function driverFor(binding: SlbBindingArgs): SlbDriver {
+    return new HaproxyDriver(binding.haproxy);
+}
+
+/** Asks every node's Docker whether it answers; a node that does not is left out of placement. */
+export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient>): Promise<{ views: NodeView[]; errors: Map<string, string> }> {
+    const errors = new Map<string, string>();
+    const views = await Promise.all(
+        nodes.map(async (n) => {
+            let reachable = true;
+            try {
+                await hosts.get(n.name)!.info();
+            } catch (e: any) {
+                reachable = false;
+                errors.set(n.name, e?.message ?? String(e));
+            }
+            return { name: n.name, zone: n.zone, schedulable: n.schedulable !== false, reachable };
+        }),
+    );
+    return { views, errors };
+}

@@ -1,0 +1,153 @@
+// The domain's types, shared by the pure planners, the engines and the resource classes.
+// Inputs arrive from Pulumi as plain JSON, so everything here is plain data.
+
+/** How to reach a node's Docker engine. */
+export interface NodeSpec {
+    name: string;
+    /** unix:///run/docker.sock, tcp://host:2376 (with tls), or ssh://user@host */
+    docker: string;
+    /** Address load balancers use to reach the node's published ports. */
+    address: string;
+    zone?: string;
+    labels?: Record<string, string>;
+    /** false cordons the node: nothing new lands there and the next release moves containers off it. */
+    schedulable?: boolean;
+    tls?: { ca?: string; cert?: string; key?: string };
+}
+
+export interface NodeInventory {
+    name: string;
+    engineVersion: string;
+    apiVersion: string;
+    cpus: number;
+    memoryBytes: number;
+    reachable: boolean;
+    error?: string;
+}
+
+export interface ClusterArgs {
+    name: string;
+    nodes: NodeSpec[];
+}
+
+export interface PortSpec {
+    containerPort: number;
+    /** Fixed host port; omitted: Docker assigns one per container. */
+    hostPort?: number;
+}
+
+export interface HealthCheckSpec {
+    /** HTTP path checked inside the container (wget or curl must exist in the image). */
+    httpPath?: string;
+    /** Container port for httpPath; defaults to the first port. */
+    port?: number;
+    /** Command run inside the container; exit 0 means healthy. */
+    command?: string[];
+    intervalSeconds?: number;
+    timeoutSeconds?: number;
+    retries?: number;
+    startPeriodSeconds?: number;
+}
+
+export interface ReleaseSpec {
+    /** How long new containers may take to be healthy in Docker. */
+    healthyTimeoutSeconds?: number;
+    /** How long new backends may take to be healthy in every load balancer. */
+    lbHealthyTimeoutSeconds?: number;
+    /** How long old backends may take to finish in-flight requests. */
+    drainTimeoutSeconds?: number;
+    /** Fewest healthy backends that must serve during a batched release; default replicas - 1 (at least 1). */
+    minAvailable?: number;
+}
+
+/** What a Service receives for each load balancer binding it serves. */
+export interface ServiceBinding {
+    /** The SlbBinding's outputs. */
+    slb: SlbBindingState;
+    weight?: number;
+    /** Container port the binding sends traffic to; defaults to the first port. */
+    containerPort?: number;
+}
+
+export interface ServiceArgs {
+    name: string;
+    cluster: { name: string; nodes: NodeSpec[] };
+    image: string;
+    replicas?: number;
+    ports?: PortSpec[];
+    env?: Record<string, string>;
+    command?: string[];
+    healthCheck?: HealthCheckSpec;
+    cpus?: number;
+    memoryMb?: number;
+    stopGracePeriodSeconds?: number;
+    bindings?: ServiceBinding[];
+    release?: ReleaseSpec;
+}
+
+/** A container of a service as found on a node. */
+export interface ContainerState {
+    id: string;
+    name: string;
+    node: string;
+    slot: number;
+    revision: string;
+    /** running | exited | created | missing ... as Docker says */
+    state: string;
+    /** healthy | unhealthy | starting | none */
+    health: string;
+    /** host port per container port, as published */
+    hostPorts: Record<string, number>;
+}
+
+export interface BackendState {
+    name: string;
+    address: string;
+    port: number;
+    weight: number;
+}
+
+export interface HaproxyEndpoint {
+    adminSocket: string;
+    masterSocket?: string;
+    configPath: string;
+}
+
+export interface SlbBindingArgs {
+    name: string;
+    driver: "haproxy";
+    haproxy: HaproxyEndpoint;
+    listen: { address?: string; port: number };
+    healthCheck?: { httpPath?: string; intervalMs?: number; rise?: number; fall?: number };
+}
+
+export interface SlbBindingState extends SlbBindingArgs {
+    /** URL clients use to reach the listener. */
+    url: string;
+}
+
+export interface ServiceState extends ServiceArgs {
+    imageDigest: string;
+    revision: string;
+    containers: ContainerState[];
+    /** binding name -> backends of this service registered there */
+    backends: Record<string, BackendState[]>;
+    /** one line per batch of the last release */
+    lastRelease: string[];
+}
+
+export const DEFAULTS = {
+    replicas: 1,
+    stopGracePeriodSeconds: 10,
+    weight: 100,
+    healthyTimeoutSeconds: 120,
+    lbHealthyTimeoutSeconds: 60,
+    drainTimeoutSeconds: 30,
+    healthIntervalSeconds: 2,
+    healthTimeoutSeconds: 2,
+    healthRetries: 3,
+    healthStartPeriodSeconds: 0,
+    lbCheckIntervalMs: 1000,
+    lbRise: 2,
+    lbFall: 2,
+} as const;

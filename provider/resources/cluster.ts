@@ -1,0 +1,32 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NodeInventory, NodeSpec } from "../model";
+import { lazyProvider } from "./lazy";
+
+export interface ClusterResourceArgs {
+    /** Cluster name, written on every container's labels; defaults to the resource name. */
+    name?: pulumi.Input<string>;
+    nodes: pulumi.Input<pulumi.Input<NodeSpec>[]>;
+}
+
+/** Docker hosts services run on. Cordon a node with `schedulable: false`. */
+export class Cluster extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly nodes: pulumi.Output<NodeSpec[]>;
+    declare readonly inventory: pulumi.Output<NodeInventory[]>;
+
+    constructor(name: string, args: ClusterResourceArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            lazyProvider(require.resolve("../engine/cluster"), "clusterProvider"),
+            name,
+            { name: args.name ?? name, nodes: args.nodes, inventory: undefined },
+            opts,
+            "berth",
+            "Cluster",
+        );
+    }
+
+    /** What a Service takes as its `cluster` input. */
+    get ref(): pulumi.Output<{ name: string; nodes: NodeSpec[] }> {
+        return pulumi.all([this.name, this.nodes]).apply(([n, nodes]) => ({ name: n, nodes }));
+    }
+}

@@ -1,0 +1,77 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PortSpec, ReleaseSpec } from "../model";
+import { Cluster } from "./cluster";
+import { lazyProvider } from "./lazy";
+import { SlbBinding } from "./slbBinding";
+
+export interface ServiceBindingArgs {
+    binding: SlbBinding;
+    /** HAProxy weight 1..256 of each container in this binding. Default 100. */
+    weight?: pulumi.Input<number>;
+    /** Container port the binding sends traffic to. Default: the first of `ports`. */
+    containerPort?: pulumi.Input<number>;
+}
+
+export interface ServiceResourceArgs {
+    /** Service name, used in container names and labels; defaults to the resource name. */
+    name?: pulumi.Input<string>;
+    cluster: Cluster | pulumi.Input<{ name: string; nodes: NodeSpec[] }>;
+    /** Image reference; a tag is resolved to a digest at deploy and every node runs that digest. */
+    image: pulumi.Input<string>;
+    replicas?: pulumi.Input<number>;
+    ports?: pulumi.Input<pulumi.Input<PortSpec>[]>;
+    env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    command?: pulumi.Input<pulumi.Input<string>[]>;
+    healthCheck?: pulumi.Input<HealthCheckSpec>;
+    cpus?: pulumi.Input<number>;
+    memoryMb?: pulumi.Input<number>;
+    stopGracePeriodSeconds?: pulumi.Input<number>;
+    bindings?: Array<SlbBinding | ServiceBindingArgs>;
+    release?: pulumi.Input<ReleaseSpec>;
+}
+
+/** Containers of one image on a cluster, released blue-green behind every binding. */
+export class Service extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly image: pulumi.Output<string>;
+    declare readonly imageDigest: pulumi.Output<string>;
+    declare readonly revision: pulumi.Output<string>;
+    declare readonly replicas: pulumi.Output<number>;
+    declare readonly containers: pulumi.Output<ContainerState[]>;
+    declare readonly backends: pulumi.Output<Record<string, BackendState[]>>;
+    declare readonly lastRelease: pulumi.Output<string[]>;
+
+    constructor(name: string, args: ServiceResourceArgs, opts?: pulumi.CustomResourceOptions) {
+        const cluster = args.cluster instanceof Cluster ? args.cluster.ref : args.cluster;
+        const bindings = (args.bindings ?? []).map((b) =>
+            b instanceof SlbBinding ? { slb: b.state } : { slb: b.binding.state, weight: b.weight, containerPort: b.containerPort },
+        );
+        super(
+            lazyProvider(require.resolve("../engine/service"), "serviceProvider"),
+            name,
+            {
+                name: args.name ?? name,
+                cluster,
+                image: args.image,
+                replicas: args.replicas ?? 1,
+                ports: args.ports ?? [],
+                env: args.env ?? {},
+                command: args.command,
+                healthCheck: args.healthCheck,
+                cpus: args.cpus,
+                memoryMb: args.memoryMb,
+                stopGracePeriodSeconds: args.stopGracePeriodSeconds,
+                bindings,
+                release: args.release,
+                imageDigest: undefined,
+                revision: undefined,
+                containers: undefined,
+                backends: undefined,
+                lastRelease: undefined,
+            },
+            opts,
+            "berth",
+            "Service",
+        );
+    }
+}

@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import { HaproxyEndpoint, SlbBindingState } from "../model";
+import { lazyProvider } from "./lazy";
+
+export interface SlbBindingResourceArgs {
+    /** Listener and backend pool name on the load balancer; defaults to the resource name. */
+    name?: pulumi.Input<string>;
+    driver?: pulumi.Input<"haproxy">;
+    haproxy: pulumi.Input<HaproxyEndpoint>;
+    listen: pulumi.Input<{ address?: pulumi.Input<string>; port: pulumi.Input<number> }>;
+    healthCheck?: pulumi.Input<{ httpPath?: pulumi.Input<string>; intervalMs?: pulumi.Input<number>; rise?: pulumi.Input<number>; fall?: pulumi.Input<number> }>;
+}
+
+/** A listener and backend pool on one load balancer. A service may serve through many. */
+export class SlbBinding extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly driver: pulumi.Output<"haproxy">;
+    declare readonly haproxy: pulumi.Output<HaproxyEndpoint>;
+    declare readonly listen: pulumi.Output<{ address: string; port: number }>;
+    declare readonly healthCheck: pulumi.Output<SlbBindingState["healthCheck"]>;
+    declare readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: SlbBindingResourceArgs, opts?: pulumi.CustomResourceOptions) {
+        super(
+            lazyProvider(require.resolve("../engine/slbBinding"), "slbBindingProvider"),
+            name,
+            { name: args.name ?? name, driver: args.driver ?? "haproxy", haproxy: args.haproxy, listen: args.listen, healthCheck: args.healthCheck, url: undefined },
+            opts,
+            "berth",
+            "SlbBinding",
+        );
+    }
+
+    /** What a Service takes in `bindings`. */
+    get state(): pulumi.Output<SlbBindingState> {
+        return pulumi
+            .all([this.name, this.driver, this.haproxy, this.listen, this.healthCheck, this.url])
+            .apply(([n, driver, haproxy, listen, healthCheck, url]) => ({ name: n, driver, haproxy, listen, healthCheck, url }));
+    }
+}

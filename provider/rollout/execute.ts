@@ -1,0 +1,246 @@
+// Runs a release plan against real hosts and load balancers: start, wait for Docker health,
+// register at weight 0 in every binding, wait for every load balancer's health check, raise the
+// weight, drain the old backends (weight 0, wait for no session in flight), deregister, stop,
+// remove. Any failure in a batch removes what the batch started and leaves the old serving.
+import { ContainerSpec, HostClient } from "../docker/host";
+import { LABEL } from "../docker/labels";
+import { ContainerState } from "../model";
+import { Progress, throttled } from "../progress";
+import { NodeView, place, NodeLoad } from "../schedule/placement";
+import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
+import { DeadlineError, waitUntil } from "../wait";
+import { Batch, describeBatch, Placement } from "./plan";
+
+export interface BoundSlb {
+    /** The listener/pool name on the load balancer. */
+    pool: string;
+    driver: SlbDriver;
+    weight: number;
+    containerPort: number;
+}
+
+export interface ReleaseTarget {
+    service: string;
+    hosts: Map<string, HostClient>;
+    /** Node address load balancers reach, by node name. */
+    addresses: Map<string, string>;
+    nodes: NodeView[];
+    slbs: BoundSlb[];
+    containerSpec: (slot: number) => ContainerSpec;
+    fixedHostPorts: number[];
+    healthyTimeoutSeconds: number;
+    lbHealthyTimeoutSeconds: number;
+    drainTimeoutSeconds: number;
+    stopGracePeriodSeconds: number;
+    progress: Progress;
+}
+
+export class ReleaseError extends Error {}
+
+export function backendOf(target: ReleaseTarget, c: ContainerState, slb: BoundSlb): Backend {
+    const port = c.hostPorts[String(slb.containerPort)];
+    if (!port) throw new ReleaseError(`container ${c.name} on ${c.node} publishes no host port for container port ${slb.containerPort}`);
+    return { name: c.name, address: target.addresses.get(c.node) as string, port };
+}
+
+function host(target: ReleaseTarget, node: string): HostClient {
+    const h = target.hosts.get(node);
+    if (!h) throw new ReleaseError(`node ${node} is not in the cluster`);
+    return h;
+}
+
+/** Starts one container per placement; a container that cannot start on its node is tried on another. */
+export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>): Promise<ContainerState[]> {
+    return Promise.all(
+        placements.map(async ({ slot, node }) => {
+            const tried: string[] = [];
+            let candidate: string | undefined = node;
+            while (candidate) {
+                const spec = target.containerSpec(slot);
+                try {
+                    await host(target, candidate).ensureImage(spec.image, target.progress);
+                    const c = await host(target, candidate).run(spec);
+                    target.progress(`started ${c.name} on ${candidate}${tried.length ? ` (after ${tried.join("; ")})` : ""}`);
+                    return c;
+                } catch (e: any) {
+                    const reason = `${candidate}: ${String(e?.json?.message ?? e?.message ?? e).trim()}`;
+                    tried.push(reason);
+                    target.progress(`could not start slot ${slot} on ${reason}; trying another node`);
+                    // Mark the node as unable to take this service here and ask the scheduler again.
+                    const remaining: NodeView[] = target.nodes.map((n) => (tried.some((t) => t.startsWith(n.name + ":")) ? { ...n, schedulable: false } : n));
+                    candidate = place(1, remaining, loads, target.fixedHostPorts).nodes[0];
+                }
+            }
+            throw new ReleaseError(`slot ${slot} could not start on any eligible node: ${tried.join("; ")}`);
+        }),
+    );
+}
+
+export async function waitDockerHealthy(target: ReleaseTarget, started: ContainerState[]): Promise<void> {
+    const status = throttled(target.progress);
+    const pending = new Map(started.map((c) => [c.id, c]));
+    let last = new Map<string, ContainerState & { lastHealthOutput?: string }>();
+    try {
+        await waitUntil(
+            async () => {
+                const seen = await Promise.all([...pending.values()].map((c) => host(target, c.node).inspect(c.id)));
+                last = new Map(seen.map((c) => [c.id, c]));
+                for (const c of seen) {
+                    if (c.state !== "running" && c.state !== "restarting") throw new ReleaseError(`container ${c.name} on ${c.node} is ${c.state}`);
+                    if (c.health === "healthy" || c.health === "none") pending.delete(c.id);
+                }
+                if (pending.size === 0) return true;
+                status(`waiting for Docker health: ${[...pending.values()].map((c) => `${c.name} on ${c.node} (${last.get(c.id)?.health})`).join(", ")}`);
+                return undefined;
+            },
+            { timeoutSeconds: target.healthyTimeoutSeconds, what: "containers to be healthy in Docker", intervalMs: 500 },
+        );
+    } catch (e) {
+        if (!(e instanceof DeadlineError)) throw e;
+        const details = [...pending.values()].map((c) => {
+            const s = last.get(c.id);
+            return `${c.name} on ${c.node} is ${s?.health ?? "unknown"}${s?.lastHealthOutput ? ` (last check: ${s.lastHealthOutput})` : ""}`;
+        });
+        throw new ReleaseError(`not healthy within release.healthyTimeoutSeconds=${target.healthyTimeoutSeconds}s: ${details.join("; ")}`);
+    }
+}
+
+/** Registers containers at weight 0 in every binding, waits until every load balancer sees them healthy, then raises the weight. */
+export async function registerAndShift(target: ReleaseTarget, containers: ContainerState[]): Promise<void> {
+    if (containers.length === 0) return;
+    for (const slb of target.slbs) {
+        const present = new Set((await slb.driver.backends(slb.pool)).map((b) => b.name));
+        for (const c of containers) if (!present.has(c.name)) await slb.driver.addBackend(slb.pool, backendOf(target, c, slb));
+    }
+    const status = throttled(target.progress);
+    await waitUntil(
+        async () => {
+            const waiting: string[] = [];
+            for (const slb of target.slbs) {
+                const byName = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
+                for (const c of containers) {
+                    const b = byName.get(c.name);
+                    if (!b || !isLbHealthy(b)) waiting.push(`${c.name} in ${slb.pool} (${b ? `${b.status} ${b.checkStatus}` : "missing"})`);
+                }
+            }
+            if (waiting.length === 0) return true;
+            status(`waiting for load balancer health: ${waiting.join(", ")}`);
+            return undefined;
+        },
+        { timeoutSeconds: target.lbHealthyTimeoutSeconds, what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)", intervalMs: 250 },
+    );
+    for (const slb of target.slbs) {
+        for (const c of containers) await slb.driver.setWeight(slb.pool, c.name, slb.weight);
+    }
+    target.progress(`traffic on ${containers.map((c) => c.name).join(", ")} in ${target.slbs.map((s) => s.pool).join(", ") || "no binding"}`);
+}
+
+/** Sets weight 0 in every pool holding them and waits until no request is in flight or queued, bounded by the drain timeout. */
+export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    const wanted = new Set(names);
+    const holding: BoundSlb[] = [];
+    for (const slb of slbs) {
+        const present = (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name));
+        if (present.length) holding.push(slb);
+        for (const b of present) if (b.weight !== 0) await slb.driver.setWeight(slb.pool, b.name, 0);
+    }
+    if (holding.length === 0) return;
+    const status = throttled(target.progress, 2000);
+    try {
+        await waitUntil(
+            async () => {
+                let inFlight = 0;
+                for (const slb of holding) {
+                    for (const b of await slb.driver.backends(slb.pool)) if (wanted.has(b.name) && !isDrained(b)) inFlight += b.sessions + b.queued;
+                }
+                if (inFlight === 0) return true;
+                status(`draining ${names.join(", ")}: ${inFlight} request(s) still in flight`);
+                return undefined;
+            },
+            { timeoutSeconds: target.drainTimeoutSeconds, what: "old backends to drain", intervalMs: 200 },
+        );
+    } catch (e) {
+        if (!(e instanceof DeadlineError)) throw e;
+        target.progress(`drain timeout (release.drainTimeoutSeconds=${target.drainTimeoutSeconds}s) reached for ${names.join(", ")}; removing them with requests still in flight`);
+    }
+}
+
+async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
+    const wanted = new Set(names);
+    for (const slb of slbs) {
+        for (const b of await slb.driver.backends(slb.pool)) if (wanted.has(b.name)) await slb.driver.removeBackend(slb.pool, b.name);
+    }
+}
+
+/** Drains, deregisters, stops (SIGTERM, grace period, SIGKILL) and removes containers. */
+export async function retire(target: ReleaseTarget, containers: ContainerState[], slbs: BoundSlb[] = target.slbs): Promise<void> {
+    if (containers.length === 0) return;
+    const names = containers.map((c) => c.name);
+    await drain(target, slbs, names);
+    await deregister(slbs, names);
+    await Promise.all(
+        containers.map(async (c) => {
+            const h = target.hosts.get(c.node);
+            if (!h) return;
+            await h.stop(c.id, target.stopGracePeriodSeconds);
+            await h.remove(c.id);
+        }),
+    );
+    target.progress(`retired ${containers.map((c) => `${c.name} on ${c.node}`).join(", ")}`);
+}
+
+/** Undoes a failed batch: the new containers leave every load balancer and their hosts; the old keep serving. */
+async function rollback(target: ReleaseTarget, started: ContainerState[]): Promise<string[]> {
+    const problems: string[] = [];
+    try {
+        await retire(target, started);
+    } catch (e: any) {
+        problems.push(`rollback incomplete: ${e?.message ?? e}`);
+    }
+    return problems;
+}
+
+export async function runBatches(target: ReleaseTarget, batches: Batch[], loads: Map<string, NodeLoad>): Promise<string[]> {
+    const report: string[] = [];
+    for (const [i, batch] of batches.entries()) {
+        const label = describeBatch(batch, i, batches.length);
+        target.progress(label);
+        report.push(label);
+        await retire(target, batch.retireBefore);
+        let started: ContainerState[] = [];
+        try {
+            started = await startContainers(target, batch.start, loads);
+            await waitDockerHealthy(target, started);
+            await registerAndShift(target, started);
+        } catch (e: any) {
+            // When a start failed, its siblings may have started: find them on the hosts.
+            const leftovers = started.length ? started : await findStarted(target, batch.start);
+            target.progress(`batch ${i + 1} failed: ${e?.message ?? e}; rolling back ${leftovers.map((c) => c.name).join(", ") || "nothing"}`);
+            const problems = await rollback(target, leftovers);
+            throw new ReleaseError(
+                `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
+                    `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`,
+            );
+        }
+        await retire(target, batch.retireAfter);
+    }
+    return report;
+}
+
+/** After a failure inside Promise.all, finds the containers of the batch that did start. */
+async function findStarted(target: ReleaseTarget, placements: Placement[]): Promise<ContainerState[]> {
+    const names = new Set(placements.map((p) => target.containerSpec(p.slot).name));
+    const found: ContainerState[] = [];
+    for (const h of target.hosts.values()) {
+        try {
+            const labels = target.containerSpec(0).labels;
+            for (const c of await h.list({ [LABEL.service]: labels[LABEL.service], [LABEL.cluster]: labels[LABEL.cluster] })) {
+                if (names.has(c.name)) found.push(c);
+            }
+        } catch {
+            // an unreachable node holds nothing we can remove now; the next run reconciles it
+        }
+    }
+    return found;
+}

@@ -1,0 +1,142 @@
+// Pure release planner: from what runs (actual) and what is wanted (desired) to batches of steps.
+// One plan covers create, version change, scale out/in, cordon and repair: containers of the
+// wanted revision that serve are kept; the rest are retired; missing ones are started.
+import { ContainerState } from "../model";
+import { emptyLoad, Exclusion, NodeLoad, NodeView, place } from "../schedule/placement";
+
+export interface Placement {
+    slot: number;
+    node: string;
+}
+
+/**
+ * A batch: retire `retireBefore` (drain, deregister, stop) to make room, start `start`, wait for health
+ * in Docker and in every load balancer, shift traffic, then retire `retireAfter`.
+ */
+export interface Batch {
+    retireBefore: ContainerState[];
+    start: Placement[];
+    retireAfter: ContainerState[];
+}
+
+export interface ReleasePlan {
+    keep: ContainerState[];
+    batches: Batch[];
+}
+
+export interface PlanInput {
+    revision: string;
+    replicas: number;
+    fixedHostPorts: number[];
+    minAvailable: number;
+    nodes: NodeView[];
+    /** The service's containers, all revisions. */
+    containers: ContainerState[];
+    /** Host ports held on each node by anything other than this service. */
+    foreignHostPorts: Map<string, Set<number>>;
+}
+
+export class PlanError extends Error {
+    constructor(message: string, readonly exclusions: Exclusion[]) {
+        super(message + (exclusions.length ? "; " + exclusions.map((e) => `node ${e.node}: ${e.reason}`).join("; ") : ""));
+    }
+}
+
+export const isServing = (c: ContainerState): boolean => c.state === "running" && (c.health === "healthy" || c.health === "none");
+
+function describe(c: ContainerState): string {
+    return `${c.name} on ${c.node}`;
+}
+
+export function planRelease(input: PlanInput): ReleasePlan {
+    const usable = new Set(input.nodes.filter((n) => n.schedulable && n.reachable).map((n) => n.name));
+    const keep: ContainerState[] = [];
+    const usedSlots = new Set<number>();
+    const current = input.containers
+        .filter((c) => c.revision === input.revision && isServing(c) && usable.has(c.node))
+        .sort((a, b) => a.slot - b.slot);
+    for (const c of current) {
+        if (keep.length < input.replicas && !usedSlots.has(c.slot)) {
+            keep.push(c);
+            usedSlots.add(c.slot);
+        }
+    }
+    const keptIds = new Set(keep.map((c) => c.id));
+    // Scale-in retires the highest slots first so the remaining slots stay 0..n-1.
+    const retiring = input.containers.filter((c) => !keptIds.has(c.id)).sort((a, b) => b.slot - a.slot);
+
+    const loads = new Map<string, NodeLoad>();
+    for (const n of input.nodes) {
+        const load = emptyLoad();
+        input.foreignHostPorts.get(n.name)?.forEach((p) => load.hostPorts.add(p));
+        loads.set(n.name, load);
+    }
+    const occupy = (c: ContainerState, delta: 1 | -1) => {
+        const load = loads.get(c.node) ?? emptyLoad();
+        loads.set(c.node, load);
+        load.serviceContainers += delta;
+        for (const p of input.fixedHostPorts) {
+            if (delta > 0) load.hostPorts.add(p);
+            else load.hostPorts.delete(p);
+        }
+    };
+    // Only running containers hold ports; exited ones are retired first, freeing nothing Docker still holds.
+    keep.forEach((c) => occupy(c, 1));
+    retiring.filter((c) => c.state === "running").forEach((c) => occupy(c, 1));
+
+    const freeSlots: number[] = [];
+    for (let s = 0; freeSlots.length < input.replicas - keep.length; s++) if (!usedSlots.has(s)) freeSlots.push(s);
+
+    const batches: Batch[] = [];
+    let pendingRetire = [...retiring];
+    // Containers that do not serve can go at once: retiring them costs no capacity.
+    const idle = pendingRetire.filter((c) => !isServing(c));
+    if (idle.length > 0) {
+        idle.filter((c) => c.state === "running").forEach((c) => occupy(c, -1));
+        pendingRetire = pendingRetire.filter((c) => isServing(c));
+    }
+    let serving = keep.length + pendingRetire.length;
+    let firstBatch: Batch | undefined = idle.length ? { retireBefore: idle, start: [], retireAfter: [] } : undefined;
+
+    while (freeSlots.length > 0) {
+        const batch: Batch = firstBatch ?? { retireBefore: [], start: [], retireAfter: [] };
+        firstBatch = undefined;
+        let placed = place(freeSlots.length, input.nodes, loads, input.fixedHostPorts);
+        if (placed.nodes.length === 0) {
+            // No room: retire old containers that hold what the new ones need, keeping minAvailable serving.
+            const room = serving - input.minAvailable;
+            const blocking = pendingRetire.filter((c) => usable.has(c.node) && c.state === "running");
+            if (room <= 0 || blocking.length === 0) {
+                throw new PlanError(
+                    `cannot place ${freeSlots.length} more container(s) without going below minAvailable=${input.minAvailable} ` +
+                        `(serving now: ${serving}; retirable to make room: ${blocking.map(describe).join(", ") || "none"})`,
+                    placed.exclusions,
+                );
+            }
+            const retireNow = blocking.slice(0, Math.min(room, freeSlots.length));
+            retireNow.forEach((c) => occupy(c, -1));
+            pendingRetire = pendingRetire.filter((c) => !retireNow.includes(c));
+            serving -= retireNow.length;
+            batch.retireBefore.push(...retireNow);
+            placed = place(Math.min(freeSlots.length, retireNow.length), input.nodes, loads, input.fixedHostPorts);
+            if (placed.nodes.length === 0) throw new PlanError("retiring old containers freed no node for new ones", placed.exclusions);
+        }
+        batch.start = placed.nodes.map((node) => ({ slot: freeSlots.shift() as number, node }));
+        serving += batch.start.length;
+        batches.push(batch);
+    }
+    if (firstBatch) batches.push(firstBatch);
+    if (pendingRetire.length > 0) {
+        if (batches.length > 0) batches[batches.length - 1].retireAfter.push(...pendingRetire);
+        else batches.push({ retireBefore: [], start: [], retireAfter: pendingRetire });
+    }
+    return { keep, batches };
+}
+
+export function describeBatch(b: Batch, index: number, total: number): string {
+    const parts: string[] = [];
+    if (b.retireBefore.length) parts.push(`retire first ${b.retireBefore.map(describe).join(", ")}`);
+    if (b.start.length) parts.push(`start ${b.start.map((p) => `slot ${p.slot} on ${p.node}`).join(", ")}`);
+    if (b.retireAfter.length) parts.push(`then retire ${b.retireAfter.map(describe).join(", ")}`);
+    return `batch ${index + 1}/${total}: ${parts.join("; ") || "nothing to do"}`;
+}

@@ -1,0 +1,169 @@
+// HAProxy driver: servers change through the runtime API (no reload, no dropped connection) and
+// every change is persisted in the managed section of the configuration file, so that a reload
+// or restart keeps them. Listeners (frontend + backend) need a reload via the master socket.
+import { execFile } from "child_process";
+import { promises as fs } from "fs";
+import * as net from "net";
+import lockfile from "proper-lockfile";
+import { HaproxyEndpoint, SlbBindingArgs } from "../model";
+import { waitUntil } from "../wait";
+import { Backend, BackendStatus, SlbDriver } from "./driver";
+import { PersistedServer, readSection, renderSection, serverOptions, writeSection } from "./haproxyConfig";
+
+const SOCKET_TIMEOUT_MS = 5000;
+
+/** Sends one command; HAProxy answers and closes. The master CLI answers only after our half-close. */
+export function socketCommand(path: string, command: string, halfClose = false): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const sock = net.createConnection(path);
+        sock.setTimeout(SOCKET_TIMEOUT_MS, () => sock.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000}s`)));
+        sock.on("connect", () => {
+            sock.write(command + "\n");
+            if (halfClose) sock.end();
+        });
+        sock.on("data", (d) => chunks.push(d));
+        sock.on("error", (e) => reject(new Error(`HAProxy socket ${path} does not answer (${command.split(" ")[0]}): ${e.message}`)));
+        sock.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    });
+}
+
+/** Parses `show stat` CSV into rows keyed by column name. */
+export function parseStat(csv: string): Array<Record<string, string>> {
+    const lines = csv.split("\n").filter((l) => l.trim() !== "");
+    if (lines.length === 0 || !lines[0].startsWith("# ")) return [];
+    const header = lines[0].slice(2).split(",");
+    return lines.slice(1).map((line) => {
+        const cells = line.split(",");
+        return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? ""]));
+    });
+}
+
+export class HaproxyDriver implements SlbDriver {
+    constructor(private readonly endpoint: HaproxyEndpoint) {}
+
+    private async run(command: string, ok: RegExp = /^$/): Promise<string> {
+        const out = (await socketCommand(this.endpoint.adminSocket, command)).trim();
+        if (!ok.test(out)) throw new Error(`HAProxy refused '${command}': ${out}`);
+        return out;
+    }
+
+    async ping(): Promise<void> {
+        const info = await socketCommand(this.endpoint.adminSocket, "show info");
+        if (!/^Name: HAProxy/m.test(info)) throw new Error(`HAProxy socket ${this.endpoint.adminSocket} answered, but not as HAProxy: ${info.slice(0, 80)}`);
+    }
+
+    private async workerPid(): Promise<string> {
+        const info = await socketCommand(this.endpoint.adminSocket, "show info");
+        return /^Pid: (\d+)/m.exec(info)?.[1] ?? "";
+    }
+
+    /** Edits the config file under a lock shared with every other berth process. */
+    private async editConfig<T>(edit: (config: string) => { config: string; result: T }): Promise<{ changed: boolean; result: T }> {
+        const path = this.endpoint.configPath;
+        const release = await lockfile.lock(path, { realpath: false, retries: { retries: 100, minTimeout: 20, maxTimeout: 200 }, stale: 30000 });
+        try {
+            const before = await fs.readFile(path, "utf8");
+            const { config, result } = edit(before);
+            if (config !== before) {
+                const tmp = `${path}.berth-tmp`;
+                await fs.writeFile(tmp, config);
+                await fs.rename(tmp, path);
+            }
+            return { changed: config !== before, result };
+        } finally {
+            await release();
+        }
+    }
+
+    private async reload(): Promise<void> {
+        if (!this.endpoint.masterSocket) throw new Error("haproxy.masterSocket is needed to add, change or remove a listener (it reloads HAProxy)");
+        await validateConfigFile(this.endpoint.configPath);
+        const before = await this.workerPid();
+        await socketCommand(this.endpoint.masterSocket, "reload", true);
+        await waitUntil(async () => ((await this.workerPid()) !== before ? true : undefined), {
+            timeoutSeconds: 30,
+            what: `HAProxy to reload ${this.endpoint.configPath}`,
+        });
+    }
+
+    async ensureListener(binding: SlbBindingArgs): Promise<void> {
+        const { changed } = await this.editConfig((config) => {
+            const servers = readSection(config, binding.name)?.servers ?? [];
+            return { config: writeSection(config, binding.name, renderSection(binding, servers)), result: undefined };
+        });
+        if (changed) await this.reload();
+    }
+
+    async removeListener(name: string): Promise<void> {
+        const { changed } = await this.editConfig((config) => ({ config: writeSection(config, name, null), result: undefined }));
+        if (changed) await this.reload();
+    }
+
+    async backends(pool: string): Promise<BackendStatus[]> {
+        const rows = parseStat(await socketCommand(this.endpoint.adminSocket, `show stat ${pool} 4 -1`));
+        return rows
+            .filter((r) => r.pxname === pool && r.svname !== "BACKEND" && r.svname !== "FRONTEND")
+            .map((r) => {
+                const [address, port] = (r.addr ?? "").split(":");
+                return {
+                    name: r.svname,
+                    address,
+                    port: Number(port),
+                    weight: Number(r.weight),
+                    status: r.status,
+                    checkStatus: (r.check_status ?? "").replace(/^\* /, ""),
+                    sessions: Number(r.scur || 0),
+                    queued: Number(r.qcur || 0),
+                };
+            });
+    }
+
+    /** Applies `change` to the persisted server list of `pool`. */
+    private async persist(pool: string, change: (servers: PersistedServer[]) => PersistedServer[]): Promise<SlbBindingArgs> {
+        const { result } = await this.editConfig((config) => {
+            const section = readSection(config, pool);
+            if (!section) throw new Error(`HAProxy ${this.endpoint.configPath} has no listener ${pool}; create its SlbBinding first`);
+            return { config: writeSection(config, pool, renderSection(section.binding, change(section.servers))), result: section.binding };
+        });
+        return result;
+    }
+
+    async addBackend(pool: string, backend: Backend): Promise<void> {
+        const binding = await this.persist(pool, (servers) => [...servers.filter((s) => s.name !== backend.name), { ...backend, weight: 0 }]);
+        const id = `${pool}/${backend.name}`;
+        await this.run(`add server ${id} ${backend.address}:${backend.port} weight 0 ${serverOptions(binding)}`, /New server registered|Already exists a server with the same name/);
+        await this.run(`enable health ${id}`);
+        await this.run(`enable server ${id}`);
+    }
+
+    async setWeight(pool: string, name: string, weight: number): Promise<void> {
+        await this.persist(pool, (servers) => servers.map((s) => (s.name === name ? { ...s, weight } : s)));
+        await this.run(`set weight ${pool}/${name} ${weight}`);
+    }
+
+    async removeBackend(pool: string, name: string): Promise<void> {
+        const id = `${pool}/${name}`;
+        const present = (await this.backends(pool)).some((b) => b.name === name);
+        if (present) {
+            await this.run(`set server ${id} state maint`);
+            // HAProxy refuses to delete a server with connections attached; idle ones are purged shortly after maint.
+            await waitUntil(async () => ((await socketCommand(this.endpoint.adminSocket, `del server ${id}`)).includes("Server deleted") ? true : undefined), {
+                timeoutSeconds: 15,
+                what: `HAProxy to delete ${id}`,
+            });
+        }
+        await this.persist(pool, (servers) => servers.filter((s) => s.name !== name));
+    }
+}
+
+/** Refuses to reload a configuration HAProxy itself rejects (when the haproxy binary is at hand). */
+function validateConfigFile(path: string): Promise<void> {
+    return new Promise((resolve, reject) =>
+        execFile("haproxy", ["-c", "-q", "-f", path], (err, _stdout, stderr) => {
+            if (err && (err as NodeJS.ErrnoException).code === "ENOENT") return resolve();
+            if (err) return reject(new Error(`HAProxy rejects ${path}: ${stderr.trim()}`));
+            resolve();
+        }),
+    );
+}

@@ -1,0 +1,203 @@
+// Pure input validation. Each problem names the property path and what is wrong, so that
+// `pulumi preview` fails before anything is touched.
+import { ClusterArgs, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
+
+export interface Failure {
+    property: string;
+    reason: string;
+}
+
+/** Pulumi passes values not yet known during preview as this sentinel. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const isUnknown = (v: unknown): boolean => v === UNKNOWN;
+
+// Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
+const IMAGE_REF = /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const DNS_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOST = /^[a-zA-Z0-9.:-]+$/;
+
+class Checker {
+    readonly failures: Failure[] = [];
+    fail(property: string, reason: string): void {
+        this.failures.push({ property, reason });
+    }
+    /** Runs `test` only when the value is known. */
+    known<T>(value: T, fn: (v: NonNullable<T>) => void): void {
+        if (value !== undefined && value !== null && !isUnknown(value)) fn(value as NonNullable<T>);
+    }
+    integer(property: string, value: unknown, min: number, max: number): void {
+        this.known(value, (v) => {
+            if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+                this.fail(property, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+            }
+        });
+    }
+    positive(property: string, value: unknown): void {
+        this.known(value, (v) => {
+            if (typeof v !== "number" || !(v > 0)) this.fail(property, `must be a number above 0, got ${JSON.stringify(v)}`);
+        });
+    }
+    name(property: string, value: unknown): void {
+        if (value === undefined || value === null || value === "") return this.fail(property, "is required");
+        this.known(value, (v) => {
+            if (typeof v !== "string" || !DNS_NAME.test(v)) {
+                this.fail(property, `must be lowercase letters, digits and '-', at most 63 characters, got ${JSON.stringify(v)}`);
+            }
+        });
+    }
+    stringList(property: string, value: unknown): void {
+        this.known(value, (v) => {
+            if (!Array.isArray(v) || v.some((s) => typeof s !== "string")) this.fail(property, "must be a list of strings");
+        });
+    }
+}
+
+export function validateDockerEndpoint(c: Checker, property: string, docker: unknown): void {
+    c.known(docker, (d) => {
+        if (typeof d !== "string") return c.fail(property, "must be a string");
+        const m = /^(unix|tcp|ssh):\/\/(.+)$/.exec(d);
+        if (!m) return c.fail(property, `must start with unix://, tcp:// or ssh://, got ${JSON.stringify(d)}`);
+        if (m[1] === "unix" && !m[2].startsWith("/")) c.fail(property, `unix socket path must be absolute, got ${JSON.stringify(d)}`);
+        if (m[1] === "tcp" && !/^[^:/]+:\d+$/.test(m[2])) c.fail(property, `tcp endpoint must be tcp://host:port, got ${JSON.stringify(d)}`);
+    });
+}
+
+function validateNodes(c: Checker, property: string, nodes: unknown): void {
+    c.known(nodes, (ns) => {
+        if (!Array.isArray(ns) || ns.length === 0) return c.fail(property, "must list at least one node");
+        const seen = new Set<string>();
+        (ns as NodeSpec[]).forEach((n, i) => {
+            const p = `${property}[${i}]`;
+            c.name(`${p}.name`, n.name);
+            if (seen.has(n.name)) c.fail(`${p}.name`, `duplicates node ${JSON.stringify(n.name)}`);
+            seen.add(n.name);
+            if (!n.docker) c.fail(`${p}.docker`, "is required");
+            validateDockerEndpoint(c, `${p}.docker`, n.docker);
+            if (!n.address) c.fail(`${p}.address`, "is required");
+            c.known(n.address, (a) => {
+                if (typeof a !== "string" || !HOST.test(a)) c.fail(`${p}.address`, `must be an IP address or host name, got ${JSON.stringify(a)}`);
+            });
+            c.known(n.schedulable, (s) => {
+                if (typeof s !== "boolean") c.fail(`${p}.schedulable`, "must be true or false");
+            });
+        });
+    });
+}
+
+export function validateCluster(args: Partial<ClusterArgs>): Failure[] {
+    const c = new Checker();
+    c.name("name", args.name);
+    validateNodes(c, "nodes", args.nodes);
+    return c.failures;
+}
+
+export function validateImage(c: Checker, image: unknown): void {
+    if (!image) return c.fail("image", "is required");
+    c.known(image, (i) => {
+        if (typeof i !== "string" || !IMAGE_REF.test(i)) {
+            c.fail("image", `is not a valid image reference (expected [registry/]name[:tag][@sha256:digest]), got ${JSON.stringify(i)}`);
+        }
+    });
+}
+
+export function validateService(args: Partial<ServiceArgs>): Failure[] {
+    const c = new Checker();
+    c.name("name", args.name);
+    validateImage(c, args.image);
+    c.integer("replicas", args.replicas, 0, 1000);
+    c.known(args.ports, (ports) => {
+        if (!Array.isArray(ports)) return c.fail("ports", "must be a list");
+        const hostPorts = new Set<number>();
+        ports.forEach((p, i) => {
+            c.integer(`ports[${i}].containerPort`, p.containerPort ?? "missing", 1, 65535);
+            c.integer(`ports[${i}].hostPort`, p.hostPort, 1, 65535);
+            if (p.hostPort !== undefined && hostPorts.has(p.hostPort)) c.fail(`ports[${i}].hostPort`, `duplicates host port ${p.hostPort}`);
+            if (p.hostPort !== undefined) hostPorts.add(p.hostPort);
+        });
+    });
+    c.known(args.env, (env) => {
+        if (typeof env !== "object" || Array.isArray(env)) return c.fail("env", "must be a map of names to strings");
+        for (const [k, v] of Object.entries(env)) {
+            if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) c.fail(`env.${k}`, "is not a valid variable name");
+            if (typeof v !== "string" && !isUnknown(v)) c.fail(`env.${k}`, "must be a string");
+        }
+    });
+    c.stringList("command", args.command);
+    c.known(args.healthCheck, (h) => {
+        if (h.httpPath !== undefined && h.command !== undefined) c.fail("healthCheck", "set httpPath or command, not both");
+        c.known(h.httpPath, (p) => {
+            if (typeof p !== "string" || !p.startsWith("/")) c.fail("healthCheck.httpPath", `must start with '/', got ${JSON.stringify(p)}`);
+        });
+        c.stringList("healthCheck.command", h.command);
+        c.integer("healthCheck.port", h.port, 1, 65535);
+        c.positive("healthCheck.intervalSeconds", h.intervalSeconds);
+        c.positive("healthCheck.timeoutSeconds", h.timeoutSeconds);
+        c.integer("healthCheck.retries", h.retries, 1, 100);
+        c.integer("healthCheck.startPeriodSeconds", h.startPeriodSeconds, 0, 3600);
+    });
+    c.positive("cpus", args.cpus);
+    c.integer("memoryMb", args.memoryMb, 6, 1024 * 1024);
+    c.integer("stopGracePeriodSeconds", args.stopGracePeriodSeconds, 0, 3600);
+    c.known(args.release, (r) => {
+        c.positive("release.healthyTimeoutSeconds", r.healthyTimeoutSeconds);
+        c.positive("release.lbHealthyTimeoutSeconds", r.lbHealthyTimeoutSeconds);
+        c.integer("release.drainTimeoutSeconds", r.drainTimeoutSeconds, 0, 24 * 3600);
+        c.integer("release.minAvailable", r.minAvailable, 0, 1000);
+    });
+    c.known(args.bindings, (bs) => {
+        if (!Array.isArray(bs)) return c.fail("bindings", "must be a list");
+        const containerPorts = (Array.isArray(args.ports) ? args.ports : []).map((p) => p.containerPort);
+        const names = new Set<string>();
+        bs.forEach((b, i) => {
+            c.integer(`bindings[${i}].weight`, b.weight, 1, 256);
+            c.known(b.slb?.name, (n) => {
+                if (names.has(n)) c.fail(`bindings[${i}]`, `binds ${n} twice`);
+                names.add(n);
+            });
+            c.known(b.containerPort, (p) => {
+                if (!containerPorts.includes(p)) c.fail(`bindings[${i}].containerPort`, `${p} is not one of the service's ports (${containerPorts.join(", ") || "none"})`);
+            });
+            if (b.containerPort === undefined && Array.isArray(args.ports) && args.ports.length === 0) {
+                c.fail(`bindings[${i}]`, "the service publishes no port to bind");
+            }
+        });
+    });
+    return c.failures;
+}
+
+export function validateSlbBinding(args: Partial<SlbBindingArgs>): Failure[] {
+    const c = new Checker();
+    c.name("name", args.name);
+    c.known(args.driver, (d) => {
+        if (d !== "haproxy") c.fail("driver", `must be "haproxy", got ${JSON.stringify(d)}`);
+    });
+    if (!args.haproxy) c.fail("haproxy", "is required");
+    c.known(args.haproxy, (h) => {
+        for (const key of ["adminSocket", "configPath"] as const) {
+            if (!h[key]) c.fail(`haproxy.${key}`, "is required");
+            c.known(h[key], (v) => {
+                if (typeof v !== "string" || !v.startsWith("/")) c.fail(`haproxy.${key}`, `must be an absolute path, got ${JSON.stringify(v)}`);
+            });
+        }
+    });
+    if (!args.listen) c.fail("listen", "is required");
+    c.known(args.listen, (l) => {
+        c.integer("listen.port", l.port ?? "missing", 1, 65535);
+        c.known(l.address, (a) => {
+            if (typeof a !== "string" || !HOST.test(a)) c.fail("listen.address", `must be an IP address or host name, got ${JSON.stringify(a)}`);
+        });
+    });
+    c.known(args.healthCheck, (h) => {
+        c.known(h.httpPath, (p) => {
+            if (typeof p !== "string" || !p.startsWith("/")) c.fail("healthCheck.httpPath", `must start with '/', got ${JSON.stringify(p)}`);
+        });
+        c.integer("healthCheck.intervalMs", h.intervalMs, 100, 600000);
+        c.integer("healthCheck.rise", h.rise, 1, 100);
+        c.integer("healthCheck.fall", h.fall, 1, 100);
+    });
+    return c.failures;
+}
+
+export function formatFailures(resource: string, failures: Failure[]): string {
+    return `${resource}: invalid input:\n` + failures.map((f) => `  - ${f.property}: ${f.reason}`).join("\n");
+}

@@ -1,0 +1,34 @@
+import * as assert from "node:assert/strict";
+import { SlbBindingArgs } from "../../provider/model";
+import { readSection, renderSection, writeSection } from "../../provider/slb/haproxyConfig";
+import { parseStat } from "../../provider/slb/haproxy";
+
+const binding: SlbBindingArgs = { name: "web", driver: "haproxy", haproxy: { adminSocket: "/a", configPath: "/c" }, listen: { port: 18080 }, healthCheck: { httpPath: "/health" } };
+const base = "global\n    stats socket /a level admin\n";
+
+describe("HAProxy configuration sections", () => {
+    it("round-trips a binding and its servers", () => {
+        const servers = [{ name: "web-0-abcdef0123", address: "10.0.0.1", port: 32768, weight: 100 }];
+        const config = writeSection(base, "web", renderSection(binding, servers));
+        assert.match(config, /bind 127\.0\.0\.1:18080/);
+        assert.match(config, /option httpchk GET \/health/);
+        assert.deepEqual(readSection(config, "web"), { binding, servers });
+    });
+
+    it("replaces and removes only its own section", () => {
+        const other = { ...binding, name: "api" };
+        let config = writeSection(writeSection(base, "web", renderSection(binding, [])), "api", renderSection(other, []));
+        config = writeSection(config, "web", renderSection(binding, [{ name: "s", address: "h", port: 1, weight: 0 }]));
+        assert.equal(readSection(config, "web")!.servers.length, 1);
+        assert.ok(readSection(config, "api"));
+        config = writeSection(config, "web", null);
+        assert.equal(readSection(config, "web"), undefined);
+        assert.ok(config.startsWith(base));
+        assert.ok(readSection(config, "api"));
+    });
+
+    it("parses show stat CSV by column name", () => {
+        const rows = parseStat("# pxname,svname,qcur,scur,status,weight,check_status\nweb,s1,0,2,UP,100,L7OK\n\n");
+        assert.deepEqual(rows, [{ pxname: "web", svname: "s1", qcur: "0", scur: "2", status: "UP", weight: "100", check_status: "L7OK" }]);
+    });
+});

@@ -1,0 +1,102 @@
+import * as assert from "node:assert/strict";
+import { ContainerState } from "../../provider/model";
+import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
+import { container, nodes } from "./fixtures";
+
+function input(containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput {
+    return { revision: "new", replicas: 3, fixedHostPorts: [], minAvailable: 2, nodes: nodes(3), containers, foreignHostPorts: new Map(), ...extra };
+}
+
+const old3 = () => [container("h1", 0, "old"), container("h2", 1, "old"), container("h3", 2, "old")];
+
+describe("release planner", () => {
+    it("creates: one batch starting every replica, spread", () => {
+        const plan = planRelease(input([]));
+        assert.equal(plan.batches.length, 1);
+        assert.deepEqual(plan.batches[0].start, [{ slot: 0, node: "h1" }, { slot: 1, node: "h2" }, { slot: 2, node: "h3" }]);
+    });
+
+    it("version change with room: all new start, then all old retire (blue-green)", () => {
+        const old = old3();
+        const plan = planRelease(input(old));
+        assert.equal(plan.batches.length, 1);
+        assert.equal(plan.batches[0].start.length, 3);
+        assert.deepEqual(plan.batches[0].retireBefore, []);
+        assert.deepEqual(new Set(plan.batches[0].retireAfter), new Set(old));
+    });
+
+    it("fixed host port on every node: batches that keep minAvailable serving", () => {
+        const old = old3();
+        const plan = planRelease(input(old, { fixedHostPorts: [8080], minAvailable: 2 }));
+        assert.equal(plan.batches.length, 3);
+        for (const b of plan.batches) {
+            assert.equal(b.retireBefore.length, 1);
+            assert.equal(b.start.length, 1);
+            // The new container goes where the old one freed the port.
+            assert.equal(b.start[0].node, b.retireBefore[0].node);
+        }
+    });
+
+    it("8 replicas with a fixed port on 10 nodes: first fills the 2 free nodes, then swaps within minAvailable", () => {
+        const ten = nodes(10);
+        const old = Array.from({ length: 8 }, (_, i) => container(`h${i + 1}`, i, "old"));
+        const plan = planRelease(input(old, { nodes: ten, replicas: 8, fixedHostPorts: [80], minAvailable: 7 }));
+        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h9", "h10"]);
+        assert.deepEqual(plan.batches[0].retireBefore, []);
+        const started = plan.batches.flatMap((b) => b.start).length;
+        const retired = plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).length;
+        assert.equal(started, 8);
+        assert.equal(retired, 8);
+        // Serving never drops below minAvailable: count before each batch's start.
+        let serving = 8;
+        for (const b of plan.batches) {
+            serving -= b.retireBefore.length;
+            assert.ok(serving >= 7, `serving ${serving} < 7`);
+            serving += b.start.length - b.retireAfter.length;
+        }
+    });
+
+    it("scale out keeps every running container and starts only the missing slots", () => {
+        const current = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
+        const plan = planRelease(input(current, { replicas: 5 }));
+        assert.equal(plan.keep.length, 3);
+        assert.deepEqual(plan.batches[0].start.map((p) => p.slot), [3, 4]);
+        assert.deepEqual(plan.batches[0].retireAfter, []);
+    });
+
+    it("scale in retires the highest slots and starts nothing", () => {
+        const current = [0, 1, 2, 3, 4].map((s) => container(`h${(s % 3) + 1}`, s, "new"));
+        const plan = planRelease(input(current, { replicas: 2 }));
+        assert.deepEqual(plan.keep.map((c) => c.slot), [0, 1]);
+        assert.equal(plan.batches.length, 1);
+        assert.deepEqual(plan.batches[0].retireAfter.map((c) => c.slot), [4, 3, 2]);
+    });
+
+    it("repairs: an exited container is retired first and its slot started again", () => {
+        const current = [container("h1", 0, "new"), container("h2", 1, "new", { state: "exited", health: "none" }), container("h3", 2, "new")];
+        const plan = planRelease(input(current));
+        assert.deepEqual(plan.keep.map((c) => c.slot), [0, 2]);
+        assert.deepEqual(plan.batches[0].retireBefore.map((c) => c.slot), [1]);
+        assert.deepEqual(plan.batches[0].start, [{ slot: 1, node: "h2" }]);
+    });
+
+    it("nothing to do when everything serves at the wanted revision", () => {
+        const current = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
+        assert.deepEqual(planRelease(input(current)).batches, []);
+    });
+
+    it("moves containers off a cordoned node", () => {
+        const current = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
+        const plan = planRelease(input(current, { nodes: nodes(3, [{}, {}, { schedulable: false }]) }));
+        assert.deepEqual(plan.batches[0].start, [{ slot: 2, node: "h1" }]);
+        assert.deepEqual(plan.batches[0].retireAfter.map((c) => c.node), ["h3"]);
+    });
+
+    it("refuses a plan that would go below minAvailable, naming the nodes", () => {
+        const old = old3();
+        assert.throws(
+            () => planRelease(input(old, { fixedHostPorts: [8080], minAvailable: 3 })),
+            (e: unknown) => e instanceof PlanError && /minAvailable=3/.test(e.message) && /node h1: host port 8080/.test(e.message),
+        );
+    });
+});
