@@ -1,6 +1,7 @@
 // Cluster: the Docker hosts a service may run on. Owns no containers; it checks the nodes answer
 // and reports their inventory.
 import type * as pulumi from "@pulumi/pulumi";
+import { canonicalJson } from "../docker/labels";
 import { ClusterArgs, NodeInventory } from "../model";
 import { Failure, formatFailures, isUnknown, validateCluster } from "../validate";
 import { hostsFor } from "./world";
@@ -41,7 +42,7 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id, olds, news) {
         const replaces = olds.name !== news.name ? ["name"] : [];
-        const changes = JSON.stringify(olds.nodes) !== JSON.stringify(outputs(news as ClusterArgs, []).nodes);
+        const changes = canonicalJson(olds.nodes) !== canonicalJson(outputs(news as ClusterArgs, []).nodes);
         return { changes: changes || replaces.length > 0, replaces };
     },
     async create(inputs) {

@@ -1,6 +1,7 @@
 // SlbBinding: one listener and its backend pool on one load balancer. Services register their
 // containers in it; the binding itself only creates and removes the listener.
 import type * as pulumi from "@pulumi/pulumi";
+import { canonicalJson } from "../docker/labels";
 import { SlbBindingArgs, SlbBindingState } from "../model";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
 import { driverFor } from "./world";
@@ -25,8 +26,8 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id, olds, news) {
         const replaces = ["name", "driver"].filter((k) => olds[k] !== news[k]);
         if (olds.haproxy?.configPath !== news.haproxy?.configPath) replaces.push("haproxy");
-        const before = JSON.stringify({ ...olds, url: undefined });
-        const after = JSON.stringify({ ...outputs(news as SlbBindingArgs), url: undefined });
+        const before = canonicalJson({ ...olds, url: undefined });
+        const after = canonicalJson({ ...outputs(news as SlbBindingArgs), url: undefined });
         return { changes: before !== after || replaces.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {

@@ -107,18 +107,24 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
 
 /** Registers containers at weight 0 in every binding, waits until every load balancer sees them healthy, then raises the weight. */
 export async function registerAndShift(target: ReleaseTarget, containers: ContainerState[]): Promise<void> {
-    if (containers.length === 0) return;
+    // Only what is missing or not at its weight is touched: kept containers usually need nothing.
+    const pending: Array<{ slb: BoundSlb; c: ContainerState }> = [];
     for (const slb of target.slbs) {
-        const present = new Set((await slb.driver.backends(slb.pool)).map((b) => b.name));
-        for (const c of containers) if (!present.has(c.name)) await slb.driver.addBackend(slb.pool, backendOf(target, c, slb));
+        const present = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
+        for (const c of containers) {
+            const b = present.get(c.name);
+            if (!b) await slb.driver.addBackend(slb.pool, backendOf(target, c, slb));
+            if (b?.weight !== slb.weight) pending.push({ slb, c });
+        }
     }
+    if (pending.length === 0) return;
     const status = throttled(target.progress);
     await waitUntil(
         async () => {
             const waiting: string[] = [];
             for (const slb of target.slbs) {
                 const byName = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
-                for (const c of containers) {
+                for (const { c } of pending.filter((p) => p.slb === slb)) {
                     const b = byName.get(c.name);
                     if (!b || !isLbHealthy(b)) waiting.push(`${c.name} in ${slb.pool} (${b ? `${b.status} ${b.checkStatus}` : "missing"})`);
                 }
@@ -129,10 +135,8 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
         },
         { timeoutSeconds: target.lbHealthyTimeoutSeconds, what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)", intervalMs: 250 },
     );
-    for (const slb of target.slbs) {
-        for (const c of containers) await slb.driver.setWeight(slb.pool, c.name, slb.weight);
-    }
-    target.progress(`traffic on ${containers.map((c) => c.name).join(", ")} in ${target.slbs.map((s) => s.pool).join(", ") || "no binding"}`);
+    for (const { slb, c } of pending) await slb.driver.setWeight(slb.pool, c.name, slb.weight);
+    target.progress(`traffic on ${[...new Set(pending.map((p) => p.c.name))].join(", ")} in ${[...new Set(pending.map((p) => p.slb.pool))].join(", ")}`);
 }
 
 /** Sets weight 0 in every pool holding them and waits until no request is in flight or queued, bounded by the drain timeout. */

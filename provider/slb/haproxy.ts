@@ -101,7 +101,8 @@ export class HaproxyDriver implements SlbDriver {
     }
 
     async backends(pool: string): Promise<BackendStatus[]> {
-        const rows = parseStat(await socketCommand(this.endpoint.adminSocket, `show stat ${pool} 4 -1`));
+        // By name, HAProxy picks the frontend (it shares the pool's name): list all servers, filter.
+        const rows = parseStat(await socketCommand(this.endpoint.adminSocket, "show stat -1 4 -1"));
         return rows
             .filter((r) => r.pxname === pool && r.svname !== "BACKEND" && r.svname !== "FRONTEND")
             .map((r) => {

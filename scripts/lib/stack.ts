@@ -1,0 +1,32 @@
+// Runs Pulumi programs through the real `pulumi` CLI (Automation API, local file backend).
+import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import * as path from "path";
+
+export async function pulumiCommand(): Promise<PulumiCommand> {
+    const bin = process.env.BERTH_PULUMI_BIN;
+    if (!bin) throw new Error("BERTH_PULUMI_BIN is not set: run through scripts/env.sh");
+    return PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
+}
+
+export async function openStack(projectName: string, stackName: string, program: InlineProgramArgs["program"], config: Record<string, string> = {}): Promise<Stack> {
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { projectName, stackName, program },
+        {
+            pulumiCommand: await pulumiCommand(),
+            projectSettings: { name: projectName, runtime: "nodejs", backend: { url: process.env.PULUMI_BACKEND_URL } },
+            envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "" },
+        },
+    );
+    for (const [k, v] of Object.entries(config)) await stack.setConfig(k, { value: v });
+    return stack;
+}
+
+/** Removes a stack whatever state it is in, so a failed test does not poison the next. */
+export async function removeStack(stack: Stack): Promise<void> {
+    try {
+        await stack.cancel();
+    } catch {
+        // nothing running
+    }
+    await stack.workspace.removeStack(stack.name, { force: true }).catch(() => undefined);
+}

@@ -1,0 +1,64 @@
+// Invalid inputs fail `pulumi preview` in check, naming the property and the problem, before
+// anything on any host or load balancer is touched.
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { Stack } from "@pulumi/pulumi/automation";
+import { readFileSync } from "fs";
+import { Cluster, Service, SlbBinding } from "../../index";
+import { openStack, removeStack } from "../../scripts/lib/stack";
+import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
+
+function program() {
+    const which = new pulumi.Config().require("case");
+    const slb = local.slbs[0];
+    const deadNode = { name: "gone", docker: "unix:///run/berth/no-such-host/docker.sock", address: "10.231.0.99" };
+    const cluster = new Cluster("bad-input", { nodes: which === "dead-node" ? [...nodeSpecs(), deadNode] : nodeSpecs() });
+    const binding = new SlbBinding("bad-input", {
+        haproxy: which === "dead-haproxy"
+            ? { adminSocket: "/run/berth/no-such-haproxy.sock", configPath: slb.configPath }
+            : { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+        listen: { port: 18099 },
+    });
+    new Service("bad-input", {
+        cluster,
+        image: which === "image" ? "Not An/Image!" : local.images.v1,
+        replicas: which === "replicas" ? -1 : 1,
+        ports: [{ containerPort: which === "port" ? 70000 : 80 }],
+        bindings: [binding],
+    });
+}
+
+const cases: Array<[string, RegExp]> = [
+    ["image", /image: is not a valid image reference .*"Not An\/Image!"/],
+    ["replicas", /replicas: must be a whole number from 0 to 1000, got -1/],
+    ["port", /ports\[0\]\.containerPort: must be a whole number from 1 to 65535, got 70000/],
+    ["dead-haproxy", /haproxy\.adminSocket: HAProxy socket \/run\/berth\/no-such-haproxy\.sock does not answer/],
+    ["dead-node", /nodes\[3\]\.docker: Docker on node gone .* does not answer/],
+];
+
+describe("bad input fails pulumi preview", function () {
+    this.timeout(300_000);
+    let stack: Stack;
+    let configBefore: string;
+
+    before(async () => {
+        cleanSlate();
+        configBefore = readFileSync(local.slbs[0].configPath, "utf8");
+        stack = await openStack("berth-bad-input", `e2e-${Date.now()}`, async () => program());
+    });
+    after(async () => {
+        if (stack) await removeStack(stack);
+    });
+
+    for (const [which, message] of cases) {
+        it(`rejects ${which}, naming the property`, async () => {
+            await stack.setConfig("case", { value: which });
+            await assert.rejects(stack.preview(), (e: Error) => {
+                assert.match(e.message, message);
+                return true;
+            });
+            assert.deepEqual(await containersOf(), [], "no container was started");
+            assert.equal(readFileSync(local.slbs[0].configPath, "utf8"), configBefore, "HAProxy configuration untouched");
+        });
+    }
+});

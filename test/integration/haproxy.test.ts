@@ -1,0 +1,77 @@
+// The HAProxy driver against the real local HAProxy and a real container on a namespace host.
+import * as assert from "node:assert/strict";
+import { readFileSync } from "fs";
+import { DockerHost } from "../../provider/docker/host";
+import { SlbBindingArgs } from "../../provider/model";
+import { isLbHealthy } from "../../provider/slb/driver";
+import { readSection } from "../../provider/slb/haproxyConfig";
+import { socketCommand } from "../../provider/slb/haproxy";
+import { waitUntil } from "../../provider/wait";
+import { cleanSlate, hosts, local, slbDriver, waitForBody } from "../support/world";
+
+describe("HAProxy driver (real HAProxy)", function () {
+    this.timeout(120_000);
+    const slb = local.slbs[0];
+    const binding: SlbBindingArgs = {
+        name: "it-haproxy",
+        driver: "haproxy",
+        haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+        listen: { port: 18090 },
+        healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
+    };
+    let host: DockerHost;
+    let port: number;
+
+    before(async () => {
+        cleanSlate();
+        host = hosts()[0];
+        await host.ensureImage(local.images.v1);
+        const c = await host.run({
+            name: "it-haproxy-0", image: local.images.v1, env: {}, labels: { "berth.managed": "true" },
+            ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: 1,
+        });
+        port = c.hostPorts["80"];
+    });
+    after(() => cleanSlate());
+
+    it("adds a listener with a reload, then a backend at weight 0 that takes traffic only once raised", async () => {
+        const driver = slbDriver();
+        await driver.ensureListener(binding);
+        await driver.addBackend("it-haproxy", { name: "s1", address: local.hosts[0].address, port });
+        const [added] = await driver.backends("it-haproxy");
+        assert.equal(added.weight, 0);
+        const healthy = await waitUntil(async () => {
+            const [b] = await driver.backends("it-haproxy");
+            return isLbHealthy(b) ? b : undefined;
+        }, { timeoutSeconds: 20, what: "backend healthy" });
+        assert.match(healthy.checkStatus, /L7OK/);
+        await driver.setWeight("it-haproxy", "s1", 100);
+        await waitForBody("http://127.0.0.1:18090/", /berth-demo v1/);
+    });
+
+    it("persists every runtime change, so a reload keeps the backend and its weight", async () => {
+        const persisted = readSection(readFileSync(slb.configPath, "utf8"), "it-haproxy");
+        assert.deepEqual(persisted?.servers, [{ name: "s1", address: local.hosts[0].address, port, weight: 100 }]);
+        await socketCommand(slb.masterSocket, "reload", true);
+        await waitUntil(async () => {
+            const [b] = await slbDriver().backends("it-haproxy");
+            return b?.weight === 100 ? b : undefined;
+        }, { timeoutSeconds: 20, what: "backend after reload" });
+        await waitForBody("http://127.0.0.1:18090/", /berth-demo v1/);
+    });
+
+    it("removes a backend from the runtime and the file, and then the listener", async () => {
+        const driver = slbDriver();
+        await driver.setWeight("it-haproxy", "s1", 0);
+        await driver.removeBackend("it-haproxy", "s1");
+        assert.deepEqual(await driver.backends("it-haproxy"), []);
+        assert.deepEqual(readSection(readFileSync(slb.configPath, "utf8"), "it-haproxy")?.servers, []);
+        await driver.removeListener("it-haproxy");
+        assert.equal(readSection(readFileSync(slb.configPath, "utf8"), "it-haproxy"), undefined);
+    });
+
+    it("says clearly when HAProxy does not answer", async () => {
+        const dead = new (slbDriver().constructor as any)({ adminSocket: "/run/berth/none.sock", configPath: slb.configPath });
+        await assert.rejects(dead.ping(), /HAProxy socket \/run\/berth\/none\.sock does not answer/);
+    });
+});

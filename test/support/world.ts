@@ -1,0 +1,55 @@
+// What really runs on the local hosts and load balancers, for assertions, and the clean slate
+// each test starts from.
+import { execFileSync } from "child_process";
+import * as path from "path";
+import { DockerHost } from "../../provider/docker/host";
+import { LABEL } from "../../provider/docker/labels";
+import { ContainerState } from "../../provider/model";
+import { HaproxyDriver } from "../../provider/slb/haproxy";
+import { BackendStatus } from "../../provider/slb/driver";
+import { LocalCluster, readLocalCluster } from "../../examples/quickstart/program";
+import { waitUntil } from "../../provider/wait";
+
+export const local: LocalCluster = readLocalCluster();
+
+export const nodeSpecs = () => local.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone }));
+
+export function hosts(): DockerHost[] {
+    return nodeSpecs().map((n) => new DockerHost(n));
+}
+
+export async function containersOf(service?: string): Promise<ContainerState[]> {
+    const labels: Record<string, string> = service ? { [LABEL.service]: service } : { [LABEL.managed]: "true" };
+    return (await Promise.all(hosts().map((h) => h.list(labels)))).flat();
+}
+
+export function slbDriver(index = 0): HaproxyDriver {
+    const s = local.slbs[index];
+    return new HaproxyDriver({ adminSocket: s.adminSocket, masterSocket: s.masterSocket, configPath: s.configPath });
+}
+
+export async function backendsIn(pool: string, index = 0): Promise<BackendStatus[]> {
+    try {
+        return await slbDriver(index).backends(pool);
+    } catch {
+        return [];
+    }
+}
+
+/** Removes every container on every host and resets the load balancers' configs. */
+export function cleanSlate(): void {
+    execFileSync("bash", [path.join(__dirname, "../../../scripts/cluster.sh"), "clean"], { stdio: "inherit" });
+}
+
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    return { status: res.status, body: await res.text() };
+}
+
+/** Waits until `url` answers with `expected` in the body. */
+export async function waitForBody(url: string, expected: RegExp, timeoutSeconds = 30): Promise<string> {
+    return waitUntil(async () => {
+        const r = await httpGet(url);
+        return expected.test(r.body) ? r.body : undefined;
+    }, { timeoutSeconds, what: `${url} to answer ${expected}` });
+}
