@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Local berth cluster on one machine:
 #   - bridge berth0 (10.231.0.1/24) in the root namespace;
-#   - N "hosts": network namespace berth-h$i (10.231.0.1$i) with its own dockerd;
+#   - N "hosts": network namespace berth-h$i (10.231.0.$((10+i))) with its own dockerd;
 #   - a registry (Debian docker-registry) at 10.231.0.1:5000 with the demo images;
 #   - two HAProxy SLBs (master-worker) whose configs other code extends.
 # Usage: scripts/cluster.sh start|stop [--purge]|status|clean
@@ -137,7 +137,7 @@ alive() {
 # with_descendants PID...: the pids and all their descendants (children of killed daemons, such
 # as containerd shims, must not be left behind).
 with_descendants() {
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v roots="$*" '
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$*" '
     { sub(/ \(.*\) /, " x "); parent[$1] = $4 }
     END {
       n = split(roots, queue, " ")
@@ -216,18 +216,30 @@ umount_under() {
 # ---------------------------------------------------------------------------------------------
 # Network
 
-# Root-namespace FORWARD rule: with br_netfilter loaded, bridged frames between hosts traverse
-# the root FORWARD chain, which a root dockerd sets to DROP.
-ensure_forward_rule() {
+# Root-namespace FORWARD rules. With br_netfilter loaded, bridged frames between hosts traverse
+# the root FORWARD chain, which a root dockerd sets to DROP: accept them. And should the root
+# namespace forward (a root dockerd enables ip_forward), hosts' traffic must still never leave the
+# bridge (only loopback and 10.231.0.0/24 may see test traffic): drop it.
+readonly FORWARD_RULES=("-i $BRIDGE -o $BRIDGE -j ACCEPT" "-i $BRIDGE ! -o $BRIDGE -j DROP")
+
+ensure_forward_rules() {
   command -v iptables >/dev/null || return 0
-  iptables -w -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null ||
-    iptables -w -I FORWARD 1 -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT ||
-    log "warning: could not add the iptables FORWARD rule for $BRIDGE"
+  local rule
+  for rule in "${FORWARD_RULES[@]}"; do
+    # shellcheck disable=SC2086
+    iptables -w -C FORWARD $rule 2>/dev/null ||
+      iptables -w -I FORWARD 1 $rule ||
+      log "warning: could not add iptables rule: FORWARD $rule"
+  done
 }
 
-remove_forward_rule() {
+remove_forward_rules() {
   command -v iptables >/dev/null || return 0
-  while iptables -w -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
+  local rule
+  for rule in "${FORWARD_RULES[@]}"; do
+    # shellcheck disable=SC2086
+    while iptables -w -D FORWARD $rule 2>/dev/null; do :; done
+  done
 }
 
 ensure_bridge() {
@@ -237,7 +249,7 @@ ensure_bridge() {
   fi
   ip addr replace "$BRIDGE_ADDR/$NET_PREFIX" dev "$BRIDGE"
   ip link set "$BRIDGE" up
-  ensure_forward_rule
+  ensure_forward_rules
 }
 
 # ifindex of the veth peer ("eth0@if12" -> 12), or nothing.
@@ -299,7 +311,10 @@ ensure_dockerd() {
   # dockerd would fight them over the same state directory.
   kill_netns_leftovers "$i"
   mkdir -p "$(host_run "$i")" "$(host_data "$i")"
-  rm -f "$(host_sock "$i")"
+  # dockerd refuses to start while its pidfile names a live pid, and waits for (rather than
+  # starts) its containerd while containerd.pid does; a killed daemon lingers as a zombie here
+  # (our init reaps slowly). None of this host's processes runs now: those files are stale.
+  rm -f "$(host_sock "$i")" "$(host_run "$i")/docker.pid" "$(host_run "$i")/exec/containerd/containerd.pid"
   log "starting dockerd for h$i ($(host_addr "$i"))"
   # NO_PROXY: pulls from our registry must never go through a proxy.
   launch "$(host_log "$i")" env -u AWS_CA_BUNDLE \
@@ -321,16 +336,24 @@ wait_dockerd() {
   wait_for "dockerd h$1" "$(host_log "$1")" "dockerd_pids $1" dockerd_answers "$1"
 }
 
-# kill_netns_leftovers I: ends every process still in host I's netns (containerd, shims,
-# docker-proxy of a dead dockerd) with their descendants (container processes).
+# kill_netns_leftovers I: kills every process still in host I's netns (containerd, shims,
+# docker-proxy of a dead dockerd) with their descendants (container processes). No TERM first:
+# they are orphans whose dockerd is gone, and httpd as a container's PID 1 ignores TERM anyway.
 kill_netns_leftovers() {
-  local ns pids
+  local ns pids pid
   ns=$(host_ns "$1")
   [[ -e "$NETNS_DIR/$ns" ]] || return 0
   pids=$(ip netns pids "$ns" 2>/dev/null || true)
   [[ -n "$pids" ]] || return 0
-  # shellcheck disable=SC2046,SC2086
-  terminate "leftover processes in $ns" 10 $(with_descendants $pids)
+  # shellcheck disable=SC2086
+  pids=$(with_descendants $pids)
+  log "killing leftover processes of $ns (pid" $pids")"
+  # shellcheck disable=SC2086
+  kill -KILL $pids 2>/dev/null || true
+  local end=$((SECONDS + 10))
+  for pid in $pids; do
+    while alive "$pid" && [[ $SECONDS -lt $end ]]; do sleep 0.1; done
+  done
 }
 
 remove_all_containers() {
@@ -371,12 +394,14 @@ stop_host() {
 # hosts beyond BERTH_HOSTS.
 existing_hosts() {
   {
-    ip netns list 2>/dev/null | sed -nE 's/^berth-h([0-9]+)( .*)?$/\1/p'
-    ip -o link show 2>/dev/null | sed -nE 's/^[0-9]+: berth-h([0-9]+)[@:].*/\1/p'
-    find "$RUN_DIR" -maxdepth 1 -name 'h[0-9]*' -printf '%f\n' 2>/dev/null | sed -nE 's/^h([0-9]+)$/\1/p'
-    local pid
-    for pid in $(proc_pids dockerd 'unix:///run/berth/h[0-9]+/docker\.sock'); do
-      tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -nE 's#^unix:///run/berth/h([0-9]+)/docker\.sock$#\1#p'
+    # (|| true: under pipefail one failing source must not end this subshell early)
+    { ip netns list 2>/dev/null || true; } | sed -nE 's/^berth-h([0-9]+)( .*)?$/\1/p'
+    { ip -o link show 2>/dev/null || true; } | sed -nE 's/^[0-9]+: berth-h([0-9]+)[@:].*/\1/p'
+    { find "$RUN_DIR" -maxdepth 1 -name 'h[0-9]*' -printf '%f\n' 2>/dev/null || true; } | sed -nE 's/^h([0-9]+)$/\1/p'
+    local pid re
+    re="$(re_escape "unix://$RUN_DIR")/h([0-9]+)/docker\.sock"
+    for pid in $(proc_pids dockerd "$re"); do
+      { tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | sed -nE "s#^$re\$#\\1#p" || true
     done
   } | sort -nu
 }
@@ -440,10 +465,21 @@ FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 COPY www /www
+COPY serve /bin/serve
 LABEL org.berth.demo.version="$version"
 EXPOSE 80
-CMD ["/bin/httpd", "-f", "-p", "80", "-h", "/www"]
+CMD ["/bin/serve"]
 EOF
+  # busybox httpd as PID 1 ignores SIGTERM (no handler), so every stop would wait out the grace
+  # period; a real app exits on SIGTERM, and so does this one.
+  cat >"$dir/serve" <<'EOF'
+#!/bin/sh
+httpd -f -p 80 -h /www &
+pid=$!
+trap 'kill $pid; exit 0' TERM INT
+wait $pid
+EOF
+  chmod 755 "$dir/serve"
   printf 'berth-demo %s' "$version" >"$dir/www/index.html"
   # The "unhealthy" image has no /health, so HTTP checks get 404.
   [[ "$version" == unhealthy ]] || printf 'ok' >"$dir/www/health"
@@ -508,13 +544,18 @@ selftest_image() {
   log "self-test passed: $url -> $body"
 }
 
+# Bump when the demo images change, so registries that hold older ones get rebuilt images.
+readonly IMAGE_REVISION=2
 ensure_images() {
-  if [[ "${BERTH_REBUILD_IMAGES:-0}" != 1 ]] && registry_has_tags "${IMAGE_TAGS[@]}"; then
+  local stamp=$DATA_DIR/registry/demo-images.revision
+  if [[ "${BERTH_REBUILD_IMAGES:-0}" != 1 ]] && [[ "$(cat "$stamp" 2>/dev/null)" == "$IMAGE_REVISION" ]] &&
+    registry_has_tags "${IMAGE_TAGS[@]}"; then
     return 0
   fi
   build_images
   registry_has_tags "${IMAGE_TAGS[@]}" || die "registry does not list the pushed tags"
   selftest_image
+  echo "$IMAGE_REVISION" >"$stamp"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -527,7 +568,7 @@ base_slb_config() {
   run=$(slb_run "$1")
   cat <<EOF
 # HAProxy config of berth SLB $1, base part written by scripts/cluster.sh.
-# Managed sections follow, each between "# berth:begin <name>" and "# berth:end <name>".
+# Sections managed by berth follow, each between its begin and end marker lines.
 global
     stats socket $run/admin.sock level admin expose-fd listeners
     stats timeout 30s
@@ -584,7 +625,7 @@ wait_slb() {
 reload_slb() {
   local slb=$1 old new
   check_slb_config "$slb"
-  old=$(slb_worker_pid "$slb")
+  old=$(slb_worker_pid "$slb" || true)
   [[ -n "$old" ]] || die "$slb does not answer (run: $0 start)"
   sock_cmd "$(slb_run "$slb")/master.sock" reload >/dev/null || die "$slb: reload command failed"
   local end=$((SECONDS + 15))
@@ -705,7 +746,7 @@ cmd_stop() {
     log "deleting bridge $BRIDGE"
     ip link del "$BRIDGE"
   fi
-  remove_forward_rule
+  remove_forward_rules
   rm -rf --one-file-system "$RUN_DIR"
   if [[ $purge == 1 && -d "$DATA_DIR" ]]; then
     umount_under "$DATA_DIR"

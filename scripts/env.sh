@@ -1,4 +1,4 @@
-# Sourced by every script: puts Node >= 22, the Pulumi CLI and berth's plugin scripts on PATH and
+# Sourced by every script: puts Node >= 22 and the Pulumi CLI on PATH and
 # selects a local file state backend. Run scripts/setup.sh first on a fresh machine.
 BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export BERTH_ROOT
@@ -6,7 +6,7 @@ export BERTH_CACHE="${BERTH_CACHE:-$HOME/.cache/berth}"
 BERTH_NODE_BIN="$(bash "$BERTH_ROOT/scripts/setup/node.sh")"
 BERTH_PULUMI_BIN="$(bash "$BERTH_ROOT/scripts/setup/pulumi-cli.sh")"
 export BERTH_PULUMI_BIN
-export PATH="$BERTH_ROOT/bin:$BERTH_NODE_BIN:$BERTH_PULUMI_BIN:$PATH"
+export PATH="$BERTH_NODE_BIN:$BERTH_PULUMI_BIN:$PATH"
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$BERTH_CACHE/state}"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-berth-local}"
 export PULUMI_SKIP_UPDATE_CHECK=1

@@ -30,3 +30,11 @@ export async function removeStack(stack: Stack): Promise<void> {
     }
     await stack.workspace.removeStack(stack.name, { force: true }).catch(() => undefined);
 }
+
+/** The outputs Pulumi state holds for one resource (refresh updates these; stack outputs only change on up). */
+export async function resourceOutputs(stack: Stack, type: string, name: string): Promise<Record<string, any>> {
+    const state = await stack.exportStack();
+    const resource = (state.deployment.resources ?? []).find((r: any) => r.type === type && r.urn.endsWith(`::${name}`));
+    if (!resource) throw new Error(`no ${type} ${name} in stack ${stack.name}`);
+    return resource.outputs;
+}

@@ -28,12 +28,13 @@ function program() {
     });
 }
 
+// Pulumi prints check failures as "property <path> value {...} has a problem: <reason>".
 const cases: Array<[string, RegExp]> = [
-    ["image", /image: is not a valid image reference .*"Not An\/Image!"/],
-    ["replicas", /replicas: must be a whole number from 0 to 1000, got -1/],
-    ["port", /ports\[0\]\.containerPort: must be a whole number from 1 to 65535, got 70000/],
-    ["dead-haproxy", /haproxy\.adminSocket: HAProxy socket \/run\/berth\/no-such-haproxy\.sock does not answer/],
-    ["dead-node", /nodes\[3\]\.docker: Docker on node gone .* does not answer/],
+    ["image", /Service resource 'bad-input': property image value .* has a problem: is not a valid image reference .*"Not An\/Image!"/],
+    ["replicas", /property replicas value \{-1\} has a problem: must be a whole number from 0 to 1000, got -1/],
+    ["port", /property ports\[0\]\.containerPort value .* has a problem: must be a whole number from 1 to 65535, got 70000/],
+    ["dead-haproxy", /SlbBinding resource 'bad-input': property haproxy\.adminSocket value .* has a problem: HAProxy socket \/run\/berth\/no-such-haproxy\.sock does not answer/],
+    ["dead-node", /Cluster resource 'bad-input': property nodes\[3\]\.docker value .* has a problem: Docker on node gone .* does not answer/],
 ];
 
 describe("bad input fails pulumi preview", function () {
