@@ -76,7 +76,8 @@ export class HaproxyDriver implements SlbDriver {
         }
     }
 
-    private async reload(): Promise<void> {
+    /** Reloads through the master socket and waits until the new worker answers. */
+    async reload(): Promise<void> {
         if (!this.endpoint.masterSocket) throw new Error("haproxy.masterSocket is needed to add, change or remove a listener (it reloads HAProxy)");
         await validateConfigFile(this.endpoint.configPath);
         const before = await this.workerPid();

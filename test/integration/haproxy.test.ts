@@ -5,7 +5,6 @@ import { DockerHost } from "../../provider/docker/host";
 import { SlbBindingArgs } from "../../provider/model";
 import { isLbHealthy } from "../../provider/slb/driver";
 import { readSection } from "../../provider/slb/haproxyConfig";
-import { socketCommand } from "../../provider/slb/haproxy";
 import { waitUntil } from "../../provider/wait";
 import { cleanSlate, hosts, local, slbDriver, waitForBody } from "../support/world";
 
@@ -52,7 +51,7 @@ describe("HAProxy driver (real HAProxy)", function () {
     it("persists every runtime change, so a reload keeps the backend and its weight", async () => {
         const persisted = readSection(readFileSync(slb.configPath, "utf8"), "it-haproxy");
         assert.deepEqual(persisted?.servers, [{ name: "s1", address: local.hosts[0].address, port, weight: 100 }]);
-        await socketCommand(slb.masterSocket, "reload", true);
+        await slbDriver().reload();
         await waitUntil(async () => {
             const [b] = await slbDriver().backends("it-haproxy");
             return b?.weight === 100 ? b : undefined;
