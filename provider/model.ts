@@ -56,8 +56,14 @@ export interface ReleaseSpec {
     lbHealthyTimeoutSeconds?: number;
     /** How long old backends may take to finish in-flight requests. */
     drainTimeoutSeconds?: number;
-    /** Fewest healthy backends that must serve during a batched release; default replicas - 1 (at least 1). */
+    /** Fewest healthy backends that must serve during a batched release; default replicas - 1. */
     minAvailable?: number;
+    /** blueGreen (default): new containers serve before old ones go. stopFirst: old go first (singletons that must never run twice). */
+    strategy?: "blueGreen" | "stopFirst";
+    /** Most new containers one batch starts; default all that fit. */
+    batchSize?: number;
+    /** Pause between batches, to watch a canary batch. */
+    pauseSeconds?: number;
 }
 
 /** What a Service receives for each load balancer binding it serves. */
@@ -83,6 +89,8 @@ export interface ServiceArgs {
     stopGracePeriodSeconds?: number;
     bindings?: ServiceBinding[];
     release?: ReleaseSpec;
+    /** Any value; changing it rolls every container through a release without an image change (a smooth restart). */
+    restartTrigger?: string;
 }
 
 /** A container of a service as found on a node. */

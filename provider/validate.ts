@@ -123,6 +123,9 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         }
     });
     c.stringList("command", args.command);
+    c.known(args.restartTrigger, (t) => {
+        if (typeof t !== "string") c.fail("restartTrigger", "must be a string");
+    });
     c.known(args.healthCheck, (h) => {
         if (h.httpPath !== undefined && h.command !== undefined) c.fail("healthCheck", "set httpPath or command, not both");
         c.known(h.httpPath, (p) => {
@@ -143,6 +146,11 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         c.positive("release.lbHealthyTimeoutSeconds", r.lbHealthyTimeoutSeconds);
         c.integer("release.drainTimeoutSeconds", r.drainTimeoutSeconds, 0, 24 * 3600);
         c.integer("release.minAvailable", r.minAvailable, 0, 1000);
+        c.integer("release.batchSize", r.batchSize, 1, 1000);
+        c.integer("release.pauseSeconds", r.pauseSeconds, 0, 24 * 3600);
+        c.known(r.strategy, (st) => {
+            if (st !== "blueGreen" && st !== "stopFirst") c.fail("release.strategy", `must be "blueGreen" or "stopFirst", got ${JSON.stringify(st)}`);
+        });
     });
     c.known(args.bindings, (bs) => {
         if (!Array.isArray(bs)) return c.fail("bindings", "must be a list");

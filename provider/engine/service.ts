@@ -25,6 +25,7 @@ function containerDefinition(args: ServiceArgs, imageDigest: string) {
         healthCheck: args.healthCheck,
         cpus: args.cpus,
         memoryMb: args.memoryMb,
+        restartTrigger: args.restartTrigger,
     };
 }
 
@@ -130,6 +131,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
         drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
+        pauseSeconds: release.pauseSeconds ?? 0,
         progress,
     };
 
@@ -159,6 +161,8 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         nodes: views,
         containers,
         foreignHostPorts,
+        strategy: release.strategy,
+        batchSize: release.batchSize,
     });
     // The executor's retry-elsewhere placement sees what the plan placed.
     for (const v of views) {
@@ -224,7 +228,7 @@ async function failWithState(id: string, base: ServiceState, error: any): Promis
     throw Object.assign(new Error(message), { id, properties: { ...properties, lastRelease: [message] }, reasons: [message] });
 }
 
-const RELEVANT = ["image", "replicas", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "stopGracePeriodSeconds", "release"] as const;
+const RELEVANT = ["image", "replicas", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "stopGracePeriodSeconds", "release", "restartTrigger"] as const;
 
 function bindingIdentity(args: ServiceArgs) {
     return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
@@ -317,6 +321,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
                 lbHealthyTimeoutSeconds: 0,
                 drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
                 stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
+                pauseSeconds: 0,
                 progress,
             },
             containers,

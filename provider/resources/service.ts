@@ -28,6 +28,8 @@ export interface ServiceResourceArgs {
     stopGracePeriodSeconds?: pulumi.Input<number>;
     bindings?: Array<SlbBinding | ServiceBindingArgs>;
     release?: pulumi.Input<ReleaseSpec>;
+    /** Any value; changing it rolls every container without an image change (a smooth restart). */
+    restartTrigger?: pulumi.Input<string>;
 }
 
 /** Containers of one image on a cluster, released blue-green behind every binding. */
@@ -63,6 +65,7 @@ export class Service extends pulumi.dynamic.Resource {
                 stopGracePeriodSeconds: args.stopGracePeriodSeconds,
                 bindings,
                 release: args.release,
+                restartTrigger: args.restartTrigger,
                 imageDigest: undefined,
                 revision: undefined,
                 containers: undefined,

@@ -32,6 +32,8 @@ export interface ReleaseTarget {
     lbHealthyTimeoutSeconds: number;
     drainTimeoutSeconds: number;
     stopGracePeriodSeconds: number;
+    /** Pause between batches (a configured wait, to watch a canary batch). */
+    pauseSeconds: number;
     progress: Progress;
 }
 
@@ -208,6 +210,10 @@ async function rollback(target: ReleaseTarget, started: ContainerState[]): Promi
 export async function runBatches(target: ReleaseTarget, batches: Batch[], loads: Map<string, NodeLoad>): Promise<string[]> {
     const report: string[] = [];
     for (const [i, batch] of batches.entries()) {
+        if (i > 0 && target.pauseSeconds > 0) {
+            target.progress(`pausing ${target.pauseSeconds}s before batch ${i + 1}/${batches.length} (release.pauseSeconds)`);
+            await new Promise((r) => setTimeout(r, target.pauseSeconds * 1000));
+        }
         const label = describeBatch(batch, i, batches.length);
         target.progress(label);
         report.push(label);

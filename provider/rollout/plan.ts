@@ -34,6 +34,10 @@ export interface PlanInput {
     containers: ContainerState[];
     /** Host ports held on each node by anything other than this service. */
     foreignHostPorts: Map<string, Set<number>>;
+    /** blueGreen: new serve before old go; stopFirst: old go before new start (never two at once). */
+    strategy?: "blueGreen" | "stopFirst";
+    /** Most new containers one batch starts; default all at once. */
+    batchSize?: number;
 }
 
 export class PlanError extends Error {
@@ -98,11 +102,22 @@ export function planRelease(input: PlanInput): ReleasePlan {
     let serving = keep.length + pendingRetire.length;
     let firstBatch: Batch | undefined = idle.length ? { retireBefore: idle, start: [], retireAfter: [] } : undefined;
 
+    const stopFirst = input.strategy === "stopFirst";
     while (freeSlots.length > 0) {
         const batch: Batch = firstBatch ?? { retireBefore: [], start: [], retireAfter: [] };
         firstBatch = undefined;
-        let placed = place(freeSlots.length, input.nodes, loads, input.fixedHostPorts);
-        if (placed.nodes.length === 0) {
+        const want = Math.min(freeSlots.length, input.batchSize ?? freeSlots.length);
+        const retireFirst = (count: number) => {
+            const chosen = pendingRetire.filter((c) => c.state === "running").slice(0, count);
+            chosen.forEach((c) => occupy(c, -1));
+            pendingRetire = pendingRetire.filter((c) => !chosen.includes(c));
+            serving -= chosen.length;
+            batch.retireBefore.push(...chosen);
+            return chosen.length;
+        };
+        if (stopFirst) retireFirst(want);
+        let placed = place(want, input.nodes, loads, input.fixedHostPorts);
+        if (placed.nodes.length === 0 && !stopFirst) {
             // No room: retire old containers that hold what the new ones need, keeping minAvailable serving.
             const room = serving - input.minAvailable;
             const blocking = pendingRetire.filter((c) => usable.has(c.node) && c.state === "running");
@@ -113,16 +128,17 @@ export function planRelease(input: PlanInput): ReleasePlan {
                     placed.exclusions,
                 );
             }
-            const retireNow = blocking.slice(0, Math.min(room, freeSlots.length));
-            retireNow.forEach((c) => occupy(c, -1));
-            pendingRetire = pendingRetire.filter((c) => !retireNow.includes(c));
-            serving -= retireNow.length;
-            batch.retireBefore.push(...retireNow);
-            placed = place(Math.min(freeSlots.length, retireNow.length), input.nodes, loads, input.fixedHostPorts);
-            if (placed.nodes.length === 0) throw new PlanError("retiring old containers freed no node for new ones", placed.exclusions);
+            pendingRetire = [...blocking, ...pendingRetire.filter((c) => !blocking.includes(c))];
+            placed = place(retireFirst(Math.min(room, want)), input.nodes, loads, input.fixedHostPorts);
         }
+        if (placed.nodes.length === 0) throw new PlanError(`no node can take slot ${freeSlots[0]}`, placed.exclusions);
         batch.start = placed.nodes.map((node) => ({ slot: freeSlots.shift() as number, node }));
         serving += batch.start.length;
+        // Blue-green: as many old go as new came, once the new serve, so capacity stays level.
+        const retireAfter = pendingRetire.slice(0, Math.max(0, batch.start.length - batch.retireBefore.length));
+        pendingRetire = pendingRetire.filter((c) => !retireAfter.includes(c));
+        serving -= retireAfter.length;
+        batch.retireAfter.push(...retireAfter);
         batches.push(batch);
     }
     if (firstBatch) batches.push(firstBatch);

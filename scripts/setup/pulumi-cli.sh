@@ -16,13 +16,13 @@ fi
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 # The official Node.js language host cannot be had here (its Go module is not served), so a build
 # of ours gets berth's small Node implementation of it, and of the dynamic provider script, beside
-# the binary: the CLI looks there before PATH, and without a warning.
-link_plugins() {
-  ln -sfn "$REPO/bin/plugins/pulumi-language-nodejs" "$BIN_DIR/pulumi-language-nodejs"
-  ln -sfn "$REPO/bin/plugins/pulumi-resource-pulumi-nodejs" "$BIN_DIR/pulumi-resource-pulumi-nodejs"
+# the binary: the CLI looks there before PATH, and without a warning. Copies, not links, so that
+# several checkouts can share the cache (the scripts find @pulumi/pulumi via BERTH_ROOT).
+install_plugins() {
+  install -m 755 "$REPO/bin/plugins/pulumi-language-nodejs" "$REPO/bin/plugins/pulumi-resource-pulumi-nodejs" "$BIN_DIR/"
 }
 if [ -x "$BIN_DIR/pulumi" ]; then
-  link_plugins
+  install_plugins
   echo "$BIN_DIR"
   exit 0
 fi
@@ -43,5 +43,5 @@ go build -trimpath -o "$BIN_DIR/pulumi.tmp" \
   -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
   github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
 mv "$BIN_DIR/pulumi.tmp" "$BIN_DIR/pulumi"
-link_plugins
+install_plugins
 echo "$BIN_DIR"

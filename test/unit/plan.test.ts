@@ -100,3 +100,26 @@ describe("release planner", () => {
         );
     });
 });
+
+describe("release planner: strategies and batch size", () => {
+    it("batchSize rolls a few at a time, retiring as many old as each batch started", () => {
+        const old = [0, 1, 2, 3, 4, 5].map((s) => container(`h${(s % 3) + 1}`, s, "old"));
+        const plan = planRelease(input(old, { replicas: 6, batchSize: 2, minAvailable: 5 }));
+        assert.equal(plan.batches.length, 3);
+        for (const b of plan.batches) {
+            assert.equal(b.start.length, 2);
+            assert.equal(b.retireAfter.length, 2);
+            assert.deepEqual(b.retireBefore, []);
+        }
+        assert.equal(new Set(plan.batches.flatMap((b) => b.retireAfter)).size, 6);
+    });
+
+    it("stopFirst retires the old container before the new one starts (a singleton never runs twice)", () => {
+        const old = [container("h1", 0, "old")];
+        const plan = planRelease(input(old, { replicas: 1, strategy: "stopFirst", minAvailable: 0 }));
+        assert.equal(plan.batches.length, 1);
+        assert.deepEqual(plan.batches[0].retireBefore, old);
+        assert.equal(plan.batches[0].start.length, 1);
+        assert.deepEqual(plan.batches[0].retireAfter, []);
+    });
+});
