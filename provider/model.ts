@@ -64,6 +64,8 @@ export interface ReleaseSpec {
     batchSize?: number;
     /** Pause between batches, to watch a canary batch. */
     pauseSeconds?: number;
+    /** Share (0..1) of running containers failing health at once above which berth replaces none of them; default 0.5. */
+    circuitBreakerShare?: number;
 }
 
 /** What a Service receives for each load balancer binding it serves. */

@@ -148,6 +148,9 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         c.integer("release.minAvailable", r.minAvailable, 0, 1000);
         c.integer("release.batchSize", r.batchSize, 1, 1000);
         c.integer("release.pauseSeconds", r.pauseSeconds, 0, 24 * 3600);
+        c.known(r.circuitBreakerShare, (v) => {
+            if (typeof v !== "number" || v < 0 || v > 1) c.fail("release.circuitBreakerShare", `must be a number from 0 to 1, got ${JSON.stringify(v)}`);
+        });
         c.known(r.strategy, (st) => {
             if (st !== "blueGreen" && st !== "stopFirst") c.fail("release.strategy", `must be "blueGreen" or "stopFirst", got ${JSON.stringify(st)}`);
         });

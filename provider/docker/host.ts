@@ -27,6 +27,8 @@ export interface HostInfo {
 
 export interface HostClient {
     readonly node: string;
+    /** Fails within a few seconds when the engine does not answer. */
+    ping(): Promise<void>;
     info(): Promise<HostInfo>;
     /** Containers carrying all the given labels, running or not. */
     list(labels: Record<string, string>): Promise<ContainerState[]>;
@@ -42,6 +44,7 @@ export interface HostClient {
 }
 
 const REQUEST_TIMEOUT_MS = 15000;
+const PING_TIMEOUT_MS = 5000;
 
 export function dockerOptions(node: NodeSpec, timeout = REQUEST_TIMEOUT_MS): Docker.DockerOptions {
     const m = /^(unix|tcp|ssh):\/\/(.+)$/.exec(node.docker);
@@ -94,6 +97,10 @@ export class DockerHost implements HostClient {
     }
     get node(): string {
         return this.spec.name;
+    }
+
+    async ping(): Promise<void> {
+        await new Docker(dockerOptions(this.spec, PING_TIMEOUT_MS)).ping();
     }
 
     async info(): Promise<HostInfo> {

@@ -132,11 +132,12 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
         pauseSeconds: release.pauseSeconds ?? 0,
+        minAvailable: Math.min(release.minAvailable ?? Math.max(0, replicas - 1), replicas),
         progress,
     };
 
     const containers = await listContainers(args, hosts, reachable);
-    await removeOrphanBackends(args, [...slbs, ...dropSlbs], containers, progress);
+    await removeOrphanBackends(args, [...slbs, ...dropSlbs], containers, reachable, progress);
 
     // Bindings the service left: drain its backends there and deregister them; the containers stay.
     if (dropSlbs.length) {
@@ -157,12 +158,13 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         revision,
         replicas,
         fixedHostPorts,
-        minAvailable: release.minAvailable ?? Math.max(0, replicas - 1),
+        minAvailable: target.minAvailable,
         nodes: views,
         containers,
         foreignHostPorts,
         strategy: release.strategy,
         batchSize: release.batchSize,
+        circuitBreakerShare: release.circuitBreakerShare,
     });
     // The executor's retry-elsewhere placement sees what the plan placed.
     for (const v of views) {
@@ -190,13 +192,17 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     };
 }
 
-/** Backends pointing at containers that no longer exist (an interrupted run, a container removed by hand). */
-async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], progress: (l: string) => void) {
+/**
+ * Backends pointing at containers that no longer exist (an interrupted run, a container removed by
+ * hand). A backend on a node that does not answer is left alone: its container may still serve.
+ */
+async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], reachable: Set<string>, progress: (l: string) => void) {
     const own = BACKEND_NAME(args.name);
     const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
+    const unknown = new Set(args.cluster.nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
     for (const slb of slbs) {
         for (const b of await slb.driver.backends(slb.pool)) {
-            if (own.test(b.name) && !live.has(b.name)) {
+            if (own.test(b.name) && !live.has(b.name) && !unknown.has(b.address)) {
                 progress(`removing backend ${b.name} from ${slb.pool}: its container is gone`);
                 await slb.driver.removeBackend(slb.pool, b.name);
             }
@@ -305,7 +311,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const containers = await listContainers(args, hosts, reachable);
         const slbs = boundSlbs(args);
         progress(`removing ${containers.length} container(s)`);
-        await removeOrphanBackends(args, slbs, containers, progress);
+        await removeOrphanBackends(args, slbs, containers, reachable, progress);
         await retire(
             {
                 service: args.name,
@@ -322,6 +328,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
                 drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
                 stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
                 pauseSeconds: 0,
+                minAvailable: 0,
                 progress,
             },
             containers,

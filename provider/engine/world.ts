@@ -21,7 +21,7 @@ export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient
         nodes.map(async (n) => {
             let reachable = true;
             try {
-                await hosts.get(n.name)!.info();
+                await hosts.get(n.name)!.ping();
             } catch (e: any) {
                 reachable = false;
                 errors.set(n.name, e?.message ?? String(e));

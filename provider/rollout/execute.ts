@@ -9,7 +9,7 @@ import { Progress, throttled } from "../progress";
 import { NodeView, place, NodeLoad } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
 import { DeadlineError, waitUntil } from "../wait";
-import { Batch, describeBatch, Placement } from "./plan";
+import { Batch, describeBatch, isServing, Placement } from "./plan";
 
 export interface BoundSlb {
     /** The listener/pool name on the load balancer. */
@@ -34,6 +34,8 @@ export interface ReleaseTarget {
     stopGracePeriodSeconds: number;
     /** Pause between batches (a configured wait, to watch a canary batch). */
     pauseSeconds: number;
+    /** Fewest backends each load balancer must see healthy and weighted after old ones are removed. */
+    minAvailable: number;
     progress: Progress;
 }
 
@@ -196,6 +198,28 @@ export async function retire(target: ReleaseTarget, containers: ContainerState[]
     target.progress(`retired ${containers.map((c) => `${c.name} on ${c.node}`).join(", ")}`);
 }
 
+/**
+ * Circuit breaker before serving backends are removed: each load balancer must still see at least
+ * minAvailable healthy, weighted backends without them. A mass health failure stops the release
+ * here instead of taking out the last backends that serve.
+ */
+export async function guardCapacity(target: ReleaseTarget, removing: ContainerState[]): Promise<void> {
+    if (removing.length === 0 || target.minAvailable === 0) return;
+    const leaving = new Set(removing.map((c) => c.name));
+    for (const slb of target.slbs) {
+        const backends = await slb.driver.backends(slb.pool);
+        if (!backends.some((b) => leaving.has(b.name))) continue;
+        const left = backends.filter((b) => !leaving.has(b.name) && b.weight > 0 && isLbHealthy(b));
+        if (left.length < target.minAvailable) {
+            const down = backends.filter((b) => !leaving.has(b.name) && !isLbHealthy(b)).map((b) => `${b.name} ${b.status} ${b.checkStatus}`);
+            throw new ReleaseError(
+                `circuit breaker: ${slb.pool} would keep ${left.length} healthy backend(s), fewer than minAvailable=${target.minAvailable}, ` +
+                    `if ${[...leaving].join(", ")} went now (failing: ${down.join(", ") || "none"}); nothing was removed`,
+            );
+        }
+    }
+}
+
 /** Undoes a failed batch: the new containers leave every load balancer and their hosts; the old keep serving. */
 async function rollback(target: ReleaseTarget, started: ContainerState[]): Promise<string[]> {
     const problems: string[] = [];
@@ -217,6 +241,7 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
         const label = describeBatch(batch, i, batches.length);
         target.progress(label);
         report.push(label);
+        await guardCapacity(target, batch.retireBefore.filter(isServing));
         await retire(target, batch.retireBefore);
         let started: ContainerState[] = [];
         try {
@@ -233,6 +258,7 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
                     `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`,
             );
         }
+        await guardCapacity(target, batch.retireAfter.filter(isServing));
         await retire(target, batch.retireAfter);
     }
     return report;

@@ -38,6 +38,8 @@ export interface PlanInput {
     strategy?: "blueGreen" | "stopFirst";
     /** Most new containers one batch starts; default all at once. */
     batchSize?: number;
+    /** Share of running containers failing health at once above which nothing is replaced; default 0.5. */
+    circuitBreakerShare?: number;
 }
 
 export class PlanError extends Error {
@@ -91,13 +93,30 @@ export function planRelease(input: PlanInput): ReleasePlan {
     const freeSlots: number[] = [];
     for (let s = 0; freeSlots.length < input.replicas - keep.length; s++) if (!usedSlots.has(s)) freeSlots.push(s);
 
+    // Circuit breaker: when most running containers fail their health checks at once, the cause is
+    // rarely the containers (a database, the network); replacing them all would take every backend
+    // out at once. Old-revision containers are exempt: a release that fixes them retires them only
+    // after the new ones serve.
+    const running = input.containers.filter((c) => c.state === "running");
+    const failing = running.filter((c) => c.health === "unhealthy" && c.revision === input.revision);
+    const share = input.circuitBreakerShare ?? 0.5;
+    if (running.length >= 2 && failing.length / running.length > share) {
+        throw new PlanError(
+            `circuit breaker: ${failing.length} of ${running.length} running containers fail their health checks at once ` +
+                `(${failing.map(describe).join(", ")}); not replacing them, since a mass failure is rarely the containers' own. ` +
+                `Fix the cause, or raise release.circuitBreakerShare (now ${share}) to replace them anyway`,
+            [],
+        );
+    }
+
     const batches: Batch[] = [];
     let pendingRetire = [...retiring];
-    // Containers that do not serve can go at once: retiring them costs no capacity.
-    const idle = pendingRetire.filter((c) => !isServing(c));
+    // Containers that do not serve can go at once: retiring them costs no capacity. A running one
+    // of another revision waits for the new ones, in case a load balancer still sends it traffic.
+    const idle = pendingRetire.filter((c) => !isServing(c) && (c.state !== "running" || c.revision === input.revision));
     if (idle.length > 0) {
         idle.filter((c) => c.state === "running").forEach((c) => occupy(c, -1));
-        pendingRetire = pendingRetire.filter((c) => isServing(c));
+        pendingRetire = pendingRetire.filter((c) => !idle.includes(c));
     }
     let serving = keep.length + pendingRetire.length;
     let firstBatch: Batch | undefined = idle.length ? { retireBefore: idle, start: [], retireAfter: [] } : undefined;

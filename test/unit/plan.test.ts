@@ -123,3 +123,25 @@ describe("release planner: strategies and batch size", () => {
         assert.deepEqual(plan.batches[0].retireAfter, []);
     });
 });
+
+describe("release planner: circuit breaker", () => {
+    it("refuses to replace most containers when they fail health checks at once", () => {
+        const sick = [container("h1", 0, "new", { health: "unhealthy" }), container("h2", 1, "new", { health: "unhealthy" }), container("h3", 2, "new")];
+        assert.throws(() => planRelease(input(sick)), /circuit breaker: 2 of 3 running containers fail their health checks at once/);
+    });
+
+    it("replaces a lone unhealthy container", () => {
+        const one = [container("h1", 0, "new", { health: "unhealthy" }), container("h2", 1, "new"), container("h3", 2, "new")];
+        const plan = planRelease(input(one));
+        assert.deepEqual(plan.batches[0].retireBefore.map((c) => c.slot), [0]);
+        assert.deepEqual(plan.batches[0].start.map((p) => p.slot), [0]);
+    });
+
+    it("lets a release that fixes an unhealthy revision through, retiring the old only after the new serve", () => {
+        const sickOld = [0, 1, 2].map((s) => container(`h${s + 1}`, s, "old", { health: "unhealthy" }));
+        const plan = planRelease(input(sickOld));
+        assert.deepEqual(plan.batches[0].retireBefore, []);
+        assert.equal(plan.batches[0].start.length, 3);
+        assert.equal(plan.batches[0].retireAfter.length, 3);
+    });
+});

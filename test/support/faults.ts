@@ -1,0 +1,36 @@
+// Real faults on the local hosts: a process holding a host port, a Docker engine or a load
+// balancer that stops answering (its socket goes away), a container whose health check breaks.
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import { readFileSync, renameSync } from "fs";
+import { waitUntil } from "../../provider/wait";
+import { local } from "./world";
+
+/** Starts a process (not a container) listening on `port` inside host `index`'s network namespace. */
+export async function holdHostPort(index: number, port: number): Promise<ChildProcess> {
+    const netns = `/var/run/netns/berth-h${index + 1}`;
+    const child = spawn("nsenter", [`--net=${netns}`, "busybox", "httpd", "-f", "-p", String(port), "-h", "/tmp"], { stdio: "ignore" });
+    await waitUntil(async () => {
+        const out = execFileSync("nsenter", [`--net=${netns}`, "ss", "-ltn"], { encoding: "utf8" });
+        return out.includes(`:${port} `) ? true : undefined;
+    }, { timeoutSeconds: 10, what: `port ${port} held on h${index + 1}` });
+    return child;
+}
+
+/** Makes a unix socket unreachable (the daemon keeps running) until the returned function restores it. */
+export function hideSocket(path: string): () => void {
+    renameSync(path, `${path}.hidden`);
+    return () => renameSync(`${path}.hidden`, path);
+}
+
+/** Freezes host `index`'s Docker engine (SIGSTOP): connections hang, as with a dead host. */
+export function freezeDocker(index: number): () => void {
+    const pid = readFileSync(`/run/berth/h${index + 1}/docker.pid`, "utf8").trim();
+    process.kill(Number(pid), "SIGSTOP");
+    return () => process.kill(Number(pid), "SIGCONT");
+}
+
+/** Breaks a running container's health check from inside it. */
+export function breakHealth(host: string, container: string): void {
+    const socket = local.hosts.find((h) => h.name === host)!.docker;
+    execFileSync("docker", ["-H", socket, "exec", container, "rm", "-f", "/www/health"]);
+}
