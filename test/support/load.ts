@@ -93,5 +93,6 @@ export function summarize(samples: Sample[]) {
     const failed = samples.filter((s) => !s.ok);
     const versions: Record<string, number> = {};
     for (const s of samples) if (s.version) versions[s.version] = (versions[s.version] ?? 0) + 1;
-    return { total: samples.length, failed: failed.length, slow: samples.filter((s) => s.slow).length, versions, errors: [...new Set(failed.map((f) => f.error))].slice(0, 5) };
+    const errors = [...new Set(failed.map((f) => f.error ?? "unknown"))].slice(0, 5);
+    return { total: samples.length, failed: failed.length, slow: samples.filter((s) => s.slow).length, versions, errors };
 }

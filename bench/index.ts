@@ -1,0 +1,28 @@
+// `npm run bench -- <name>`: runs a benchmark on the local cluster and writes bench/results/<name>.json
+// (and a chart where a picture says more).
+import { Command } from "commander";
+import { mkdirSync, writeFileSync } from "fs";
+import * as path from "path";
+import { timelineSvg } from "./chart";
+import { rolloutBenchmark } from "./rollout";
+
+const RESULTS = path.join(__dirname, "../../bench/results");
+
+const program = new Command("bench").description("berth benchmarks on the local cluster");
+
+program
+    .command("rollout")
+    .description("release v1 -> v2 of a 6-replica service under ~200 requests/s; berth vs. naive baselines")
+    .action(async () => {
+        const { json, timelines } = await rolloutBenchmark((l) => console.log(`[bench] ${l}`));
+        mkdirSync(RESULTS, { recursive: true });
+        writeFileSync(path.join(RESULTS, "rollout.json"), JSON.stringify(json, null, 2) + "\n");
+        writeFileSync(path.join(RESULTS, "rollout.svg"), await timelineSvg(timelines, "v1 -> v2 under load: responses/s by version, and failures"));
+        console.log(JSON.stringify(json, null, 2));
+        console.log(`written: ${path.join(RESULTS, "rollout.json")}, rollout.svg`);
+    });
+
+program.parseAsync().catch((e) => {
+    console.error(`bench failed: ${e?.stack ?? e}`);
+    process.exit(1);
+});
