@@ -68,6 +68,16 @@ export interface ReleaseSpec {
     circuitBreakerShare?: number;
 }
 
+export interface PlacementSpec {
+    /** Spread over at least `count` zones; hard: the release fails (and preview) when impossible; soft: best effort. */
+    zones?: { count: number; mode?: "hard" | "soft" };
+    /** `node.name|node.zone|node.labels.<key> ==|!= <value>`; every one must hold. */
+    constraints?: string[];
+    /** `service == <name>` (run beside it) or `service != <name>` (never beside it), judged from what runs. */
+    affinity?: string[];
+    maxPerNode?: number;
+}
+
 /** What a Service receives for each load balancer binding it serves. */
 export interface ServiceBinding {
     /** The SlbBinding's outputs. */
@@ -82,6 +92,9 @@ export interface ServiceArgs {
     cluster: { name: string; nodes: NodeSpec[] };
     image: string;
     replicas?: number;
+    /** replicated (default): `replicas` containers; global: one on every eligible node. */
+    mode?: "replicated" | "global";
+    placement?: PlacementSpec;
     ports?: PortSpec[];
     env?: Record<string, string>;
     command?: string[];

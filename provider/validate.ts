@@ -1,6 +1,7 @@
 // Pure input validation. Each problem names the property path and what is wrong, so that
 // `pulumi preview` fails before anything is touched.
 import { ClusterArgs, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
+import { Exclusion, parseAffinity, parseConstraint, PlacementRules, staticExclusion, zonesSpanned } from "./schedule/placement";
 
 export interface Failure {
     property: string;
@@ -173,6 +174,83 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
             }
         });
     });
+    return c.failures;
+}
+
+const listExclusions = (ex: Exclusion[]) => ex.map((e) => `${e.node}: ${e.reason}`).join("; ");
+
+/** Placement checks that need only the inputs and the cluster's node list (affinity is judged at deploy). */
+export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
+    const c = new Checker();
+    const p = args.placement;
+    c.known(args.mode, (m) => {
+        if (m !== "replicated" && m !== "global") c.fail("mode", `must be "replicated" or "global", got ${JSON.stringify(m)}`);
+    });
+    const rules: PlacementRules = { fixedHostPorts: [], constraints: [], affinity: [] };
+    c.known(p, (placement) => {
+        c.known(placement.constraints, (list) =>
+            list.forEach((text, i) => c.known(text, (t) => {
+                try {
+                    rules.constraints!.push(parseConstraint(t));
+                } catch (e: any) {
+                    c.fail(`placement.constraints[${i}]`, e.message);
+                }
+            })),
+        );
+        c.known(placement.affinity, (list) =>
+            list.forEach((text, i) => c.known(text, (t) => {
+                try {
+                    parseAffinity(t);
+                } catch (e: any) {
+                    c.fail(`placement.affinity[${i}]`, e.message);
+                }
+            })),
+        );
+        c.integer("placement.maxPerNode", placement.maxPerNode, 1, 1000);
+        c.known(placement.zones, (z) => {
+            c.integer("placement.zones.count", z.count ?? "missing", 1, 100);
+            c.known(z.mode, (m) => {
+                if (m !== "hard" && m !== "soft") c.fail("placement.zones.mode", `must be "hard" or "soft", got ${JSON.stringify(m)}`);
+            });
+        });
+    });
+    const nodes = args.cluster?.nodes;
+    if (c.failures.length || !Array.isArray(nodes) || nodes.some((n) => isUnknown(n) || isUnknown(n.name))) return c.failures;
+
+    rules.constraints!.forEach((k, i) => {
+        const label = k.key.startsWith("node.labels.") ? k.key.slice("node.labels.".length) : undefined;
+        if (label && !nodes.some((n) => n.labels && label in n.labels)) {
+            c.fail(`placement.constraints[${i}]`, `no node has label "${label}" (nodes: ${nodes.map((n) => `${n.name} ${JSON.stringify(n.labels ?? {})}`).join(", ")})`);
+        }
+    });
+    const views = nodes.map((n) => ({ name: n.name, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, reachable: true }));
+    const excluded = views.flatMap((v) => {
+        const reason = staticExclusion(v, rules);
+        return reason ? [{ node: v.name, reason }] : [];
+    });
+    const eligible = views.filter((v) => !excluded.some((e) => e.node === v.name));
+    const replicas = typeof args.replicas === "number" ? args.replicas : 1;
+    if (args.mode === "global" || replicas === 0) return c.failures;
+    if (eligible.length === 0) {
+        c.fail("placement", `no node can take this service: ${listExclusions(excluded)}`);
+        return c.failures;
+    }
+    const fixedPort = (Array.isArray(args.ports) ? args.ports : []).find((port) => port.hostPort && !isUnknown(port.hostPort))?.hostPort;
+    const perNode = Math.min(p?.maxPerNode ?? Infinity, fixedPort ? 1 : Infinity);
+    if (replicas > eligible.length * perNode) {
+        const why = fixedPort ? `fixed host port ${fixedPort} allows one per node` : `maxPerNode=${perNode}`;
+        c.fail("replicas", `${replicas} replicas do not fit: ${why} and ${eligible.length} node(s) are eligible (${eligible.map((v) => v.name).join(", ")})` +
+            (excluded.length ? `; excluded: ${listExclusions(excluded)}` : ""));
+    }
+    const zones = p?.zones;
+    if (zones && (zones.mode ?? "hard") === "hard") {
+        const spanned = zonesSpanned(views, eligible.map((v) => v.name));
+        const wanted = Math.min(zones.count, replicas);
+        if (spanned.length < wanted) {
+            c.fail("placement.zones", `${zones.count} zones required (hard), but the eligible nodes span ${spanned.length} (${spanned.join(", ")})` +
+                (excluded.length ? `; excluded: ${listExclusions(excluded)}` : ""));
+        }
+    }
     return c.failures;
 }
 

@@ -32,8 +32,8 @@ export interface HostClient {
     info(): Promise<HostInfo>;
     /** Containers carrying all the given labels, running or not. */
     list(labels: Record<string, string>): Promise<ContainerState[]>;
-    /** Host ports published by running containers, with the owner's service label when berth manages it. */
-    publishedPorts(): Promise<Array<{ port: number; service?: string }>>;
+    /** Running containers: the berth service each belongs to (if any) and the host ports it holds. */
+    running(): Promise<Array<{ service?: string; ports: number[] }>>;
     ensureImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
     /** Image reference with digest (repo@sha256:...) of a local image, if the host has it. */
     localDigest(ref: string): Promise<string | undefined>;
@@ -114,11 +114,9 @@ export class DockerHost implements HostClient {
         return found.map((c) => fromListing(this.node, c));
     }
 
-    async publishedPorts(): Promise<Array<{ port: number; service?: string }>> {
+    async running(): Promise<Array<{ service?: string; ports: number[] }>> {
         const running = await this.docker.listContainers({ all: false });
-        return running.flatMap((c) =>
-            (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => ({ port: p.PublicPort, service: c.Labels?.[LABEL.service] })),
-        );
+        return running.map((c) => ({ service: c.Labels?.[LABEL.service], ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => p.PublicPort) }));
     }
 
     async localDigest(ref: string): Promise<string | undefined> {

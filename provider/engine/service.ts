@@ -9,8 +9,8 @@ import { BackendState, ContainerState, DEFAULTS, ServiceArgs, ServiceState } fro
 import { progressFor } from "../progress";
 import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches } from "../rollout/execute";
 import { isServing, planRelease, PlanError } from "../rollout/plan";
-import { emptyLoad, NodeLoad } from "../schedule/placement";
-import { Failure, formatFailures, isUnknown, validateService } from "../validate";
+import { emptyLoad, NodeLoad, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
+import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
 const BACKEND_NAME = (service: string) => new RegExp(`^${service}-\\d+-[0-9a-f]{10}$`);
@@ -82,10 +82,26 @@ interface Reconciled {
     state: ServiceState;
 }
 
+/** Placement rules from the inputs; affinity is judged from the services that really run on each node. */
+export function placementRules(args: ServiceArgs, servicesOnNode: Map<string, Set<string>>): PlacementRules {
+    const p = args.placement ?? {};
+    return {
+        fixedHostPorts: (args.ports ?? []).flatMap((port) => (port.hostPort ? [port.hostPort] : [])),
+        constraints: (p.constraints ?? []).map(parseConstraint),
+        affinity: (p.affinity ?? []).map(parseAffinity),
+        maxPerNode: args.mode === "global" ? 1 : p.maxPerNode,
+        servicesOnNode,
+    };
+}
+
 async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<Reconciled> {
     const progress = progressFor(args.name);
-    const hosts = hostsFor(args.cluster.nodes);
-    const { views, errors } = await nodeViews(args.cluster.nodes, hosts);
+    // A node that left the cluster is drained like a cordoned one before berth forgets it.
+    const leaving = (previous?.cluster.nodes ?? []).filter((n) => !args.cluster.nodes.some((m) => m.name === n.name));
+    for (const n of leaving) progress(`node ${n.name} left the cluster: moving its containers off it`);
+    const nodes = [...args.cluster.nodes, ...leaving.map((n) => ({ ...n, schedulable: false }))];
+    const hosts = hostsFor(nodes);
+    const { views, errors } = await nodeViews(nodes, hosts);
     for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
     const reachable = new Set(views.filter((v) => v.reachable).map((v) => v.name));
     const usableHosts = views.filter((v) => v.reachable && v.schedulable).map((v) => hosts.get(v.name)!);
@@ -96,8 +112,22 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     const hash = specHash(containerDefinition(args, imageDigest));
     const revision = revisionOf(hash);
     const slbs = boundSlbs(args);
-    const replicas = args.replicas ?? DEFAULTS.replicas;
-    const fixedHostPorts = (args.ports ?? []).flatMap((p) => (p.hostPort ? [p.hostPort] : []));
+
+    // What runs on each node besides this service: host ports it holds, services for affinity.
+    const foreignHostPorts = new Map<string, Set<number>>();
+    const servicesOnNode = new Map<string, Set<string>>();
+    await Promise.all(
+        [...reachable].map(async (node) => {
+            const running = await hosts.get(node)!.running();
+            const others = running.filter((r) => r.service !== args.name);
+            foreignHostPorts.set(node, new Set(others.flatMap((r) => r.ports)));
+            servicesOnNode.set(node, new Set(others.flatMap((r) => (r.service ? [r.service] : []))));
+        }),
+    );
+    const rules = placementRules(args, servicesOnNode);
+    const replicas = args.mode === "global"
+        ? views.filter((v) => staticExclusion(v, rules) === undefined).length
+        : args.replicas ?? DEFAULTS.replicas;
 
     const containerSpec = (slot: number): ContainerSpec => ({
         name: containerName(args.name, slot, revision),
@@ -122,11 +152,11 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     const target: ReleaseTarget = {
         service: args.name,
         hosts,
-        addresses: new Map(args.cluster.nodes.map((n) => [n.name, n.address])),
+        addresses: new Map(nodes.map((n) => [n.name, n.address])),
         nodes: views,
         slbs,
         containerSpec,
-        fixedHostPorts,
+        rules,
         healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
         lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
         drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
@@ -146,18 +176,12 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers.filter((c) => names.includes(c.name)), dropSlbs);
     }
 
-    const foreignHostPorts = new Map<string, Set<number>>();
     const loads = new Map<string, NodeLoad>();
-    await Promise.all(
-        [...reachable].map(async (node) => {
-            const ports = (await hosts.get(node)!.publishedPorts()).filter((p) => p.service !== args.name).map((p) => p.port);
-            foreignHostPorts.set(node, new Set(ports));
-        }),
-    );
     const plan = planRelease({
         revision,
         replicas,
-        fixedHostPorts,
+        rules,
+        zones: args.placement?.zones ? { count: args.placement.zones.count, mode: args.placement.zones.mode ?? "hard" } : undefined,
         minAvailable: target.minAvailable,
         nodes: views,
         containers,
@@ -174,6 +198,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         loads.set(v.name, load);
     }
     progress(`revision ${revision} (${imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
+    for (const note of plan.notes) progress(note);
 
     // Kept containers must serve in every binding (a binding may have been added) at its weight.
     await registerAndShift(target, plan.keep);
@@ -187,7 +212,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
             revision,
             containers: after,
             backends: await listBackends(args, slbs),
-            lastRelease: report,
+            lastRelease: [...plan.notes, ...report],
         },
     };
 }
@@ -234,7 +259,7 @@ async function failWithState(id: string, base: ServiceState, error: any): Promis
     throw Object.assign(new Error(message), { id, properties: { ...properties, lastRelease: [message] }, reasons: [message] });
 }
 
-const RELEVANT = ["image", "replicas", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "stopGracePeriodSeconds", "release", "restartTrigger"] as const;
+const RELEVANT = ["image", "replicas", "mode", "placement", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "stopGracePeriodSeconds", "release", "restartTrigger"] as const;
 
 function bindingIdentity(args: ServiceArgs) {
     return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
@@ -258,14 +283,7 @@ export function changedProperties(olds: ServiceState, news: ServiceArgs): string
 export const serviceProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {
         const failures: Failure[] = validateService(news);
-        const nodes = news.cluster?.nodes;
-        const fixed = (Array.isArray(news.ports) ? news.ports : []).filter((p: any) => p.hostPort && !isUnknown(p.hostPort));
-        if (Array.isArray(nodes) && fixed.length && typeof news.replicas === "number") {
-            const schedulable = nodes.filter((n: any) => n.schedulable !== false).length;
-            if (news.replicas > schedulable) {
-                failures.push({ property: "replicas", reason: `${news.replicas} replicas with fixed host port ${fixed[0].hostPort} need ${news.replicas} schedulable nodes; the cluster has ${schedulable}` });
-            }
-        }
+        if (failures.length === 0) failures.push(...validatePlacement(news));
         return { inputs: news, failures };
     },
     async diff(_id, olds, news) {
@@ -322,7 +340,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
                 containerSpec: () => {
                     throw new Error("delete starts no container");
                 },
-                fixedHostPorts: [],
+                rules: { fixedHostPorts: [] },
                 healthyTimeoutSeconds: 0,
                 lbHealthyTimeoutSeconds: 0,
                 drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,

@@ -26,7 +26,7 @@ export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient
                 reachable = false;
                 errors.set(n.name, e?.message ?? String(e));
             }
-            return { name: n.name, zone: n.zone, schedulable: n.schedulable !== false, reachable };
+            return { name: n.name, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, reachable };
         }),
     );
     return { views, errors };

@@ -6,7 +6,7 @@ import { ContainerSpec, HostClient } from "../docker/host";
 import { LABEL } from "../docker/labels";
 import { ContainerState } from "../model";
 import { Progress, throttled } from "../progress";
-import { NodeView, place, NodeLoad } from "../schedule/placement";
+import { NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
 import { DeadlineError, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
@@ -27,7 +27,7 @@ export interface ReleaseTarget {
     nodes: NodeView[];
     slbs: BoundSlb[];
     containerSpec: (slot: number) => ContainerSpec;
-    fixedHostPorts: number[];
+    rules: PlacementRules;
     healthyTimeoutSeconds: number;
     lbHealthyTimeoutSeconds: number;
     drainTimeoutSeconds: number;
@@ -72,7 +72,7 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                     target.progress(`could not start slot ${slot} on ${reason}; trying another node`);
                     // Mark the node as unable to take this service here and ask the scheduler again.
                     const remaining: NodeView[] = target.nodes.map((n) => (tried.some((t) => t.startsWith(n.name + ":")) ? { ...n, schedulable: false } : n));
-                    candidate = place(1, remaining, loads, target.fixedHostPorts).nodes[0];
+                    candidate = place(1, remaining, loads, target.rules).nodes[0];
                 }
             }
             throw new ReleaseError(`slot ${slot} could not start on any eligible node: ${tried.join("; ")}`);

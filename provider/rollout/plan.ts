@@ -2,7 +2,7 @@
 // One plan covers create, version change, scale out/in, cordon and repair: containers of the
 // wanted revision that serve are kept; the rest are retired; missing ones are started.
 import { ContainerState } from "../model";
-import { emptyLoad, Exclusion, NodeLoad, NodeView, place } from "../schedule/placement";
+import { emptyLoad, Exclusion, exclusions, NodeLoad, NodeView, place, PlacementRules, staticExclusion, zonesSpanned } from "../schedule/placement";
 
 export interface Placement {
     slot: number;
@@ -22,12 +22,20 @@ export interface Batch {
 export interface ReleasePlan {
     keep: ContainerState[];
     batches: Batch[];
+    /** Things a reviewer should know (a soft zone spread not met, ...). */
+    notes: string[];
+}
+
+export interface ZoneSpread {
+    count: number;
+    mode: "hard" | "soft";
 }
 
 export interface PlanInput {
     revision: string;
     replicas: number;
-    fixedHostPorts: number[];
+    rules: PlacementRules;
+    zones?: ZoneSpread;
     minAvailable: number;
     nodes: NodeView[];
     /** The service's containers, all revisions. */
@@ -55,16 +63,20 @@ function describe(c: ContainerState): string {
 }
 
 export function planRelease(input: PlanInput): ReleasePlan {
-    const usable = new Set(input.nodes.filter((n) => n.schedulable && n.reachable).map((n) => n.name));
+    const { rules } = input;
+    const usable = new Set(input.nodes.filter((n) => staticExclusion(n, rules) === undefined).map((n) => n.name));
     const keep: ContainerState[] = [];
     const usedSlots = new Set<number>();
+    const keptOnNode = new Map<string, number>();
     const current = input.containers
         .filter((c) => c.revision === input.revision && isServing(c) && usable.has(c.node))
         .sort((a, b) => a.slot - b.slot);
     for (const c of current) {
-        if (keep.length < input.replicas && !usedSlots.has(c.slot)) {
+        const onNode = keptOnNode.get(c.node) ?? 0;
+        if (keep.length < input.replicas && !usedSlots.has(c.slot) && onNode < (rules.maxPerNode ?? Infinity)) {
             keep.push(c);
             usedSlots.add(c.slot);
+            keptOnNode.set(c.node, onNode + 1);
         }
     }
     const keptIds = new Set(keep.map((c) => c.id));
@@ -81,7 +93,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
         const load = loads.get(c.node) ?? emptyLoad();
         loads.set(c.node, load);
         load.serviceContainers += delta;
-        for (const p of input.fixedHostPorts) {
+        for (const p of rules.fixedHostPorts) {
             if (delta > 0) load.hostPorts.add(p);
             else load.hostPorts.delete(p);
         }
@@ -135,7 +147,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
             return chosen.length;
         };
         if (stopFirst) retireFirst(want);
-        let placed = place(want, input.nodes, loads, input.fixedHostPorts);
+        let placed = place(want, input.nodes, loads, rules);
         if (placed.nodes.length === 0 && !stopFirst) {
             // No room: retire old containers that hold what the new ones need, keeping minAvailable serving.
             const room = serving - input.minAvailable;
@@ -148,7 +160,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
                 );
             }
             pendingRetire = [...blocking, ...pendingRetire.filter((c) => !blocking.includes(c))];
-            placed = place(retireFirst(Math.min(room, want)), input.nodes, loads, input.fixedHostPorts);
+            placed = place(retireFirst(Math.min(room, want)), input.nodes, loads, rules);
         }
         if (placed.nodes.length === 0) throw new PlanError(`no node can take slot ${freeSlots[0]}`, placed.exclusions);
         batch.start = placed.nodes.map((node) => ({ slot: freeSlots.shift() as number, node }));
@@ -165,7 +177,20 @@ export function planRelease(input: PlanInput): ReleasePlan {
         if (batches.length > 0) batches[batches.length - 1].retireAfter.push(...pendingRetire);
         else batches.push({ retireBefore: [], start: [], retireAfter: pendingRetire });
     }
-    return { keep, batches };
+    return { keep, batches, notes: zoneNotes(input, [...keep.map((c) => c.node), ...batches.flatMap((b) => b.start.map((p) => p.node))]) };
+}
+
+/** Checks the zone spread of where the containers end up: hard fails the plan, soft says so. */
+function zoneNotes(input: PlanInput, nodes: string[]): string[] {
+    if (!input.zones || input.replicas === 0) return [];
+    const wanted = Math.min(input.zones.count, input.replicas);
+    const spanned = zonesSpanned(input.nodes, nodes);
+    if (spanned.length >= wanted) return [];
+    const message = `containers span ${spanned.length} zone(s) (${spanned.join(", ")}), fewer than zones.count=${input.zones.count}`;
+    if (input.zones.mode === "hard") {
+        throw new PlanError(`${message} (mode hard)`, exclusions(input.nodes, new Map(), input.rules));
+    }
+    return [`${message}: best effort (mode soft)`];
 }
 
 export function describeBatch(b: Batch, index: number, total: number): string {

@@ -1,10 +1,11 @@
 import * as assert from "node:assert/strict";
 import { ContainerState } from "../../provider/model";
 import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
+import { parseConstraint } from "../../provider/schedule/placement";
 import { container, nodes } from "./fixtures";
 
 function input(containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput {
-    return { revision: "new", replicas: 3, fixedHostPorts: [], minAvailable: 2, nodes: nodes(3), containers, foreignHostPorts: new Map(), ...extra };
+    return { revision: "new", replicas: 3, rules: { fixedHostPorts: [] }, minAvailable: 2, nodes: nodes(3), containers, foreignHostPorts: new Map(), ...extra };
 }
 
 const old3 = () => [container("h1", 0, "old"), container("h2", 1, "old"), container("h3", 2, "old")];
@@ -27,7 +28,7 @@ describe("release planner", () => {
 
     it("fixed host port on every node: batches that keep minAvailable serving", () => {
         const old = old3();
-        const plan = planRelease(input(old, { fixedHostPorts: [8080], minAvailable: 2 }));
+        const plan = planRelease(input(old, { rules: { fixedHostPorts: [8080] }, minAvailable: 2 }));
         assert.equal(plan.batches.length, 3);
         for (const b of plan.batches) {
             assert.equal(b.retireBefore.length, 1);
@@ -40,7 +41,7 @@ describe("release planner", () => {
     it("8 replicas with a fixed port on 10 nodes: first fills the 2 free nodes, then swaps within minAvailable", () => {
         const ten = nodes(10);
         const old = Array.from({ length: 8 }, (_, i) => container(`h${i + 1}`, i, "old"));
-        const plan = planRelease(input(old, { nodes: ten, replicas: 8, fixedHostPorts: [80], minAvailable: 7 }));
+        const plan = planRelease(input(old, { nodes: ten, replicas: 8, rules: { fixedHostPorts: [80] }, minAvailable: 7 }));
         assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h9", "h10"]);
         assert.deepEqual(plan.batches[0].retireBefore, []);
         const started = plan.batches.flatMap((b) => b.start).length;
@@ -95,7 +96,7 @@ describe("release planner", () => {
     it("refuses a plan that would go below minAvailable, naming the nodes", () => {
         const old = old3();
         assert.throws(
-            () => planRelease(input(old, { fixedHostPorts: [8080], minAvailable: 3 })),
+            () => planRelease(input(old, { rules: { fixedHostPorts: [8080] }, minAvailable: 3 })),
             (e: unknown) => e instanceof PlanError && /minAvailable=3/.test(e.message) && /node h1: host port 8080/.test(e.message),
         );
     });
@@ -143,5 +144,29 @@ describe("release planner: circuit breaker", () => {
         assert.deepEqual(plan.batches[0].retireBefore, []);
         assert.equal(plan.batches[0].start.length, 3);
         assert.equal(plan.batches[0].retireAfter.length, 3);
+    });
+});
+
+describe("release planner: zones and rules", () => {
+    const zoned = () => nodes(3, [{ zone: "a" }, { zone: "a" }, { zone: "b" }]);
+
+    it("fails a hard zone spread the nodes cannot give, naming the excluded nodes", () => {
+        const cordoned = nodes(3, [{ zone: "a" }, { zone: "a" }, { zone: "b", schedulable: false }]);
+        assert.throws(() => planRelease(input([], { nodes: cordoned, zones: { count: 2, mode: "hard" } })),
+            (e: unknown) => e instanceof PlanError && /span 1 zone\(s\) \(a\), fewer than zones.count=2 \(mode hard\)/.test(e.message) && /node h3: it is cordoned/.test(e.message));
+    });
+
+    it("meets a zone spread when it can, and says so when a soft one cannot be met", () => {
+        const plan = planRelease(input([], { nodes: zoned(), replicas: 2, zones: { count: 2, mode: "hard" } }));
+        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h1", "h3"]);
+        const soft = planRelease(input([], { nodes: zoned(), replicas: 3, zones: { count: 3, mode: "soft" } }));
+        assert.deepEqual(soft.notes, ["containers span 2 zone(s) (a, b), fewer than zones.count=3: best effort (mode soft)"]);
+    });
+
+    it("moves containers off nodes a new constraint excludes", () => {
+        const current = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
+        const plan = planRelease(input(current, { rules: { fixedHostPorts: [], constraints: [parseConstraint("node.name != h2")] } }));
+        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h1"]);
+        assert.deepEqual(plan.batches[0].retireAfter.map((c) => c.node), ["h2"]);
     });
 });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { UNKNOWN, validateCluster, validateService, validateSlbBinding } from "../../provider/validate";
+import { UNKNOWN, validateCluster, validatePlacement, validateService, validateSlbBinding } from "../../provider/validate";
 
 const props = (failures: { property: string }[]) => failures.map((f) => f.property);
 const cluster = { name: "c", nodes: [{ name: "h1", docker: "unix:///run/d.sock", address: "10.0.0.1" }] };
@@ -45,5 +45,41 @@ describe("input validation", () => {
     it("checks SLB bindings", () => {
         const f = validateSlbBinding({ name: "pub", driver: "haproxy", haproxy: { adminSocket: "rel/sock", configPath: "/etc/h.cfg" }, listen: { port: 0 } });
         assert.deepEqual(props(f), ["haproxy.adminSocket", "listen.port"]);
+    });
+});
+
+describe("placement validation against the cluster's nodes", () => {
+    const zonedCluster = {
+        name: "c",
+        nodes: [
+            { name: "h1", docker: "unix:///a", address: "10.0.0.1", zone: "a", labels: { disk: "ssd" } },
+            { name: "h2", docker: "unix:///b", address: "10.0.0.2", zone: "b", labels: { disk: "hdd" } },
+            { name: "h3", docker: "unix:///c", address: "10.0.0.3", zone: "c", schedulable: false },
+        ],
+    };
+    const svc = (extra: object) => ({ name: "s", image: "a", cluster: zonedCluster, replicas: 2, ...extra });
+
+    it("fails hard zones that cannot be met, naming the nodes excluded and why", () => {
+        const [f] = validatePlacement(svc({ replicas: 3, placement: { zones: { count: 3, mode: "hard" } } }));
+        assert.equal(f.property, "placement.zones");
+        assert.match(f.reason, /3 zones required \(hard\), but the eligible nodes span 2 \(a, b\); excluded: h3: it is cordoned/);
+        assert.deepEqual(validatePlacement(svc({ replicas: 3, placement: { zones: { count: 3, mode: "soft" } } })), []);
+    });
+
+    it("fails contradictory constraints and unknown label keys", () => {
+        const [f] = validatePlacement(svc({ placement: { constraints: ["node.labels.disk == ssd", "node.zone == b"] } }));
+        assert.equal(f.property, "placement");
+        assert.match(f.reason, /no node can take this service: h1: constraint node.zone == b .*; h2: constraint node.labels.disk == ssd .*; h3: it is cordoned/);
+        const [g] = validatePlacement(svc({ placement: { constraints: ["node.labels.gpu == yes"] } }));
+        assert.equal(g.property, "placement.constraints[0]");
+        assert.match(g.reason, /no node has label "gpu"/);
+        const [h] = validatePlacement(svc({ placement: { constraints: ["disk=ssd"] } }));
+        assert.equal(h.property, "placement.constraints[0]");
+    });
+
+    it("fails more replicas than eligible nodes with a fixed host port", () => {
+        const [f] = validatePlacement(svc({ replicas: 3, ports: [{ containerPort: 80, hostPort: 8080 }] }));
+        assert.equal(f.property, "replicas");
+        assert.match(f.reason, /3 replicas do not fit: fixed host port 8080 allows one per node and 2 node\(s\) are eligible \(h1, h2\); excluded: h3: it is cordoned/);
     });
 });
