@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from "fs";
 import * as path from "path";
 import { timelineSvg } from "./chart";
 import { rolloutBenchmark } from "./rollout";
+import { scaleBenchmark } from "./scale";
 
 const RESULTS = path.join(__dirname, "../../bench/results");
 
@@ -20,6 +21,17 @@ program
         writeFileSync(path.join(RESULTS, "rollout.svg"), await timelineSvg(timelines, "v1 -> v2 under load: responses/s by version, and failures"));
         console.log(JSON.stringify(json, null, 2));
         console.log(`written: ${path.join(RESULTS, "rollout.json")}, rollout.svg`);
+    });
+
+program
+    .command("scale")
+    .description("scale one service 0 -> 150 containers on the local hosts and back to 10; berth vs. plain parallel dockerode")
+    .action(async () => {
+        const json = await scaleBenchmark((l) => console.log(`[bench] ${l}`));
+        mkdirSync(RESULTS, { recursive: true });
+        writeFileSync(path.join(RESULTS, "scale.json"), JSON.stringify(json, null, 2) + "\n");
+        console.log(JSON.stringify(json, null, 2));
+        console.log(`written: ${path.join(RESULTS, "scale.json")}`);
     });
 
 program.parseAsync().catch((e) => {

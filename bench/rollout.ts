@@ -49,7 +49,7 @@ const hostOf = (c: ContainerState) => new DockerHost(nodeSpecs().find((n) => n.n
 function naiveSpec(old: ContainerState): ContainerSpec {
     return {
         name: `bench-${old.slot}-naive`, image: local.images.v2, env: {}, labels: { "berth.managed": "true", "berth.service": "bench-naive" },
-        ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: 5,
+        ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: 5, limits: { restartPolicy: { Name: "no" } },
         healthcheck: { Test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/health"], Interval: 1e9, Timeout: 1e9, Retries: 2, StartPeriod: 0 },
     };
 }
@@ -65,10 +65,8 @@ async function startHealthy(old: ContainerState[]): Promise<ContainerState[]> {
 
 const addAtFullWeight = async (started: ContainerState[]) => {
     const driver = slbDriver();
-    for (const c of started) {
-        await driver.addBackend(POOL, { name: c.name, address: local.hosts.find((h) => h.name === c.node)!.address, port: c.hostPorts["80"] });
-        await driver.setWeight(POOL, c.name, 100);
-    }
+    await driver.addBackends(POOL, started.map((c) => ({ name: c.name, address: local.hosts.find((h) => h.name === c.node)!.address, port: c.hostPorts["80"] })));
+    await driver.setWeights(POOL, started.map((c) => ({ name: c.name, weight: 100 })));
 };
 
 /** Removes a backend at once, cutting its sessions, as a console's forced confirm does. */
@@ -76,7 +74,7 @@ async function dropBackend(name: string) {
     const id = `${POOL}/${name}`;
     await socketCommand(local.slbs[0].adminSocket, `set server ${id} state maint`);
     await socketCommand(local.slbs[0].adminSocket, `shutdown sessions server ${id}`);
-    await slbDriver().removeBackend(POOL, name);
+    await slbDriver().removeBackends(POOL, [name]);
 }
 
 const contenders: Record<string, Release> = {

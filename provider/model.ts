@@ -21,6 +21,9 @@ export interface NodeInventory {
     apiVersion: string;
     cpus: number;
     memoryBytes: number;
+    /** Storage driver and its backing filesystem: container disk quotas need overlay2 on xfs (pquota), btrfs or zfs. */
+    storageDriver: string;
+    backingFilesystem: string;
     reachable: boolean;
     error?: string;
 }
@@ -68,6 +71,12 @@ export interface ReleaseSpec {
     circuitBreakerShare?: number;
 }
 
+export interface RestartPolicySpec {
+    name: "no" | "on-failure" | "always" | "unless-stopped";
+    /** With on-failure: restarts before Docker gives up. */
+    maxAttempts?: number;
+}
+
 export interface PlacementSpec {
     /** Spread over at least `count` zones; hard: the release fails (and preview) when impossible; soft: best effort. */
     zones?: { count: number; mode?: "hard" | "soft" };
@@ -89,7 +98,7 @@ export interface ServiceBinding {
 
 export interface ServiceArgs {
     name: string;
-    cluster: { name: string; nodes: NodeSpec[] };
+    cluster: { name: string; nodes: NodeSpec[]; inventory?: NodeInventory[] };
     image: string;
     replicas?: number;
     /** replicated (default): `replicas` containers; global: one on every eligible node. */
@@ -99,8 +108,12 @@ export interface ServiceArgs {
     env?: Record<string, string>;
     command?: string[];
     healthCheck?: HealthCheckSpec;
+    /** CPU and memory limits: changed in place (docker update), no restart and no release. */
     cpus?: number;
     memoryMb?: number;
+    restartPolicy?: RestartPolicySpec;
+    /** Writable-layer size limit; needs a storage driver with quotas. */
+    diskQuotaMb?: number;
     stopGracePeriodSeconds?: number;
     bindings?: ServiceBinding[];
     release?: ReleaseSpec;

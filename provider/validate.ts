@@ -141,6 +141,23 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
     });
     c.positive("cpus", args.cpus);
     c.integer("memoryMb", args.memoryMb, 6, 1024 * 1024);
+    c.integer("diskQuotaMb", args.diskQuotaMb, 1, 1024 * 1024 * 1024);
+    c.known(args.restartPolicy, (r) => {
+        if (!["no", "on-failure", "always", "unless-stopped"].includes(r.name)) {
+            c.fail("restartPolicy.name", `must be "no", "on-failure", "always" or "unless-stopped", got ${JSON.stringify(r.name)}`);
+        }
+        c.integer("restartPolicy.maxAttempts", r.maxAttempts, 1, 1000);
+        if (r.maxAttempts !== undefined && r.name !== "on-failure") c.fail("restartPolicy.maxAttempts", 'only applies to "on-failure"');
+    });
+    c.known(args.diskQuotaMb, () => {
+        for (const n of args.cluster?.inventory ?? []) {
+            const quotas = ["btrfs", "zfs", "devicemapper"].includes(n.storageDriver) || (n.storageDriver === "overlay2" && n.backingFilesystem === "xfs");
+            if (n.reachable && !quotas) {
+                c.fail("diskQuotaMb", `node ${n.name} stores containers with ${n.storageDriver} on ${n.backingFilesystem || "an unknown filesystem"}; ` +
+                    "disk quotas need overlay2 on xfs mounted with pquota, btrfs or zfs");
+            }
+        }
+    });
     c.integer("stopGracePeriodSeconds", args.stopGracePeriodSeconds, 0, 3600);
     c.known(args.release, (r) => {
         c.positive("release.healthyTimeoutSeconds", r.healthyTimeoutSeconds);

@@ -13,9 +13,16 @@ export interface ContainerSpec {
     /** container port -> fixed host port, or 0 for one Docker assigns */
     ports: Array<{ containerPort: number; hostPort: number }>;
     healthcheck?: DockerHealthcheck;
+    limits: ContainerLimits;
+    diskQuotaMb?: number;
+    stopGracePeriodSeconds: number;
+}
+
+/** What `docker update` can change on a running container without a restart. */
+export interface ContainerLimits {
     nanoCpus?: number;
     memoryBytes?: number;
-    stopGracePeriodSeconds: number;
+    restartPolicy: { Name: string; MaximumRetryCount?: number };
 }
 
 export interface HostInfo {
@@ -23,6 +30,8 @@ export interface HostInfo {
     apiVersion: string;
     cpus: number;
     memoryBytes: number;
+    storageDriver: string;
+    backingFilesystem: string;
 }
 
 export interface HostClient {
@@ -38,7 +47,9 @@ export interface HostClient {
     /** Image reference with digest (repo@sha256:...) of a local image, if the host has it. */
     localDigest(ref: string): Promise<string | undefined>;
     run(spec: ContainerSpec): Promise<ContainerState>;
-    inspect(id: string): Promise<ContainerState & { lastHealthOutput?: string }>;
+    inspect(id: string): Promise<ContainerState & { lastHealthOutput?: string; limits: ContainerLimits }>;
+    /** Changes limits in place (docker update): no restart. */
+    resize(id: string, limits: ContainerLimits): Promise<void>;
     stop(id: string, graceSeconds: number): Promise<void>;
     remove(id: string): Promise<void>;
 }
@@ -66,6 +77,16 @@ export function dockerOptions(node: NodeSpec, timeout = REQUEST_TIMEOUT_MS): Doc
     }
     const url = new URL(node.docker);
     return { protocol: "ssh", host: url.hostname, port: Number(url.port || 22), username: url.username || undefined, timeout } as Docker.DockerOptions;
+}
+
+/** Docker's names for the limits; 0 lifts a limit, and swap follows memory so raising memory never trips on it. */
+function dockerLimits(l: ContainerLimits) {
+    return {
+        NanoCpus: l.nanoCpus ?? 0,
+        Memory: l.memoryBytes ?? 0,
+        MemorySwap: l.memoryBytes ? -1 : 0,
+        RestartPolicy: l.restartPolicy,
+    };
 }
 
 function parseHealth(status: string): string {
@@ -105,7 +126,8 @@ export class DockerHost implements HostClient {
 
     async info(): Promise<HostInfo> {
         const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
-        return { engineVersion: version.Version, apiVersion: version.ApiVersion, cpus: info.NCPU, memoryBytes: info.MemTotal };
+        const backing = (info.DriverStatus as string[][] | undefined)?.find(([k]) => k === "Backing Filesystem")?.[1] ?? "";
+        return { engineVersion: version.Version, apiVersion: version.ApiVersion, cpus: info.NCPU, memoryBytes: info.MemTotal, storageDriver: info.Driver, backingFilesystem: backing };
     }
 
     async list(labels: Record<string, string>): Promise<ContainerState[]> {
@@ -164,9 +186,8 @@ export class DockerHost implements HostClient {
             StopTimeout: spec.stopGracePeriodSeconds,
             HostConfig: {
                 PortBindings: bindings,
-                NanoCpus: spec.nanoCpus,
-                Memory: spec.memoryBytes,
-                RestartPolicy: { Name: "unless-stopped" },
+                ...dockerLimits(spec.limits),
+                StorageOpt: spec.diskQuotaMb ? { size: `${spec.diskQuotaMb}M` } : undefined,
             },
         });
         try {
@@ -179,7 +200,11 @@ export class DockerHost implements HostClient {
         return this.inspect(container.id);
     }
 
-    async inspect(id: string): Promise<ContainerState & { lastHealthOutput?: string }> {
+    async resize(id: string, limits: ContainerLimits): Promise<void> {
+        await this.docker.getContainer(id).update(dockerLimits(limits));
+    }
+
+    async inspect(id: string): Promise<ContainerState & { lastHealthOutput?: string; limits: ContainerLimits }> {
         const c = await this.docker.getContainer(id).inspect();
         const hostPorts: Record<string, number> = {};
         for (const [key, value] of Object.entries(c.NetworkSettings?.Ports ?? {})) {
@@ -197,6 +222,11 @@ export class DockerHost implements HostClient {
             health: c.State.Health?.Status ?? "none",
             hostPorts,
             lastHealthOutput: log.length ? log[log.length - 1].Output.trim() : undefined,
+            limits: {
+                nanoCpus: c.HostConfig.NanoCpus || undefined,
+                memoryBytes: c.HostConfig.Memory || undefined,
+                restartPolicy: { Name: c.HostConfig.RestartPolicy?.Name ?? "no", MaximumRetryCount: c.HostConfig.RestartPolicy?.MaximumRetryCount || undefined },
+            },
         };
     }
 

@@ -1,6 +1,6 @@
 // How berth marks what it owns on a Docker host. State lives in the world: these labels let
 // `read` rebuild a service's truth from Docker alone.
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 
 export const LABEL = {
     managed: "berth.managed",
@@ -20,8 +20,18 @@ export function revisionOf(hash: string): string {
     return hash.slice(0, 10);
 }
 
+/**
+ * `<service>-<slot>-<revision>-<nonce>`: the nonce keeps names unique across the cluster when a slot
+ * of the same revision moves to another node while the old container still serves (a load
+ * balancer names its backends after the containers).
+ */
 export function containerName(service: string, slot: number, revision: string): string {
-    return `${service}-${slot}-${revision}`;
+    return `${service}-${slot}-${revision}-${randomBytes(2).toString("hex")}`;
+}
+
+/** Matches the names (and so the backends) of one service's containers. */
+export function containerNamePattern(service: string): RegExp {
+    return new RegExp(`^${service}-\\d+-[0-9a-f]{10}-[0-9a-f]{4}$`);
 }
 
 /** JSON with object keys sorted, so equal specs hash equally whatever the key order. */

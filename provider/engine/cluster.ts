@@ -12,9 +12,10 @@ async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
         args.nodes.map(async (n) => {
             try {
                 const i = await hosts.get(n.name)!.info();
-                return { name: n.name, engineVersion: i.engineVersion, apiVersion: i.apiVersion, cpus: i.cpus, memoryBytes: i.memoryBytes, reachable: true };
+                return { name: n.name, ...i, reachable: true };
             } catch (e: any) {
-                return { name: n.name, engineVersion: "", apiVersion: "", cpus: 0, memoryBytes: 0, reachable: false, error: e?.message ?? String(e) };
+                const none = { engineVersion: "", apiVersion: "", cpus: 0, memoryBytes: 0, storageDriver: "", backingFilesystem: "" };
+                return { name: n.name, ...none, reachable: false, error: e?.message ?? String(e) };
             }
         }),
     );

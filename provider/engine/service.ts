@@ -2,9 +2,9 @@
 // Every create/update is one reconcile: read what really runs (Docker and every load balancer),
 // plan batches, run them with health gates, drain and rollback.
 import type * as pulumi from "@pulumi/pulumi";
-import { ContainerSpec, HostClient } from "../docker/host";
+import { ContainerLimits, ContainerSpec, HostClient } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
-import { containerName, LABEL, revisionOf, specHash, canonicalJson } from "../docker/labels";
+import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
 import { BackendState, ContainerState, DEFAULTS, ServiceArgs, ServiceState } from "../model";
 import { progressFor } from "../progress";
 import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches } from "../rollout/execute";
@@ -13,7 +13,6 @@ import { emptyLoad, NodeLoad, parseAffinity, parseConstraint, PlacementRules, st
 import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
-const BACKEND_NAME = (service: string) => new RegExp(`^${service}-\\d+-[0-9a-f]{10}$`);
 
 /** The inputs that make a container what it is: change one and the release starts new containers. */
 function containerDefinition(args: ServiceArgs, imageDigest: string) {
@@ -23,10 +22,45 @@ function containerDefinition(args: ServiceArgs, imageDigest: string) {
         command: args.command,
         ports: args.ports ?? [],
         healthCheck: args.healthCheck,
-        cpus: args.cpus,
-        memoryMb: args.memoryMb,
+        diskQuotaMb: args.diskQuotaMb,
         restartTrigger: args.restartTrigger,
     };
+}
+
+/** Limits Docker changes in place: not part of the revision, so changing them starts no release. */
+export function limitsOf(args: ServiceArgs): ContainerLimits {
+    const policy = args.restartPolicy ?? { name: "unless-stopped" };
+    return {
+        nanoCpus: args.cpus ? Math.round(args.cpus * 1e9) : undefined,
+        memoryBytes: args.memoryMb ? args.memoryMb * 1024 * 1024 : undefined,
+        restartPolicy: { Name: policy.name, MaximumRetryCount: policy.name === "on-failure" ? policy.maxAttempts : undefined },
+    };
+}
+
+const describeLimits = (l: ContainerLimits) =>
+    `cpus ${l.nanoCpus ? l.nanoCpus / 1e9 : "unlimited"}, memory ${l.memoryBytes ? `${l.memoryBytes / 1048576} MiB` : "unlimited"}, restart ${l.restartPolicy.Name}${l.restartPolicy.MaximumRetryCount ? `:${l.restartPolicy.MaximumRetryCount}` : ""}`;
+
+/**
+ * Applies cpu/memory/restart-policy changes to running containers in place. Returns the containers
+ * the engine refused to change: the release replaces those instead.
+ */
+async function resizeInPlace(hosts: Map<string, HostClient>, containers: ContainerState[], wanted: ContainerLimits, progress: (l: string) => void): Promise<Set<string>> {
+    const refused = new Set<string>();
+    await Promise.all(
+        containers.map(async (c) => {
+            const host = hosts.get(c.node)!;
+            const current = (await host.inspect(c.id)).limits;
+            if (canonicalJson(current) === canonicalJson(wanted)) return;
+            try {
+                await host.resize(c.id, wanted);
+                progress(`resized ${c.name} on ${c.node} in place (no restart): ${describeLimits(current)} -> ${describeLimits(wanted)}`);
+            } catch (e: any) {
+                refused.add(c.id);
+                progress(`cannot resize ${c.name} on ${c.node} in place (${String(e?.json?.message ?? e?.message ?? e).trim()}); the release replaces it`);
+            }
+        }),
+    );
+    return refused;
 }
 
 function boundSlbs(args: ServiceArgs): BoundSlb[] {
@@ -47,7 +81,7 @@ async function listContainers(args: ServiceArgs, hosts: Map<string, HostClient>,
 }
 
 async function listBackends(args: ServiceArgs, slbs: BoundSlb[]): Promise<Record<string, BackendState[]>> {
-    const own = BACKEND_NAME(args.name);
+    const own = containerNamePattern(args.name);
     const result: Record<string, BackendState[]> = {};
     for (const slb of slbs) {
         result[slb.pool] = (await slb.driver.backends(slb.pool))
@@ -144,13 +178,14 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         },
         ports: (args.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort ?? 0 })),
         healthcheck: dockerHealthcheck(args.healthCheck, args.ports?.[0]?.containerPort),
-        nanoCpus: args.cpus ? Math.round(args.cpus * 1e9) : undefined,
-        memoryBytes: args.memoryMb ? args.memoryMb * 1024 * 1024 : undefined,
+        limits: limitsOf(args),
+        diskQuotaMb: args.diskQuotaMb,
         stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
     });
     const release = args.release ?? {};
     const target: ReleaseTarget = {
         service: args.name,
+        selector: { [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name },
         hosts,
         addresses: new Map(nodes.map((n) => [n.name, n.address])),
         nodes: views,
@@ -176,8 +211,10 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers.filter((c) => names.includes(c.name)), dropSlbs);
     }
 
+    const replace = await resizeInPlace(hosts, containers.filter((c) => c.revision === revision && isServing(c)), limitsOf(args), progress);
     const loads = new Map<string, NodeLoad>();
     const plan = planRelease({
+        replace,
         revision,
         replicas,
         rules,
@@ -222,16 +259,13 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
  * hand). A backend on a node that does not answer is left alone: its container may still serve.
  */
 async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], reachable: Set<string>, progress: (l: string) => void) {
-    const own = BACKEND_NAME(args.name);
+    const own = containerNamePattern(args.name);
     const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
     const unknown = new Set(args.cluster.nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
     for (const slb of slbs) {
-        for (const b of await slb.driver.backends(slb.pool)) {
-            if (own.test(b.name) && !live.has(b.name) && !unknown.has(b.address)) {
-                progress(`removing backend ${b.name} from ${slb.pool}: its container is gone`);
-                await slb.driver.removeBackend(slb.pool, b.name);
-            }
-        }
+        const orphans = (await slb.driver.backends(slb.pool)).filter((b) => own.test(b.name) && !live.has(b.name) && !unknown.has(b.address)).map((b) => b.name);
+        if (orphans.length) progress(`removing backend(s) ${orphans.join(", ")} from ${slb.pool}: their containers are gone`);
+        await slb.driver.removeBackends(slb.pool, orphans);
     }
 }
 
@@ -259,7 +293,28 @@ async function failWithState(id: string, base: ServiceState, error: any): Promis
     throw Object.assign(new Error(message), { id, properties: { ...properties, lastRelease: [message] }, reasons: [message] });
 }
 
-const RELEVANT = ["image", "replicas", "mode", "placement", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "stopGracePeriodSeconds", "release", "restartTrigger"] as const;
+const RELEVANT = [
+    "image", "replicas", "mode", "placement", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "restartPolicy", "diskQuotaMb",
+    "stopGracePeriodSeconds", "release", "restartTrigger",
+] as const;
+/** Inputs Docker changes on running containers (docker update). */
+const IN_PLACE = ["cpus", "memoryMb", "restartPolicy"];
+/** Inputs that need new containers. */
+const NEW_REVISION = ["image", "ports", "env", "command", "healthCheck", "diskQuotaMb", "restartTrigger"];
+
+/** One line for the preview: what the next `pulumi up` will do to this service. */
+export function describeChange(olds: ServiceState, news: ServiceArgs, changed: string[]): string {
+    const parts: string[] = [];
+    const release = changed.filter((k) => NEW_REVISION.includes(k));
+    if (release.length) parts.push(`blue-green release of a new revision (${release.join(", ")} changed)`);
+    const inPlace = changed.filter((k) => IN_PLACE.includes(k));
+    if (inPlace.length) parts.push(`${inPlace.join(", ")} applied in place with docker update (no restart, no release)`);
+    if (changed.includes("replicas")) parts.push(`scale ${olds.replicas ?? DEFAULTS.replicas} -> ${news.replicas ?? DEFAULTS.replicas}`);
+    if (changed.includes("bindings")) parts.push("register/deregister load-balancer backends (no redeploy)");
+    if (changed.includes("cluster") || changed.includes("placement") || changed.includes("mode")) parts.push("re-place containers that no longer fit the nodes or placement rules");
+    if (changed.includes("containers")) parts.push("repair drift: replace containers that are missing, exited, unhealthy or of another revision");
+    return parts.join("; ") || "update settings only";
+}
 
 function bindingIdentity(args: ServiceArgs) {
     return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
@@ -290,6 +345,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const replaces = ["name"].filter((k) => olds[k] !== news[k]);
         if (olds.cluster?.name !== news.cluster?.name) replaces.push("cluster");
         const changed = changedProperties(olds as ServiceState, news as ServiceArgs);
+        if (changed.length && replaces.length === 0) progressFor(news.name)(`will ${describeChange(olds as ServiceState, news as ServiceArgs, changed)}`);
         return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
     },
     async create(inputs) {
@@ -333,6 +389,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         await retire(
             {
                 service: args.name,
+                selector: { [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name },
                 hosts,
                 addresses: new Map(args.cluster.nodes.map((n) => [n.name, n.address])),
                 nodes: views,

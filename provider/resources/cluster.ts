@@ -26,7 +26,7 @@ export class Cluster extends pulumi.dynamic.Resource {
     }
 
     /** What a Service takes as its `cluster` input. */
-    get ref(): pulumi.Output<{ name: string; nodes: NodeSpec[] }> {
-        return pulumi.all([this.name, this.nodes]).apply(([n, nodes]) => ({ name: n, nodes }));
+    get ref(): pulumi.Output<{ name: string; nodes: NodeSpec[]; inventory: NodeInventory[] }> {
+        return pulumi.all([this.name, this.nodes, this.inventory]).apply(([n, nodes, inventory]) => ({ name: n, nodes, inventory }));
     }
 }

@@ -3,7 +3,6 @@
 // weight, drain the old backends (weight 0, wait for no session in flight), deregister, stop,
 // remove. Any failure in a batch removes what the batch started and leaves the old serving.
 import { ContainerSpec, HostClient } from "../docker/host";
-import { LABEL } from "../docker/labels";
 import { ContainerState } from "../model";
 import { Progress, throttled } from "../progress";
 import { NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
@@ -21,6 +20,8 @@ export interface BoundSlb {
 
 export interface ReleaseTarget {
     service: string;
+    /** Labels that select the service's containers on a host. */
+    selector: Record<string, string>;
     hosts: Map<string, HostClient>;
     /** Node address load balancers reach, by node name. */
     addresses: Map<string, string>;
@@ -53,14 +54,21 @@ function host(target: ReleaseTarget, node: string): HostClient {
     return h;
 }
 
+/** A batch's start failed; `started` are its containers that did start, for the rollback to remove. */
+class StartError extends ReleaseError {
+    constructor(message: string, readonly started: ContainerState[]) {
+        super(message);
+    }
+}
+
 /** Starts one container per placement; a container that cannot start on its node is tried on another. */
 export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>): Promise<ContainerState[]> {
-    return Promise.all(
+    const results = await Promise.allSettled(
         placements.map(async ({ slot, node }) => {
             const tried: string[] = [];
             let candidate: string | undefined = node;
+            const spec = target.containerSpec(slot);
             while (candidate) {
-                const spec = target.containerSpec(slot);
                 try {
                     await host(target, candidate).ensureImage(spec.image, target.progress);
                     const c = await host(target, candidate).run(spec);
@@ -70,7 +78,7 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                     const reason = `${candidate}: ${String(e?.json?.message ?? e?.message ?? e).trim()}`;
                     tried.push(reason);
                     target.progress(`could not start slot ${slot} on ${reason}; trying another node`);
-                    // Mark the node as unable to take this service here and ask the scheduler again.
+                    // Mark the nodes that refused as unable to take it and ask the scheduler again.
                     const remaining: NodeView[] = target.nodes.map((n) => (tried.some((t) => t.startsWith(n.name + ":")) ? { ...n, schedulable: false } : n));
                     candidate = place(1, remaining, loads, target.rules).nodes[0];
                 }
@@ -78,33 +86,45 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
             throw new ReleaseError(`slot ${slot} could not start on any eligible node: ${tried.join("; ")}`);
         }),
     );
+    const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason?.message ?? r.reason)] : []));
+    if (failures.length) throw new StartError(failures.join("; "), started);
+    return started;
 }
 
+/** Waits until Docker reports every started container healthy: one listing per node per poll, however many containers. */
 export async function waitDockerHealthy(target: ReleaseTarget, started: ContainerState[]): Promise<void> {
     const status = throttled(target.progress);
     const pending = new Map(started.map((c) => [c.id, c]));
-    let last = new Map<string, ContainerState & { lastHealthOutput?: string }>();
+    let last = new Map<string, ContainerState>();
     try {
         await waitUntil(
             async () => {
-                const seen = await Promise.all([...pending.values()].map((c) => host(target, c.node).inspect(c.id)));
+                const nodes = [...new Set([...pending.values()].map((c) => c.node))];
+                const seen = (await Promise.all(nodes.map((n) => host(target, n).list(target.selector)))).flat();
                 last = new Map(seen.map((c) => [c.id, c]));
-                for (const c of seen) {
-                    if (c.state !== "running" && c.state !== "restarting") throw new ReleaseError(`container ${c.name} on ${c.node} is ${c.state}`);
-                    if (c.health === "healthy" || c.health === "none") pending.delete(c.id);
+                for (const c of pending.values()) {
+                    const now = last.get(c.id);
+                    if (!now) throw new ReleaseError(`container ${c.name} on ${c.node} disappeared`);
+                    if (now.state !== "running" && now.state !== "restarting") throw new ReleaseError(`container ${c.name} on ${c.node} is ${now.state}`);
+                    if (now.health === "healthy" || now.health === "none") pending.delete(c.id);
                 }
                 if (pending.size === 0) return true;
-                status(`waiting for Docker health: ${[...pending.values()].map((c) => `${c.name} on ${c.node} (${last.get(c.id)?.health})`).join(", ")}`);
+                const waiting = [...pending.values()];
+                const shown = waiting.slice(0, 6).map((c) => `${c.name} on ${c.node} (${last.get(c.id)?.health})`);
+                status(`waiting for Docker health: ${shown.join(", ")}${waiting.length > 6 ? ` and ${waiting.length - 6} more` : ""}`);
                 return undefined;
             },
             { timeoutSeconds: target.healthyTimeoutSeconds, what: "containers to be healthy in Docker", intervalMs: 500 },
         );
     } catch (e) {
         if (!(e instanceof DeadlineError)) throw e;
-        const details = [...pending.values()].map((c) => {
-            const s = last.get(c.id);
-            return `${c.name} on ${c.node} is ${s?.health ?? "unknown"}${s?.lastHealthOutput ? ` (last check: ${s.lastHealthOutput})` : ""}`;
-        });
+        const details = await Promise.all(
+            [...pending.values()].map(async (c) => {
+                const s = await host(target, c.node).inspect(c.id).catch(() => undefined);
+                return `${c.name} on ${c.node} is ${s?.health ?? last.get(c.id)?.health ?? "unknown"}${s?.lastHealthOutput ? ` (last check: ${s.lastHealthOutput})` : ""}`;
+            }),
+        );
         throw new ReleaseError(`not healthy within release.healthyTimeoutSeconds=${target.healthyTimeoutSeconds}s: ${details.join("; ")}`);
     }
 }
@@ -115,11 +135,8 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
     const pending: Array<{ slb: BoundSlb; c: ContainerState }> = [];
     for (const slb of target.slbs) {
         const present = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
-        for (const c of containers) {
-            const b = present.get(c.name);
-            if (!b) await slb.driver.addBackend(slb.pool, backendOf(target, c, slb));
-            if (b?.weight !== slb.weight) pending.push({ slb, c });
-        }
+        await slb.driver.addBackends(slb.pool, containers.filter((c) => !present.has(c.name)).map((c) => backendOf(target, c, slb)));
+        for (const c of containers) if (present.get(c.name)?.weight !== slb.weight) pending.push({ slb, c });
     }
     if (pending.length === 0) return;
     const status = throttled(target.progress);
@@ -139,7 +156,9 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
         },
         { timeoutSeconds: target.lbHealthyTimeoutSeconds, what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)", intervalMs: 250 },
     );
-    for (const { slb, c } of pending) await slb.driver.setWeight(slb.pool, c.name, slb.weight);
+    for (const slb of target.slbs) {
+        await slb.driver.setWeights(slb.pool, pending.filter((p) => p.slb === slb).map((p) => ({ name: p.c.name, weight: slb.weight })));
+    }
     target.progress(`traffic on ${[...new Set(pending.map((p) => p.c.name))].join(", ")} in ${[...new Set(pending.map((p) => p.slb.pool))].join(", ")}`);
 }
 
@@ -151,7 +170,7 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
     for (const slb of slbs) {
         const present = (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name));
         if (present.length) holding.push(slb);
-        for (const b of present) if (b.weight !== 0) await slb.driver.setWeight(slb.pool, b.name, 0);
+        await slb.driver.setWeights(slb.pool, present.filter((b) => b.weight !== 0).map((b) => ({ name: b.name, weight: 0 })));
     }
     if (holding.length === 0) return;
     const status = throttled(target.progress, 2000);
@@ -177,7 +196,7 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
 async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
     const wanted = new Set(names);
     for (const slb of slbs) {
-        for (const b of await slb.driver.backends(slb.pool)) if (wanted.has(b.name)) await slb.driver.removeBackend(slb.pool, b.name);
+        await slb.driver.removeBackends(slb.pool, (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name)).map((b) => b.name));
     }
 }
 
@@ -249,8 +268,7 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
             await waitDockerHealthy(target, started);
             await registerAndShift(target, started);
         } catch (e: any) {
-            // When a start failed, its siblings may have started: find them on the hosts.
-            const leftovers = started.length ? started : await findStarted(target, batch.start);
+            const leftovers = e instanceof StartError ? e.started : started;
             target.progress(`batch ${i + 1} failed: ${e?.message ?? e}; rolling back ${leftovers.map((c) => c.name).join(", ") || "nothing"}`);
             const problems = await rollback(target, leftovers);
             throw new ReleaseError(
@@ -262,21 +280,4 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
         await retire(target, batch.retireAfter);
     }
     return report;
-}
-
-/** After a failure inside Promise.all, finds the containers of the batch that did start. */
-async function findStarted(target: ReleaseTarget, placements: Placement[]): Promise<ContainerState[]> {
-    const names = new Set(placements.map((p) => target.containerSpec(p.slot).name));
-    const found: ContainerState[] = [];
-    for (const h of target.hosts.values()) {
-        try {
-            const labels = target.containerSpec(0).labels;
-            for (const c of await h.list({ [LABEL.service]: labels[LABEL.service], [LABEL.cluster]: labels[LABEL.cluster] })) {
-                if (names.has(c.name)) found.push(c);
-            }
-        } catch {
-            // an unreachable node holds nothing we can remove now; the next run reconciles it
-        }
-    }
-    return found;
 }

@@ -48,6 +48,8 @@ export interface PlanInput {
     batchSize?: number;
     /** Share of running containers failing health at once above which nothing is replaced; default 0.5. */
     circuitBreakerShare?: number;
+    /** Containers to replace although they serve the wanted revision (e.g. Docker refused an in-place resize). */
+    replace?: Set<string>;
 }
 
 export class PlanError extends Error {
@@ -69,7 +71,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
     const usedSlots = new Set<number>();
     const keptOnNode = new Map<string, number>();
     const current = input.containers
-        .filter((c) => c.revision === input.revision && isServing(c) && usable.has(c.node))
+        .filter((c) => c.revision === input.revision && isServing(c) && usable.has(c.node) && !input.replace?.has(c.id))
         .sort((a, b) => a.slot - b.slot);
     for (const c of current) {
         const onNode = keptOnNode.get(c.node) ?? 0;
@@ -125,7 +127,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
     let pendingRetire = [...retiring];
     // Containers that do not serve can go at once: retiring them costs no capacity. A running one
     // of another revision waits for the new ones, in case a load balancer still sends it traffic.
-    const idle = pendingRetire.filter((c) => !isServing(c) && (c.state !== "running" || c.revision === input.revision));
+    const idle = pendingRetire.filter((c) => !isServing(c) && (c.state !== "running" || c.revision === input.revision) && !input.replace?.has(c.id));
     if (idle.length > 0) {
         idle.filter((c) => c.state === "running").forEach((c) => occupy(c, -1));
         pendingRetire = pendingRetire.filter((c) => !idle.includes(c));

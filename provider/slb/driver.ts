@@ -25,11 +25,11 @@ export interface SlbDriver {
     ensureListener(binding: SlbBindingArgs): Promise<void>;
     removeListener(name: string): Promise<void>;
     backends(pool: string): Promise<BackendStatus[]>;
-    /** Adds a backend at weight 0 with health checks on: it takes no traffic until its weight is raised. */
-    addBackend(pool: string, backend: Backend): Promise<void>;
-    setWeight(pool: string, name: string, weight: number): Promise<void>;
-    /** Removes a backend; callers drain it first. */
-    removeBackend(pool: string, name: string): Promise<void>;
+    /** Adds backends at weight 0 with health checks on: they take no traffic until their weight is raised. */
+    addBackends(pool: string, backends: Backend[]): Promise<void>;
+    setWeights(pool: string, weights: Array<{ name: string; weight: number }>): Promise<void>;
+    /** Removes backends; callers drain them first. */
+    removeBackends(pool: string, names: string[]): Promise<void>;
 }
 
 /** A backend the load balancer itself has seen pass its last health check. */

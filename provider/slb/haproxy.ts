@@ -131,31 +131,43 @@ export class HaproxyDriver implements SlbDriver {
         return result;
     }
 
-    async addBackend(pool: string, backend: Backend): Promise<void> {
-        const binding = await this.persist(pool, (servers) => [...servers.filter((s) => s.name !== backend.name), { ...backend, weight: 0 }]);
-        const id = `${pool}/${backend.name}`;
-        await this.run(`add server ${id} ${backend.address}:${backend.port} weight 0 ${serverOptions(binding)}`, /New server registered|Already exists a server with the same name/);
-        await this.run(`enable health ${id}`);
-        await this.run(`enable server ${id}`);
-    }
-
-    async setWeight(pool: string, name: string, weight: number): Promise<void> {
-        await this.persist(pool, (servers) => servers.map((s) => (s.name === name ? { ...s, weight } : s)));
-        await this.run(`set weight ${pool}/${name} ${weight}`);
-    }
-
-    async removeBackend(pool: string, name: string): Promise<void> {
-        const id = `${pool}/${name}`;
-        const present = (await this.backends(pool)).some((b) => b.name === name);
-        if (present) {
-            await this.run(`set server ${id} state maint`);
-            // HAProxy refuses to delete a server with connections attached; idle ones are purged shortly after maint.
-            await waitUntil(async () => ((await socketCommand(this.endpoint.adminSocket, `del server ${id}`)).includes("Server deleted") ? true : undefined), {
-                timeoutSeconds: 15,
-                what: `HAProxy to delete ${id}`,
-            });
+    // Each change is persisted once per call, whatever the number of backends: releases of
+    // hundreds of containers would otherwise rewrite the file hundreds of times.
+    async addBackends(pool: string, backends: Backend[]): Promise<void> {
+        if (backends.length === 0) return;
+        const names = new Set(backends.map((b) => b.name));
+        const binding = await this.persist(pool, (servers) => [...servers.filter((s) => !names.has(s.name)), ...backends.map((b) => ({ ...b, weight: 0 }))]);
+        for (const b of backends) {
+            const id = `${pool}/${b.name}`;
+            await this.run(`add server ${id} ${b.address}:${b.port} weight 0 ${serverOptions(binding)}`, /New server registered|Already exists a server with the same name/);
+            await this.run(`enable health ${id}`);
+            await this.run(`enable server ${id}`);
         }
-        await this.persist(pool, (servers) => servers.filter((s) => s.name !== name));
+    }
+
+    async setWeights(pool: string, weights: Array<{ name: string; weight: number }>): Promise<void> {
+        if (weights.length === 0) return;
+        const wanted = new Map(weights.map((w) => [w.name, w.weight]));
+        await this.persist(pool, (servers) => servers.map((s) => (wanted.has(s.name) ? { ...s, weight: wanted.get(s.name)! } : s)));
+        for (const { name, weight } of weights) await this.run(`set weight ${pool}/${name} ${weight}`);
+    }
+
+    async removeBackends(pool: string, names: string[]): Promise<void> {
+        if (names.length === 0) return;
+        const present = new Set((await this.backends(pool)).map((b) => b.name));
+        await Promise.all(
+            names.filter((n) => present.has(n)).map(async (name) => {
+                const id = `${pool}/${name}`;
+                await this.run(`set server ${id} state maint`);
+                // HAProxy refuses to delete a server with connections attached; idle ones are purged shortly after maint.
+                await waitUntil(async () => ((await socketCommand(this.endpoint.adminSocket, `del server ${id}`)).includes("Server deleted") ? true : undefined), {
+                    timeoutSeconds: 15,
+                    what: `HAProxy to delete ${id}`,
+                });
+            }),
+        );
+        const gone = new Set(names);
+        await this.persist(pool, (servers) => servers.filter((s) => !gone.has(s.name)));
     }
 }
 

@@ -27,7 +27,7 @@ describe("HAProxy driver (real HAProxy)", function () {
         await host.ensureImage(local.images.v1);
         const c = await host.run({
             name: "it-haproxy-0", image: local.images.v1, env: {}, labels: { "berth.managed": "true" },
-            ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: 1,
+            ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: 1, limits: { restartPolicy: { Name: "no" } },
         });
         port = c.hostPorts["80"];
     });
@@ -36,7 +36,7 @@ describe("HAProxy driver (real HAProxy)", function () {
     it("adds a listener with a reload, then a backend at weight 0 that takes traffic only once raised", async () => {
         const driver = slbDriver();
         await driver.ensureListener(binding);
-        await driver.addBackend("it-haproxy", { name: "s1", address: local.hosts[0].address, port });
+        await driver.addBackends("it-haproxy", [{ name: "s1", address: local.hosts[0].address, port }]);
         const [added] = await driver.backends("it-haproxy");
         assert.equal(added.weight, 0);
         const healthy = await waitUntil(async () => {
@@ -44,7 +44,7 @@ describe("HAProxy driver (real HAProxy)", function () {
             return isLbHealthy(b) ? b : undefined;
         }, { timeoutSeconds: 20, what: "backend healthy" });
         assert.match(healthy.checkStatus, /L7OK/);
-        await driver.setWeight("it-haproxy", "s1", 100);
+        await driver.setWeights("it-haproxy", [{ name: "s1", weight: 100 }]);
         await waitForBody("http://127.0.0.1:18090/", /berth-demo v1/);
     });
 
@@ -61,8 +61,8 @@ describe("HAProxy driver (real HAProxy)", function () {
 
     it("removes a backend from the runtime and the file, and then the listener", async () => {
         const driver = slbDriver();
-        await driver.setWeight("it-haproxy", "s1", 0);
-        await driver.removeBackend("it-haproxy", "s1");
+        await driver.setWeights("it-haproxy", [{ name: "s1", weight: 0 }]);
+        await driver.removeBackends("it-haproxy", ["s1"]);
         assert.deepEqual(await driver.backends("it-haproxy"), []);
         assert.deepEqual(readSection(readFileSync(slb.configPath, "utf8"), "it-haproxy")?.servers, []);
         await driver.removeListener("it-haproxy");

@@ -87,7 +87,7 @@ describe("release engine (real hosts, real HAProxy)", function () {
         const s = summarize(await load.stop());
         assert.equal(s.failed, 0, JSON.stringify(s));
         assert.equal(state.lastRelease.length, 3, state.lastRelease.join("\n"));
-        for (const line of state.lastRelease) assert.match(line, /retire first rel-\d-\w+ on (h\d); start slot \d on \1/);
+        for (const line of state.lastRelease) assert.match(line, /retire first rel-\d-[\w-]+ on (h\d); start slot \d on \1/);
         assert.ok(fewest >= 2, `serving backends fell to ${fewest}`);
         assert.equal((await containersOf("rel")).filter((c) => c.revision === state.revision).length, 3);
     });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { canonicalJson, revisionOf, specHash } from "../../provider/docker/labels";
+import { canonicalJson, containerName, containerNamePattern, revisionOf, specHash } from "../../provider/docker/labels";
 import { changedProperties } from "../../provider/engine/service";
 import { ServiceState } from "../../provider/model";
 import { container } from "./fixtures";
@@ -30,5 +30,14 @@ describe("service diff", () => {
         assert.equal(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] }), '{"a":[1,{"c":3,"d":2}],"b":1}');
         assert.equal(specHash({ a: 1, b: 2 }), specHash({ b: 2, a: 1 }));
         assert.equal(revisionOf(specHash({ a: 1 })).length, 10);
+    });
+});
+
+describe("container names", () => {
+    it("are unique per start, and matched by the service's pattern only", () => {
+        const a = containerName("web", 2, "0123456789");
+        assert.notEqual(a, containerName("web", 2, "0123456789"));
+        assert.match(a, containerNamePattern("web"));
+        assert.doesNotMatch(containerName("web-api", 0, "0123456789"), containerNamePattern("web"));
     });
 });
