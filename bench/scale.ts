@@ -3,6 +3,7 @@
 // starts the same 150 containers with dockerode in parallel and waits for the same health.
 import { DockerHost } from "../provider/docker/host";
 import { dockerHealthcheck } from "../provider/docker/health";
+import { DAEMON_CONCURRENCY, mapLimited } from "../provider/limit";
 import { serviceProvider } from "../provider/engine/service";
 import { slbBindingProvider } from "../provider/engine/slbBinding";
 import { HealthCheckSpec, ServiceArgs, ServiceState, SlbBindingState } from "../provider/model";
@@ -52,16 +53,19 @@ async function baseline(log: (l: string) => void) {
     cleanSlate();
     const hosts = nodeSpecs().map((n) => new DockerHost(n));
     await Promise.all(hosts.map((h) => h.ensureImage(local.images.v1)));
-    log(`baseline: creating and starting ${CONTAINERS} containers with dockerode in parallel`);
+    log(`baseline: creating and starting ${CONTAINERS} containers with dockerode, ${DAEMON_CONCURRENCY} at a time per host`);
     const started = Date.now();
-    const containers = await Promise.all(
-        Array.from({ length: CONTAINERS }, (_, i) =>
+    // Unbounded, 150 concurrent creates make these engines answer "socket hang up"; the baseline gets
+    // the same bound per engine that berth uses.
+    const containers = await mapLimited(
+        Array.from({ length: CONTAINERS }, (_, i) => i),
+        (i) =>
             hosts[i % hosts.length].run({
                 name: `baseline-${i}`, image: local.images.v1, env: {}, labels: { "berth.managed": "true", "berth.service": "baseline" },
                 ports: [{ containerPort: 80, hostPort: 0 }], healthcheck: dockerHealthcheck(HEALTH, 80), limits: { restartPolicy: { Name: "no" } },
                 stopGracePeriodSeconds: 5,
             }),
-        ),
+        DAEMON_CONCURRENCY * hosts.length,
     );
     await waitUntil(async () => {
         const seen = (await Promise.all(hosts.map((h) => h.list({ "berth.service": "baseline" })))).flat();
@@ -86,6 +90,7 @@ export async function scaleBenchmark(log: (l: string) => void) {
         ratio: Math.round((b.berthSeconds / baselineSeconds) * 100) / 100,
         target: { ratioAtMost: 1.2 },
         berth: b,
+        baselineConcurrency: `${DAEMON_CONCURRENCY} requests at a time per Docker engine (unbounded, the engines answer "socket hang up")`,
         note: "berth's figure includes registering every container in HAProxy at weight 0, waiting for HAProxy's own health checks and raising the weights; the baseline only waits for Docker health",
     };
 }

@@ -15,8 +15,8 @@ export interface NodeSpec {
     tls?: { ca?: string; cert?: string; key?: string };
 }
 
-export interface NodeInventory {
-    name: string;
+/** What a Docker engine says about its host. */
+export interface HostInfo {
     engineVersion: string;
     apiVersion: string;
     cpus: number;
@@ -24,6 +24,10 @@ export interface NodeInventory {
     /** Storage driver and its backing filesystem: container disk quotas need overlay2 on xfs (pquota), btrfs or zfs. */
     storageDriver: string;
     backingFilesystem: string;
+}
+
+export interface NodeInventory extends HostInfo {
+    name: string;
     reachable: boolean;
     error?: string;
 }

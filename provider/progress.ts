@@ -19,3 +19,8 @@ export function throttled(progress: Progress, everyMs = 5000): Progress {
         }
     };
 }
+
+/** A list for a progress line: the first few, then how many more. */
+export function few(items: string[], shown = 6): string {
+    return items.length <= shown ? items.join(", ") : `${items.slice(0, shown).join(", ")} and ${items.length - shown} more`;
+}

@@ -1,6 +1,6 @@
 // The narrow interface to one Docker host, and its dockerode implementation.
 import Docker from "dockerode";
-import { ContainerState, NodeSpec } from "../model";
+import { ContainerState, HostInfo, NodeSpec } from "../model";
 import { LABEL } from "./labels";
 import { DockerHealthcheck } from "./health";
 
@@ -23,15 +23,6 @@ export interface ContainerLimits {
     nanoCpus?: number;
     memoryBytes?: number;
     restartPolicy: { Name: string; MaximumRetryCount?: number };
-}
-
-export interface HostInfo {
-    engineVersion: string;
-    apiVersion: string;
-    cpus: number;
-    memoryBytes: number;
-    storageDriver: string;
-    backingFilesystem: string;
 }
 
 export interface HostClient {

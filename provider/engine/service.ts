@@ -6,6 +6,7 @@ import { ContainerLimits, ContainerSpec, HostClient } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
 import { BackendState, ContainerState, DEFAULTS, ServiceArgs, ServiceState } from "../model";
+import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { progressFor } from "../progress";
 import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches } from "../rollout/execute";
 import { isServing, planRelease, PlanError } from "../rollout/plan";
@@ -46,8 +47,9 @@ const describeLimits = (l: ContainerLimits) =>
  */
 async function resizeInPlace(hosts: Map<string, HostClient>, containers: ContainerState[], wanted: ContainerLimits, progress: (l: string) => void): Promise<Set<string>> {
     const refused = new Set<string>();
-    await Promise.all(
-        containers.map(async (c) => {
+    await mapLimited(
+        containers,
+        async (c) => {
             const host = hosts.get(c.node)!;
             const current = (await host.inspect(c.id)).limits;
             if (canonicalJson(current) === canonicalJson(wanted)) return;
@@ -58,7 +60,8 @@ async function resizeInPlace(hosts: Map<string, HostClient>, containers: Contain
                 refused.add(c.id);
                 progress(`cannot resize ${c.name} on ${c.node} in place (${String(e?.json?.message ?? e?.message ?? e).trim()}); the release replaces it`);
             }
-        }),
+        },
+        DAEMON_CONCURRENCY * hosts.size,
     );
     return refused;
 }

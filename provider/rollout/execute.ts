@@ -4,7 +4,8 @@
 // remove. Any failure in a batch removes what the batch started and leaves the old serving.
 import { ContainerSpec, HostClient } from "../docker/host";
 import { ContainerState } from "../model";
-import { Progress, throttled } from "../progress";
+import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
+import { few, Progress, throttled } from "../progress";
 import { NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
 import { DeadlineError, waitUntil } from "../wait";
@@ -63,8 +64,10 @@ class StartError extends ReleaseError {
 
 /** Starts one container per placement; a container that cannot start on its node is tried on another. */
 export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>): Promise<ContainerState[]> {
-    const results = await Promise.allSettled(
-        placements.map(async ({ slot, node }) => {
+    // One limit per host would be finer; one for the batch keeps each engine's share bounded too.
+    const results = await settleLimited(
+        placements,
+        async ({ slot, node }) => {
             const tried: string[] = [];
             let candidate: string | undefined = node;
             const spec = target.containerSpec(slot);
@@ -84,7 +87,8 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                 }
             }
             throw new ReleaseError(`slot ${slot} could not start on any eligible node: ${tried.join("; ")}`);
-        }),
+        },
+        DAEMON_CONCURRENCY * target.hosts.size,
     );
     const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason?.message ?? r.reason)] : []));
@@ -111,8 +115,7 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
                 }
                 if (pending.size === 0) return true;
                 const waiting = [...pending.values()];
-                const shown = waiting.slice(0, 6).map((c) => `${c.name} on ${c.node} (${last.get(c.id)?.health})`);
-                status(`waiting for Docker health: ${shown.join(", ")}${waiting.length > 6 ? ` and ${waiting.length - 6} more` : ""}`);
+                status(`waiting for Docker health: ${few(waiting.map((c) => `${c.name} on ${c.node} (${last.get(c.id)?.health})`))}`);
                 return undefined;
             },
             { timeoutSeconds: target.healthyTimeoutSeconds, what: "containers to be healthy in Docker", intervalMs: 500 },
@@ -151,7 +154,7 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
                 }
             }
             if (waiting.length === 0) return true;
-            status(`waiting for load balancer health: ${waiting.join(", ")}`);
+            status(`waiting for load balancer health: ${few(waiting)}`);
             return undefined;
         },
         { timeoutSeconds: target.lbHealthyTimeoutSeconds, what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)", intervalMs: 250 },
@@ -159,7 +162,7 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
     for (const slb of target.slbs) {
         await slb.driver.setWeights(slb.pool, pending.filter((p) => p.slb === slb).map((p) => ({ name: p.c.name, weight: slb.weight })));
     }
-    target.progress(`traffic on ${[...new Set(pending.map((p) => p.c.name))].join(", ")} in ${[...new Set(pending.map((p) => p.slb.pool))].join(", ")}`);
+    target.progress(`traffic on ${few([...new Set(pending.map((p) => p.c.name))])} in ${[...new Set(pending.map((p) => p.slb.pool))].join(", ")}`);
 }
 
 /** Sets weight 0 in every pool holding them and waits until no request is in flight or queued, bounded by the drain timeout. */
@@ -182,14 +185,14 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
                     for (const b of await slb.driver.backends(slb.pool)) if (wanted.has(b.name) && !isDrained(b)) inFlight += b.sessions + b.queued;
                 }
                 if (inFlight === 0) return true;
-                status(`draining ${names.join(", ")}: ${inFlight} request(s) still in flight`);
+                status(`draining ${few(names)}: ${inFlight} request(s) still in flight`);
                 return undefined;
             },
             { timeoutSeconds: target.drainTimeoutSeconds, what: "old backends to drain", intervalMs: 200 },
         );
     } catch (e) {
         if (!(e instanceof DeadlineError)) throw e;
-        target.progress(`drain timeout (release.drainTimeoutSeconds=${target.drainTimeoutSeconds}s) reached for ${names.join(", ")}; removing them with requests still in flight`);
+        target.progress(`drain timeout (release.drainTimeoutSeconds=${target.drainTimeoutSeconds}s) reached for ${few(names)}; removing them with requests still in flight`);
     }
 }
 
@@ -206,15 +209,17 @@ export async function retire(target: ReleaseTarget, containers: ContainerState[]
     const names = containers.map((c) => c.name);
     await drain(target, slbs, names);
     await deregister(slbs, names);
-    await Promise.all(
-        containers.map(async (c) => {
+    await mapLimited(
+        containers,
+        async (c) => {
             const h = target.hosts.get(c.node);
             if (!h) return;
             await h.stop(c.id, target.stopGracePeriodSeconds);
             await h.remove(c.id);
-        }),
+        },
+        DAEMON_CONCURRENCY * Math.max(1, target.hosts.size),
     );
-    target.progress(`retired ${containers.map((c) => `${c.name} on ${c.node}`).join(", ")}`);
+    target.progress(`retired ${few(containers.map((c) => `${c.name} on ${c.node}`))}`);
 }
 
 /**
@@ -269,7 +274,7 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
             await registerAndShift(target, started);
         } catch (e: any) {
             const leftovers = e instanceof StartError ? e.started : started;
-            target.progress(`batch ${i + 1} failed: ${e?.message ?? e}; rolling back ${leftovers.map((c) => c.name).join(", ") || "nothing"}`);
+            target.progress(`batch ${i + 1} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
             const problems = await rollback(target, leftovers);
             throw new ReleaseError(
                 `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +

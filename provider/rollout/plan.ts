@@ -2,6 +2,7 @@
 // One plan covers create, version change, scale out/in, cordon and repair: containers of the
 // wanted revision that serve are kept; the rest are retired; missing ones are started.
 import { ContainerState } from "../model";
+import { few } from "../progress";
 import { emptyLoad, Exclusion, exclusions, NodeLoad, NodeView, place, PlacementRules, staticExclusion, zonesSpanned } from "../schedule/placement";
 
 export interface Placement {
@@ -197,8 +198,8 @@ function zoneNotes(input: PlanInput, nodes: string[]): string[] {
 
 export function describeBatch(b: Batch, index: number, total: number): string {
     const parts: string[] = [];
-    if (b.retireBefore.length) parts.push(`retire first ${b.retireBefore.map(describe).join(", ")}`);
-    if (b.start.length) parts.push(`start ${b.start.map((p) => `slot ${p.slot} on ${p.node}`).join(", ")}`);
-    if (b.retireAfter.length) parts.push(`then retire ${b.retireAfter.map(describe).join(", ")}`);
+    if (b.retireBefore.length) parts.push(`retire first ${few(b.retireBefore.map(describe))}`);
+    if (b.start.length) parts.push(`start ${few(b.start.map((p) => `slot ${p.slot} on ${p.node}`))}`);
+    if (b.retireAfter.length) parts.push(`then retire ${few(b.retireAfter.map(describe))}`);
     return `batch ${index + 1}/${total}: ${parts.join("; ") || "nothing to do"}`;
 }

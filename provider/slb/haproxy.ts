@@ -4,16 +4,35 @@
 import { execFile } from "child_process";
 import { promises as fs } from "fs";
 import * as net from "net";
+import retry from "async-retry";
 import lockfile from "proper-lockfile";
 import { HaproxyEndpoint, SlbBindingArgs } from "../model";
+import { mapLimited } from "../limit";
 import { waitUntil } from "../wait";
 import { Backend, BackendStatus, SlbDriver } from "./driver";
 import { PersistedServer, readSection, renderSection, serverOptions, writeSection } from "./haproxyConfig";
 
 const SOCKET_TIMEOUT_MS = 5000;
 
-/** Sends one command; HAProxy answers and closes. The master CLI answers only after our half-close. */
+/**
+ * Sends one command; HAProxy answers and closes. The master CLI answers only after our half-close.
+ * EAGAIN (the socket's accept queue is full under a burst) is retried; anything else is an answer.
+ */
 export function socketCommand(path: string, command: string, halfClose = false): Promise<string> {
+    return retry(
+        async (bail) => {
+            try {
+                return await sendOnce(path, command, halfClose);
+            } catch (e: any) {
+                if (!String(e?.message).includes("EAGAIN")) bail(e);
+                throw e;
+            }
+        },
+        { retries: 5, minTimeout: 20, maxTimeout: 500 },
+    );
+}
+
+function sendOnce(path: string, command: string, halfClose: boolean): Promise<string> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         const sock = net.createConnection(path);
@@ -155,8 +174,9 @@ export class HaproxyDriver implements SlbDriver {
     async removeBackends(pool: string, names: string[]): Promise<void> {
         if (names.length === 0) return;
         const present = new Set((await this.backends(pool)).map((b) => b.name));
-        await Promise.all(
-            names.filter((n) => present.has(n)).map(async (name) => {
+        await mapLimited(
+            names.filter((n) => present.has(n)),
+            async (name) => {
                 const id = `${pool}/${name}`;
                 await this.run(`set server ${id} state maint`);
                 // HAProxy refuses to delete a server with connections attached; idle ones are purged shortly after maint.
@@ -164,7 +184,7 @@ export class HaproxyDriver implements SlbDriver {
                     timeoutSeconds: 15,
                     what: `HAProxy to delete ${id}`,
                 });
-            }),
+            },
         );
         const gone = new Set(names);
         await this.persist(pool, (servers) => servers.filter((s) => !gone.has(s.name)));
