@@ -74,6 +74,7 @@ async function dropBackend(name: string) {
     const id = `${POOL}/${name}`;
     await socketCommand(local.slbs[0].adminSocket, `set server ${id} state maint`);
     await socketCommand(local.slbs[0].adminSocket, `shutdown sessions server ${id}`);
+    // The driver waits for the cut sessions to end before deleting (HAProxy 2.6 crashes otherwise).
     await slbDriver().removeBackends(POOL, [name]);
 }
 
@@ -89,7 +90,8 @@ const contenders: Record<string, Release> = {
         }));
         const started = await startHealthy(state.containers);
         await addAtFullWeight(started);
-        for (const c of state.containers) await dropBackend(c.name);
+        // The old backends stay, DOWN, as a stop-and-start leaves them: deleting servers whose
+        // connections broke while every server was down crashes HAProxy 2.6 (the rig's SLB).
         return 1;
     },
     async flipWithoutLbHealth(state) {

@@ -179,7 +179,16 @@ export class HaproxyDriver implements SlbDriver {
             async (name) => {
                 const id = `${pool}/${name}`;
                 await this.run(`set server ${id} state maint`);
-                // HAProxy refuses to delete a server with connections attached; idle ones are purged shortly after maint.
+                // HAProxy 2.6 deletes a server that streams still point at and then crashes (fixed in 2.9:
+                // "don't delete a dynamic server that has streams"). Callers drain first; after a drain
+                // timeout the remaining sessions are shut down, and deletion waits until none is left.
+                const busy = async () => {
+                    const b = (await this.backends(pool)).find((x) => x.name === name);
+                    return b ? b.sessions + b.queued : 0;
+                };
+                if ((await busy()) > 0) await this.run(`shutdown sessions server ${id}`);
+                await waitUntil(async () => ((await busy()) === 0 ? true : undefined), { timeoutSeconds: 15, what: `sessions on ${id} to end` });
+                // It also refuses while connections are attached; idle ones are purged shortly after maint.
                 await waitUntil(async () => ((await socketCommand(this.endpoint.adminSocket, `del server ${id}`)).includes("Server deleted") ? true : undefined), {
                     timeoutSeconds: 15,
                     what: `HAProxy to delete ${id}`,

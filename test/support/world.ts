@@ -36,9 +36,11 @@ export async function backendsIn(pool: string, index = 0): Promise<BackendStatus
     }
 }
 
-/** Removes every container on every host and resets the load balancers' configs. */
+/** Repairs the local cluster if a test broke part of it, then removes every container on every host and resets the load balancers' configs. */
 export function cleanSlate(): void {
-    execFileSync("bash", [path.join(__dirname, "../../../scripts/cluster.sh"), "clean"], { stdio: "inherit" });
+    const script = path.join(__dirname, "../../../scripts/cluster.sh");
+    execFileSync("bash", [script, "start"], { stdio: "inherit" });
+    execFileSync("bash", [script, "clean"], { stdio: "inherit" });
 }
 
 export async function httpGet(url: string): Promise<{ status: number; body: string }> {
