@@ -10,7 +10,7 @@ import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { progressFor } from "../progress";
 import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches } from "../rollout/execute";
 import { isServing, planRelease, PlanError } from "../rollout/plan";
-import { emptyLoad, NodeLoad, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
+import { parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
@@ -209,13 +209,12 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
 
     // Bindings the service left: drain its backends there and deregister them; the containers stay.
     if (dropSlbs.length) {
-        const names = containers.map((c) => c.name);
         progress(`leaving ${dropSlbs.map((s) => s.pool).join(", ")}`);
-        await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers.filter((c) => names.includes(c.name)), dropSlbs);
+        // No hosts: retire drains and deregisters but stops nothing.
+        await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers, dropSlbs);
     }
 
     const replace = await resizeInPlace(hosts, containers.filter((c) => c.revision === revision && isServing(c)), limitsOf(args), progress);
-    const loads = new Map<string, NodeLoad>();
     const plan = planRelease({
         replace,
         revision,
@@ -230,19 +229,13 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         batchSize: release.batchSize,
         circuitBreakerShare: release.circuitBreakerShare,
     });
-    // The executor's retry-elsewhere placement sees what the plan placed.
-    for (const v of views) {
-        const load = emptyLoad();
-        foreignHostPorts.get(v.name)?.forEach((p) => load.hostPorts.add(p));
-        load.serviceContainers = containers.filter((c) => c.node === v.name).length;
-        loads.set(v.name, load);
-    }
     progress(`revision ${revision} (${imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
     for (const note of plan.notes) progress(note);
 
     // Kept containers must serve in every binding (a binding may have been added) at its weight.
     await registerAndShift(target, plan.keep);
-    const report = await runBatches(target, plan.batches, loads);
+    // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
+    const report = await runBatches(target, plan.batches, plan.loads);
 
     const after = await listContainers(args, hosts, reachable);
     return {

@@ -25,6 +25,8 @@ export interface ReleasePlan {
     batches: Batch[];
     /** Things a reviewer should know (a soft zone spread not met, ...). */
     notes: string[];
+    /** Each node's load once the plan has run: where a container refused by its node may go instead. */
+    loads: Map<string, NodeLoad>;
 }
 
 export interface ZoneSpread {
@@ -180,7 +182,7 @@ export function planRelease(input: PlanInput): ReleasePlan {
         if (batches.length > 0) batches[batches.length - 1].retireAfter.push(...pendingRetire);
         else batches.push({ retireBefore: [], start: [], retireAfter: pendingRetire });
     }
-    return { keep, batches, notes: zoneNotes(input, [...keep.map((c) => c.node), ...batches.flatMap((b) => b.start.map((p) => p.node))]) };
+    return { keep, batches, loads, notes: zoneNotes(input, [...keep.map((c) => c.node), ...batches.flatMap((b) => b.start.map((p) => p.node))]) };
 }
 
 /** Checks the zone spread of where the containers end up: hard fails the plan, soft says so. */
