@@ -9,6 +9,7 @@ command -v haproxy >/dev/null || need+=(haproxy)
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
+command -v pgrep >/dev/null || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   echo "berth setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
