@@ -123,6 +123,8 @@ export interface ServiceArgs {
     release?: ReleaseSpec;
     /** Any value; changing it rolls every container through a release without an image change (a smooth restart). */
     restartTrigger?: string;
+    /** Computed by check, never set: what the next `pulumi up` does to the service, shown in preview diffs. */
+    plannedChange?: string;
 }
 
 /** A container of a service as found on a node. */

@@ -299,7 +299,7 @@ const IN_PLACE = ["cpus", "memoryMb", "restartPolicy"];
 const NEW_REVISION = ["image", "ports", "env", "command", "healthCheck", "diskQuotaMb", "restartTrigger"];
 
 /** One line for the preview: what the next `pulumi up` will do to this service. */
-export function describeChange(olds: ServiceState, news: ServiceArgs, changed: string[]): string {
+export function describeChange(olds: ServiceArgs, news: ServiceArgs, changed: string[]): string {
     const parts: string[] = [];
     const release = changed.filter((k) => NEW_REVISION.includes(k));
     if (release.length) parts.push(`blue-green release of a new revision (${release.join(", ")} changed)`);
@@ -309,7 +309,7 @@ export function describeChange(olds: ServiceState, news: ServiceArgs, changed: s
     if (changed.includes("bindings")) parts.push("register/deregister load-balancer backends (no redeploy)");
     if (changed.includes("cluster") || changed.includes("placement") || changed.includes("mode")) parts.push("re-place containers that no longer fit the nodes or placement rules");
     if (changed.includes("containers")) parts.push("repair drift: replace containers that are missing, exited, unhealthy or of another revision");
-    return parts.join("; ") || "update settings only";
+    return parts.join("; ") || "no input change (drift that refresh found, if any, is repaired)";
 }
 
 function bindingIdentity(args: ServiceArgs) {
@@ -320,11 +320,17 @@ function nodeIdentity(args: ServiceArgs) {
     return (args.cluster?.nodes ?? []).map((n) => ({ name: n.name, docker: n.docker, address: n.address, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false }));
 }
 
-/** What `diff` tells the preview: which inputs changed, and whether what runs drifted from what was deployed. */
-export function changedProperties(olds: ServiceState, news: ServiceArgs): string[] {
+/** The inputs that differ, bindings and nodes compared by what matters to the service. */
+export function changedInputs(olds: ServiceArgs, news: ServiceArgs): string[] {
     const changed: string[] = RELEVANT.filter((k) => canonicalJson(olds[k] ?? null) !== canonicalJson(news[k] ?? null));
     if (canonicalJson(bindingIdentity(olds)) !== canonicalJson(bindingIdentity(news))) changed.push("bindings");
     if (canonicalJson(nodeIdentity(olds)) !== canonicalJson(nodeIdentity(news))) changed.push("cluster");
+    return changed;
+}
+
+/** What `diff` tells the preview: which inputs changed, and whether what runs drifted from what was deployed. */
+export function changedProperties(olds: ServiceState, news: ServiceArgs): string[] {
+    const changed = changedInputs(olds, news);
     const serving = (olds.containers ?? []).filter((c) => c.revision === olds.revision && isServing(c)).length;
     const stale = (olds.containers ?? []).some((c) => c.revision !== olds.revision);
     if (serving !== (olds.replicas ?? DEFAULTS.replicas) || stale) changed.push("containers");
@@ -332,16 +338,18 @@ export function changedProperties(olds: ServiceState, news: ServiceArgs): string
 }
 
 export const serviceProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
+    async check(olds, news) {
         const failures: Failure[] = validateService(news);
         if (failures.length === 0) failures.push(...validatePlacement(news));
-        return { inputs: news, failures };
+        // The dynamic provider host drops detailed diffs, so the preview is told what the release
+        // will do through this computed input: it shows as "~ plannedChange: ... => ..." in the diff.
+        const plannedChange = olds.name === undefined ? `create ${news.replicas ?? DEFAULTS.replicas} container(s)` : describeChange(olds as ServiceArgs, news as ServiceArgs, changedInputs(olds as ServiceArgs, news as ServiceArgs));
+        return { inputs: { ...news, plannedChange }, failures };
     },
     async diff(_id, olds, news) {
         const replaces = ["name"].filter((k) => olds[k] !== news[k]);
         if (olds.cluster?.name !== news.cluster?.name) replaces.push("cluster");
         const changed = changedProperties(olds as ServiceState, news as ServiceArgs);
-        if (changed.length && replaces.length === 0) progressFor(news.name)(`will ${describeChange(olds as ServiceState, news as ServiceArgs, changed)}`);
         return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
     },
     async create(inputs) {

@@ -25,8 +25,12 @@ export class Cluster extends pulumi.dynamic.Resource {
         );
     }
 
-    /** What a Service takes as its `cluster` input. */
-    get ref(): pulumi.Output<{ name: string; nodes: NodeSpec[]; inventory: NodeInventory[] }> {
-        return pulumi.all([this.name, this.nodes, this.inventory]).apply(([n, nodes, inventory]) => ({ name: n, nodes, inventory }));
+    /**
+     * What a Service takes as its `cluster` input. Kept as separate outputs, not one combined value:
+     * the inventory is unknown during the first preview, and the nodes must stay known so that
+     * placement can be checked before anything is created.
+     */
+    get ref(): pulumi.Input<{ name: pulumi.Input<string>; nodes: pulumi.Input<NodeSpec[]>; inventory: pulumi.Input<NodeInventory[]> }> {
+        return { name: this.name, nodes: this.nodes, inventory: this.inventory };
     }
 }

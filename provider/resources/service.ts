@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PortSpec, ReleaseSpec } from "../model";
+import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec } from "../model";
 import { Cluster } from "./cluster";
 import { lazyProvider } from "./lazy";
 import { SlbBinding } from "./slbBinding";
@@ -19,12 +19,19 @@ export interface ServiceResourceArgs {
     /** Image reference; a tag is resolved to a digest at deploy and every node runs that digest. */
     image: pulumi.Input<string>;
     replicas?: pulumi.Input<number>;
+    /** replicated (default) or global: one container on every eligible node. */
+    mode?: pulumi.Input<"replicated" | "global">;
+    placement?: pulumi.Input<PlacementSpec>;
     ports?: pulumi.Input<pulumi.Input<PortSpec>[]>;
     env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     command?: pulumi.Input<pulumi.Input<string>[]>;
     healthCheck?: pulumi.Input<HealthCheckSpec>;
+    /** CPU and memory limits; a change is applied in place (docker update), no restart. */
     cpus?: pulumi.Input<number>;
     memoryMb?: pulumi.Input<number>;
+    restartPolicy?: pulumi.Input<RestartPolicySpec>;
+    /** Writable-layer size limit; needs a storage driver with quotas. */
+    diskQuotaMb?: pulumi.Input<number>;
     stopGracePeriodSeconds?: pulumi.Input<number>;
     bindings?: Array<SlbBinding | ServiceBindingArgs>;
     release?: pulumi.Input<ReleaseSpec>;
@@ -42,6 +49,8 @@ export class Service extends pulumi.dynamic.Resource {
     declare readonly containers: pulumi.Output<ContainerState[]>;
     declare readonly backends: pulumi.Output<Record<string, BackendState[]>>;
     declare readonly lastRelease: pulumi.Output<string[]>;
+    /** What the last `pulumi up` was planned to do (the preview shows the next one). */
+    declare readonly plannedChange: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceResourceArgs, opts?: pulumi.CustomResourceOptions) {
         const cluster = args.cluster instanceof Cluster ? args.cluster.ref : args.cluster;
@@ -56,12 +65,16 @@ export class Service extends pulumi.dynamic.Resource {
                 cluster,
                 image: args.image,
                 replicas: args.replicas ?? 1,
+                mode: args.mode,
+                placement: args.placement,
                 ports: args.ports ?? [],
                 env: args.env ?? {},
                 command: args.command,
                 healthCheck: args.healthCheck,
                 cpus: args.cpus,
                 memoryMb: args.memoryMb,
+                restartPolicy: args.restartPolicy,
+                diskQuotaMb: args.diskQuotaMb,
                 stopGracePeriodSeconds: args.stopGracePeriodSeconds,
                 bindings,
                 release: args.release,
@@ -71,6 +84,7 @@ export class Service extends pulumi.dynamic.Resource {
                 containers: undefined,
                 backends: undefined,
                 lastRelease: undefined,
+                plannedChange: undefined,
             },
             opts,
             "berth",

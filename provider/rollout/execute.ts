@@ -62,8 +62,11 @@ class StartError extends ReleaseError {
     }
 }
 
-/** Starts one container per placement; a container that cannot start on its node is tried on another. */
-export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>): Promise<ContainerState[]> {
+/**
+ * Starts one container per placement; a container that cannot start on its node is tried on another.
+ * Each move is added to `moves` (node and reason) for the release report.
+ */
+export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>, moves: string[] = []): Promise<ContainerState[]> {
     // One limit per host would be finer; one for the batch keeps each engine's share bounded too.
     const results = await settleLimited(
         placements,
@@ -76,6 +79,7 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                     await host(target, candidate).ensureImage(spec.image, target.progress);
                     const c = await host(target, candidate).run(spec);
                     target.progress(`started ${c.name} on ${candidate}${tried.length ? ` (after ${tried.join("; ")})` : ""}`);
+                    if (tried.length) moves.push(`slot ${slot} started on ${candidate} instead of ${node}: ${tried.join("; ")}`);
                     return c;
                 } catch (e: any) {
                     const reason = `${candidate}: ${String(e?.json?.message ?? e?.message ?? e).trim()}`;
@@ -269,7 +273,7 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
         await retire(target, batch.retireBefore);
         let started: ContainerState[] = [];
         try {
-            started = await startContainers(target, batch.start, loads);
+            started = await startContainers(target, batch.start, loads, report);
             await waitDockerHealthy(target, started);
             await registerAndShift(target, started);
         } catch (e: any) {

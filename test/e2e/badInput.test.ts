@@ -22,7 +22,8 @@ function program() {
     new Service("bad-input", {
         cluster,
         image: which === "image" ? "Not An/Image!" : local.images.v1,
-        replicas: which === "replicas" ? -1 : 1,
+        replicas: which === "replicas" ? -1 : which === "zones" ? 4 : 1,
+        placement: which === "zones" ? { zones: { count: 4, mode: "hard" } } : undefined,
         ports: [{ containerPort: which === "port" ? 70000 : 80 }],
         bindings: [binding],
     });
@@ -35,6 +36,7 @@ const cases: Array<[string, RegExp]> = [
     ["port", /property ports\[0\]\.containerPort value .* has a problem: must be a whole number from 1 to 65535, got 70000/],
     ["dead-haproxy", /SlbBinding resource 'bad-input': property haproxy\.adminSocket value .* has a problem: HAProxy socket \/run\/berth\/no-such-haproxy\.sock does not answer/],
     ["dead-node", /Cluster resource 'bad-input': property nodes\[3\]\.docker value .* has a problem: Docker on node gone .* does not answer/],
+    ["zones", /property placement\.zones value .* has a problem: 4 zones required \(hard\), but the eligible nodes span 3 \(zone-a, zone-b, zone-c\)/],
 ];
 
 describe("bad input fails pulumi preview", function () {

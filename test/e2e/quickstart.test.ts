@@ -42,8 +42,9 @@ describe("quickstart through the pulumi CLI", function () {
 
     it("previews an image change as an update of the service, not a replacement", async () => {
         await stack.setConfig("image", { value: local.images.v2 });
-        const preview = await stack.preview({ onOutput });
+        const preview = await stack.preview({ onOutput, diff: true });
         assert.equal(preview.changeSummary.update, 1, JSON.stringify(preview.changeSummary));
+        assert.match(preview.stdout, /plannedChange\s*: ".*" => "blue-green release of a new revision \(image changed\)"/, "the preview says what the release will do");
         assert.equal(preview.changeSummary.replace ?? 0, 0);
         assert.equal(preview.changeSummary.create ?? 0, 0);
     });

@@ -83,6 +83,7 @@ describe("engines against the real hosts", function () {
         assert.equal(state.containers.length, 3);
         assert.ok(state.containers.every((c) => c.node !== "h3"));
         assert.ok(lines.some((l) => /could not start slot 2 on h3: .*address already in use; trying another node/.test(l)), lines.join("\n"));
+        assert.ok(state.lastRelease.some((l) => /slot 2 started on h\d instead of h3: h3: .*address already in use/.test(l)), "the output names the node and the reason");
     });
 
     it("adds a binding to a running service without a redeploy, and leaves it again", async () => {
