@@ -2,6 +2,9 @@
 
 export class DeadlineError extends Error {}
 
+/** Thrown by a probe to stop waiting at once: what it saw will not get better by waiting. */
+export class FatalError extends Error {}
+
 export interface WaitOptions {
     /** Seconds until giving up. */
     timeoutSeconds: number;
@@ -12,7 +15,10 @@ export interface WaitOptions {
     onPoll?: (elapsedSeconds: number) => void;
 }
 
-/** Polls `probe` until it returns a value other than undefined; throws DeadlineError with `what` and the last detail. */
+/**
+ * Polls `probe` until it returns a value other than undefined; throws DeadlineError with `what` and
+ * the last detail. A probe's error counts as "not yet" unless it is a FatalError.
+ */
 export async function waitUntil<T>(probe: () => Promise<T | undefined>, opts: WaitOptions): Promise<T> {
     const started = Date.now();
     const deadline = started + opts.timeoutSeconds * 1000;
@@ -23,6 +29,7 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined>, opts: Wa
             if (value !== undefined) return value;
             lastError = undefined;
         } catch (e) {
+            if (e instanceof FatalError) throw e;
             lastError = e;
         }
         opts.onPoll?.((Date.now() - started) / 1000);

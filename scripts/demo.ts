@@ -1,14 +1,16 @@
 // `npm run demo`: deploys the quickstart to the local Docker hosts behind HAProxy with the real
 // pulumi CLI (Automation API, local file backend) and prints the URL.
 import { Command } from "commander";
+import * as os from "os";
+import * as path from "path";
 import { quickstart, readLocalCluster } from "../examples/quickstart/program";
 import { openStack } from "./lib/stack";
 
 const cli = new Command("demo")
     .description("deploy the berth quickstart to the local cluster")
     .argument("[action]", "up | preview | destroy", "up")
-    .option("--image <name>", "image version from the local registry (v1, v2, unhealthy) or a full reference", "v1")
-    .option("--replicas <n>", "replicas of the web service", "3")
+    .option("--image <name>", "image version from the local registry (v1, v2, unhealthy) or a full reference (default: as before, first v1)")
+    .option("--replicas <n>", "replicas of the web service (default: as before, first 3)")
     .option("--stack <name>", "stack name", "demo")
     .parse();
 
@@ -16,8 +18,12 @@ async function main() {
     const [action] = cli.args.length ? cli.args : ["up"];
     const opts = cli.opts();
     const local = readLocalCluster();
-    const image = local.images[opts.image] ?? opts.image;
-    const stack = await openStack("berth-quickstart", opts.stack, async () => quickstart(), { image, replicas: String(opts.replicas) });
+    // Only what is given changes: `--replicas 5` after `--image v2` keeps v2.
+    const config: Record<string, string> = {};
+    if (opts.image) config.image = local.images[opts.image] ?? opts.image;
+    if (opts.replicas) config.replicas = String(opts.replicas);
+    const workDir = path.join(process.env.BERTH_CACHE ?? path.join(os.homedir(), ".cache/berth"), "workspaces/berth-quickstart");
+    const stack = await openStack("berth-quickstart", opts.stack, async () => quickstart(), config, workDir);
     const onOutput = (s: string) => process.stdout.write(s);
     if (action === "preview") {
         await stack.preview({ onOutput, diff: true });

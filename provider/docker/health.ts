@@ -18,8 +18,8 @@ export function dockerHealthcheck(h: HealthCheckSpec | undefined, defaultPort: n
         test = ["CMD", ...h.command];
     } else {
         const url = `http://127.0.0.1:${h.port ?? defaultPort ?? 80}${h.httpPath}`;
-        // Images ship wget (busybox, alpine) or curl (debian-based); either answers the check.
-        test = ["CMD-SHELL", `wget -q -O /dev/null ${url} || curl -fsS -o /dev/null ${url}`];
+        // Images ship wget (busybox, alpine) or curl (debian-based); whichever is there answers the check.
+        test = ["CMD-SHELL", `if command -v wget >/dev/null; then wget -q -O /dev/null ${url}; else curl -fsS -o /dev/null ${url}; fi`];
     }
     return {
         Test: test,

@@ -8,7 +8,7 @@ import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
 import { few, Progress, throttled } from "../progress";
 import { NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
-import { DeadlineError, waitUntil } from "../wait";
+import { DeadlineError, FatalError, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
 
 export interface BoundSlb {
@@ -41,7 +41,8 @@ export interface ReleaseTarget {
     progress: Progress;
 }
 
-export class ReleaseError extends Error {}
+/** The release cannot go on: also ends any wait at once. */
+export class ReleaseError extends FatalError {}
 
 export function backendOf(target: ReleaseTarget, c: ContainerState, slb: BoundSlb): Backend {
     const port = c.hostPorts[String(slb.containerPort)];
@@ -115,6 +116,11 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
                     const now = last.get(c.id);
                     if (!now) throw new ReleaseError(`container ${c.name} on ${c.node} disappeared`);
                     if (now.state !== "running" && now.state !== "restarting") throw new ReleaseError(`container ${c.name} on ${c.node} is ${now.state}`);
+                    // Docker says unhealthy only after `retries` failed checks past the start period: no use waiting on.
+                    if (now.health === "unhealthy") {
+                        const output = (await host(target, c.node).inspect(c.id).catch(() => undefined))?.lastHealthOutput;
+                        throw new ReleaseError(`container ${c.name} on ${c.node} is unhealthy${output ? ` (last check: ${output})` : ""}`);
+                    }
                     if (now.health === "healthy" || now.health === "none") pending.delete(c.id);
                 }
                 if (pending.size === 0) return true;

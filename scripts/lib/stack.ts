@@ -1,5 +1,6 @@
 // Runs Pulumi programs through the real `pulumi` CLI (Automation API, local file backend).
 import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { mkdirSync } from "fs";
 import * as path from "path";
 
 export async function pulumiCommand(): Promise<PulumiCommand> {
@@ -8,10 +9,22 @@ export async function pulumiCommand(): Promise<PulumiCommand> {
     return PulumiCommand.get({ root: path.dirname(bin), skipVersionCheck: true });
 }
 
-export async function openStack(projectName: string, stackName: string, program: InlineProgramArgs["program"], config: Record<string, string> = {}): Promise<Stack> {
+/**
+ * Opens (or creates) a stack of an inline program. Stack config lives in the workspace directory:
+ * give `workDir` for config that must outlast this process (the demo); without it a temporary one is used.
+ */
+export async function openStack(
+    projectName: string,
+    stackName: string,
+    program: InlineProgramArgs["program"],
+    config: Record<string, string> = {},
+    workDir?: string,
+): Promise<Stack> {
+    if (workDir) mkdirSync(workDir, { recursive: true });
     const stack = await LocalWorkspace.createOrSelectStack(
         { projectName, stackName, program },
         {
+            workDir,
             pulumiCommand: await pulumiCommand(),
             projectSettings: { name: projectName, runtime: "nodejs", backend: { url: process.env.PULUMI_BACKEND_URL } },
             envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "" },
