@@ -115,10 +115,6 @@ async function resolveImage(image: string, hosts: HostClient[], progress: (l: st
     throw new Error(`cannot resolve image ${image} to a digest: ${errors.join("; ") || "no reachable node"}`);
 }
 
-interface Reconciled {
-    state: ServiceState;
-}
-
 /** Placement rules from the inputs; affinity is judged from the services that really run on each node. */
 export function placementRules(args: ServiceArgs, servicesOnNode: Map<string, Set<string>>): PlacementRules {
     const p = args.placement ?? {};
@@ -131,7 +127,8 @@ export function placementRules(args: ServiceArgs, servicesOnNode: Map<string, Se
     };
 }
 
-async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<Reconciled> {
+/** One reconcile: what runs (Docker, every load balancer) brought to what the inputs ask for. Returns the new state. */
+async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<ServiceState> {
     const progress = progressFor(args.name);
     // A node that left the cluster is drained like a cordoned one before berth forgets it.
     const leaving = (previous?.cluster.nodes ?? []).filter((n) => !args.cluster.nodes.some((m) => m.name === n.name));
@@ -239,14 +236,12 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
 
     const after = await listContainers(args, hosts, reachable);
     return {
-        state: {
-            ...args,
-            imageDigest,
-            revision,
-            containers: after,
-            backends: await listBackends(args, slbs),
-            lastRelease: [...plan.notes, ...report],
-        },
+        ...args,
+        imageDigest,
+        revision,
+        containers: after,
+        backends: await listBackends(args, slbs),
+        lastRelease: [...plan.notes, ...report],
     };
 }
 
@@ -358,8 +353,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         if (failures.length) throw new Error(formatFailures(`service ${args.name}`, failures));
         const id = `${args.cluster.name}/${args.name}`;
         try {
-            const { state } = await reconcile(args, undefined, []);
-            return { id, outs: state };
+            return { id, outs: await reconcile(args, undefined, []) };
         } catch (e) {
             return failWithState(id, { ...args, imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
         }
@@ -373,8 +367,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const keep = new Set(boundSlbs(args).map(bindingKey));
         const dropped = boundSlbs(previous).filter((s) => !keep.has(bindingKey(s)));
         try {
-            const { state } = await reconcile(args, previous, dropped);
-            return { outs: state };
+            return { outs: await reconcile(args, previous, dropped) };
         } catch (e) {
             return failWithState(id, previous, e);
         }
