@@ -5,12 +5,12 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ContainerLimits, ContainerSpec, HostClient } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
-import { BackendState, ContainerState, DEFAULTS, ServiceArgs, ServiceState } from "../model";
+import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { progressFor } from "../progress";
 import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches } from "../rollout/execute";
 import { isServing, planRelease, PlanError } from "../rollout/plan";
-import { parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
+import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
@@ -76,11 +76,39 @@ function boundSlbs(args: ServiceArgs): BoundSlb[] {
     }));
 }
 
+/** The labels that pick out this service's containers on a host. */
+const selectorOf = (args: ServiceArgs) => ({ [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name });
+
 async function listContainers(args: ServiceArgs, hosts: Map<string, HostClient>, reachable: Set<string>): Promise<ContainerState[]> {
-    const lists = await Promise.all(
-        [...hosts.values()].filter((h) => reachable.has(h.node)).map((h) => h.list({ [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name })),
-    );
+    const lists = await Promise.all([...hosts.values()].filter((h) => reachable.has(h.node)).map((h) => h.list(selectorOf(args))));
     return lists.flat();
+}
+
+/**
+ * What the executor needs to drain, deregister and stop this service's containers. Starting new
+ * ones needs more (container spec, placement rules, minAvailable): reconcile adds those.
+ */
+function retireTarget(args: ServiceArgs, nodes: NodeSpec[], hosts: Map<string, HostClient>, views: NodeView[], progress: (l: string) => void): ReleaseTarget {
+    const release = args.release ?? {};
+    return {
+        service: args.name,
+        selector: selectorOf(args),
+        hosts,
+        addresses: new Map(nodes.map((n) => [n.name, n.address])),
+        nodes: views,
+        slbs: boundSlbs(args),
+        containerSpec: () => {
+            throw new Error("retiring starts no container");
+        },
+        rules: { fixedHostPorts: [] },
+        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
+        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
+        drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
+        stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
+        pauseSeconds: 0,
+        minAvailable: 0,
+        progress,
+    };
 }
 
 async function listBackends(args: ServiceArgs, slbs: BoundSlb[]): Promise<Record<string, BackendState[]>> {
@@ -135,9 +163,8 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     for (const n of leaving) progress(`node ${n.name} left the cluster: moving its containers off it`);
     const nodes = [...args.cluster.nodes, ...leaving.map((n) => ({ ...n, schedulable: false }))];
     const hosts = hostsFor(nodes);
-    const { views, errors } = await nodeViews(nodes, hosts);
+    const { views, reachable, errors } = await nodeViews(nodes, hosts);
     for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
-    const reachable = new Set(views.filter((v) => v.reachable).map((v) => v.name));
     const usableHosts = views.filter((v) => v.reachable && v.schedulable).map((v) => hosts.get(v.name)!);
 
     const imageDigest = previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@")
@@ -145,7 +172,6 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         : await resolveImage(args.image, usableHosts, progress);
     const hash = specHash(containerDefinition(args, imageDigest));
     const revision = revisionOf(hash);
-    const slbs = boundSlbs(args);
 
     // What runs on each node besides this service: host ports it holds, services for affinity.
     const foreignHostPorts = new Map<string, Set<number>>();
@@ -184,22 +210,13 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     });
     const release = args.release ?? {};
     const target: ReleaseTarget = {
-        service: args.name,
-        selector: { [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name },
-        hosts,
-        addresses: new Map(nodes.map((n) => [n.name, n.address])),
-        nodes: views,
-        slbs,
+        ...retireTarget(args, nodes, hosts, views, progress),
         containerSpec,
         rules,
-        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
-        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
-        drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
-        stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
         pauseSeconds: release.pauseSeconds ?? 0,
         minAvailable: Math.min(release.minAvailable ?? Math.max(0, replicas - 1), replicas),
-        progress,
     };
+    const slbs = target.slbs;
 
     const containers = await listContainers(args, hosts, reachable);
     await removeOrphanBackends(args, [...slbs, ...dropSlbs], containers, reachable, progress);
@@ -260,14 +277,9 @@ async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], contain
     }
 }
 
-function bindingKey(b: BoundSlb | { pool: string }): string {
-    return b.pool;
-}
-
 async function stateNow(args: ServiceState): Promise<ServiceState> {
     const hosts = hostsFor(args.cluster.nodes);
-    const { views } = await nodeViews(args.cluster.nodes, hosts);
-    const reachable = new Set(views.filter((v) => v.reachable).map((v) => v.name));
+    const { reachable } = await nodeViews(args.cluster.nodes, hosts);
     const slbs = boundSlbs(args);
     return { ...args, containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
 }
@@ -364,8 +376,8 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
     async update(id, olds, news) {
         const args = news as ServiceArgs;
         const previous = olds as ServiceState;
-        const keep = new Set(boundSlbs(args).map(bindingKey));
-        const dropped = boundSlbs(previous).filter((s) => !keep.has(bindingKey(s)));
+        const keep = new Set(boundSlbs(args).map((s) => s.pool));
+        const dropped = boundSlbs(previous).filter((s) => !keep.has(s.pool));
         try {
             return { outs: await reconcile(args, previous, dropped) };
         } catch (e) {
@@ -376,34 +388,12 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const args = props as ServiceState;
         const progress = progressFor(args.name);
         const hosts = hostsFor(args.cluster.nodes);
-        const { views, errors } = await nodeViews(args.cluster.nodes, hosts);
+        const { views, reachable, errors } = await nodeViews(args.cluster.nodes, hosts);
         for (const [node, error] of errors) progress(`node ${node} does not answer; its containers of ${args.name} stay until it returns: ${error}`);
-        const reachable = new Set(views.filter((v) => v.reachable).map((v) => v.name));
         const containers = await listContainers(args, hosts, reachable);
-        const slbs = boundSlbs(args);
+        const target = retireTarget(args, args.cluster.nodes, hosts, views, progress);
         progress(`removing ${containers.length} container(s)`);
-        await removeOrphanBackends(args, slbs, containers, reachable, progress);
-        await retire(
-            {
-                service: args.name,
-                selector: { [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name },
-                hosts,
-                addresses: new Map(args.cluster.nodes.map((n) => [n.name, n.address])),
-                nodes: views,
-                slbs,
-                containerSpec: () => {
-                    throw new Error("delete starts no container");
-                },
-                rules: { fixedHostPorts: [] },
-                healthyTimeoutSeconds: 0,
-                lbHealthyTimeoutSeconds: 0,
-                drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
-                stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
-                pauseSeconds: 0,
-                minAvailable: 0,
-                progress,
-            },
-            containers,
-        );
+        await removeOrphanBackends(args, target.slbs, containers, reachable, progress);
+        await retire(target, containers);
     },
 };

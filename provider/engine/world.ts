@@ -15,7 +15,7 @@ export function driverFor(binding: SlbBindingArgs): SlbDriver {
 }
 
 /** Asks every node's Docker whether it answers; a node that does not is left out of placement. */
-export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient>): Promise<{ views: NodeView[]; errors: Map<string, string> }> {
+export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient>): Promise<{ views: NodeView[]; reachable: Set<string>; errors: Map<string, string> }> {
     const errors = new Map<string, string>();
     const views = await Promise.all(
         nodes.map(async (n) => {
@@ -29,5 +29,5 @@ export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient
             return { name: n.name, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, reachable };
         }),
     );
-    return { views, errors };
+    return { views, reachable: new Set(views.filter((v) => v.reachable).map((v) => v.name)), errors };
 }
