@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export BERTH_CLUSTER="${BERTH_CLUSTER:-bench}"
 source scripts/env.sh
 bash scripts/cluster.sh start
 node dist/bench/index.js "$@"

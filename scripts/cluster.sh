@@ -1,23 +1,40 @@
 #!/usr/bin/env bash
-# Local berth cluster on one machine:
-#   - bridge berth0 (10.231.0.1/24) in the root namespace;
-#   - N "hosts": network namespace berth-h$i (10.231.0.$((10+i))) with its own dockerd;
-#   - a registry (Debian docker-registry) at 10.231.0.1:5000 with the demo images;
-#   - two HAProxy SLBs (master-worker) whose configs other code extends.
-# Usage: scripts/cluster.sh start|stop [--purge]|status|clean
-# Env: BERTH_HOSTS (default 3), BERTH_REBUILD_IMAGES=1 (rebuild and push the demo images).
-# Runtime files: /run/berth; data: /var/lib/berth; logs: /var/log/berth.
-# Traffic stays on loopback and 10.231.0.0/24.
+# Local berth cluster on one machine. Several can run side by side, each named by BERTH_CLUSTER
+# (default "demo") and numbered K (demo 0, test 1, bench 2, any other name 10..209):
+#   - bridge berthK (10.231.K.1/24) in the root namespace;
+#   - N "hosts": network namespace berth-h$i (cluster demo) or bK-h$i (others), 10.231.K.$((10+i)),
+#     each with its own dockerd;
+#   - a registry (Debian docker-registry) at 10.231.K.1:5000 with the demo images;
+#   - two HAProxy SLBs (master-worker) whose configs other code extends; listeners go on 127.0.K.1.
+# So the test suite (cluster "test") and benchmarks (cluster "bench") never touch the demo's hosts.
+# Usage: scripts/cluster.sh start|stop [--purge]|status|clean|path
+# Env: BERTH_CLUSTER, BERTH_HOSTS (default 3), BERTH_REBUILD_IMAGES=1 (rebuild and push the demo images).
+# Runtime files: /run/berth[-NAME]; data: /var/lib/berth[-NAME]; logs: /var/log/berth[-NAME].
+# Traffic stays on loopback and 10.231.K.0/24.
 set -euo pipefail
 
-readonly RUN_DIR=/run/berth
-readonly DATA_DIR=/var/lib/berth
-readonly LOG_DIR=/var/log/berth
-readonly LOCK_FILE=/run/lock/berth-cluster.lock
+readonly CLUSTER="${BERTH_CLUSTER:-demo}"
+[[ "$CLUSTER" =~ ^[a-z][a-z0-9]{0,11}$ ]] || { echo "berth cluster: BERTH_CLUSTER must be 1-12 lowercase letters/digits, got '$CLUSTER'" >&2; exit 2; }
+cluster_index() {
+  case "$1" in
+    demo) echo 0 ;;
+    test) echo 1 ;;
+    bench) echo 2 ;;
+    *) echo $((10 + $(cksum <<<"$1" | cut -d' ' -f1) % 200)) ;;
+  esac
+}
+readonly K=$(cluster_index "$CLUSTER")
+if [[ $K == 0 ]]; then readonly SUFFIX="" HOST_PREFIX=berth-h; else readonly SUFFIX="-$CLUSTER" HOST_PREFIX="b$K-h"; fi
+readonly RUN_DIR=/run/berth$SUFFIX
+readonly DATA_DIR=/var/lib/berth$SUFFIX
+readonly LOG_DIR=/var/log/berth$SUFFIX
+readonly LOCK_FILE=/run/lock/berth-cluster$SUFFIX.lock
 readonly NETNS_DIR=/var/run/netns
-readonly BRIDGE=berth0
-readonly BRIDGE_ADDR=10.231.0.1
+readonly BRIDGE=berth$K
+readonly SUBNET=10.231.$K
+readonly BRIDGE_ADDR=$SUBNET.1
 readonly NET_PREFIX=24
+readonly SLB_ADDRESS=127.0.$K.1
 readonly REGISTRY="$BRIDGE_ADDR:5000"
 readonly IMAGE_REPO=berth-demo
 readonly IMAGE_TAGS=(v1 v2 unhealthy)
@@ -39,8 +56,8 @@ die() { log "error: $*"; exit 1; }
 # ---------------------------------------------------------------------------------------------
 # Naming
 
-host_ns() { echo "berth-h$1"; }                 # netns name, also the root-side veth name
-host_addr() { echo "10.231.0.$((10 + $1))"; }
+host_ns() { echo "$HOST_PREFIX$1"; }             # netns name, also the root-side veth name
+host_addr() { echo "$SUBNET.$((10 + $1))"; }
 host_run() { echo "$RUN_DIR/h$1"; }
 host_data() { echo "$DATA_DIR/h$1"; }
 host_sock() { echo "$RUN_DIR/h$1/docker.sock"; }
@@ -219,7 +236,7 @@ umount_under() {
 # Root-namespace FORWARD rules. With br_netfilter loaded, bridged frames between hosts traverse
 # the root FORWARD chain, which a root dockerd sets to DROP: accept them. And should the root
 # namespace forward (a root dockerd enables ip_forward), hosts' traffic must still never leave the
-# bridge (only loopback and 10.231.0.0/24 may see test traffic): drop it.
+# bridge (only loopback and 10.231.K.0/24 may see test traffic): drop it.
 readonly FORWARD_RULES=("-i $BRIDGE -o $BRIDGE -j ACCEPT" "-i $BRIDGE ! -o $BRIDGE -j DROP")
 
 ensure_forward_rules() {
@@ -318,8 +335,8 @@ ensure_dockerd() {
   log "starting dockerd for h$i ($(host_addr "$i"))"
   # NO_PROXY: pulls from our registry must never go through a proxy.
   launch "$(host_log "$i")" env -u AWS_CA_BUNDLE \
-    NO_PROXY="$BRIDGE_ADDR,10.231.0.0/24${NO_PROXY:+,$NO_PROXY}" \
-    no_proxy="$BRIDGE_ADDR,10.231.0.0/24${no_proxy:+,$no_proxy}" \
+    NO_PROXY="$BRIDGE_ADDR,$SUBNET.0/24${NO_PROXY:+,$NO_PROXY}" \
+    no_proxy="$BRIDGE_ADDR,$SUBNET.0/24${no_proxy:+,$no_proxy}" \
     nsenter --net="$NETNS_DIR/$(host_ns "$i")" \
     dockerd \
     --host "unix://$(host_sock "$i")" \
@@ -327,8 +344,8 @@ ensure_dockerd() {
     --exec-root "$(host_run "$i")/exec" \
     --pidfile "$(host_run "$i")/docker.pid" \
     --insecure-registry "$REGISTRY" \
-    --containerd-namespace "berth-h$i" \
-    --containerd-plugins-namespace "berth-h$i-plugins"
+    --containerd-namespace "$(host_ns "$i")" \
+    --containerd-plugins-namespace "$(host_ns "$i")-plugins"
   # (--containerd-*namespace keeps hosts apart should a system containerd be shared.)
 }
 
@@ -395,8 +412,8 @@ stop_host() {
 existing_hosts() {
   {
     # (|| true: under pipefail one failing source must not end this subshell early)
-    { ip netns list 2>/dev/null || true; } | sed -nE 's/^berth-h([0-9]+)( .*)?$/\1/p'
-    { ip -o link show 2>/dev/null || true; } | sed -nE 's/^[0-9]+: berth-h([0-9]+)[@:].*/\1/p'
+    { ip netns list 2>/dev/null || true; } | sed -nE "s/^$HOST_PREFIX([0-9]+)( .*)?\$/\\1/p"
+    { ip -o link show 2>/dev/null || true; } | sed -nE "s/^[0-9]+: $HOST_PREFIX([0-9]+)[@:].*/\\1/p"
     { find "$RUN_DIR" -maxdepth 1 -name 'h[0-9]*' -printf '%f\n' 2>/dev/null || true; } | sed -nE 's/^h([0-9]+)$/\1/p'
     local pid re
     re="$(re_escape "unix://$RUN_DIR")/h([0-9]+)/docker\.sock"
@@ -651,20 +668,22 @@ stop_slb() {
 write_cluster_json() {
   local tmp="$RUN_DIR/cluster.json.tmp"
   node -e '
-    const [n, registry, repo, runDir, dataDir, zones, slbs, tags] = process.argv.slice(1);
+    const [cluster, n, registry, repo, runDir, dataDir, zones, slbs, tags, subnet, prefix, slbAddress] = process.argv.slice(1);
     const zs = zones.split(" ");
     const hosts = [];
     for (let i = 1; i <= Number(n); i++) {
       hosts.push({ name: `h${i}`, docker: `unix://${runDir}/h${i}/docker.sock`,
-        address: `10.231.0.${10 + i}`, zone: zs[(i - 1) % zs.length] });
+        address: `${subnet}.${10 + i}`, zone: zs[(i - 1) % zs.length],
+        netns: `/var/run/netns/${prefix}${i}`, pidFile: `${runDir}/h${i}/docker.pid` });
     }
     const images = {};
     for (const t of tags.split(" ")) images[t] = `${registry}/${repo}:${t}`;
     const slbList = slbs.split(" ").map((s) => ({ name: s,
       adminSocket: `${runDir}/${s}/admin.sock`, masterSocket: `${runDir}/${s}/master.sock`,
-      configPath: `${dataDir}/${s}/haproxy.cfg`, address: "127.0.0.1" }));
-    process.stdout.write(JSON.stringify({ hosts, registry, images, slbs: slbList }, null, 2) + "\n");
-  ' "$HOSTS" "$REGISTRY" "$IMAGE_REPO" "$RUN_DIR" "$DATA_DIR" "${ZONES[*]}" "${SLBS[*]}" "${IMAGE_TAGS[*]}" >"$tmp"
+      configPath: `${dataDir}/${s}/haproxy.cfg`, address: slbAddress }));
+    process.stdout.write(JSON.stringify({ cluster, hosts, registry, images, slbs: slbList }, null, 2) + "\n");
+  ' "$CLUSTER" "$HOSTS" "$REGISTRY" "$IMAGE_REPO" "$RUN_DIR" "$DATA_DIR" "${ZONES[*]}" "${SLBS[*]}" "${IMAGE_TAGS[*]}" \
+    "$SUBNET" "$HOST_PREFIX" "$SLB_ADDRESS" >"$tmp"
   mv "$tmp" "$RUN_DIR/cluster.json"
 }
 
@@ -838,8 +857,9 @@ main() {
     stop) cmd_stop "$@" ;;
     status) cmd_status ;;
     clean) cmd_clean ;;
+    path) echo "$RUN_DIR/cluster.json" ;;
     *)
-      echo "usage: $0 start|stop [--purge]|status|clean   (env: BERTH_HOSTS, BERTH_REBUILD_IMAGES=1)" >&2
+      echo "usage: $0 start|stop [--purge]|status|clean|path   (env: BERTH_CLUSTER, BERTH_HOSTS, BERTH_REBUILD_IMAGES=1)" >&2
       exit 2
       ;;
   esac

@@ -7,8 +7,12 @@ BERTH_NODE_BIN="$(bash "$BERTH_ROOT/scripts/setup/node.sh")"
 BERTH_PULUMI_BIN="$(bash "$BERTH_ROOT/scripts/setup/pulumi-cli.sh")"
 export BERTH_PULUMI_BIN
 export PATH="$BERTH_NODE_BIN:$BERTH_PULUMI_BIN:$PATH"
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$BERTH_CACHE/state}"
+# Each local cluster (BERTH_CLUSTER: demo, test, bench, ...) keeps its stacks in its own state
+# directory, so the tests' stacks never lock or touch the demo's.
+export BERTH_CLUSTER="${BERTH_CLUSTER:-demo}"
+if [ "$BERTH_CLUSTER" = demo ]; then BERTH_STATE_DIR="$BERTH_CACHE/state"; else BERTH_STATE_DIR="$BERTH_CACHE/state-$BERTH_CLUSTER"; fi
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$BERTH_STATE_DIR}"
 export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-berth-local}"
 export PULUMI_SKIP_UPDATE_CHECK=1
 export PULUMI_DIY_BACKEND_NO_LEGACY_WARNING=1
-mkdir -p "$BERTH_CACHE/state"
+mkdir -p "$BERTH_STATE_DIR"

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The suite runs on hosts of its own (cluster "test"): it never touches the demo's.
+export BERTH_CLUSTER="${BERTH_CLUSTER:-test}"
 source scripts/env.sh
 bash scripts/cluster.sh start
 if [ $# -eq 0 ]; then

@@ -6,13 +6,20 @@ import { readFileSync } from "fs";
 import { Cluster, Service, SlbBinding } from "../../index";
 
 export interface LocalCluster {
-    hosts: Array<{ name: string; docker: string; address: string; zone: string }>;
+    /** BERTH_CLUSTER name: the demo, the test suite and the benchmarks each have their own hosts. */
+    cluster: string;
+    hosts: Array<{ name: string; docker: string; address: string; zone: string; netns: string; pidFile: string }>;
     registry: string;
     images: Record<string, string>;
     slbs: Array<{ name: string; adminSocket: string; masterSocket: string; configPath: string; address: string }>;
 }
 
-export function readLocalCluster(path = process.env.BERTH_CLUSTER_FILE ?? "/run/berth/cluster.json"): LocalCluster {
+/** Where scripts/cluster.sh describes the local cluster named by BERTH_CLUSTER (default demo). */
+export function localClusterFile(cluster = process.env.BERTH_CLUSTER ?? "demo"): string {
+    return cluster === "demo" ? "/run/berth/cluster.json" : `/run/berth-${cluster}/cluster.json`;
+}
+
+export function readLocalCluster(path = process.env.BERTH_CLUSTER_FILE ?? localClusterFile()): LocalCluster {
     return JSON.parse(readFileSync(path, "utf8"));
 }
 

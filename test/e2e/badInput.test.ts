@@ -6,7 +6,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { readFileSync } from "fs";
 import { Cluster, Service, SlbBinding } from "../../index";
 import { openStack, removeStack } from "../../scripts/lib/stack";
-import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
+import { cleanSlate, containersOf, local, nodeSpecs, slbAddress } from "../support/world";
 
 function program() {
     const which = new pulumi.Config().require("case");
@@ -17,7 +17,7 @@ function program() {
         haproxy: which === "dead-haproxy"
             ? { adminSocket: "/run/berth/no-such-haproxy.sock", configPath: slb.configPath }
             : { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { port: 18099 },
+        listen: { address: slbAddress, port: 18099 },
     });
     new Service("bad-input", {
         cluster,

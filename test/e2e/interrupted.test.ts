@@ -7,13 +7,13 @@ import { execFileSync } from "child_process";
 import { quickstart } from "../../examples/quickstart/program";
 import { openStack, removeStack } from "../../scripts/lib/stack";
 import { Load, summarize } from "../support/load";
-import { backendsIn, cleanSlate, containersOf, local, waitForBody } from "../support/world";
+import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
 
-const URL = "http://127.0.0.1:18080/";
+const URL = listenerUrl(18080);
 
-/** SIGKILLs the running `pulumi up` and everything it started (the provider plugins). */
-function killPulumiUp(): number {
-    const pids = execFileSync("pgrep", ["-f", "pulumi up .*--exec-kind auto.inline"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+/** SIGKILLs this stack's running `pulumi up` and everything it started (the provider plugins), and no one else's. */
+function killPulumiUp(stack: string): number {
+    const pids = execFileSync("pgrep", ["-f", `pulumi up .*--exec-kind auto.inline.*--stack ${stack}( |$)`], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
     const tree = (pid: string): string[] => {
         let children: string[] = [];
         try {
@@ -41,7 +41,7 @@ async function upKilledAt(stack: Stack, at: RegExp): Promise<string> {
     await assert.rejects(stack.up({
         onOutput: (s) => {
             out.push(s);
-            if (!killed && at.test(s)) killed = killPulumiUp();
+            if (!killed && at.test(s)) killed = killPulumiUp(stack.name);
         },
     }));
     assert.ok(killed > 0, `never reached ${at}:\n${out.join("")}`);

@@ -6,9 +6,9 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { quickstart } from "../../examples/quickstart/program";
 import { Load, summarize } from "../support/load";
 import { openStack, removeStack, resourceOutputs } from "../../scripts/lib/stack";
-import { backendsIn, cleanSlate, containersOf, hosts, local, waitForBody } from "../support/world";
+import { backendsIn, cleanSlate, containersOf, hosts, listenerUrl, local, waitForBody } from "../support/world";
 
-const URL = "http://127.0.0.1:18080/";
+const URL = listenerUrl(18080);
 
 describe("quickstart through the pulumi CLI", function () {
     this.timeout(600_000);

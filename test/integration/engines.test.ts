@@ -7,7 +7,7 @@ import { clusterProvider } from "../../provider/engine/cluster";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
-import { backendsIn, cleanSlate, containersOf, local, nodeSpecs, waitForBody } from "../support/world";
+import { backendsIn, cleanSlate, containersOf, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
 
 describe("engines against the real hosts", function () {
     this.timeout(300_000);
@@ -16,14 +16,14 @@ describe("engines against the real hosts", function () {
     let args: ServiceArgs;
     let state: ServiceState;
     const id = "it/api";
-    const URL = "http://127.0.0.1:18095/";
+    const URL = listenerUrl(18095);
 
     before(async () => {
         cleanSlate();
         const created = await slbBindingProvider.create({
             name: "it-api", driver: "haproxy",
             haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            listen: { port: 18095 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
+            listen: { address: slbAddress, port: 18095 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
         });
         binding = created.outs;
         args = {
@@ -90,14 +90,14 @@ describe("engines against the real hosts", function () {
         const second = (await slbBindingProvider.create({
             name: "it-api-private", driver: "haproxy",
             haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            listen: { port: 18096 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
+            listen: { address: slbAddress, port: 18096 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
         })).outs;
         const ids = state.containers.map((c) => c.id).sort();
         const withTwo = { ...args, replicas: 3, bindings: [{ slb: binding }, { slb: second, weight: 50 }] };
         state = (await serviceProvider.update!(id, state, withTwo)).outs;
         assert.deepEqual(state.containers.map((c) => c.id).sort(), ids, "same containers");
         assert.deepEqual((await backendsIn("it-api-private", 1)).map((b) => b.weight), [50, 50, 50]);
-        await waitForBody("http://127.0.0.1:18096/", /berth-demo v1/);
+        await waitForBody(listenerUrl(18096), /berth-demo v1/);
         state = (await serviceProvider.update!(id, state, { ...args, replicas: 3 })).outs;
         assert.deepEqual(await backendsIn("it-api-private", 1), []);
         assert.equal((await backendsIn("it-api", 1)).length, 3);

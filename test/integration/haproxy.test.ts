@@ -6,7 +6,7 @@ import { SlbBindingArgs } from "../../provider/model";
 import { isLbHealthy } from "../../provider/slb/driver";
 import { readSection } from "../../provider/slb/haproxyConfig";
 import { waitUntil } from "../../provider/wait";
-import { cleanSlate, hosts, local, slbDriver, waitForBody } from "../support/world";
+import { cleanSlate, hosts, listenerUrl, local, slbAddress, slbDriver, waitForBody } from "../support/world";
 
 describe("HAProxy driver (real HAProxy)", function () {
     this.timeout(120_000);
@@ -15,7 +15,7 @@ describe("HAProxy driver (real HAProxy)", function () {
         name: "it-haproxy",
         driver: "haproxy",
         haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { port: 18090 },
+        listen: { address: slbAddress, port: 18090 },
         healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
     };
     let host: DockerHost;
@@ -45,7 +45,7 @@ describe("HAProxy driver (real HAProxy)", function () {
         }, { timeoutSeconds: 20, what: "backend healthy" });
         assert.match(healthy.checkStatus, /L7OK/);
         await driver.setWeights("it-haproxy", [{ name: "s1", weight: 100 }]);
-        await waitForBody("http://127.0.0.1:18090/", /berth-demo v1/);
+        await waitForBody(listenerUrl(18090), /berth-demo v1/);
     });
 
     it("persists every runtime change, so a reload keeps the backend and its weight", async () => {
@@ -56,7 +56,7 @@ describe("HAProxy driver (real HAProxy)", function () {
             const [b] = await slbDriver().backends("it-haproxy");
             return b?.weight === 100 ? b : undefined;
         }, { timeoutSeconds: 20, what: "backend after reload" });
-        await waitForBody("http://127.0.0.1:18090/", /berth-demo v1/);
+        await waitForBody(listenerUrl(18090), /berth-demo v1/);
     });
 
     it("removes a backend from the runtime and the file, and then the listener", async () => {

@@ -8,7 +8,7 @@ import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { NodeSpec, ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
 import { breakHealth, freezeDocker } from "../support/faults";
 import { Load, summarize } from "../support/load";
-import { backendsIn, cleanSlate, containersOf, hosts, local, nodeSpecs } from "../support/world";
+import { backendsIn, cleanSlate, containersOf, hosts, local, nodeSpecs, slbAddress } from "../support/world";
 
 const ID = "it/web";
 
@@ -34,7 +34,7 @@ describe("placement and self-healing (real hosts)", function () {
         const slb = local.slbs[0];
         binding = (await slbBindingProvider.create({
             name: "it-web", driver: "haproxy", haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            listen: { port: 18110 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
+            listen: { address: slbAddress, port: 18110 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
         })).outs;
     });
     after(() => cleanSlate());

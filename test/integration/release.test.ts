@@ -8,7 +8,7 @@ import { HaproxyDriver } from "../../provider/slb/haproxy";
 import { waitUntil } from "../../provider/wait";
 import { breakHealth, freezeDocker, hideSocket, holdHostPort } from "../support/faults";
 import { Load, summarize } from "../support/load";
-import { backendsIn, cleanSlate, containersOf, local, nodeSpecs, waitForBody } from "../support/world";
+import { backendsIn, cleanSlate, containersOf, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
 
 const ID = "it/rel";
 
@@ -17,7 +17,7 @@ async function binding(name: string, slbIndex: number, port: number): Promise<Sl
     return (await slbBindingProvider.create({
         name, driver: "haproxy",
         haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { port }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
+        listen: { address: slbAddress, port }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
     })).outs;
 }
 

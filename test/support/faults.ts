@@ -7,7 +7,7 @@ import { local } from "./world";
 
 /** Starts a process (not a container) listening on `port` inside host `index`'s network namespace. */
 export async function holdHostPort(index: number, port: number): Promise<ChildProcess> {
-    const netns = `/var/run/netns/berth-h${index + 1}`;
+    const netns = local.hosts[index].netns;
     const child = spawn("nsenter", [`--net=${netns}`, "busybox", "httpd", "-f", "-p", String(port), "-h", "/tmp"], { stdio: "ignore" });
     await waitUntil(async () => {
         const out = execFileSync("nsenter", [`--net=${netns}`, "ss", "-ltn"], { encoding: "utf8" });
@@ -24,7 +24,7 @@ export function hideSocket(path: string): () => void {
 
 /** Freezes host `index`'s Docker engine (SIGSTOP): connections hang, as with a dead host. */
 export function freezeDocker(index: number): () => void {
-    const pid = readFileSync(`/run/berth/h${index + 1}/docker.pid`, "utf8").trim();
+    const pid = readFileSync(local.hosts[index].pidFile, "utf8").trim();
     process.kill(Number(pid), "SIGSTOP");
     return () => process.kill(Number(pid), "SIGCONT");
 }

@@ -12,6 +12,10 @@ import { waitUntil } from "../../provider/wait";
 
 export const local: LocalCluster = readLocalCluster();
 
+/** Where test listeners bind: this cluster's own loopback address, so they never collide with the demo's. */
+export const slbAddress = local.slbs[0].address;
+export const listenerUrl = (port: number) => `http://${slbAddress}:${port}/`;
+
 export const nodeSpecs = () => local.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone }));
 
 export function hosts(): DockerHost[] {
