@@ -2,8 +2,9 @@
 # npm run bench -- <rollout>: set-up, local cluster, then the benchmark (results in bench/results/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
 export BERTH_CLUSTER="${BERTH_CLUSTER:-bench}"
+source scripts/lib/step.sh
+bash scripts/setup.sh
 source scripts/env.sh
-bash scripts/cluster.sh start
+step "local cluster $BERTH_CLUSTER (hosts, registry, SLBs)" bash scripts/cluster.sh start
 node dist/bench/index.js "$@"

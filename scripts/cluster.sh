@@ -373,9 +373,11 @@ kill_netns_leftovers() {
   done
 }
 
-remove_all_containers() {
+# remove_containers I [FILTER...]: removes host I's containers (those docker ps FILTERs select).
+remove_containers() {
   local i=$1 ids
-  ids=$(timeout 30 docker -H "unix://$(host_sock "$i")" ps -aq 2>/dev/null || true)
+  shift
+  ids=$(timeout 30 docker -H "unix://$(host_sock "$i")" ps -aq "$@" 2>/dev/null || true)
   [[ -n "$ids" ]] || return 0
   log "removing $(wc -w <<<"$ids") container(s) on h$i"
   # shellcheck disable=SC2086
@@ -393,7 +395,7 @@ stop_dockerd() {
 stop_host() {
   local i=$1
   if [[ -n "$(dockerd_pids "$i")" ]] && dockerd_answers "$i"; then
-    remove_all_containers "$i"
+    remove_containers "$i"
   fi
   stop_dockerd "$i"
   kill_netns_leftovers "$i"
@@ -778,8 +780,21 @@ cmd_stop() {
   log "cluster stopped"
 }
 
-# clean: removes every container on every host and resets each SLB to its base config, leaving
-# the cluster running (tests use it for a clean slate).
+# strip_berth_sections SLB: removes the sections berth manages (between its begin and end
+# markers) from the SLB's config, atomically; succeeds only when it changed the file.
+strip_berth_sections() {
+  local cfg
+  cfg=$(slb_cfg "$1")
+  awk '/^# berth:begin /{skip=1} !skip{print} /^# berth:end /{skip=0}' "$cfg" >"$cfg.tmp"
+  if cmp -s "$cfg" "$cfg.tmp"; then
+    rm -f "$cfg.tmp"
+    return 1
+  fi
+  mv "$cfg.tmp" "$cfg"
+}
+
+# clean: removes what berth manages (containers labelled berth.managed=true, the berth sections of
+# each SLB config) and nothing else, leaving the cluster running: the tests' clean slate.
 cmd_clean() {
   hosts_of_running_cluster
   validate_hosts
@@ -787,14 +802,13 @@ cmd_clean() {
   local i slb
   for ((i = 1; i <= HOSTS; i++)); do
     dockerd_answers "$i" || die "dockerd h$i does not answer (run: $0 start)"
-    remove_all_containers "$i"
+    remove_containers "$i" --filter label=berth.managed=true
   done
   for slb in "${SLBS[@]}"; do
     slb_answers "$slb" || die "$slb does not answer (run: $0 start)"
-    write_base_slb_config "$slb"
-    reload_slb "$slb"
+    if strip_berth_sections "$slb"; then reload_slb "$slb"; fi
   done
-  log "clean: no containers, base SLB configs"
+  log "clean: no berth containers, no berth sections in the SLB configs"
 }
 
 cmd_status() {

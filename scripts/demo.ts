@@ -1,10 +1,8 @@
 // `npm run demo`: deploys the quickstart to the local Docker hosts behind HAProxy with the real
 // pulumi CLI (Automation API, local file backend) and prints the URL.
 import { Command } from "commander";
-import * as os from "os";
-import * as path from "path";
 import { quickstart, readLocalCluster } from "../examples/quickstart/program";
-import { openStack } from "./lib/stack";
+import { demoWorkspace, openStack } from "./lib/stack";
 
 const cli = new Command("demo")
     .description("deploy the berth quickstart to the local cluster")
@@ -22,7 +20,7 @@ async function main() {
     const config: Record<string, string> = {};
     if (opts.image) config.image = local.images[opts.image] ?? opts.image;
     if (opts.replicas) config.replicas = String(opts.replicas);
-    const workDir = path.join(process.env.BERTH_CACHE ?? path.join(os.homedir(), ".cache/berth"), "workspaces/berth-quickstart");
+    const workDir = demoWorkspace(local.cluster);
     const stack = await openStack("berth-quickstart", opts.stack, async () => quickstart(), config, workDir);
     const onOutput = (s: string) => process.stdout.write(s);
     if (action === "preview") {

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs, idempotent: system packages, Node >= 22, the Pulumi CLI,
-# npm dependencies, the compiled package.
+# Everything a fresh machine needs, idempotent and quiet: system packages, Node >= 22, the Pulumi
+# CLI, npm dependencies, the compiled package. One line per step; the output goes to $BERTH_LOG.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup/system.sh
+source scripts/lib/step.sh
+step "system packages (apt)" bash scripts/setup/system.sh
+step "Node >= 22" bash scripts/setup/node.sh
+step "Pulumi CLI (first time: built from Go, minutes)" bash scripts/setup/pulumi-cli.sh
 source scripts/env.sh
-if [ ! -d node_modules/@pulumi/pulumi ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "berth setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
-fi
-echo "berth setup: compiling" >&2
-npx tsc -p .
-echo "berth setup: node $(node --version), pulumi $(pulumi version)" >&2
+npm_dependencies() {
+  if [ ! -d node_modules/@pulumi/pulumi ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  else
+    echo "node_modules is up to date"
+  fi
+}
+step "npm dependencies" npm_dependencies
+step "compile (tsc)" npx tsc -p .
+echo "node $(node --version), pulumi $(pulumi version)" >>"$BERTH_LOG"

@@ -1,6 +1,7 @@
 // Runs Pulumi programs through the real `pulumi` CLI (Automation API, local file backend).
 import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { mkdirSync } from "fs";
+import * as os from "os";
 import * as path from "path";
 
 export async function pulumiCommand(): Promise<PulumiCommand> {
@@ -50,4 +51,10 @@ export async function resourceOutputs(stack: Stack, type: string, name: string):
     const resource = (state.deployment.resources ?? []).find((r: any) => r.type === type && r.urn.endsWith(`::${name}`));
     if (!resource) throw new Error(`no ${type} ${name} in stack ${stack.name}`);
     return resource.outputs;
+}
+
+/** Where `npm run demo` keeps its stack config (the last options given): per cluster, so a run on the test cluster never changes the user's demo. */
+export function demoWorkspace(cluster: string): string {
+    const name = cluster === "demo" ? "berth-quickstart" : `berth-quickstart-${cluster}`;
+    return path.join(process.env.BERTH_CACHE ?? path.join(os.homedir(), ".cache/berth"), "workspaces", name);
 }

@@ -1,6 +1,6 @@
 // What really runs on the local hosts and load balancers, for assertions, and the clean slate
 // each test starts from.
-import { execFileSync } from "child_process";
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { DockerHost } from "../../provider/docker/host";
 import { LABEL } from "../../provider/docker/labels";
@@ -11,6 +11,10 @@ import { LocalCluster, readLocalCluster } from "../../examples/quickstart/progra
 import { waitUntil } from "../../provider/wait";
 
 export const local: LocalCluster = readLocalCluster();
+// Tests and benchmarks create and remove stacks and containers: never on the user's demo.
+if (local.cluster === "demo") throw new Error("tests and benchmarks run on a cluster of their own: set BERTH_CLUSTER (npm test uses \"test\")");
+
+const clusterScript = path.join(__dirname, "../../../scripts/cluster.sh");
 
 /** Where test listeners bind: this cluster's own loopback address, so they never collide with the demo's. */
 export const slbAddress = local.slbs[0].address;
@@ -40,11 +44,16 @@ export async function backendsIn(pool: string, index = 0): Promise<BackendStatus
     }
 }
 
-/** Repairs the local cluster if a test broke part of it, then removes every container on every host and resets the load balancers' configs. */
+/**
+ * Repairs the local cluster if a test broke part of it, then removes what berth manages on it (containers
+ * labelled berth.managed, berth's sections of the load balancers' configs) and nothing else.
+ * Quiet unless it fails.
+ */
 export function cleanSlate(): void {
-    const script = path.join(__dirname, "../../../scripts/cluster.sh");
-    execFileSync("bash", [script, "start"], { stdio: "inherit" });
-    execFileSync("bash", [script, "clean"], { stdio: "inherit" });
+    for (const command of ["start", "clean"]) {
+        const run = spawnSync("bash", [clusterScript, command], { encoding: "utf8" });
+        if (run.status !== 0) throw new Error(`scripts/cluster.sh ${command} failed (${run.status ?? run.signal}):\n${run.stdout}${run.stderr}`);
+    }
 }
 
 export async function httpGet(url: string): Promise<{ status: number; body: string }> {
