@@ -4,7 +4,7 @@
 #     second address 10.231.K.243 is not in the server certificate, to stage a name mismatch);
 #   - "ssh": a host running sshd (10.231.K.242:22) where user "berth" runs
 #     `docker system dial-stdio` against that host's own dockerd (sshd sets DOCKER_HOST).
-# start generates a CA, server and client certificates (and, for error tests, another CA and an
+# start (idempotent; removes every container on both) generates a CA, server and client certificates (and, for error tests, another CA and an
 # expired client certificate), the SSH host key and a client key, then writes remote.json (paths
 # of all of these) next to the cluster's cluster.json. The cluster (scripts/cluster.sh start) must run.
 # Usage: scripts/remote-hosts.sh start|stop|path
@@ -130,6 +130,9 @@ cmd_start() {
   ensure_dockerd ssh
   wait_dockerd tls
   wait_dockerd ssh
+  # A clean slate, as cluster.sh clean gives the numbered hosts.
+  remove_all_containers tls
+  remove_all_containers ssh
   wait_for "dockerd tls (tcp $TLS_PORT)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$(host_addr tls)" "$TLS_PORT"
   ensure_sshd
   wait_for sshd "$LOG_DIR/hssh-sshd.log" sshd_pids tcp_answers "$(host_addr ssh)" 22

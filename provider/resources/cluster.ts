@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeInventory, NodeSpec } from "../model";
-import { lazyProvider } from "./lazy";
+import { lazyProvider, withSecretOutputs } from "./lazy";
 
 export interface ClusterResourceArgs {
     /** Cluster name, written on every container's labels; defaults to the resource name. */
@@ -8,7 +8,10 @@ export interface ClusterResourceArgs {
     nodes: pulumi.Input<pulumi.Input<NodeSpec>[]>;
 }
 
-/** Docker hosts services run on. Cordon a node with `schedulable: false`. */
+/**
+ * Docker hosts services run on. Cordon a node with `schedulable: false`. The `nodes` output is
+ * secret: it carries the nodes' TLS and SSH keys.
+ */
 export class Cluster extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
     declare readonly nodes: pulumi.Output<NodeSpec[]>;
@@ -19,7 +22,7 @@ export class Cluster extends pulumi.dynamic.Resource {
             lazyProvider(require.resolve("../engine/cluster"), "clusterProvider"),
             name,
             { name: args.name ?? name, nodes: args.nodes, inventory: undefined },
-            opts,
+            withSecretOutputs(opts, ["nodes"]),
             "berth",
             "Cluster",
         );
