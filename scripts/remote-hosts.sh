@@ -28,7 +28,12 @@ host_addr() {
 }
 readonly TLS_OTHER_ADDR="$SUBNET.243"
 sshd_cfg() { echo "$(host_run ssh)/sshd_config"; }
-sshd_pids() { proc_pids sshd "$(re_escape "$(sshd_cfg)")"; }
+# By its pidfile: sshd rewrites its command line (setproctitle), so proc_pids cannot match it.
+sshd_pids() {
+  local pid
+  pid=$(cat "$(host_run ssh)/sshd.pid" 2>/dev/null) || return 0
+  if [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == */sshd ]] && alive "$pid"; then echo "$pid"; fi
+}
 
 # ---------------------------------------------------------------------------------------------
 # Keys and certificates (EC P-256: quick to make)

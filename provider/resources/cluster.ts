@@ -2,10 +2,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeInventory, NodeSpec } from "../model";
 import { lazyProvider, withSecretOutputs } from "./lazy";
 
+/** A node as the Cluster takes it: keys may be secrets (`config.requireSecret(...)`), and stay secret. */
+export interface NodeArgs extends Omit<NodeSpec, "tls" | "ssh"> {
+    tls?: pulumi.Input<{ ca: pulumi.Input<string>; cert: pulumi.Input<string>; key: pulumi.Input<string> }>;
+    ssh?: pulumi.Input<{ privateKey: pulumi.Input<string>; hostPublicKey: pulumi.Input<string>; user?: pulumi.Input<string>; port?: pulumi.Input<number> }>;
+}
+
 export interface ClusterResourceArgs {
     /** Cluster name, written on every container's labels; defaults to the resource name. */
     name?: pulumi.Input<string>;
-    nodes: pulumi.Input<pulumi.Input<NodeSpec>[]>;
+    nodes: pulumi.Input<pulumi.Input<NodeArgs>[]>;
 }
 
 /**

@@ -3,6 +3,7 @@
 import { execFileSync } from "child_process";
 import { readFileSync } from "fs";
 import * as path from "path";
+import { Stack } from "@pulumi/pulumi/automation";
 import { NodeSpec } from "../../provider/model";
 
 const SCRIPT = path.join(__dirname, "../../../scripts/remote-hosts.sh");
@@ -50,4 +51,9 @@ export function keyLines(pem: string): string[] {
 export function assertNoKey(text: string, pem: string, where: string): void {
     const leaked = keyLines(pem).filter((l) => text.includes(l));
     if (leaked.length) throw new Error(`${where} holds ${leaked.length} line(s) of a private key in plain text`);
+}
+
+/** The stack's state as the backend stores it (`pulumi stack export`); the Automation API's exportStack decrypts secrets. */
+export function storedState(stack: Stack): string {
+    return execFileSync(path.join(process.env.BERTH_PULUMI_BIN!, "pulumi"), ["stack", "export", "--stack", stack.name], { cwd: stack.workspace.workDir, encoding: "utf8" });
 }
