@@ -1,4 +1,4 @@
-export { Cluster, ClusterResourceArgs } from "./provider/resources/cluster";
+export { Cluster, ClusterResourceArgs, NodeArgs } from "./provider/resources/cluster";
 export { Service, ServiceResourceArgs, ServiceBindingArgs } from "./provider/resources/service";
 export { SlbBinding, SlbBindingResourceArgs } from "./provider/resources/slbBinding";
 export * from "./provider/model";

@@ -12,7 +12,10 @@ export interface NodeSpec {
     labels?: Record<string, string>;
     /** false cordons the node: nothing new lands there and the next release moves containers off it. */
     schedulable?: boolean;
-    tls?: { ca?: string; cert?: string; key?: string };
+    /** tcp:// nodes with mutual TLS: PEM CA (of the node's server certificate), client certificate and its key (a secret). */
+    tls?: { ca: string; cert: string; key: string };
+    /** ssh:// nodes: a private key (a secret) and the node's host public key, which is checked (never trusted on first use). */
+    ssh?: { privateKey: string; hostPublicKey: string; user?: string; port?: number };
 }
 
 /** What a Docker engine says about its host. */

@@ -1,6 +1,7 @@
 // Pure input validation. Each problem names the property path and what is wrong, so that
 // `pulumi preview` fails before anything is touched.
 import { ClusterArgs, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
+import { credentialFaults } from "./docker/credentials";
 import { Exclusion, parseAffinity, parseConstraint, PlacementRules, staticExclusion, zonesSpanned } from "./schedule/placement";
 
 export interface Failure {
@@ -63,6 +64,13 @@ export function validateDockerEndpoint(c: Checker, property: string, docker: unk
     });
 }
 
+/** A remote node's certificates and keys (parsed, never quoted). */
+function validateCredentials(c: Checker, property: string, node: NodeSpec): void {
+    c.known(node.docker, () => {
+        for (const f of credentialFaults(node, (v) => !isUnknown(v))) c.fail(`${property}.${f.field}`, f.reason);
+    });
+}
+
 function validateNodes(c: Checker, property: string, nodes: unknown): void {
     c.known(nodes, (ns) => {
         if (!Array.isArray(ns) || ns.length === 0) return c.fail(property, "must list at least one node");
@@ -81,6 +89,7 @@ function validateNodes(c: Checker, property: string, nodes: unknown): void {
             c.known(n.schedulable, (s) => {
                 if (typeof s !== "boolean") c.fail(`${p}.schedulable`, "must be true or false");
             });
+            validateCredentials(c, p, n);
         });
     });
 }
@@ -105,6 +114,7 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
     const c = new Checker();
     c.name("name", args.name);
     validateImage(c, args.image);
+    c.known(args.cluster?.nodes, (ns) => Array.isArray(ns) && ns.forEach((n, i) => c.known(n, (node) => validateCredentials(c, `cluster.nodes[${i}]`, node))));
     c.integer("replicas", args.replicas, 0, 1000);
     c.known(args.ports, (ports) => {
         if (!Array.isArray(ports)) return c.fail("ports", "must be a list");

@@ -313,7 +313,8 @@ dockerd_in_netns() {
   [[ "$(stat -L -c %i "$ns_file" 2>/dev/null)" == "$(stat -L -c %i "/proc/$2/ns/net" 2>/dev/null)" ]]
 }
 
-# ensure_dockerd I: starts host I's dockerd unless a right one runs; does not wait for it.
+# ensure_dockerd I [DOCKERD_ARG...]: starts host I's dockerd (with any extra arguments) unless a
+# right one runs; does not wait for it.
 ensure_dockerd() {
   local i=$1 pids
   pids=$(dockerd_pids "$i")
@@ -345,7 +346,8 @@ ensure_dockerd() {
     --pidfile "$(host_run "$i")/docker.pid" \
     --insecure-registry "$REGISTRY" \
     --containerd-namespace "$(host_ns "$i")" \
-    --containerd-plugins-namespace "$(host_ns "$i")-plugins"
+    --containerd-plugins-namespace "$(host_ns "$i")-plugins" \
+    "${@:2}"
   # (--containerd-*namespace keeps hosts apart should a system containerd be shared.)
 }
 
@@ -758,6 +760,8 @@ cmd_stop() {
   esac
   take_lock
   for i in $(existing_hosts); do stop_host "$i"; done
+  # The remote-node test hosts (scripts/remote-hosts.sh), if a test left them.
+  for i in tls ssh; do [[ ! -e "$NETNS_DIR/$(host_ns "$i")" ]] || stop_host "$i"; done
   for slb in "${SLBS[@]}"; do
     stop_slb "$slb"
     rm -rf "${DATA_DIR:?}/$slb"
@@ -879,4 +883,5 @@ main() {
   esac
 }
 
-main "$@"
+# scripts/remote-hosts.sh sources this file for its functions.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"

@@ -3,6 +3,7 @@ import Docker from "dockerode";
 import { ContainerState, HostInfo, NodeSpec } from "../model";
 import { LABEL } from "./labels";
 import { DockerHealthcheck } from "./health";
+import { NodeConnection } from "./connection";
 
 export interface ContainerSpec {
     name: string;
@@ -48,28 +49,6 @@ export interface HostClient {
 const REQUEST_TIMEOUT_MS = 15000;
 const PING_TIMEOUT_MS = 5000;
 
-export function dockerOptions(node: NodeSpec, timeout = REQUEST_TIMEOUT_MS): Docker.DockerOptions {
-    const m = /^(unix|tcp|ssh):\/\/(.+)$/.exec(node.docker);
-    if (!m) throw new Error(`node ${node.name}: unsupported docker endpoint ${node.docker}`);
-    const [, scheme, rest] = m;
-    if (scheme === "unix") return { socketPath: rest, timeout };
-    if (scheme === "tcp") {
-        const [host, port] = rest.split(":");
-        const tls = node.tls;
-        return {
-            host,
-            port: Number(port),
-            protocol: tls ? "https" : "http",
-            ca: tls?.ca,
-            cert: tls?.cert,
-            key: tls?.key,
-            timeout,
-        };
-    }
-    const url = new URL(node.docker);
-    return { protocol: "ssh", host: url.hostname, port: Number(url.port || 22), username: url.username || undefined, timeout } as Docker.DockerOptions;
-}
-
 /** Docker's names for the limits; 0 lifts a limit, and swap follows memory so raising memory never trips on it. */
 function dockerLimits(l: ContainerLimits) {
     return {
@@ -103,20 +82,23 @@ function fromListing(node: string, c: Docker.ContainerInfo): ContainerState {
 }
 
 export class DockerHost implements HostClient {
+    private readonly connection: NodeConnection;
     private readonly docker: Docker;
     constructor(readonly spec: NodeSpec) {
-        this.docker = new Docker(dockerOptions(spec));
+        this.connection = new NodeConnection(spec);
+        this.docker = this.connection.docker(REQUEST_TIMEOUT_MS);
     }
     get node(): string {
         return this.spec.name;
     }
 
+    /** Errors name the node field at fault (see faults.ts). */
     async ping(): Promise<void> {
-        await new Docker(dockerOptions(this.spec, PING_TIMEOUT_MS)).ping();
+        await this.connection.docker(PING_TIMEOUT_MS).ping().catch((e) => Promise.reject(this.connection.explain(e)));
     }
 
     async info(): Promise<HostInfo> {
-        const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]);
+        const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]).catch((e) => Promise.reject(this.connection.explain(e)));
         const backing = (info.DriverStatus as string[][] | undefined)?.find(([k]) => k === "Backing Filesystem")?.[1] ?? "";
         return { engineVersion: version.Version, apiVersion: version.ApiVersion, cpus: info.NCPU, memoryBytes: info.MemTotal, storageDriver: info.Driver, backingFilesystem: backing };
     }
@@ -224,7 +206,7 @@ export class DockerHost implements HostClient {
     async stop(id: string, graceSeconds: number): Promise<void> {
         try {
             // Docker sends SIGTERM, waits `t` seconds, then SIGKILL: the request lasts that long.
-            const patient = new Docker(dockerOptions(this.spec, REQUEST_TIMEOUT_MS + graceSeconds * 1000));
+            const patient = this.connection.docker(REQUEST_TIMEOUT_MS + graceSeconds * 1000);
             await patient.getContainer(id).stop({ t: graceSeconds });
         } catch (e: any) {
             if (e?.statusCode !== 304 && e?.statusCode !== 404) throw e;

@@ -5,8 +5,10 @@ import { canonicalJson } from "../docker/labels";
 import { ClusterArgs, NodeInventory } from "../model";
 import { Failure, formatFailures, isUnknown, validateCluster } from "../validate";
 import { hostsFor } from "./world";
+import { NodeConnectionError } from "../docker/faults";
 
-async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
+/** Each node's inventory; for a node that does not answer, the node field at fault (see docker/faults.ts). */
+async function probe(args: ClusterArgs): Promise<Array<NodeInventory & { field?: string; reason?: string }>> {
     const hosts = hostsFor(args.nodes);
     return Promise.all(
         args.nodes.map(async (n) => {
@@ -15,10 +17,15 @@ async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
                 return { name: n.name, ...i, reachable: true };
             } catch (e: any) {
                 const none = { engineVersion: "", apiVersion: "", cpus: 0, memoryBytes: 0, storageDriver: "", backingFilesystem: "" };
-                return { name: n.name, ...none, reachable: false, error: e?.message ?? String(e) };
+                const fault = e instanceof NodeConnectionError ? { field: e.field, reason: e.reason } : {};
+                return { name: n.name, ...none, reachable: false, error: e?.message ?? String(e), ...fault };
             }
         }),
     );
+}
+
+async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
+    return (await probe(args)).map(({ field: _f, reason: _r, ...node }) => node);
 }
 
 function outputs(args: ClusterArgs, inv: NodeInventory[]) {
@@ -30,12 +37,12 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
         const failures: Failure[] = validateCluster(news);
         if (failures.length === 0 && Array.isArray(news.nodes)) {
             const known = (news.nodes as ClusterArgs["nodes"]).filter((n) => !isUnknown(n.docker));
-            const inv = await inventory({ name: news.name, nodes: known });
+            const inv = await probe({ name: news.name, nodes: known });
             inv.forEach((node, i) => {
                 // A cordoned node may be down for maintenance; every other node must answer.
                 if (!node.reachable && known[i].schedulable !== false) {
                     const index = (news.nodes as ClusterArgs["nodes"]).indexOf(known[i]);
-                    failures.push({ property: `nodes[${index}].docker`, reason: `Docker on node ${node.name} (${known[i].docker}) does not answer: ${node.error}` });
+                    failures.push({ property: `nodes[${index}].${node.field ?? "docker"}`, reason: `Docker on node ${node.name} (${known[i].docker}): ${node.reason ?? `does not answer: ${node.error}`}` });
                 }
             });
         }

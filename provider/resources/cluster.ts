@@ -1,14 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NodeInventory, NodeSpec } from "../model";
-import { lazyProvider } from "./lazy";
+import { lazyProvider, withSecretOutputs } from "./lazy";
+
+/** A node as the Cluster takes it: keys may be secrets (`config.requireSecret(...)`), and stay secret. */
+export interface NodeArgs extends Omit<NodeSpec, "tls" | "ssh"> {
+    tls?: pulumi.Input<{ ca: pulumi.Input<string>; cert: pulumi.Input<string>; key: pulumi.Input<string> }>;
+    ssh?: pulumi.Input<{ privateKey: pulumi.Input<string>; hostPublicKey: pulumi.Input<string>; user?: pulumi.Input<string>; port?: pulumi.Input<number> }>;
+}
 
 export interface ClusterResourceArgs {
     /** Cluster name, written on every container's labels; defaults to the resource name. */
     name?: pulumi.Input<string>;
-    nodes: pulumi.Input<pulumi.Input<NodeSpec>[]>;
+    nodes: pulumi.Input<pulumi.Input<NodeArgs>[]>;
 }
 
-/** Docker hosts services run on. Cordon a node with `schedulable: false`. */
+/**
+ * Docker hosts services run on. Cordon a node with `schedulable: false`. The `nodes` output is
+ * secret: it carries the nodes' TLS and SSH keys.
+ */
 export class Cluster extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
     declare readonly nodes: pulumi.Output<NodeSpec[]>;
@@ -19,7 +28,7 @@ export class Cluster extends pulumi.dynamic.Resource {
             lazyProvider(require.resolve("../engine/cluster"), "clusterProvider"),
             name,
             { name: args.name ?? name, nodes: args.nodes, inventory: undefined },
-            opts,
+            withSecretOutputs(opts, ["nodes"]),
             "berth",
             "Cluster",
         );

@@ -14,3 +14,8 @@ export function lazyProvider(modulePath: string, exportName: string): pulumi.dyn
         delete: (id, props) => load().delete!(id, props),
     };
 }
+
+/** Marks outputs secret whatever the inputs were: outputs that carry node keys must never be stored in plain text. */
+export function withSecretOutputs(opts: pulumi.CustomResourceOptions | undefined, outputs: string[]): pulumi.CustomResourceOptions {
+    return { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), ...outputs] };
+}

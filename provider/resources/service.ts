@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec } from "../model";
 import { Cluster } from "./cluster";
-import { lazyProvider } from "./lazy";
+import { lazyProvider, withSecretOutputs } from "./lazy";
 import { SlbBinding } from "./slbBinding";
 
 export interface ServiceBindingArgs {
@@ -86,7 +86,8 @@ export class Service extends pulumi.dynamic.Resource {
                 lastRelease: undefined,
                 plannedChange: undefined,
             },
-            opts,
+            // The cluster's nodes carry TLS and SSH keys, and delete needs them from the stored outputs.
+            withSecretOutputs(opts, ["cluster"]),
             "berth",
             "Service",
         );

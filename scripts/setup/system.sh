@@ -10,6 +10,9 @@ command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v ip >/dev/null || need+=(iproute2)
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v pgrep >/dev/null || need+=(procps)
+# sshd and ssh-keygen: the remote-node test host reached over SSH (scripts/remote-hosts.sh)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "berth setup: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
