@@ -6,7 +6,7 @@ import { ContainerSpec, HostClient } from "../docker/host";
 import { ContainerState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
 import { few, Progress, throttled } from "../progress";
-import { NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
+import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
 import { DeadlineError, FatalError, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
@@ -44,6 +44,65 @@ export interface ReleaseTarget {
 /** The release cannot go on: also ends any wait at once. */
 export class ReleaseError extends FatalError {}
 
+/** A host port a node turned out to hold, learned from a failed start. */
+export interface HeldPort {
+    node: string;
+    port: number;
+    holder: string;
+}
+
+/** What a failed batch taught about the world: planning again with it may succeed. */
+export interface Learned {
+    heldPorts: HeldPort[];
+    /** Nodes whose Docker stopped answering. */
+    lostNodes: string[];
+}
+
+export const nothingLearned = (): Learned => ({ heldPorts: [], lostNodes: [] });
+const learnedAnything = (l: Learned) => l.heldPorts.length > 0 || l.lostNodes.length > 0;
+
+/** The world is not what the plan assumed (a host port held, a node gone); the batch was rolled back. */
+export class WorldChangedError extends ReleaseError {
+    constructor(message: string, readonly learned: Learned) {
+        super(message);
+    }
+}
+
+const errorText = (e: any): string => String(e?.json?.message ?? e?.message ?? e).trim();
+
+async function answers(h: HostClient): Promise<boolean> {
+    try {
+        await h.ping();
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+const PORT_CONFLICT = /address already in use|port is already allocated/;
+
+/** The fixed host port a failed start names as held, if that is why it failed. */
+function heldPortIn(spec: ContainerSpec, message: string): number | undefined {
+    if (!PORT_CONFLICT.test(message)) return undefined;
+    const fixed = spec.ports.map((p) => p.hostPort).filter((p) => p > 0);
+    return fixed.find((p) => new RegExp(`:${p}\\b`).test(message)) ?? fixed[0];
+}
+
+/** Who holds a host port on a node: a container Docker knows of, or else a process outside Docker. */
+async function holderOf(h: HostClient, port: number): Promise<string> {
+    const found = (await h.running().catch(() => [])).find((r) => r.ports.includes(port));
+    if (!found) return "a process outside Docker";
+    return found.service ? `a container of service ${found.service}` : "a container berth does not manage";
+}
+
+/** Records a held port in the nodes' load, so no other slot of this release is placed there. */
+function markHeld(loads: Map<string, NodeLoad>, held: HeldPort): void {
+    const load = loads.get(held.node) ?? emptyLoad();
+    loads.set(held.node, load);
+    load.hostPorts.add(held.port);
+    load.holders = new Map(load.holders ?? []).set(held.port, held.holder);
+}
+
 export function backendOf(target: ReleaseTarget, c: ContainerState, slb: BoundSlb): Backend {
     const port = c.hostPorts[String(slb.containerPort)];
     if (!port) throw new ReleaseError(`container ${c.name} on ${c.node} publishes no host port for container port ${slb.containerPort}`);
@@ -58,9 +117,25 @@ function host(target: ReleaseTarget, node: string): HostClient {
 
 /** A batch's start failed; `started` are its containers that did start, for the rollback to remove. */
 class StartError extends ReleaseError {
-    constructor(message: string, readonly started: ContainerState[]) {
+    constructor(message: string, readonly started: ContainerState[], readonly learned: Learned) {
         super(message);
     }
+}
+
+/** Why a start failed on a node, and what that teaches: a held port, or a node that stopped answering. */
+async function learnFromStart(h: HostClient, spec: ContainerSpec, message: string, loads: Map<string, NodeLoad>, learned: Learned): Promise<string> {
+    const port = heldPortIn(spec, message);
+    if (port !== undefined) {
+        const held = { node: h.node, port, holder: await holderOf(h, port) };
+        learned.heldPorts.push(held);
+        markHeld(loads, held);
+        return `host port ${port} is held by ${held.holder}`;
+    }
+    if (!(await answers(h))) {
+        learned.lostNodes.push(h.node);
+        return "its Docker stopped answering";
+    }
+    return message;
 }
 
 /**
@@ -68,6 +143,7 @@ class StartError extends ReleaseError {
  * Each move is added to `moves` (node and reason) for the release report.
  */
 export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>, moves: string[] = []): Promise<ContainerState[]> {
+    const learned = nothingLearned();
     // One limit per host would be finer; one for the batch keeps each engine's share bounded too.
     const results = await settleLimited(
         placements,
@@ -83,7 +159,9 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                     if (tried.length) moves.push(`slot ${slot} started on ${candidate} instead of ${node}: ${tried.join("; ")}`);
                     return c;
                 } catch (e: any) {
-                    const reason = `${candidate}: ${String(e?.json?.message ?? e?.message ?? e).trim()}`;
+                    const message = errorText(e);
+                    const why = await learnFromStart(host(target, candidate), spec, message, loads, learned);
+                    const reason = `${candidate}: ${why === message ? message : `${why} (${message})`}`;
                     tried.push(reason);
                     target.progress(`could not start slot ${slot} on ${reason}; trying another node`);
                     // Mark the nodes that refused as unable to take it and ask the scheduler again.
@@ -97,8 +175,19 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
     );
     const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason?.message ?? r.reason)] : []));
-    if (failures.length) throw new StartError(failures.join("; "), started);
+    if (failures.length) throw new StartError(failures.join("; "), started, learned);
     return started;
+}
+
+/** Lists a node's containers; a node whose Docker stopped answering ends the wait at once. */
+async function listOrLost(target: ReleaseTarget, node: string): Promise<ContainerState[]> {
+    const h = host(target, node);
+    try {
+        return await h.list(target.selector);
+    } catch (e) {
+        if (await answers(h)) throw e;
+        throw new WorldChangedError(`node ${node}'s Docker stopped answering: ${errorText(e)}`, { heldPorts: [], lostNodes: [node] });
+    }
 }
 
 /** Waits until Docker reports every started container healthy: one listing per node per poll, however many containers. */
@@ -110,7 +199,7 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
         await waitUntil(
             async () => {
                 const nodes = [...new Set([...pending.values()].map((c) => c.node))];
-                const seen = (await Promise.all(nodes.map((n) => host(target, n).list(target.selector)))).flat();
+                const seen = (await Promise.all(nodes.map((n) => listOrLost(target, n)))).flat();
                 last = new Map(seen.map((c) => [c.id, c]));
                 for (const c of pending.values()) {
                     const now = last.get(c.id);
@@ -224,8 +313,14 @@ export async function retire(target: ReleaseTarget, containers: ContainerState[]
         async (c) => {
             const h = target.hosts.get(c.node);
             if (!h) return;
-            await h.stop(c.id, target.stopGracePeriodSeconds);
-            await h.remove(c.id);
+            try {
+                await h.stop(c.id, target.stopGracePeriodSeconds);
+                await h.remove(c.id);
+            } catch (e) {
+                // A node that died serves nothing: its container goes when it answers again (the next run).
+                if (await answers(h)) throw e;
+                target.progress(`node ${c.node} does not answer: ${c.name} stays there until it does (${errorText(e)})`);
+            }
         },
         DAEMON_CONCURRENCY * Math.max(1, target.hosts.size),
     );
@@ -286,10 +381,10 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
             const leftovers = e instanceof StartError ? e.started : started;
             target.progress(`batch ${i + 1} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
             const problems = await rollback(target, leftovers);
-            throw new ReleaseError(
-                `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
-                    `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`,
-            );
+            const message = `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
+                `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`;
+            const learned = e instanceof StartError ? e.learned : e instanceof WorldChangedError ? e.learned : nothingLearned();
+            throw learnedAnything(learned) ? new WorldChangedError(message, learned) : new ReleaseError(message);
         }
         await guardCapacity(target, batch.retireAfter.filter(isServing));
         await retire(target, batch.retireAfter);
