@@ -88,10 +88,11 @@ function heldPortIn(spec: ContainerSpec, message: string): number | undefined {
     return fixed.find((p) => new RegExp(`:${p}\\b`).test(message)) ?? fixed[0];
 }
 
-/** Who holds a host port on a node: a container Docker knows of, or else a process outside Docker. */
-async function holderOf(h: HostClient, port: number): Promise<string> {
+/** Who holds a host port on a node: a container Docker knows of (undefined: one of this service's own), or else a process outside Docker. */
+async function holderOf(h: HostClient, port: number, service: string): Promise<string | undefined> {
     const found = (await h.running().catch(() => [])).find((r) => r.ports.includes(port));
     if (!found) return "a process outside Docker";
+    if (found.service === service) return undefined;
     return found.service ? `a container of service ${found.service}` : "a container berth does not manage";
 }
 
@@ -123,10 +124,13 @@ class StartError extends ReleaseError {
 }
 
 /** Why a start failed on a node, and what that teaches: a held port, or a node that stopped answering. */
-async function learnFromStart(h: HostClient, spec: ContainerSpec, message: string, loads: Map<string, NodeLoad>, learned: Learned): Promise<string> {
+async function learnFromStart(target: ReleaseTarget, h: HostClient, spec: ContainerSpec, message: string, loads: Map<string, NodeLoad>, learned: Learned): Promise<string> {
     const port = heldPortIn(spec, message);
     if (port !== undefined) {
-        const held = { node: h.node, port, holder: await holderOf(h, port) };
+        const holder = await holderOf(h, port, target.service);
+        // The service's own container there goes in place when the plan says so: nothing to learn.
+        if (!holder) return `host port ${port} is held by a container of this service`;
+        const held = { node: h.node, port, holder };
         learned.heldPorts.push(held);
         markHeld(loads, held);
         return `host port ${port} is held by ${held.holder}`;
@@ -160,7 +164,7 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                     return c;
                 } catch (e: any) {
                     const message = errorText(e);
-                    const why = await learnFromStart(host(target, candidate), spec, message, loads, learned);
+                    const why = await learnFromStart(target, host(target, candidate), spec, message, loads, learned);
                     const reason = `${candidate}: ${why === message ? message : `${why} (${message})`}`;
                     tried.push(reason);
                     target.progress(`could not start slot ${slot} on ${reason}; trying another node`);

@@ -3,11 +3,12 @@
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import { readFileSync, renameSync } from "fs";
 import { waitUntil } from "../../provider/wait";
+import { LocalCluster } from "../../examples/quickstart/program";
 import { local } from "./world";
 
 /** Starts a process (not a container) listening on `port` inside host `index`'s network namespace. */
-export async function holdHostPort(index: number, port: number): Promise<ChildProcess> {
-    const netns = local.hosts[index].netns;
+export async function holdHostPort(index: number, port: number, cluster: LocalCluster = local): Promise<ChildProcess> {
+    const netns = cluster.hosts[index].netns;
     const child = spawn("nsenter", [`--net=${netns}`, "busybox", "httpd", "-f", "-p", String(port), "-h", "/tmp"], { stdio: "ignore" });
     await waitUntil(async () => {
         const out = execFileSync("nsenter", [`--net=${netns}`, "ss", "-ltn"], { encoding: "utf8" });
