@@ -189,7 +189,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     const first = await observe(args, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
     const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
-    await removeOrphanBackends(args, [...target.slbs, ...dropSlbs], first.containers, first.nodes.reachable, progress);
+    await removeOrphanBackends(args, [...target.slbs, ...dropSlbs], first.containers, specs, first.nodes.reachable, progress);
     await leaveBindings(target, dropSlbs, first.containers, progress);
     const report = await releaseUntilDone(args, rev, target, first, progress);
     const after = await listContainers(args, hosts, (await nodeViews(specs, hosts)).reachable);
@@ -332,10 +332,11 @@ async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget
  * Backends pointing at containers that no longer exist (an interrupted run, a container removed by
  * hand). A backend on a node that does not answer is left alone: its container may still serve.
  */
-async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], reachable: Set<string>, progress: (l: string) => void) {
+export async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], nodes: NodeSpec[], reachable: Set<string>, progress: (l: string) => void) {
     const own = containerNamePattern(args.name);
     const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
-    const unknown = new Set(args.cluster.nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
+    // `nodes` includes those leaving the cluster: their containers may still serve.
+    const unknown = new Set(nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
     for (const slb of slbs) {
         const orphans = (await slb.driver.backends(slb.pool)).filter((b) => own.test(b.name) && !live.has(b.name) && !unknown.has(b.address)).map((b) => b.name);
         if (orphans.length) progress(`removing backend(s) ${orphans.join(", ")} from ${slb.pool}: their containers are gone`);
@@ -459,7 +460,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const containers = await listContainers(args, hosts, reachable);
         const target = retireTarget(args, args.cluster.nodes, hosts, views, progress);
         progress(`removing ${containers.length} container(s)`);
-        await removeOrphanBackends(args, target.slbs, containers, reachable, progress);
+        await removeOrphanBackends(args, target.slbs, containers, args.cluster.nodes, reachable, progress);
         await retire(target, containers);
     },
 };

@@ -183,6 +183,12 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
     return started;
 }
 
+/** Ends a wait at once when a node's Docker stopped answering: its containers will not get healthy. */
+async function failIfLost(target: ReleaseTarget, nodes: string[]): Promise<void> {
+    const lost = (await Promise.all(nodes.map(async (n) => ((await answers(host(target, n))) ? [] : [n])))).flat();
+    if (lost.length) throw new WorldChangedError(`the Docker of node(s) ${lost.join(", ")} stopped answering`, { heldPorts: [], lostNodes: lost });
+}
+
 /** Lists a node's containers; a node whose Docker stopped answering ends the wait at once. */
 async function listOrLost(target: ReleaseTarget, node: string): Promise<ContainerState[]> {
     const h = host(target, node);
@@ -241,6 +247,17 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
     const pending: Array<{ slb: BoundSlb; c: ContainerState }> = [];
     for (const slb of target.slbs) {
         const present = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
+        // A container restarted by its Docker (an engine restart) gets a new ephemeral host port.
+        const moved = containers.filter((c) => {
+            const b = present.get(c.name);
+            const wanted = backendOf(target, c, slb);
+            return b !== undefined && (b.address !== wanted.address || b.port !== wanted.port);
+        });
+        if (moved.length) {
+            target.progress(`${few(moved.map((c) => c.name))} now publish another host port: registering them again in ${slb.pool}`);
+            await slb.driver.removeBackends(slb.pool, moved.map((c) => c.name));
+            moved.forEach((c) => present.delete(c.name));
+        }
         await slb.driver.addBackends(slb.pool, containers.filter((c) => !present.has(c.name)).map((c) => backendOf(target, c, slb)));
         for (const c of containers) if (present.get(c.name)?.weight !== slb.weight) pending.push({ slb, c });
     }
@@ -249,14 +266,19 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
     await waitUntil(
         async () => {
             const waiting: string[] = [];
+            const nodes = new Set<string>();
             for (const slb of target.slbs) {
                 const byName = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
                 for (const { c } of pending.filter((p) => p.slb === slb)) {
                     const b = byName.get(c.name);
-                    if (!b || !isLbHealthy(b)) waiting.push(`${c.name} in ${slb.pool} (${b ? `${b.status} ${b.checkStatus}` : "missing"})`);
+                    if (!b || !isLbHealthy(b)) {
+                        waiting.push(`${c.name} in ${slb.pool} (${b ? `${b.status} ${b.checkStatus}` : "missing"})`);
+                        nodes.add(c.node);
+                    }
                 }
             }
             if (waiting.length === 0) return true;
+            await failIfLost(target, [...nodes]);
             status(`waiting for load balancer health: ${few(waiting)}`);
             return undefined;
         },

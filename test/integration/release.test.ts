@@ -4,9 +4,10 @@ import * as sinon from "sinon";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
+import { isServing } from "../../provider/rollout/plan";
 import { HaproxyDriver } from "../../provider/slb/haproxy";
 import { waitUntil } from "../../provider/wait";
-import { breakHealth, freezeDocker, hideSocket, holdHostPort } from "../support/faults";
+import { breakHealth, freezeDocker, hideSocket, holdHostPort, killDocker, restartDocker } from "../support/faults";
 import { Load, summarize } from "../support/load";
 import { backendsIn, cleanSlate, containersOf, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
 
@@ -129,6 +130,61 @@ describe("release engine (real hosts, real HAProxy)", function () {
         }
     });
 
+    it("changes the image and raises replicas in one up, with a fixed host port, never below what served, with zero failed requests", async () => {
+        const args = serviceArgs([pub], { replicas: 2, ports: [{ containerPort: 80, hostPort: 8082 }] });
+        state = (await serviceProvider.create(args)).outs;
+        const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
+        const started = Date.now();
+        state = (await serviceProvider.update!(ID, state, { ...args, replicas: 3, image: local.images.v2 })).outs;
+        const seconds = (Date.now() - started) / 1000;
+        const s = summarize(await load.stop());
+        console.error(`    image and replicas in one up: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
+        assert.equal(s.failed, 0, JSON.stringify(s));
+        assert.equal(state.containers.length, 3);
+        assert.ok(state.containers.every((c) => c.revision === state.revision));
+    });
+
+    it("a node's dockerd killed mid-release: noticed at once, its slots placed elsewhere, zero failed requests", async () => {
+        const args = serviceArgs([pub]);
+        state = (await serviceProvider.create(args)).outs;
+        let killed = false;
+        watchProgress((l) => {
+            if (!killed && /started rel-\d-\S+ on h2/.test(l)) {
+                killed = true;
+                killDocker(1);
+            }
+        });
+        const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
+        const started = Date.now();
+        state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
+        const seconds = (Date.now() - started) / 1000;
+        const s = summarize(await load.stop());
+        sinon.restore();
+        console.error(`    dockerd killed mid-release: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
+        assert.ok(killed);
+        assert.equal(s.failed, 0, JSON.stringify(s));
+        assert.ok(seconds < 20, `took ${seconds} s: the lost node was not noticed at once`);
+        assert.ok(state.lastRelease.some((l) => /re-planning .*node h2: its Docker stopped answering/.test(l)), state.lastRelease.join("\n"));
+        assert.equal(state.containers.length, 3);
+        assert.ok(state.containers.every((c) => c.revision === state.revision && c.node !== "h2"));
+    });
+
+    it("a node's Docker restarted outside a release costs no request; the next up registers the new host ports", async () => {
+        const args = serviceArgs([pub]);
+        state = (await serviceProvider.create(args)).outs;
+        const load = new Load({ url: pub.url, ratePerSecond: 100, slowShare: 0, maxSeconds: 180 }).start();
+        await restartDocker(1);
+        await waitUntil(async () => ((await containersOf("rel")).filter((c) => isServing(c)).length === 3 ? true : undefined), {
+            timeoutSeconds: 60, what: "h2's container to run again (restart policy)",
+        });
+        state = (await serviceProvider.update!(ID, state, args)).outs;
+        const s = summarize(await load.stop());
+        console.error(`    Docker restarted outside a release: ${s.total} requests, ${s.failed} failed`);
+        assert.equal(s.failed, 0, JSON.stringify(s));
+        const up = (await backendsIn("rel-public")).filter((b) => b.status === "UP" && b.weight > 0);
+        assert.deepEqual(up.map((b) => `${b.name} ${b.port}`).sort(), state.containers.map((c) => `${c.name} ${c.hostPorts["80"]}`).sort());
+    });
+
     it("leaves out a node whose Docker stops answering, and places its share elsewhere", async () => {
         const restore = freezeDocker(1);
         try {
@@ -151,7 +207,7 @@ describe("release engine (real hosts, real HAProxy)", function () {
             if (!restore && /waiting for load balancer health/.test(l)) restore = hideSocket(local.slbs[0].adminSocket);
         });
         try {
-            await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), /HAProxy socket \/run\/berth\/slb1\/admin\.sock does not answer/);
+            await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), new RegExp(`HAProxy socket ${local.slbs[0].adminSocket.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} does not answer`));
         } finally {
             restore?.();
         }
