@@ -7,8 +7,8 @@ import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
 import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
-import { progressFor } from "../progress";
-import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
+import { few, progressFor } from "../progress";
+import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
 import { isServing, planRelease, PlanError } from "../rollout/plan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
@@ -192,7 +192,9 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     await removeOrphanBackends(args, [...target.slbs, ...dropSlbs], first.containers, specs, first.nodes.reachable, progress);
     await leaveBindings(target, dropSlbs, first.containers, progress);
     const report = await releaseUntilDone(args, rev, target, first, progress);
-    const after = await listContainers(args, hosts, (await nodeViews(specs, hosts)).reachable);
+    const { reachable } = await nodeViews(specs, hosts);
+    await drainStranded(args, rev.revision, target, specs, reachable, progress);
+    const after = await listContainers(args, hosts, reachable);
     return { ...args, imageDigest: rev.imageDigest, revision: rev.revision, containers: after, backends: await listBackends(args, target.slbs), lastRelease: report };
 }
 
@@ -297,6 +299,23 @@ const describeLearned = (e: WorldChangedError) => [
     ...e.learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
     ...e.learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
 ].join("; ");
+
+/**
+ * Backends of another revision on nodes that do not answer: their containers cannot be stopped
+ * (the next run does, once the node answers), but traffic leaves them once the new revision serves.
+ */
+async function drainStranded(args: ServiceArgs, revision: string, target: ReleaseTarget, specs: NodeSpec[], reachable: Set<string>, progress: (l: string) => void): Promise<void> {
+    const unreachable = new Set(specs.filter((n) => !reachable.has(n.name)).map((n) => n.address));
+    if (unreachable.size === 0) return;
+    const own = containerNamePattern(args.name);
+    for (const slb of target.slbs) {
+        const names = (await slb.driver.backends(slb.pool)).filter((b) => own.test(b.name) && unreachable.has(b.address) && !b.name.includes(`-${revision}-`)).map((b) => b.name);
+        if (names.length === 0) continue;
+        progress(`${few(names)} of an older revision sit on nodes that do not answer: taking them out of ${slb.pool}`);
+        await drain(target, [slb], names);
+        await deregister([slb], names);
+    }
+}
 
 /** One pass: plan from what was observed, then run the batches. */
 async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget, seen: Observed, progress: (l: string) => void): Promise<string[]> {

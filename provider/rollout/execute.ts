@@ -321,7 +321,7 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
     }
 }
 
-async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
+export async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
     const wanted = new Set(names);
     for (const slb of slbs) {
         await slb.driver.removeBackends(slb.pool, (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name)).map((b) => b.name));
@@ -386,34 +386,54 @@ async function rollback(target: ReleaseTarget, started: ContainerState[]): Promi
     return problems;
 }
 
+/** Runs the batches in order; each one: make room, bring up the new, then retire the old. */
 export async function runBatches(target: ReleaseTarget, batches: Batch[], loads: Map<string, NodeLoad>): Promise<string[]> {
     const report: string[] = [];
     for (const [i, batch] of batches.entries()) {
-        if (i > 0 && target.pauseSeconds > 0) {
-            target.progress(`pausing ${target.pauseSeconds}s before batch ${i + 1}/${batches.length} (release.pauseSeconds)`);
-            await new Promise((r) => setTimeout(r, target.pauseSeconds * 1000));
-        }
+        if (i > 0) await pause(target, i, batches.length);
         const label = describeBatch(batch, i, batches.length);
         target.progress(label);
         report.push(label);
-        await guardCapacity(target, batch.retireBefore.filter(isServing));
-        await retire(target, batch.retireBefore);
-        let started: ContainerState[] = [];
-        try {
-            started = await startContainers(target, batch.start, loads, report);
-            await waitDockerHealthy(target, started);
-            await registerAndShift(target, started);
-        } catch (e: any) {
-            const leftovers = e instanceof StartError ? e.started : started;
-            target.progress(`batch ${i + 1} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
-            const problems = await rollback(target, leftovers);
-            const message = `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
-                `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`;
-            const learned = e instanceof StartError ? e.learned : e instanceof WorldChangedError ? e.learned : nothingLearned();
-            throw learnedAnything(learned) ? new WorldChangedError(message, learned) : new ReleaseError(message);
-        }
-        await guardCapacity(target, batch.retireAfter.filter(isServing));
-        await retire(target, batch.retireAfter);
+        await makeRoom(target, batch);
+        await bringUp(target, batch, label, loads, report);
+        await retireOld(target, batch);
     }
     return report;
+}
+
+/** A configured wait between batches, to watch a canary batch. */
+async function pause(target: ReleaseTarget, index: number, total: number): Promise<void> {
+    if (target.pauseSeconds <= 0) return;
+    target.progress(`pausing ${target.pauseSeconds}s before batch ${index + 1}/${total} (release.pauseSeconds)`);
+    await new Promise((r) => setTimeout(r, target.pauseSeconds * 1000));
+}
+
+/** Retires what must go before the new start (in place, stopFirst, idle), never below capacity. */
+async function makeRoom(target: ReleaseTarget, batch: Batch): Promise<void> {
+    await guardCapacity(target, batch.retireBefore.filter(isServing));
+    await retire(target, batch.retireBefore);
+}
+
+/** Starts the batch, waits for Docker and every load balancer, shifts traffic; on failure undoes the batch and says what it learned. */
+async function bringUp(target: ReleaseTarget, batch: Batch, label: string, loads: Map<string, NodeLoad>, report: string[]): Promise<void> {
+    let started: ContainerState[] = [];
+    try {
+        started = await startContainers(target, batch.start, loads, report);
+        await waitDockerHealthy(target, started);
+        await registerAndShift(target, started);
+    } catch (e: any) {
+        const leftovers = e instanceof StartError ? e.started : started;
+        target.progress(`${label.split(":")[0]} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
+        const problems = await rollback(target, leftovers);
+        const message = `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
+            `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`;
+        const learned = e instanceof StartError || e instanceof WorldChangedError ? e.learned : nothingLearned();
+        throw learnedAnything(learned) ? new WorldChangedError(message, learned) : new ReleaseError(message);
+    }
+}
+
+/** Blue-green's last step: the old ones go once the new serve, never below capacity. */
+async function retireOld(target: ReleaseTarget, batch: Batch): Promise<void> {
+    await guardCapacity(target, batch.retireAfter.filter(isServing));
+    await retire(target, batch.retireAfter);
 }
