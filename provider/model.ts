@@ -47,7 +47,7 @@ export interface PortSpec {
 }
 
 export interface HealthCheckSpec {
-    /** HTTP path checked inside the container (wget or curl must exist in the image). */
+    /** HTTP path checked inside the container with wget (busybox, alpine); images without wget use `command`. */
     httpPath?: string;
     /** Container port for httpPath; defaults to the first port. */
     port?: number;

@@ -2,7 +2,7 @@
 // `pulumi preview` fails before anything is touched.
 import { ClusterArgs, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
 import { credentialFaults } from "./docker/credentials";
-import { Exclusion, parseAffinity, parseConstraint, PlacementRules, staticExclusion, zonesSpanned } from "./schedule/placement";
+import { Exclusion, LABEL_KEY, parseAffinity, parseConstraint, PlacementRules, staticExclusion, zonesSpanned } from "./schedule/placement";
 
 export interface Failure {
     property: string;
@@ -90,6 +90,11 @@ function validateNodes(c: Checker, property: string, nodes: unknown): void {
                 if (typeof s !== "boolean") c.fail(`${p}.schedulable`, "must be true or false");
             });
             validateCredentials(c, p, n);
+            c.known(n.labels, (labels) => {
+                for (const key of Object.keys(labels)) {
+                    if (!LABEL_KEY.test(key)) c.fail(`${p}.labels.${key}`, `no placement constraint can address this key: use letters, digits, '_', '.', '-' and '/'`);
+                }
+            });
         });
     });
 }
@@ -119,8 +124,11 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
     c.known(args.ports, (ports) => {
         if (!Array.isArray(ports)) return c.fail("ports", "must be a list");
         const hostPorts = new Set<number>();
+        const containerPorts = new Set<number>();
         ports.forEach((p, i) => {
             c.integer(`ports[${i}].containerPort`, p.containerPort ?? "missing", 1, 65535);
+            if (containerPorts.has(p.containerPort)) c.fail(`ports[${i}].containerPort`, `duplicates container port ${p.containerPort}`);
+            containerPorts.add(p.containerPort);
             c.integer(`ports[${i}].hostPort`, p.hostPort, 1, 65535);
             if (p.hostPort !== undefined && hostPorts.has(p.hostPort)) c.fail(`ports[${i}].hostPort`, `duplicates host port ${p.hostPort}`);
             if (p.hostPort !== undefined) hostPorts.add(p.hostPort);
@@ -144,6 +152,10 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         });
         c.stringList("healthCheck.command", h.command);
         c.integer("healthCheck.port", h.port, 1, 65535);
+        c.known(h.port, (port) => {
+            const ports = Array.isArray(args.ports) ? args.ports.map((p) => p.containerPort) : undefined;
+            if (ports && !ports.some(isUnknown) && !ports.includes(port)) c.fail("healthCheck.port", `${port} is not one of the service's container ports (${ports.join(", ") || "none"})`);
+        });
         c.positive("healthCheck.intervalSeconds", h.intervalSeconds);
         c.positive("healthCheck.timeoutSeconds", h.timeoutSeconds);
         c.integer("healthCheck.retries", h.retries, 1, 100);
@@ -174,6 +186,11 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         c.positive("release.lbHealthyTimeoutSeconds", r.lbHealthyTimeoutSeconds);
         c.integer("release.drainTimeoutSeconds", r.drainTimeoutSeconds, 0, 24 * 3600);
         c.integer("release.minAvailable", r.minAvailable, 0, 1000);
+        c.known(r.minAvailable, (m) => {
+            if (typeof args.replicas === "number" && args.mode !== "global" && m > args.replicas) {
+                c.fail("release.minAvailable", `${m} is more than replicas=${args.replicas}: no release could keep that many serving`);
+            }
+        });
         c.integer("release.batchSize", r.batchSize, 1, 1000);
         c.integer("release.pauseSeconds", r.pauseSeconds, 0, 24 * 3600);
         c.known(r.circuitBreakerShare, (v) => {
@@ -236,6 +253,9 @@ export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
         c.integer("placement.maxPerNode", placement.maxPerNode, 1, 1000);
         c.known(placement.zones, (z) => {
             c.integer("placement.zones.count", z.count ?? "missing", 1, 100);
+            if (typeof z.count === "number" && typeof args.replicas === "number" && args.mode !== "global" && z.count > args.replicas) {
+                c.fail("placement.zones.count", `${z.count} zones cannot be spanned by replicas=${args.replicas}`);
+            }
             c.known(z.mode, (m) => {
                 if (m !== "hard" && m !== "soft") c.fail("placement.zones.mode", `must be "hard" or "soft", got ${JSON.stringify(m)}`);
             });
@@ -272,8 +292,7 @@ export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
     const zones = p?.zones;
     if (zones && (zones.mode ?? "hard") === "hard") {
         const spanned = zonesSpanned(views, eligible.map((v) => v.name));
-        const wanted = Math.min(zones.count, replicas);
-        if (spanned.length < wanted) {
+        if (spanned.length < zones.count) {
             c.fail("placement.zones", `${zones.count} zones required (hard), but the eligible nodes span ${spanned.length} (${spanned.join(", ")})` +
                 (excluded.length ? `; excluded: ${listExclusions(excluded)}` : ""));
         }

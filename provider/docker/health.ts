@@ -17,9 +17,8 @@ export function dockerHealthcheck(h: HealthCheckSpec | undefined, defaultPort: n
     if (h.command) {
         test = ["CMD", ...h.command];
     } else {
-        const url = `http://127.0.0.1:${h.port ?? defaultPort ?? 80}${h.httpPath}`;
-        // Images ship wget (busybox, alpine) or curl (debian-based); whichever is there answers the check.
-        test = ["CMD-SHELL", `if command -v wget >/dev/null; then wget -q -O /dev/null ${url}; else curl -fsS -o /dev/null ${url}; fi`];
+        // An argv, never a shell line: a path such as /health?a=1&b=2 must reach wget whole.
+        test = ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${h.port ?? defaultPort ?? 80}${h.httpPath}`];
     }
     return {
         Test: test,

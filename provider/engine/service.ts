@@ -7,8 +7,8 @@ import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
 import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
-import { progressFor } from "../progress";
-import { BoundSlb, ReleaseTarget, registerAndShift, retire, runBatches } from "../rollout/execute";
+import { few, progressFor } from "../progress";
+import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
 import { isServing, planRelease, PlanError } from "../rollout/plan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
@@ -155,52 +155,97 @@ export function placementRules(args: ServiceArgs, servicesOnNode: Map<string, Se
     };
 }
 
+/** The nodes a reconcile works on, and which of them answer now. */
+interface Nodes {
+    specs: NodeSpec[];
+    hosts: Map<string, HostClient>;
+    views: NodeView[];
+    reachable: Set<string>;
+}
+
+/** What one pass sees on the nodes: the service's containers, and what else holds ports or runs beside it. */
+interface Observed {
+    nodes: Nodes;
+    containers: ContainerState[];
+    foreignHostPorts: Map<string, Map<number, string>>;
+    servicesOnNode: Map<string, Set<string>>;
+}
+
+/** The service's revision: the image pinned to a digest and everything that makes a container what it is. */
+interface Revision {
+    imageDigest: string;
+    hash: string;
+    revision: string;
+}
+
+/** Most passes of observe, plan, run in one reconcile: each pass after the first learned something new. */
+const MAX_PASSES = 5;
+
 /** One reconcile: what runs (Docker, every load balancer) brought to what the inputs ask for. Returns the new state. */
 async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<ServiceState> {
     const progress = progressFor(args.name);
-    // A node that left the cluster is drained like a cordoned one before berth forgets it.
+    const specs = nodesOf(args, previous, progress);
+    const hosts = hostsFor(specs);
+    const first = await observe(args, specs, hosts, new Map(), progress);
+    const rev = await revisionFor(args, previous, first.nodes, progress);
+    const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
+    await removeOrphanBackends(args, [...target.slbs, ...dropSlbs], first.containers, specs, first.nodes.reachable, progress);
+    await leaveBindings(target, dropSlbs, first.containers, progress);
+    const report = await releaseUntilDone(args, rev, target, first, progress);
+    const { reachable } = await nodeViews(specs, hosts);
+    await drainStranded(args, rev.revision, target, specs, reachable, progress);
+    const after = await listContainers(args, hosts, reachable);
+    return { ...args, imageDigest: rev.imageDigest, revision: rev.revision, containers: after, backends: await listBackends(args, target.slbs), lastRelease: report };
+}
+
+/** The cluster's nodes, plus those that left it: drained like cordoned ones before berth forgets them. */
+function nodesOf(args: ServiceArgs, previous: ServiceState | undefined, progress: (l: string) => void): NodeSpec[] {
     const leaving = (previous?.cluster.nodes ?? []).filter((n) => !args.cluster.nodes.some((m) => m.name === n.name));
     for (const n of leaving) progress(`node ${n.name} left the cluster: moving its containers off it`);
-    const nodes = [...args.cluster.nodes, ...leaving.map((n) => ({ ...n, schedulable: false }))];
-    const hosts = hostsFor(nodes);
-    const { views, reachable, errors } = await nodeViews(nodes, hosts);
-    for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
-    const usableHosts = views.filter((v) => v.reachable && v.schedulable).map((v) => hosts.get(v.name)!);
+    return [...args.cluster.nodes, ...leaving.map((n) => ({ ...n, schedulable: false }))];
+}
 
+/** Asks every node what runs: the service's containers, ports held by anything else (and what was learned to be held), services beside it. */
+async function observe(args: ServiceArgs, specs: NodeSpec[], hosts: Map<string, HostClient>, held: Map<string, Map<number, string>>, progress: (l: string) => void): Promise<Observed> {
+    const { views, reachable, errors } = await nodeViews(specs, hosts);
+    for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
+    const foreignHostPorts = new Map<string, Map<number, string>>();
+    const servicesOnNode = new Map<string, Set<string>>();
+    await Promise.all(
+        [...reachable].map(async (node) => {
+            const others = (await hosts.get(node)!.running()).filter((r) => r.service !== args.name);
+            const ports = new Map(held.get(node) ?? []);
+            for (const r of others) for (const port of r.ports) ports.set(port, r.service ? `a container of service ${r.service}` : "a container berth does not manage");
+            foreignHostPorts.set(node, ports);
+            servicesOnNode.set(node, new Set(others.flatMap((r) => (r.service ? [r.service] : []))));
+        }),
+    );
+    const nodes = { specs, hosts, views, reachable };
+    return { nodes, containers: await listContainers(args, hosts, reachable), foreignHostPorts, servicesOnNode };
+}
+
+async function revisionFor(args: ServiceArgs, previous: ServiceState | undefined, nodes: Nodes, progress: (l: string) => void): Promise<Revision> {
+    const usableHosts = nodes.views.filter((v) => v.reachable && v.schedulable).map((v) => nodes.hosts.get(v.name)!);
     const imageDigest = previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@")
         ? previous.imageDigest
         : await resolveImage(args.image, usableHosts, progress);
     const hash = specHash(containerDefinition(args, imageDigest));
-    const revision = revisionOf(hash);
+    return { imageDigest, hash, revision: revisionOf(hash) };
+}
 
-    // What runs on each node besides this service: host ports it holds, services for affinity.
-    const foreignHostPorts = new Map<string, Set<number>>();
-    const servicesOnNode = new Map<string, Set<string>>();
-    await Promise.all(
-        [...reachable].map(async (node) => {
-            const running = await hosts.get(node)!.running();
-            const others = running.filter((r) => r.service !== args.name);
-            foreignHostPorts.set(node, new Set(others.flatMap((r) => r.ports)));
-            servicesOnNode.set(node, new Set(others.flatMap((r) => (r.service ? [r.service] : []))));
-        }),
-    );
-    const rules = placementRules(args, servicesOnNode);
-    const replicas = args.mode === "global"
-        ? views.filter((v) => staticExclusion(v, rules) === undefined).length
-        : args.replicas ?? DEFAULTS.replicas;
-
-    const containerSpec = (slot: number): ContainerSpec => ({
-        name: containerName(args.name, slot, revision),
-        image: imageDigest,
+function containerSpecFor(args: ServiceArgs, rev: Revision): (slot: number) => ContainerSpec {
+    return (slot) => ({
+        name: containerName(args.name, slot, rev.revision),
+        image: rev.imageDigest,
         env: args.env ?? {},
         command: args.command,
         labels: {
             [LABEL.managed]: "true",
             [LABEL.cluster]: args.cluster.name,
             [LABEL.service]: args.name,
-            [LABEL.revision]: revision,
+            [LABEL.revision]: rev.revision,
             [LABEL.slot]: String(slot),
-            [LABEL.specHash]: hash,
+            [LABEL.specHash]: rev.hash,
         },
         ports: (args.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort ?? 0 })),
         healthcheck: dockerHealthcheck(args.healthCheck, args.ports?.[0]?.containerPort),
@@ -208,68 +253,109 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
         diskQuotaMb: args.diskQuotaMb,
         stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
     });
-    const release = args.release ?? {};
-    const target: ReleaseTarget = {
-        ...retireTarget(args, nodes, hosts, views, progress),
-        containerSpec,
-        rules,
-        pauseSeconds: release.pauseSeconds ?? 0,
-        minAvailable: Math.min(release.minAvailable ?? Math.max(0, replicas - 1), replicas),
-    };
-    const slbs = target.slbs;
+}
 
-    const containers = await listContainers(args, hosts, reachable);
-    await removeOrphanBackends(args, [...slbs, ...dropSlbs], containers, reachable, progress);
+/** Bindings the service left: drain its backends there and deregister them; the containers stay. */
+async function leaveBindings(target: ReleaseTarget, dropSlbs: BoundSlb[], containers: ContainerState[], progress: (l: string) => void): Promise<void> {
+    if (dropSlbs.length === 0) return;
+    progress(`leaving ${dropSlbs.map((s) => s.pool).join(", ")}`);
+    // No hosts: retire drains and deregisters but stops nothing.
+    await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers, dropSlbs);
+}
 
-    // Bindings the service left: drain its backends there and deregister them; the containers stay.
-    if (dropSlbs.length) {
-        progress(`leaving ${dropSlbs.map((s) => s.pool).join(", ")}`);
-        // No hosts: retire drains and deregisters but stops nothing.
-        await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers, dropSlbs);
+/**
+ * Observe, plan, run; when a batch teaches that the world differs from what was observed (a host
+ * port held outside Docker, a node gone), plan again with that knowledge, within the same run.
+ */
+async function releaseUntilDone(args: ServiceArgs, rev: Revision, target: ReleaseTarget, first: Observed, progress: (l: string) => void): Promise<string[]> {
+    const held = new Map<string, Map<number, string>>();
+    const report: string[] = [];
+    let seen = first;
+    for (let pass = 1; ; pass++) {
+        try {
+            return [...report, ...(await releasePass(args, rev, target, seen, progress))];
+        } catch (e) {
+            if (!(e instanceof WorldChangedError) || pass >= MAX_PASSES || !learnNew(held, e, seen)) throw e;
+            const line = `re-planning with what batch failures taught: ${describeLearned(e)}`;
+            progress(line);
+            report.push(line);
+            seen = await observe(args, seen.nodes.specs, seen.nodes.hosts, held, progress);
+        }
     }
+}
 
-    const replace = await resizeInPlace(hosts, containers.filter((c) => c.revision === revision && isServing(c)), limitsOf(args), progress);
+/** Adds what a failed batch learned; false when it is nothing the last plan did not know. */
+function learnNew(held: Map<string, Map<number, string>>, e: WorldChangedError, seen: Observed): boolean {
+    let fresh = e.learned.lostNodes.some((n) => seen.nodes.reachable.has(n));
+    for (const h of e.learned.heldPorts) {
+        const ports = held.get(h.node) ?? new Map<number, string>();
+        if (!ports.has(h.port) && !seen.foreignHostPorts.get(h.node)?.has(h.port)) fresh = true;
+        held.set(h.node, ports.set(h.port, h.holder));
+    }
+    return fresh;
+}
+
+const describeLearned = (e: WorldChangedError) => [
+    ...e.learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
+    ...e.learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
+].join("; ");
+
+/**
+ * Backends of another revision on nodes that do not answer: their containers cannot be stopped
+ * (the next run does, once the node answers), but traffic leaves them once the new revision serves.
+ */
+async function drainStranded(args: ServiceArgs, revision: string, target: ReleaseTarget, specs: NodeSpec[], reachable: Set<string>, progress: (l: string) => void): Promise<void> {
+    const unreachable = new Set(specs.filter((n) => !reachable.has(n.name)).map((n) => n.address));
+    if (unreachable.size === 0) return;
+    const own = containerNamePattern(args.name);
+    for (const slb of target.slbs) {
+        const names = (await slb.driver.backends(slb.pool)).filter((b) => own.test(b.name) && unreachable.has(b.address) && !b.name.includes(`-${revision}-`)).map((b) => b.name);
+        if (names.length === 0) continue;
+        progress(`${few(names)} of an older revision sit on nodes that do not answer: taking them out of ${slb.pool}`);
+        await drain(target, [slb], names);
+        await deregister([slb], names);
+    }
+}
+
+/** One pass: plan from what was observed, then run the batches. */
+async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget, seen: Observed, progress: (l: string) => void): Promise<string[]> {
+    const { views } = seen.nodes;
+    const rules = placementRules(args, seen.servicesOnNode);
+    const replicas = args.mode === "global" ? views.filter((v) => staticExclusion(v, rules) === undefined).length : args.replicas ?? DEFAULTS.replicas;
+    const replace = await resizeInPlace(seen.nodes.hosts, seen.containers.filter((c) => c.revision === rev.revision && isServing(c)), limitsOf(args), progress);
+    const release = args.release ?? {};
     const plan = planRelease({
         replace,
-        revision,
+        revision: rev.revision,
         replicas,
         rules,
         zones: args.placement?.zones ? { count: args.placement.zones.count, mode: args.placement.zones.mode ?? "hard" } : undefined,
-        minAvailable: target.minAvailable,
+        minAvailable: release.minAvailable ?? Math.max(0, replicas - 1),
         nodes: views,
-        containers,
-        foreignHostPorts,
+        containers: seen.containers,
+        foreignHostPorts: seen.foreignHostPorts,
         strategy: release.strategy,
         batchSize: release.batchSize,
         circuitBreakerShare: release.circuitBreakerShare,
     });
-    progress(`revision ${revision} (${imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
+    progress(`revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
     for (const note of plan.notes) progress(note);
-
+    const target: ReleaseTarget = { ...base, nodes: views, rules, minAvailable: plan.minAvailable };
     // Kept containers must serve in every binding (a binding may have been added) at its weight.
     await registerAndShift(target, plan.keep);
     // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
-    const report = await runBatches(target, plan.batches, plan.loads);
-
-    const after = await listContainers(args, hosts, reachable);
-    return {
-        ...args,
-        imageDigest,
-        revision,
-        containers: after,
-        backends: await listBackends(args, slbs),
-        lastRelease: [...plan.notes, ...report],
-    };
+    return [...plan.notes, ...(await runBatches(target, plan.batches, plan.loads))];
 }
 
 /**
  * Backends pointing at containers that no longer exist (an interrupted run, a container removed by
  * hand). A backend on a node that does not answer is left alone: its container may still serve.
  */
-async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], reachable: Set<string>, progress: (l: string) => void) {
+export async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], nodes: NodeSpec[], reachable: Set<string>, progress: (l: string) => void) {
     const own = containerNamePattern(args.name);
     const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
-    const unknown = new Set(args.cluster.nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
+    // `nodes` includes those leaving the cluster: their containers may still serve.
+    const unknown = new Set(nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
     for (const slb of slbs) {
         const orphans = (await slb.driver.backends(slb.pool)).filter((b) => own.test(b.name) && !live.has(b.name) && !unknown.has(b.address)).map((b) => b.name);
         if (orphans.length) progress(`removing backend(s) ${orphans.join(", ")} from ${slb.pool}: their containers are gone`);
@@ -393,7 +479,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const containers = await listContainers(args, hosts, reachable);
         const target = retireTarget(args, args.cluster.nodes, hosts, views, progress);
         progress(`removing ${containers.length} container(s)`);
-        await removeOrphanBackends(args, target.slbs, containers, reachable, progress);
+        await removeOrphanBackends(args, target.slbs, containers, args.cluster.nodes, reachable, progress);
         await retire(target, containers);
     },
 };

@@ -6,7 +6,7 @@ import { ContainerSpec, HostClient } from "../docker/host";
 import { ContainerState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
 import { few, Progress, throttled } from "../progress";
-import { NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
+import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
 import { DeadlineError, FatalError, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
@@ -44,6 +44,66 @@ export interface ReleaseTarget {
 /** The release cannot go on: also ends any wait at once. */
 export class ReleaseError extends FatalError {}
 
+/** A host port a node turned out to hold, learned from a failed start. */
+export interface HeldPort {
+    node: string;
+    port: number;
+    holder: string;
+}
+
+/** What a failed batch taught about the world: planning again with it may succeed. */
+export interface Learned {
+    heldPorts: HeldPort[];
+    /** Nodes whose Docker stopped answering. */
+    lostNodes: string[];
+}
+
+export const nothingLearned = (): Learned => ({ heldPorts: [], lostNodes: [] });
+const learnedAnything = (l: Learned) => l.heldPorts.length > 0 || l.lostNodes.length > 0;
+
+/** The world is not what the plan assumed (a host port held, a node gone); the batch was rolled back. */
+export class WorldChangedError extends ReleaseError {
+    constructor(message: string, readonly learned: Learned) {
+        super(message);
+    }
+}
+
+const errorText = (e: any): string => String(e?.json?.message ?? e?.message ?? e).trim();
+
+async function answers(h: HostClient): Promise<boolean> {
+    try {
+        await h.ping();
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+const PORT_CONFLICT = /address already in use|port is already allocated/;
+
+/** The fixed host port a failed start names as held, if that is why it failed. */
+function heldPortIn(spec: ContainerSpec, message: string): number | undefined {
+    if (!PORT_CONFLICT.test(message)) return undefined;
+    const fixed = spec.ports.map((p) => p.hostPort).filter((p) => p > 0);
+    return fixed.find((p) => new RegExp(`:${p}\\b`).test(message)) ?? fixed[0];
+}
+
+/** Who holds a host port on a node: a container Docker knows of (undefined: one of this service's own), or else a process outside Docker. */
+async function holderOf(h: HostClient, port: number, service: string): Promise<string | undefined> {
+    const found = (await h.running().catch(() => [])).find((r) => r.ports.includes(port));
+    if (!found) return "a process outside Docker";
+    if (found.service === service) return undefined;
+    return found.service ? `a container of service ${found.service}` : "a container berth does not manage";
+}
+
+/** Records a held port in the nodes' load, so no other slot of this release is placed there. */
+function markHeld(loads: Map<string, NodeLoad>, held: HeldPort): void {
+    const load = loads.get(held.node) ?? emptyLoad();
+    loads.set(held.node, load);
+    load.hostPorts.add(held.port);
+    load.holders = new Map(load.holders ?? []).set(held.port, held.holder);
+}
+
 export function backendOf(target: ReleaseTarget, c: ContainerState, slb: BoundSlb): Backend {
     const port = c.hostPorts[String(slb.containerPort)];
     if (!port) throw new ReleaseError(`container ${c.name} on ${c.node} publishes no host port for container port ${slb.containerPort}`);
@@ -58,9 +118,28 @@ function host(target: ReleaseTarget, node: string): HostClient {
 
 /** A batch's start failed; `started` are its containers that did start, for the rollback to remove. */
 class StartError extends ReleaseError {
-    constructor(message: string, readonly started: ContainerState[]) {
+    constructor(message: string, readonly started: ContainerState[], readonly learned: Learned) {
         super(message);
     }
+}
+
+/** Why a start failed on a node, and what that teaches: a held port, or a node that stopped answering. */
+async function learnFromStart(target: ReleaseTarget, h: HostClient, spec: ContainerSpec, message: string, loads: Map<string, NodeLoad>, learned: Learned): Promise<string> {
+    const port = heldPortIn(spec, message);
+    if (port !== undefined) {
+        const holder = await holderOf(h, port, target.service);
+        // The service's own container there goes in place when the plan says so: nothing to learn.
+        if (!holder) return `host port ${port} is held by a container of this service`;
+        const held = { node: h.node, port, holder };
+        learned.heldPorts.push(held);
+        markHeld(loads, held);
+        return `host port ${port} is held by ${held.holder}`;
+    }
+    if (!(await answers(h))) {
+        learned.lostNodes.push(h.node);
+        return "its Docker stopped answering";
+    }
+    return message;
 }
 
 /**
@@ -68,6 +147,7 @@ class StartError extends ReleaseError {
  * Each move is added to `moves` (node and reason) for the release report.
  */
 export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>, moves: string[] = []): Promise<ContainerState[]> {
+    const learned = nothingLearned();
     // One limit per host would be finer; one for the batch keeps each engine's share bounded too.
     const results = await settleLimited(
         placements,
@@ -83,7 +163,9 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                     if (tried.length) moves.push(`slot ${slot} started on ${candidate} instead of ${node}: ${tried.join("; ")}`);
                     return c;
                 } catch (e: any) {
-                    const reason = `${candidate}: ${String(e?.json?.message ?? e?.message ?? e).trim()}`;
+                    const message = errorText(e);
+                    const why = await learnFromStart(target, host(target, candidate), spec, message, loads, learned);
+                    const reason = `${candidate}: ${why === message ? message : `${why} (${message})`}`;
                     tried.push(reason);
                     target.progress(`could not start slot ${slot} on ${reason}; trying another node`);
                     // Mark the nodes that refused as unable to take it and ask the scheduler again.
@@ -97,8 +179,25 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
     );
     const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason?.message ?? r.reason)] : []));
-    if (failures.length) throw new StartError(failures.join("; "), started);
+    if (failures.length) throw new StartError(failures.join("; "), started, learned);
     return started;
+}
+
+/** Ends a wait at once when a node's Docker stopped answering: its containers will not get healthy. */
+async function failIfLost(target: ReleaseTarget, nodes: string[]): Promise<void> {
+    const lost = (await Promise.all(nodes.map(async (n) => ((await answers(host(target, n))) ? [] : [n])))).flat();
+    if (lost.length) throw new WorldChangedError(`the Docker of node(s) ${lost.join(", ")} stopped answering`, { heldPorts: [], lostNodes: lost });
+}
+
+/** Lists a node's containers; a node whose Docker stopped answering ends the wait at once. */
+async function listOrLost(target: ReleaseTarget, node: string): Promise<ContainerState[]> {
+    const h = host(target, node);
+    try {
+        return await h.list(target.selector);
+    } catch (e) {
+        if (await answers(h)) throw e;
+        throw new WorldChangedError(`node ${node}'s Docker stopped answering: ${errorText(e)}`, { heldPorts: [], lostNodes: [node] });
+    }
 }
 
 /** Waits until Docker reports every started container healthy: one listing per node per poll, however many containers. */
@@ -110,7 +209,7 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
         await waitUntil(
             async () => {
                 const nodes = [...new Set([...pending.values()].map((c) => c.node))];
-                const seen = (await Promise.all(nodes.map((n) => host(target, n).list(target.selector)))).flat();
+                const seen = (await Promise.all(nodes.map((n) => listOrLost(target, n)))).flat();
                 last = new Map(seen.map((c) => [c.id, c]));
                 for (const c of pending.values()) {
                     const now = last.get(c.id);
@@ -148,6 +247,17 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
     const pending: Array<{ slb: BoundSlb; c: ContainerState }> = [];
     for (const slb of target.slbs) {
         const present = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
+        // A container restarted by its Docker (an engine restart) gets a new ephemeral host port.
+        const moved = containers.filter((c) => {
+            const b = present.get(c.name);
+            const wanted = backendOf(target, c, slb);
+            return b !== undefined && (b.address !== wanted.address || b.port !== wanted.port);
+        });
+        if (moved.length) {
+            target.progress(`${few(moved.map((c) => c.name))} now publish another host port: registering them again in ${slb.pool}`);
+            await slb.driver.removeBackends(slb.pool, moved.map((c) => c.name));
+            moved.forEach((c) => present.delete(c.name));
+        }
         await slb.driver.addBackends(slb.pool, containers.filter((c) => !present.has(c.name)).map((c) => backendOf(target, c, slb)));
         for (const c of containers) if (present.get(c.name)?.weight !== slb.weight) pending.push({ slb, c });
     }
@@ -156,14 +266,19 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
     await waitUntil(
         async () => {
             const waiting: string[] = [];
+            const nodes = new Set<string>();
             for (const slb of target.slbs) {
                 const byName = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
                 for (const { c } of pending.filter((p) => p.slb === slb)) {
                     const b = byName.get(c.name);
-                    if (!b || !isLbHealthy(b)) waiting.push(`${c.name} in ${slb.pool} (${b ? `${b.status} ${b.checkStatus}` : "missing"})`);
+                    if (!b || !isLbHealthy(b)) {
+                        waiting.push(`${c.name} in ${slb.pool} (${b ? `${b.status} ${b.checkStatus}` : "missing"})`);
+                        nodes.add(c.node);
+                    }
                 }
             }
             if (waiting.length === 0) return true;
+            await failIfLost(target, [...nodes]);
             status(`waiting for load balancer health: ${few(waiting)}`);
             return undefined;
         },
@@ -206,7 +321,7 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
     }
 }
 
-async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
+export async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
     const wanted = new Set(names);
     for (const slb of slbs) {
         await slb.driver.removeBackends(slb.pool, (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name)).map((b) => b.name));
@@ -224,8 +339,14 @@ export async function retire(target: ReleaseTarget, containers: ContainerState[]
         async (c) => {
             const h = target.hosts.get(c.node);
             if (!h) return;
-            await h.stop(c.id, target.stopGracePeriodSeconds);
-            await h.remove(c.id);
+            try {
+                await h.stop(c.id, target.stopGracePeriodSeconds);
+                await h.remove(c.id);
+            } catch (e) {
+                // A node that died serves nothing: its container goes when it answers again (the next run).
+                if (await answers(h)) throw e;
+                target.progress(`node ${c.node} does not answer: ${c.name} stays there until it does (${errorText(e)})`);
+            }
         },
         DAEMON_CONCURRENCY * Math.max(1, target.hosts.size),
     );
@@ -265,34 +386,54 @@ async function rollback(target: ReleaseTarget, started: ContainerState[]): Promi
     return problems;
 }
 
+/** Runs the batches in order; each one: make room, bring up the new, then retire the old. */
 export async function runBatches(target: ReleaseTarget, batches: Batch[], loads: Map<string, NodeLoad>): Promise<string[]> {
     const report: string[] = [];
     for (const [i, batch] of batches.entries()) {
-        if (i > 0 && target.pauseSeconds > 0) {
-            target.progress(`pausing ${target.pauseSeconds}s before batch ${i + 1}/${batches.length} (release.pauseSeconds)`);
-            await new Promise((r) => setTimeout(r, target.pauseSeconds * 1000));
-        }
+        if (i > 0) await pause(target, i, batches.length);
         const label = describeBatch(batch, i, batches.length);
         target.progress(label);
         report.push(label);
-        await guardCapacity(target, batch.retireBefore.filter(isServing));
-        await retire(target, batch.retireBefore);
-        let started: ContainerState[] = [];
-        try {
-            started = await startContainers(target, batch.start, loads, report);
-            await waitDockerHealthy(target, started);
-            await registerAndShift(target, started);
-        } catch (e: any) {
-            const leftovers = e instanceof StartError ? e.started : started;
-            target.progress(`batch ${i + 1} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
-            const problems = await rollback(target, leftovers);
-            throw new ReleaseError(
-                `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
-                    `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`,
-            );
-        }
-        await guardCapacity(target, batch.retireAfter.filter(isServing));
-        await retire(target, batch.retireAfter);
+        await makeRoom(target, batch);
+        await bringUp(target, batch, label, loads, report);
+        await retireOld(target, batch);
     }
     return report;
+}
+
+/** A configured wait between batches, to watch a canary batch. */
+async function pause(target: ReleaseTarget, index: number, total: number): Promise<void> {
+    if (target.pauseSeconds <= 0) return;
+    target.progress(`pausing ${target.pauseSeconds}s before batch ${index + 1}/${total} (release.pauseSeconds)`);
+    await new Promise((r) => setTimeout(r, target.pauseSeconds * 1000));
+}
+
+/** Retires what must go before the new start (in place, stopFirst, idle), never below capacity. */
+async function makeRoom(target: ReleaseTarget, batch: Batch): Promise<void> {
+    await guardCapacity(target, batch.retireBefore.filter(isServing));
+    await retire(target, batch.retireBefore);
+}
+
+/** Starts the batch, waits for Docker and every load balancer, shifts traffic; on failure undoes the batch and says what it learned. */
+async function bringUp(target: ReleaseTarget, batch: Batch, label: string, loads: Map<string, NodeLoad>, report: string[]): Promise<void> {
+    let started: ContainerState[] = [];
+    try {
+        started = await startContainers(target, batch.start, loads, report);
+        await waitDockerHealthy(target, started);
+        await registerAndShift(target, started);
+    } catch (e: any) {
+        const leftovers = e instanceof StartError ? e.started : started;
+        target.progress(`${label.split(":")[0]} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
+        const problems = await rollback(target, leftovers);
+        const message = `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
+            `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`;
+        const learned = e instanceof StartError || e instanceof WorldChangedError ? e.learned : nothingLearned();
+        throw learnedAnything(learned) ? new WorldChangedError(message, learned) : new ReleaseError(message);
+    }
+}
+
+/** Blue-green's last step: the old ones go once the new serve, never below capacity. */
+async function retireOld(target: ReleaseTarget, batch: Batch): Promise<void> {
+    await guardCapacity(target, batch.retireAfter.filter(isServing));
+    await retire(target, batch.retireAfter);
 }

@@ -3,7 +3,7 @@
 // wanted revision that serve are kept; the rest are retired; missing ones are started.
 import { ContainerState } from "../model";
 import { few } from "../progress";
-import { emptyLoad, Exclusion, exclusions, NodeLoad, NodeView, place, PlacementRules, staticExclusion, zonesSpanned } from "../schedule/placement";
+import { emptyLoad, Exclusion, exclusions, NodeLoad, NodeView, place, PlacementResult, PlacementRules, staticExclusion, zonesSpanned } from "../schedule/placement";
 
 export interface Placement {
     slot: number;
@@ -27,6 +27,10 @@ export interface ReleasePlan {
     notes: string[];
     /** Each node's load once the plan has run: where a container refused by its node may go instead. */
     loads: Map<string, NodeLoad>;
+    /** Fewest containers serving at any point of the plan (Infinity when nothing is started). */
+    lowestServing: number;
+    /** minAvailable as the plan keeps it: never more than serve now. */
+    minAvailable: number;
 }
 
 export interface ZoneSpread {
@@ -39,12 +43,13 @@ export interface PlanInput {
     replicas: number;
     rules: PlacementRules;
     zones?: ZoneSpread;
+    /** Fewest containers that must serve during the release; judged against what serves now (never more). */
     minAvailable: number;
     nodes: NodeView[];
     /** The service's containers, all revisions. */
     containers: ContainerState[];
-    /** Host ports held on each node by anything other than this service. */
-    foreignHostPorts: Map<string, Set<number>>;
+    /** Host ports held on each node by anything other than this service, and who holds each. */
+    foreignHostPorts: Map<string, Map<number, string>>;
     /** blueGreen: new serve before old go; stopFirst: old go before new start (never two at once). */
     strategy?: "blueGreen" | "stopFirst";
     /** Most new containers one batch starts; default all at once. */
@@ -67,53 +72,47 @@ function describe(c: ContainerState): string {
     return `${c.name} on ${c.node}`;
 }
 
+/** The planner's working state: what each step reads and moves forward. */
+interface Planning {
+    input: PlanInput;
+    /** Nodes that may take this service at all (reachable, schedulable, constraints, affinity). */
+    usable: Set<string>;
+    keep: ContainerState[];
+    /** Containers still to retire, in the order they go. */
+    pending: ContainerState[];
+    loads: Map<string, NodeLoad>;
+    freeSlots: number[];
+    /** How many serve before the release, and at this point of the plan. */
+    servingNow: number;
+    serving: number;
+    /** minAvailable judged against what serves now. */
+    floor: number;
+    lowest: number;
+    batches: Batch[];
+}
+
 export function planRelease(input: PlanInput): ReleasePlan {
-    const { rules } = input;
-    const usable = new Set(input.nodes.filter((n) => staticExclusion(n, rules) === undefined).map((n) => n.name));
-    const keep: ContainerState[] = [];
-    const usedSlots = new Set<number>();
-    const keptOnNode = new Map<string, number>();
-    const current = input.containers
-        .filter((c) => c.revision === input.revision && isServing(c) && usable.has(c.node) && !input.replace?.has(c.id))
-        .sort((a, b) => a.slot - b.slot);
-    for (const c of current) {
-        const onNode = keptOnNode.get(c.node) ?? 0;
-        if (keep.length < input.replicas && !usedSlots.has(c.slot) && onNode < (rules.maxPerNode ?? Infinity)) {
-            keep.push(c);
-            usedSlots.add(c.slot);
-            keptOnNode.set(c.node, onNode + 1);
-        }
+    checkCircuitBreaker(input);
+    const p = observe(input);
+    let idle = retireIdle(p);
+    while (p.freeSlots.length > 0) {
+        // The first batch also retires the idle containers.
+        const batch = idle ?? { retireBefore: [], start: [], retireAfter: [] };
+        idle = undefined;
+        startBatch(p, batch);
+        p.batches.push(batch);
     }
-    const keptIds = new Set(keep.map((c) => c.id));
-    // Scale-in retires the highest slots first so the remaining slots stay 0..n-1.
-    const retiring = input.containers.filter((c) => !keptIds.has(c.id)).sort((a, b) => b.slot - a.slot);
+    if (idle) p.batches.push(idle);
+    retireRest(p);
+    const ending = [...p.keep.map((c) => c.node), ...p.batches.flatMap((b) => b.start.map((s) => s.node))];
+    return { keep: p.keep, batches: p.batches, loads: p.loads, lowestServing: p.lowest, minAvailable: p.floor, notes: [...zoneNotes(input, ending), ...floorNotes(p)] };
+}
 
-    const loads = new Map<string, NodeLoad>();
-    for (const n of input.nodes) {
-        const load = emptyLoad();
-        input.foreignHostPorts.get(n.name)?.forEach((p) => load.hostPorts.add(p));
-        loads.set(n.name, load);
-    }
-    const occupy = (c: ContainerState, delta: 1 | -1) => {
-        const load = loads.get(c.node) ?? emptyLoad();
-        loads.set(c.node, load);
-        load.serviceContainers += delta;
-        for (const p of rules.fixedHostPorts) {
-            if (delta > 0) load.hostPorts.add(p);
-            else load.hostPorts.delete(p);
-        }
-    };
-    // Only running containers hold ports; exited ones are retired first, freeing nothing Docker still holds.
-    keep.forEach((c) => occupy(c, 1));
-    retiring.filter((c) => c.state === "running").forEach((c) => occupy(c, 1));
-
-    const freeSlots: number[] = [];
-    for (let s = 0; freeSlots.length < input.replicas - keep.length; s++) if (!usedSlots.has(s)) freeSlots.push(s);
-
-    // Circuit breaker: when most running containers fail their health checks at once, the cause is
-    // rarely the containers (a database, the network); replacing them all would take every backend
-    // out at once. Old-revision containers are exempt: a release that fixes them retires them only
-    // after the new ones serve.
+/** Circuit breaker: when most running containers fail their health checks at once, the cause is
+ * rarely the containers (a database, the network); replacing them all would take every backend
+ * out at once. Old-revision containers are exempt: a release that fixes them retires them only
+ * after the new ones serve. */
+function checkCircuitBreaker(input: PlanInput): void {
     const running = input.containers.filter((c) => c.state === "running");
     const failing = running.filter((c) => c.health === "unhealthy" && c.revision === input.revision);
     const share = input.circuitBreakerShare ?? 0.5;
@@ -125,70 +124,157 @@ export function planRelease(input: PlanInput): ReleasePlan {
             [],
         );
     }
+}
 
-    const batches: Batch[] = [];
-    let pendingRetire = [...retiring];
-    // Containers that do not serve can go at once: retiring them costs no capacity. A running one
-    // of another revision waits for the new ones, in case a load balancer still sends it traffic.
-    const idle = pendingRetire.filter((c) => !isServing(c) && (c.state !== "running" || c.revision === input.revision) && !input.replace?.has(c.id));
-    if (idle.length > 0) {
-        idle.filter((c) => c.state === "running").forEach((c) => occupy(c, -1));
-        pendingRetire = pendingRetire.filter((c) => !idle.includes(c));
+/** What runs: the containers kept, those to retire, each node's load, the slots to fill. */
+function observe(input: PlanInput): Planning {
+    const { rules } = input;
+    const usable = new Set(input.nodes.filter((n) => staticExclusion(n, rules) === undefined).map((n) => n.name));
+    const keep = chooseKept(input, usable);
+    const keptIds = new Set(keep.map((c) => c.id));
+    // Scale-in retires the highest slots first so the remaining slots stay 0..n-1.
+    const pending = input.containers.filter((c) => !keptIds.has(c.id)).sort((a, b) => b.slot - a.slot);
+    const loads = new Map<string, NodeLoad>();
+    for (const n of input.nodes) {
+        const foreign = input.foreignHostPorts.get(n.name) ?? new Map<number, string>();
+        loads.set(n.name, { ...emptyLoad(), hostPorts: new Set(foreign.keys()), holders: new Map(foreign) });
     }
-    let serving = keep.length + pendingRetire.length;
-    let firstBatch: Batch | undefined = idle.length ? { retireBefore: idle, start: [], retireAfter: [] } : undefined;
+    const usedSlots = new Set(keep.map((c) => c.slot));
+    const freeSlots: number[] = [];
+    for (let s = 0; freeSlots.length < input.replicas - keep.length; s++) if (!usedSlots.has(s)) freeSlots.push(s);
+    const servingNow = input.containers.filter(isServing).length;
+    const p: Planning = { input, usable, keep, pending, loads, freeSlots, servingNow, serving: servingNow, floor: Math.min(input.minAvailable, servingNow), lowest: Infinity, batches: [] };
+    // Only running containers hold ports and count on their node.
+    keep.forEach((c) => occupy(p, c, 1));
+    pending.filter((c) => c.state === "running").forEach((c) => occupy(p, c, 1));
+    return p;
+}
 
-    const stopFirst = input.strategy === "stopFirst";
-    while (freeSlots.length > 0) {
-        const batch: Batch = firstBatch ?? { retireBefore: [], start: [], retireAfter: [] };
-        firstBatch = undefined;
-        const want = Math.min(freeSlots.length, input.batchSize ?? freeSlots.length);
-        const retireFirst = (count: number) => {
-            const chosen = pendingRetire.filter((c) => c.state === "running").slice(0, count);
-            chosen.forEach((c) => occupy(c, -1));
-            pendingRetire = pendingRetire.filter((c) => !chosen.includes(c));
-            serving -= chosen.length;
-            batch.retireBefore.push(...chosen);
-            return chosen.length;
-        };
-        if (stopFirst) retireFirst(want);
-        let placed = place(want, input.nodes, loads, rules);
-        if (placed.nodes.length === 0 && !stopFirst) {
-            // No room: retire old containers that hold what the new ones need, keeping minAvailable serving.
-            const room = serving - input.minAvailable;
-            const blocking = pendingRetire.filter((c) => usable.has(c.node) && c.state === "running");
-            if (room <= 0 || blocking.length === 0) {
-                throw new PlanError(
-                    `cannot place ${freeSlots.length} more container(s) without going below minAvailable=${input.minAvailable} ` +
-                        `(serving now: ${serving}; retirable to make room: ${blocking.map(describe).join(", ") || "none"})`,
-                    placed.exclusions,
-                );
-            }
-            pendingRetire = [...blocking, ...pendingRetire.filter((c) => !blocking.includes(c))];
-            placed = place(retireFirst(Math.min(room, want)), input.nodes, loads, rules);
+/** Containers of the wanted revision that serve on a usable node, one per slot, within maxPerNode and replicas. */
+function chooseKept(input: PlanInput, usable: Set<string>): ContainerState[] {
+    const keep: ContainerState[] = [];
+    const slots = new Set<number>();
+    const onNode = new Map<string, number>();
+    const current = input.containers
+        .filter((c) => c.revision === input.revision && isServing(c) && usable.has(c.node) && !input.replace?.has(c.id))
+        .sort((a, b) => a.slot - b.slot);
+    for (const c of current) {
+        const count = onNode.get(c.node) ?? 0;
+        if (keep.length < input.replicas && !slots.has(c.slot) && count < (input.rules.maxPerNode ?? Infinity)) {
+            keep.push(c);
+            slots.add(c.slot);
+            onNode.set(c.node, count + 1);
         }
-        if (placed.nodes.length === 0) throw new PlanError(`no node can take slot ${freeSlots[0]}`, placed.exclusions);
-        batch.start = placed.nodes.map((node) => ({ slot: freeSlots.shift() as number, node }));
-        serving += batch.start.length;
-        // Blue-green: as many old go as new came, once the new serve, so capacity stays level.
-        const retireAfter = pendingRetire.slice(0, Math.max(0, batch.start.length - batch.retireBefore.length));
-        pendingRetire = pendingRetire.filter((c) => !retireAfter.includes(c));
-        serving -= retireAfter.length;
-        batch.retireAfter.push(...retireAfter);
-        batches.push(batch);
     }
-    if (firstBatch) batches.push(firstBatch);
-    if (pendingRetire.length > 0) {
-        if (batches.length > 0) batches[batches.length - 1].retireAfter.push(...pendingRetire);
-        else batches.push({ retireBefore: [], start: [], retireAfter: pendingRetire });
+    return keep;
+}
+
+/** A running container's share of its node: one container, and its fixed host ports (unless something else holds them too). */
+function occupy(p: Planning, c: ContainerState, delta: 1 | -1): void {
+    const load = p.loads.get(c.node) ?? emptyLoad();
+    p.loads.set(c.node, load);
+    load.serviceContainers += delta;
+    for (const port of p.input.rules.fixedHostPorts) {
+        if (delta > 0) load.hostPorts.add(port);
+        else if (!load.holders?.has(port)) load.hostPorts.delete(port);
     }
-    return { keep, batches, loads, notes: zoneNotes(input, [...keep.map((c) => c.node), ...batches.flatMap((b) => b.start.map((p) => p.node))]) };
+}
+
+/**
+ * Containers that do not serve can go at once: retiring them costs no capacity. A running one of
+ * another revision waits for the new ones, in case a load balancer still sends it traffic.
+ */
+function retireIdle(p: Planning): Batch | undefined {
+    const { input } = p;
+    const idle = p.pending.filter((c) => !isServing(c) && (c.state !== "running" || c.revision === input.revision) && !input.replace?.has(c.id));
+    if (idle.length === 0) return undefined;
+    idle.filter((c) => c.state === "running").forEach((c) => occupy(p, c, -1));
+    p.pending = p.pending.filter((c) => !idle.includes(c));
+    return { retireBefore: idle, start: [], retireAfter: [] };
+}
+
+/** Retires `chosen` before the batch starts anything: capacity drops until the new ones serve. */
+function retireFirst(p: Planning, batch: Batch, chosen: ContainerState[]): void {
+    chosen.forEach((c) => occupy(p, c, -1));
+    p.pending = p.pending.filter((c) => !chosen.includes(c));
+    p.serving -= chosen.filter(isServing).length;
+    batch.retireBefore.push(...chosen);
+}
+
+/** One batch: place what fits (making room in place when nothing fits), then retire as many old as started. */
+function startBatch(p: Planning, batch: Batch): void {
+    const { input } = p;
+    const want = Math.min(p.freeSlots.length, input.batchSize ?? p.freeSlots.length);
+    if (input.strategy === "stopFirst") retireFirst(p, batch, p.pending.filter((c) => c.state === "running").slice(0, want));
+    let placed = place(want, input.nodes, p.loads, input.rules);
+    if (placed.nodes.length === 0 && input.strategy !== "stopFirst") placed = replaceInPlace(p, batch, want);
+    if (placed.nodes.length === 0) throw new PlanError(`no node can take slot ${p.freeSlots[0]}`, placed.exclusions);
+    p.lowest = Math.min(p.lowest, p.serving);
+    batch.start = placed.nodes.map((node) => ({ slot: p.freeSlots.shift() as number, node }));
+    p.serving += batch.start.length;
+    retireAfterStart(p, batch);
+}
+
+/** A retiring container whose node could take a new one once it is gone. */
+function freesItsNode(p: Planning, c: ContainerState): boolean {
+    if (c.state !== "running" || !p.usable.has(c.node)) return false;
+    const load = p.loads.get(c.node)!;
+    const fixed = new Set(p.input.rules.fixedHostPorts);
+    const after = { ...load, serviceContainers: load.serviceContainers - 1, hostPorts: new Set([...load.hostPorts].filter((port) => !fixed.has(port) || load.holders?.has(port))) };
+    return exclusions(p.input.nodes.filter((n) => n.name === c.node), new Map([[c.node, after]]), p.input.rules).length === 0;
+}
+
+/**
+ * No node has room: retire old containers whose nodes would take the new ones (in place), as many
+ * as minAvailable allows. Fails, naming every node and why, when none can go.
+ */
+function replaceInPlace(p: Planning, batch: Batch, want: number): PlacementResult {
+    const room = p.serving - p.floor;
+    const blocking = p.pending.filter((c) => freesItsNode(p, c));
+    if (room <= 0 || blocking.length === 0) {
+        throw new PlanError(
+            `cannot place ${p.freeSlots.length} more container(s) without going below minAvailable=${p.floor} ` +
+                `(serving now: ${p.serving}; replaceable in place: ${blocking.map(describe).join(", ") || "none"})`,
+            exclusions(p.input.nodes, p.loads, p.input.rules),
+        );
+    }
+    const chosen = blocking.slice(0, Math.min(room, want));
+    retireFirst(p, batch, chosen);
+    return place(chosen.length, p.input.nodes, p.loads, p.input.rules);
+}
+
+/** Blue-green: as many old go as new came, once the new serve, so capacity stays level; their nodes free up for the next batch. */
+function retireAfterStart(p: Planning, batch: Batch): void {
+    const count = Math.max(0, batch.start.length - batch.retireBefore.length);
+    const chosen = [...p.pending.filter((c) => freesItsNode(p, c)), ...p.pending.filter((c) => !freesItsNode(p, c))].slice(0, count);
+    chosen.filter((c) => c.state === "running").forEach((c) => occupy(p, c, -1));
+    p.pending = p.pending.filter((c) => !chosen.includes(c));
+    p.serving -= chosen.filter(isServing).length;
+    batch.retireAfter.push(...chosen);
+}
+
+/** Whatever is left to retire goes after the last batch. */
+function retireRest(p: Planning): void {
+    if (p.pending.length === 0) return;
+    if (p.batches.length > 0) p.batches[p.batches.length - 1].retireAfter.push(...p.pending);
+    else p.batches.push({ retireBefore: [], start: [], retireAfter: p.pending });
+    p.pending = [];
+}
+
+/** What the reviewer should know about capacity: the lowest count that serves, and a minAvailable above what serves now. */
+function floorNotes(p: Planning): string[] {
+    const notes: string[] = [];
+    if (p.floor < p.input.minAvailable && p.servingNow > 0) notes.push(`minAvailable=${p.input.minAvailable} is more than serve now; judged against the ${p.floor} that do`);
+    if (p.lowest < p.servingNow) {
+        notes.push(`lowest count serving during the release: ${p.lowest} (minAvailable ${p.floor})`);
+    }
+    return notes;
 }
 
 /** Checks the zone spread of where the containers end up: hard fails the plan, soft says so. */
 function zoneNotes(input: PlanInput, nodes: string[]): string[] {
     if (!input.zones || input.replicas === 0) return [];
-    const wanted = Math.min(input.zones.count, input.replicas);
+    const wanted = input.zones.count;
     const spanned = zonesSpanned(input.nodes, nodes);
     if (spanned.length >= wanted) return [];
     const message = `containers span ${spanned.length} zone(s) (${spanned.join(", ")}), fewer than zones.count=${input.zones.count}`;

@@ -15,8 +15,10 @@ export interface NodeView {
 export interface NodeLoad {
     /** Containers of the service being placed. */
     serviceContainers: number;
-    /** Host ports held on the node by anything (this service, other services, unmanaged containers). */
+    /** Host ports held on the node by anything (this service, other services, unmanaged containers, other processes). */
     hostPorts: Set<number>;
+    /** Who holds a port, where known from outside this service: named in the exclusion reason. */
+    holders?: Map<number, string>;
 }
 
 /** `node.name|node.zone|node.labels.<key>` `==|!=` value */
@@ -59,6 +61,8 @@ export function emptyLoad(): NodeLoad {
 }
 
 const EXPRESSION = /^\s*([\w.\-/]+)\s*(==|!=)\s*(\S+)\s*$/;
+/** Node label keys a constraint `node.labels.<key>` can name (the key part of EXPRESSION). */
+export const LABEL_KEY = /^[\w.\-/]+$/;
 
 export function parseConstraint(text: string): Constraint {
     const m = EXPRESSION.exec(text);
@@ -101,7 +105,10 @@ function exclusionReason(node: NodeView, load: NodeLoad, rules: PlacementRules):
     if (fixed) return fixed;
     if (rules.maxPerNode !== undefined && load.serviceContainers >= rules.maxPerNode) return `it already runs maxPerNode=${rules.maxPerNode}`;
     const held = rules.fixedHostPorts.filter((p) => load.hostPorts.has(p));
-    if (held.length > 0) return `host port ${held.join(", ")} is already held there`;
+    if (held.length > 0) {
+        const by = held.flatMap((p) => (load.holders?.has(p) ? [`${p} by ${load.holders.get(p)}`] : []));
+        return `host port ${held.join(", ")} is already held there${by.length ? ` (${by.join(", ")})` : ""}`;
+    }
     return undefined;
 }
 

@@ -30,6 +30,11 @@ export function renderSection(binding: SlbBindingArgs, servers: PersistedServer[
         `backend ${binding.name}`,
         // Dynamic servers need a dynamic algorithm.
         `    balance roundrobin`,
+        // A request whose connection fails before any answer (its container gone: OOM, a Docker
+        // restart, a host reboot) is retried on another server instead of failing (HTTP mode).
+        `    retries 3`,
+        `    option redispatch 1`,
+        `    retry-on conn-failure empty-response`,
         ...(binding.healthCheck?.httpPath ? [`    option httpchk GET ${binding.healthCheck.httpPath}`, `    http-check expect status 200`] : []),
         ...servers.map((s) => serverLine(binding, s)),
         end(binding.name),

@@ -4,9 +4,10 @@ import * as sinon from "sinon";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
+import { isServing } from "../../provider/rollout/plan";
 import { HaproxyDriver } from "../../provider/slb/haproxy";
 import { waitUntil } from "../../provider/wait";
-import { breakHealth, freezeDocker, hideSocket, holdHostPort } from "../support/faults";
+import { breakHealth, freezeDocker, hideSocket, holdHostPort, killDocker, restartDocker } from "../support/faults";
 import { Load, summarize } from "../support/load";
 import { backendsIn, cleanSlate, containersOf, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
 
@@ -86,30 +87,102 @@ describe("release engine (real hosts, real HAProxy)", function () {
         clearInterval(sampler);
         const s = summarize(await load.stop());
         assert.equal(s.failed, 0, JSON.stringify(s));
-        assert.equal(state.lastRelease.length, 3, state.lastRelease.join("\n"));
-        for (const line of state.lastRelease) assert.match(line, /retire first rel-\d-[\w-]+ on (h\d); start slot \d on \1/);
+        const batches = state.lastRelease.filter((l) => l.startsWith("batch "));
+        assert.equal(batches.length, 3, state.lastRelease.join("\n"));
+        for (const line of batches) assert.match(line, /retire first rel-\d-[\w-]+ on (h\d); start slot \d on \1/);
         assert.ok(fewest >= 2, `serving backends fell to ${fewest}`);
         assert.equal((await containersOf("rel")).filter((c) => c.revision === state.revision).length, 3);
     });
 
-    it("starts a container on another node when a process holds its host port, and rolls back when no node is left", async () => {
+    it("starts a container on another node when a process holds its host port; a release then replaces in place, with zero failed requests", async () => {
         const holder = await holdHostPort(0, 8081);
         try {
             const lines = watchProgress();
             const args = serviceArgs([pub], { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
             state = (await serviceProvider.create(args)).outs;
             assert.deepEqual(state.containers.map((c) => c.node).sort(), ["h2", "h3"]);
-            assert.ok(lines.some((l) => /could not start slot 0 on h1: .*address already in use.*; trying another node/.test(l)), lines.join("\n"));
+            assert.ok(lines.some((l) => /could not start slot 0 on h1: host port 8081 is held by a process outside Docker \(.*address already in use.*\); trying another node/.test(l)), lines.join("\n"));
 
-            await assert.rejects(serviceProvider.update!(ID, state, { ...args, replicas: 3 }), (e: Error) => {
-                assert.match(e.message, /slot 2 could not start on any eligible node: h1: .*address already in use/);
-                assert.match(e.message, /previous revision keeps serving/);
+            // The only node without a container of the service holds the port: each new container replaces an old one in place.
+            const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
+            const started = Date.now();
+            state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
+            const seconds = (Date.now() - started) / 1000;
+            const s = summarize(await load.stop());
+            console.error(`    in place beside a held port: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
+            assert.equal(s.failed, 0, JSON.stringify(s));
+            assert.ok(state.lastRelease.some((l) => /re-planning with what batch failures taught: node h1: host port 8081 is held by a process outside Docker/.test(l)), state.lastRelease.join("\n"));
+            const batches = state.lastRelease.filter((l) => /^batch \d\/2: retire first/.test(l));
+            assert.equal(batches.length, 2, state.lastRelease.join("\n"));
+            for (const line of batches) assert.match(line, /retire first rel-\d-[\w-]+ on (h\d); start slot \d on \1/);
+            assert.deepEqual(state.containers.map((c) => c.node).sort(), ["h2", "h3"]);
+            assert.ok(state.containers.every((c) => c.revision === state.revision));
+
+            // No plan fits a third replica: the error names the node, the port and its holder.
+            await assert.rejects(serviceProvider.update!(ID, state, { ...state, replicas: 3 }), (e: Error) => {
+                assert.match(e.message, /cannot plan the release: cannot place 1 more container\(s\)/);
+                assert.match(e.message, /node h1: host port 8081 is already held there \(8081 by a process outside Docker\)/);
                 return true;
             });
             assert.equal((await containersOf("rel")).length, 2);
         } finally {
             holder.kill();
         }
+    });
+
+    it("changes the image and raises replicas in one up, with a fixed host port, never below what served, with zero failed requests", async () => {
+        const args = serviceArgs([pub], { replicas: 2, ports: [{ containerPort: 80, hostPort: 8082 }] });
+        state = (await serviceProvider.create(args)).outs;
+        const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
+        const started = Date.now();
+        state = (await serviceProvider.update!(ID, state, { ...args, replicas: 3, image: local.images.v2 })).outs;
+        const seconds = (Date.now() - started) / 1000;
+        const s = summarize(await load.stop());
+        console.error(`    image and replicas in one up: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
+        assert.equal(s.failed, 0, JSON.stringify(s));
+        assert.equal(state.containers.length, 3);
+        assert.ok(state.containers.every((c) => c.revision === state.revision));
+    });
+
+    it("a node's dockerd killed mid-release: noticed at once, its slots placed elsewhere, zero failed requests", async () => {
+        const args = serviceArgs([pub]);
+        state = (await serviceProvider.create(args)).outs;
+        let killed = false;
+        watchProgress((l) => {
+            if (!killed && /started rel-\d-\S+ on h2/.test(l)) {
+                killed = true;
+                killDocker(1);
+            }
+        });
+        const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
+        const started = Date.now();
+        state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
+        const seconds = (Date.now() - started) / 1000;
+        const s = summarize(await load.stop());
+        sinon.restore();
+        console.error(`    dockerd killed mid-release: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
+        assert.ok(killed);
+        assert.equal(s.failed, 0, JSON.stringify(s));
+        assert.ok(seconds < 20, `took ${seconds} s: the lost node was not noticed at once`);
+        assert.ok(state.lastRelease.some((l) => /re-planning .*node h2: its Docker stopped answering/.test(l)), state.lastRelease.join("\n"));
+        assert.equal(state.containers.length, 3);
+        assert.ok(state.containers.every((c) => c.revision === state.revision && c.node !== "h2"));
+    });
+
+    it("a node's Docker restarted outside a release costs no request; the next up registers the new host ports", async () => {
+        const args = serviceArgs([pub]);
+        state = (await serviceProvider.create(args)).outs;
+        const load = new Load({ url: pub.url, ratePerSecond: 100, slowShare: 0, maxSeconds: 180 }).start();
+        await restartDocker(1);
+        await waitUntil(async () => ((await containersOf("rel")).filter((c) => isServing(c)).length === 3 ? true : undefined), {
+            timeoutSeconds: 60, what: "h2's container to run again (restart policy)",
+        });
+        state = (await serviceProvider.update!(ID, state, args)).outs;
+        const s = summarize(await load.stop());
+        console.error(`    Docker restarted outside a release: ${s.total} requests, ${s.failed} failed`);
+        assert.equal(s.failed, 0, JSON.stringify(s));
+        const up = (await backendsIn("rel-public")).filter((b) => b.status === "UP" && b.weight > 0);
+        assert.deepEqual(up.map((b) => `${b.name} ${b.port}`).sort(), state.containers.map((c) => `${c.name} ${c.hostPorts["80"]}`).sort());
     });
 
     it("leaves out a node whose Docker stops answering, and places its share elsewhere", async () => {

@@ -2,12 +2,14 @@
 // balancer that stops answering (its socket goes away), a container whose health check breaks.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import { readFileSync, renameSync } from "fs";
+import * as path from "path";
 import { waitUntil } from "../../provider/wait";
+import { LocalCluster } from "../../examples/quickstart/program";
 import { local } from "./world";
 
 /** Starts a process (not a container) listening on `port` inside host `index`'s network namespace. */
-export async function holdHostPort(index: number, port: number): Promise<ChildProcess> {
-    const netns = local.hosts[index].netns;
+export async function holdHostPort(index: number, port: number, cluster: LocalCluster = local): Promise<ChildProcess> {
+    const netns = cluster.hosts[index].netns;
     const child = spawn("nsenter", [`--net=${netns}`, "busybox", "httpd", "-f", "-p", String(port), "-h", "/tmp"], { stdio: "ignore" });
     await waitUntil(async () => {
         const out = execFileSync("nsenter", [`--net=${netns}`, "ss", "-ltn"], { encoding: "utf8" });
@@ -22,11 +24,33 @@ export function hideSocket(path: string): () => void {
     return () => renameSync(`${path}.hidden`, path);
 }
 
+const dockerPid = (index: number) => Number(readFileSync(local.hosts[index].pidFile, "utf8").trim());
+
 /** Freezes host `index`'s Docker engine (SIGSTOP): connections hang, as with a dead host. */
 export function freezeDocker(index: number): () => void {
-    const pid = readFileSync(local.hosts[index].pidFile, "utf8").trim();
-    process.kill(Number(pid), "SIGSTOP");
-    return () => process.kill(Number(pid), "SIGCONT");
+    const pid = dockerPid(index);
+    process.kill(pid, "SIGSTOP");
+    return () => process.kill(pid, "SIGCONT");
+}
+
+/** Kills host `index`'s dockerd (SIGKILL): its engine stops answering at once. `cleanSlate` starts it again. */
+export function killDocker(index: number): void {
+    process.kill(dockerPid(index), "SIGKILL");
+}
+
+/** Restarts host `index`'s dockerd as an upgrade would: it stops its containers, then starts them again (restart policy). */
+export async function restartDocker(index: number): Promise<void> {
+    const pid = dockerPid(index);
+    process.kill(pid, "SIGTERM");
+    await waitUntil(async () => {
+        try {
+            process.kill(pid, 0);
+            return undefined;
+        } catch {
+            return true;
+        }
+    }, { timeoutSeconds: 60, what: `dockerd of h${index + 1} to stop` });
+    execFileSync("bash", [path.join(__dirname, "../../../scripts/cluster.sh"), "start"], { stdio: "inherit" });
 }
 
 /** Breaks a running container's health check from inside it. */

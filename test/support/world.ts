@@ -68,3 +68,16 @@ export async function waitForBody(url: string, expected: RegExp, timeoutSeconds 
         return expected.test(r.body) ? r.body : undefined;
     }, { timeoutSeconds, what: `${url} to answer ${expected}` });
 }
+
+/**
+ * A second local cluster of `count` hosts beside this one (named after it), for tests that need
+ * more nodes than the suite's cluster has. `stop` removes it again.
+ */
+export function sideCluster(count: number): { cluster: LocalCluster; clean: () => void; stop: () => void } {
+    const script = path.join(__dirname, "../../../scripts/cluster.sh");
+    const env = { ...process.env, BERTH_CLUSTER: `${local.cluster}x`.slice(0, 12), BERTH_HOSTS: String(count) };
+    const run = (cmd: string) => execFileSync("bash", [script, cmd], { stdio: "inherit", env });
+    run("start");
+    run("clean");
+    return { cluster: readLocalCluster(execFileSync("bash", [script, "path"], { env, encoding: "utf8" }).trim()), clean: () => run("clean"), stop: () => run("stop") };
+}

@@ -12,6 +12,7 @@ describe("HAProxy configuration sections", () => {
         const config = writeSection(base, "web", renderSection(binding, servers));
         assert.match(config, /bind 127\.0\.0\.1:18080/);
         assert.match(config, /option httpchk GET \/health/);
+        assert.match(config, /retries 3\n    option redispatch 1\n    retry-on conn-failure empty-response\n/);
         assert.deepEqual(readSection(config, "web"), { binding, servers });
     });
 

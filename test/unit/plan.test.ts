@@ -170,3 +170,49 @@ describe("release planner: zones and rules", () => {
         assert.deepEqual(plan.batches[0].retireAfter.map((c) => c.node), ["h2"]);
     });
 });
+
+describe("release planner: scaling with a release", () => {
+    it("judges minAvailable against what serves now when replicas and revision change together, and says the lowest count", () => {
+        const old = old3();
+        const plan = planRelease(input(old, { nodes: nodes(5), replicas: 5, rules: { fixedHostPorts: [8080] }, minAvailable: 4 }));
+        assert.equal(plan.minAvailable, 3);
+        assert.equal(plan.batches.flatMap((b) => b.start).length, 5);
+        assert.equal(plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).length, 3);
+        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h4", "h5"]);
+        let serving = 3;
+        for (const b of plan.batches) {
+            serving -= b.retireBefore.length;
+            assert.ok(serving >= 3, `serving ${serving} < 3`);
+            serving += b.start.length - b.retireAfter.length;
+        }
+        assert.equal(serving, 5);
+        assert.ok(plan.notes.includes("minAvailable=4 is more than serve now; judged against the 3 that do"), plan.notes.join("\n"));
+    });
+
+    it("says the lowest count serving when old containers make room in place", () => {
+        const plan = planRelease(input(old3(), { rules: { fixedHostPorts: [8080] }, minAvailable: 2 }));
+        assert.equal(plan.lowestServing, 2);
+        assert.ok(plan.notes.includes("lowest count serving during the release: 2 (minAvailable 2)"), plan.notes.join("\n"));
+    });
+});
+
+describe("release planner: host ports held outside the service", () => {
+    it("replaces in place when the only free nodes hold the port (the seed's 8 on 10)", () => {
+        const old = Array.from({ length: 8 }, (_, i) => container(`h${i + 1}`, i, "old"));
+        const held = new Map([["h9", new Map([[80, "a process outside Docker"]])], ["h10", new Map([[80, "a process outside Docker"]])]]);
+        const plan = planRelease(input(old, { nodes: nodes(10), replicas: 8, rules: { fixedHostPorts: [80] }, minAvailable: 7, foreignHostPorts: held }));
+        assert.equal(plan.batches.length, 8);
+        for (const b of plan.batches) {
+            assert.equal(b.retireBefore.length, 1);
+            assert.deepEqual(b.start.map((p) => p.node), [b.retireBefore[0].node]);
+        }
+        assert.ok(plan.batches.every((b) => !["h9", "h10"].includes(b.start[0].node)));
+    });
+
+    it("fails when no plan keeps minAvailable, naming each node, port and holder", () => {
+        const current = [container("h2", 0, "new"), container("h3", 1, "new")];
+        const held = new Map([["h1", new Map([[8081, "a process outside Docker"]])]]);
+        assert.throws(() => planRelease(input(current, { rules: { fixedHostPorts: [8081] }, foreignHostPorts: held })),
+            (e: unknown) => e instanceof PlanError && /node h1: host port 8081 is already held there \(8081 by a process outside Docker\)/.test(e.message) && /node h2: host port 8081/.test(e.message));
+    });
+});

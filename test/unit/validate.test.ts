@@ -42,6 +42,31 @@ describe("input validation", () => {
         assert.deepEqual(props(f), ["nodes[0].docker", "nodes[1].name", "nodes[1].docker", "nodes[1].address"]);
     });
 
+    it("rejects minAvailable above replicas instead of clamping it", () => {
+        const f = validateService({ name: "s", image: "a", replicas: 2, release: { minAvailable: 3 } });
+        assert.deepEqual(props(f), ["release.minAvailable"]);
+        assert.match(f[0].reason, /3 is more than replicas=2/);
+        assert.deepEqual(validateService({ name: "s", image: "a", replicas: 3, release: { minAvailable: 3 } }), []);
+    });
+
+    it("rejects duplicate container ports", () => {
+        const f = validateService({ name: "s", image: "a", ports: [{ containerPort: 80 }, { containerPort: 80, hostPort: 8080 }] });
+        assert.deepEqual(props(f), ["ports[1].containerPort"]);
+        assert.match(f[0].reason, /duplicates container port 80/);
+    });
+
+    it("rejects a health check port that is not among the ports", () => {
+        const f = validateService({ name: "s", image: "a", ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", port: 81 } });
+        assert.deepEqual(props(f), ["healthCheck.port"]);
+        assert.match(f[0].reason, /81 is not one of the service's container ports \(80\)/);
+    });
+
+    it("rejects node label keys no constraint can address", () => {
+        const f = validateCluster({ name: "c", nodes: [{ name: "h1", docker: "unix:///a", address: "10.0.0.1", labels: { "disk type": "ssd", "rack.id/x": "1" } }] });
+        assert.deepEqual(props(f), ["nodes[0].labels.disk type"]);
+        assert.match(f[0].reason, /no placement constraint can address this key/);
+    });
+
     it("checks SLB bindings", () => {
         const f = validateSlbBinding({ name: "pub", driver: "haproxy", haproxy: { adminSocket: "rel/sock", configPath: "/etc/h.cfg" }, listen: { port: 0 } });
         assert.deepEqual(props(f), ["haproxy.adminSocket", "listen.port"]);
@@ -75,6 +100,12 @@ describe("placement validation against the cluster's nodes", () => {
         assert.match(g.reason, /no node has label "gpu"/);
         const [h] = validatePlacement(svc({ placement: { constraints: ["disk=ssd"] } }));
         assert.equal(h.property, "placement.constraints[0]");
+    });
+
+    it("rejects zones.count above replicas instead of clamping it", () => {
+        const [f] = validatePlacement(svc({ replicas: 2, placement: { zones: { count: 3, mode: "soft" } } }));
+        assert.equal(f.property, "placement.zones.count");
+        assert.match(f.reason, /3 zones cannot be spanned by replicas=2/);
     });
 
     it("fails more replicas than eligible nodes with a fixed host port", () => {

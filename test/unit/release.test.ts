@@ -1,0 +1,190 @@
+// The release engine (reconcile, planner, executor) driven against an in-memory world: a failure at
+// any call, a process killed between two calls, ports held outside Docker, a node that dies.
+import * as assert from "node:assert/strict";
+import * as sinon from "sinon";
+import { serviceProvider } from "../../provider/engine/service";
+import { ServiceArgs, ServiceState } from "../../provider/model";
+import { FakeWorld } from "../support/fakeWorld";
+
+const ID = "c/web";
+const MUTATIONS = /\.(run|stop|remove|addBackends|setWeights|removeBackends)$/;
+
+function serviceArgs(w: FakeWorld, extra: Partial<ServiceArgs> = {}): ServiceArgs {
+    return {
+        name: "web", cluster: { name: "c", nodes: w.nodeSpecs() }, image: "reg/web:v1", replicas: 3,
+        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health" }, stopGracePeriodSeconds: 1,
+        bindings: [{ slb: w.binding("pub") }],
+        release: { healthyTimeoutSeconds: 2, lbHealthyTimeoutSeconds: 2, drainTimeoutSeconds: 1 },
+        ...extra,
+    };
+}
+
+/** A world of `nodes` hosts with the service at v1, and the progress lines of what follows. */
+async function deployed(nodes = 3, extra: Partial<ServiceArgs> = {}) {
+    const w = new FakeWorld(nodes);
+    w.install();
+    const lines: string[] = [];
+    sinon.stub(console, "log").callsFake((l: string) => void lines.push(l));
+    const args = serviceArgs(w, extra);
+    const state: ServiceState = (await serviceProvider.create(args)).outs;
+    lines.length = 0;
+    return { w, args, state, lines, v2: { ...args, image: "reg/web:v2" } };
+}
+
+/** What serves: every weighted backend points at a container that serves, and at least `min` do. */
+function assertServing(w: FakeWorld, min: number, revision?: string): void {
+    const weighted = [...w.slb("pub").servers.values()].filter((s) => s.weight > 0);
+    for (const s of weighted) assert.ok(w.serves(s.address, s.port), `backend ${s.name} carries traffic but nothing serves there`);
+    assert.ok(weighted.length >= min, `${weighted.length} backend(s) serve, fewer than ${min}`);
+    if (revision) {
+        const byName = new Map(w.containers().map((c: any) => [c.name, c]));
+        assert.ok(weighted.every((s) => byName.get(s.name)?.revision === revision), "a backend of another revision carries traffic");
+    }
+}
+
+/** Converged: exactly the wanted containers run, each in the load balancer at full weight, nothing else there. */
+function assertConverged(w: FakeWorld, state: ServiceState, replicas: number): void {
+    const running = w.containers().filter((c: any) => c.state === "running");
+    assert.equal(running.length, replicas, running.map((c: any) => `${c.name} on ${c.node}`).join(", "));
+    assert.ok(running.every((c: any) => c.revision === state.revision));
+    assert.deepEqual([...w.slb("pub").servers.values()].map((s) => `${s.name} ${s.weight}`).sort(), running.map((c: any) => `${c.name} 100`).sort());
+}
+
+describe("release engine against a fake world", function () {
+    this.timeout(20_000);
+    afterEach(() => sinon.restore());
+
+    it("releases blue-green: all new serve before the old go", async () => {
+        const { w, state, v2 } = await deployed();
+        assertConverged(w, (await serviceProvider.update!(ID, state, v2)).outs, 3);
+    });
+
+    it("rolls back after a failure at each step that changes the world, and the next up converges", async () => {
+        const probe = await deployed();
+        const before = probe.w.calls.length;
+        await serviceProvider.update!(ID, probe.state, probe.v2);
+        const steps = probe.w.calls.slice(before).filter((c: any) => MUTATIONS.test(c)).length;
+        sinon.restore();
+        assert.ok(steps >= 9, `only ${steps} steps`);
+        for (let k = 1; k <= steps; k++) {
+            const { w, state, v2 } = await deployed();
+            let seen = 0;
+            w.onCall = (name) => {
+                if (MUTATIONS.test(name) && ++seen === k) w.inject({ call: name, error: `injected failure at step ${k} (${name})` });
+            };
+            const outcome = await serviceProvider.update!(ID, state, v2).then(() => "done", (e: Error) => e.message);
+            w.onCall = () => undefined;
+            if (outcome !== "done") {
+                assert.match(outcome, new RegExp(`injected failure at step ${k}`));
+                assertServing(w, 2);
+            }
+            const after = (await serviceProvider.update!(ID, state, v2)).outs;
+            assertConverged(w, after, 3);
+            sinon.restore();
+        }
+    });
+
+    it("a process killed between any two calls: the next up converges with no orphan", async () => {
+        const probe = await deployed();
+        const before = probe.w.calls.length;
+        await serviceProvider.update!(ID, probe.state, probe.v2);
+        const total = probe.w.calls.length - before;
+        sinon.restore();
+        for (let n = 1; n <= total; n++) {
+            const { w, state, v2 } = await deployed();
+            w.killAt(w.calls.length + n);
+            await serviceProvider.update!(ID, state, v2).then(() => undefined, () => undefined);
+            w.revive();
+            assertServing(w, 1);
+            const after = (await serviceProvider.update!(ID, state, v2)).outs;
+            assertConverged(w, after, 3);
+            sinon.restore();
+        }
+    });
+
+    it("capacity guard: stops before removing old backends when the load balancer sees the new ones fail", async () => {
+        const { w, state, v2 } = await deployed();
+        const old = new Set(state.containers.map((c: any) => c.name));
+        let shifted = false;
+        w.onCall = (name) => {
+            if (name === "pub.setWeights") shifted = true;
+        };
+        w.slb("pub").override = (b) => (shifted && !old.has(b.name) ? { ...b, status: "DOWN", checkStatus: "L7STS" } : b);
+        await assert.rejects(serviceProvider.update!(ID, state, v2), /circuit breaker: pub would keep 0 healthy backend\(s\), fewer than minAvailable=2/);
+        for (const name of old) assert.equal(w.slb("pub").servers.get(name)?.weight, 100, `${name} was removed or drained`);
+    });
+
+    it("drain timeout: old backends still busy are removed after release.drainTimeoutSeconds, saying so", async () => {
+        const { w, state, v2, lines } = await deployed();
+        const old = new Set(state.containers.map((c: any) => c.name));
+        w.sessions = (name) => (old.has(name) ? 1 : 0);
+        const started = Date.now();
+        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        assert.ok(Date.now() - started >= 1000);
+        assert.ok(lines.some((l: string) => /drain timeout \(release.drainTimeoutSeconds=1s\) reached/.test(l)), lines.join("\n"));
+        assertConverged(w, after, 3);
+    });
+
+    it("starts a container on another node when its node refuses it", async () => {
+        const { w, state, v2 } = await deployed(4);
+        w.inject({ call: "h4.run", error: "no space left on device" });
+        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        assert.ok(after.lastRelease.some((l: string) => /slot \d started on h\d instead of h4: h4: no space left on device/.test(l)), after.lastRelease.join("\n"));
+        assertConverged(w, after, 3);
+    });
+
+    it("re-plans within the same up when the spare nodes hold the port outside Docker (the seed's 8 on 10)", async () => {
+        const { w, state, v2 } = await deployed(10, { replicas: 8, ports: [{ containerPort: 80, hostPort: 28088 }] });
+        const used = new Set(state.containers.map((c: any) => c.node));
+        const spare = [...w.hosts.values()].filter((h) => !used.has(h.node));
+        spare.forEach((h) => h.heldOutside.add(28088));
+        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        for (const h of spare) assert.ok(after.lastRelease.some((l: string) => l.startsWith("re-planning") && l.includes(`node ${h.node}: host port 28088 is held by a process outside Docker`)), after.lastRelease.join("\n"));
+        assert.equal(after.lastRelease.filter((l: string) => /^batch \d\/8: retire first/.test(l)).length, 8);
+        assertConverged(w, after, 8);
+        assert.ok(after.containers.every((c: any) => used.has(c.node)));
+    });
+
+    it("fails when no plan keeps minAvailable, naming node, port and holder", async () => {
+        const { w, state } = await deployed(3, { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
+        const free = [...w.hosts.values()].find((h) => !state.containers.some((c: any) => c.node === h.node))!;
+        free.heldOutside.add(8081);
+        await assert.rejects(serviceProvider.update!(ID, state, { ...state, replicas: 3 }),
+            new RegExp(`node ${free.node}: host port 8081 is already held there \\(8081 by a process outside Docker\\)`));
+        assertServing(w, 2);
+    });
+
+    it("a node lost mid-release is noticed at once: its slots go elsewhere and the release goes on", async () => {
+        const { w, state, v2 } = await deployed();
+        let started = false;
+        w.onCall = (name) => {
+            if (name === "h2.run") started = true;
+            else if (started && name.startsWith("h2.")) w.hosts.get("h2")!.down = true;
+        };
+        const t0 = Date.now();
+        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        assert.ok(Date.now() - t0 < 1500, "waited for the lost node");
+        assert.ok(after.lastRelease.some((l: string) => /re-planning .*node h2: its Docker stopped answering/.test(l)), after.lastRelease.join("\n"));
+        const onLive = after.containers.filter((c: any) => c.revision === after.revision);
+        assert.equal(onLive.length, 3);
+        assert.ok(onLive.every((c: any) => c.node !== "h2"));
+        assertServing(w, 3, after.revision);
+    });
+
+    it("an SLB refusing a command fails the release, the old revision keeps serving", async () => {
+        const { w, state, v2 } = await deployed();
+        w.inject({ call: "pub.setWeights", error: "HAProxy refused 'set weight pub/x 100': Backend is using a static LB algorithm" });
+        await assert.rejects(serviceProvider.update!(ID, state, v2), /HAProxy refused 'set weight .*previous revision keeps serving/s);
+        assertServing(w, 3, state.revision);
+        assert.equal(w.containers().length, 3, "the new containers were removed");
+    });
+
+    it("keeps the backends of an unreachable node that left the cluster while its containers may serve", async () => {
+        const { w, state, args } = await deployed();
+        const h3 = state.containers.find((c: any) => c.node === "h3")!;
+        w.hosts.get("h3")!.down = true;
+        const after = (await serviceProvider.update!(ID, state, { ...args, cluster: { name: "c", nodes: args.cluster.nodes.filter((n) => n.name !== "h3") } })).outs;
+        assert.ok(w.slb("pub").servers.has(h3.name), "the backend of h3's container was removed");
+        assert.equal(after.containers.filter((c: any) => c.node !== "h3").length, 3);
+    });
+});
