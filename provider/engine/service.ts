@@ -5,6 +5,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ContainerLimits, ContainerSpec, HostClient } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
+import { prePull, resolveDigest } from "../docker/pull";
+import { versionOf } from "../registry/reference";
 import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { progressFor } from "../progress";
@@ -122,27 +124,6 @@ async function listBackends(args: ServiceArgs, slbs: BoundSlb[]): Promise<Record
     return result;
 }
 
-/** Resolves the image to repo@sha256 on a node (the node's pull sees the registry's current tag). */
-async function resolveImage(image: string, hosts: HostClient[], progress: (l: string) => void): Promise<string> {
-    if (image.includes("@sha256:")) return image;
-    const repo = image.replace(/:[\w][\w.-]*$/, "");
-    const errors: string[] = [];
-    for (const h of hosts) {
-        try {
-            await h.ensureImage(image, progress);
-            const digest = await h.localDigest(image);
-            if (digest?.startsWith(repo + "@")) {
-                progress(`image ${image} resolved to ${digest} on ${h.node}`);
-                return digest;
-            }
-            errors.push(`${h.node}: image has no registry digest (was it pushed to a registry?)`);
-        } catch (e: any) {
-            errors.push(`${h.node}: ${e?.message ?? e}`);
-        }
-    }
-    throw new Error(`cannot resolve image ${image} to a digest: ${errors.join("; ") || "no reachable node"}`);
-}
-
 /** Placement rules from the inputs; affinity is judged from the services that really run on each node. */
 export function placementRules(args: ServiceArgs, servicesOnNode: Map<string, Set<string>>): PlacementRules {
     const p = args.placement ?? {};
@@ -162,14 +143,14 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     const leaving = (previous?.cluster.nodes ?? []).filter((n) => !args.cluster.nodes.some((m) => m.name === n.name));
     for (const n of leaving) progress(`node ${n.name} left the cluster: moving its containers off it`);
     const nodes = [...args.cluster.nodes, ...leaving.map((n) => ({ ...n, schedulable: false }))];
-    const hosts = hostsFor(nodes);
+    const hosts = hostsFor(nodes, args.registries);
     const { views, reachable, errors } = await nodeViews(nodes, hosts);
     for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
     const usableHosts = views.filter((v) => v.reachable && v.schedulable).map((v) => hosts.get(v.name)!);
 
     const imageDigest = previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@")
         ? previous.imageDigest
-        : await resolveImage(args.image, usableHosts, progress);
+        : await resolveDigest(args.image, args.registries, usableHosts, progress);
     const hash = specHash(containerDefinition(args, imageDigest));
     const revision = revisionOf(hash);
 
@@ -201,6 +182,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
             [LABEL.revision]: revision,
             [LABEL.slot]: String(slot),
             [LABEL.specHash]: hash,
+            [LABEL.version]: versionOf(args.image),
         },
         ports: (args.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort ?? 0 })),
         healthcheck: dockerHealthcheck(args.healthCheck, args.ports?.[0]?.containerPort),
@@ -246,6 +228,10 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     progress(`revision ${revision} (${imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
     for (const note of plan.notes) progress(note);
 
+    // Every node that will start a container has the image before anything old is touched.
+    const pullOn = new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)));
+    await prePull(imageDigest, [...pullOn].map((n) => hosts.get(n)!), progress);
+
     // Kept containers must serve in every binding (a binding may have been added) at its weight.
     await registerAndShift(target, plan.keep);
     // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
@@ -253,7 +239,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
 
     const after = await listContainers(args, hosts, reachable);
     return {
-        ...args,
+        ...withoutCredentials(args),
         imageDigest,
         revision,
         containers: after,
@@ -277,11 +263,17 @@ async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], contain
     }
 }
 
+/** Outputs never carry the credentials: the service refers to the cluster's, kept once. */
+function withoutCredentials<T extends ServiceArgs>(args: T): T {
+    const { registries: _, ...rest } = args;
+    return rest as T;
+}
+
 async function stateNow(args: ServiceState): Promise<ServiceState> {
     const hosts = hostsFor(args.cluster.nodes);
     const { reachable } = await nodeViews(args.cluster.nodes, hosts);
     const slbs = boundSlbs(args);
-    return { ...args, containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
+    return { ...withoutCredentials(args), containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
 }
 
 /** A failed release records what really runs, so the next preview is true. */
@@ -367,7 +359,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         try {
             return { id, outs: await reconcile(args, undefined, []) };
         } catch (e) {
-            return failWithState(id, { ...args, imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
+            return failWithState(id, { ...withoutCredentials(args), imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
         }
     },
     async read(id, props) {

@@ -79,6 +79,7 @@ export class Service extends pulumi.dynamic.Resource {
                 bindings,
                 release: args.release,
                 restartTrigger: args.restartTrigger,
+                registries: args.cluster instanceof Cluster ? args.cluster.registries : undefined,
                 imageDigest: undefined,
                 revision: undefined,
                 containers: undefined,
@@ -86,7 +87,7 @@ export class Service extends pulumi.dynamic.Resource {
                 lastRelease: undefined,
                 plannedChange: undefined,
             },
-            opts,
+            { ...opts, additionalSecretOutputs: ["registries", ...(opts?.additionalSecretOutputs ?? [])] },
             "berth",
             "Service",
         );
