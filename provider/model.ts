@@ -35,9 +35,19 @@ export interface NodeInventory extends HostInfo {
     error?: string;
 }
 
+/** Credentials for one registry; the password is a Pulumi secret and never leaves the pull. */
+export interface RegistryCredentials {
+    /** Registry host[:port] as written in image references (docker.io for Docker Hub). */
+    server: string;
+    username: string;
+    password: string;
+}
+
 export interface ClusterArgs {
     name: string;
     nodes: NodeSpec[];
+    /** Credentials every service on the cluster pulls with. */
+    registries?: RegistryCredentials[];
 }
 
 export interface PortSpec {
@@ -126,6 +136,8 @@ export interface ServiceArgs {
     release?: ReleaseSpec;
     /** Any value; changing it rolls every container through a release without an image change (a smooth restart). */
     restartTrigger?: string;
+    /** The cluster's registry credentials (a reference to them, not a copy the user keeps). */
+    registries?: RegistryCredentials[];
     /** Computed by check, never set: what the next `pulumi up` does to the service, shown in preview diffs. */
     plannedChange?: string;
 }

@@ -99,10 +99,27 @@ function validateNodes(c: Checker, property: string, nodes: unknown): void {
     });
 }
 
+function validateRegistries(c: Checker, registries: unknown): void {
+    c.known(registries, (rs) => {
+        if (!Array.isArray(rs)) return c.fail("registries", "must be a list of {server, username, password}");
+        rs.forEach((r, i) => {
+            for (const key of ["server", "username", "password"]) {
+                const v = r?.[key];
+                // (never quote the value: it may be the password)
+                if (!isUnknown(v) && (typeof v !== "string" || v === "")) c.fail(`registries[${i}].${key}`, "is required (a non-empty string)");
+            }
+            c.known(r?.server, (s) => {
+                if (typeof s === "string" && s && !HOST.test(s.replace(/^https?:\/\//, ""))) c.fail(`registries[${i}].server`, `must be a registry host[:port], got ${JSON.stringify(s)}`);
+            });
+        });
+    });
+}
+
 export function validateCluster(args: Partial<ClusterArgs>): Failure[] {
     const c = new Checker();
     c.name("name", args.name);
     validateNodes(c, "nodes", args.nodes);
+    validateRegistries(c, args.registries);
     return c.failures;
 }
 

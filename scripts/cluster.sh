@@ -344,11 +344,12 @@ ensure_dockerd() {
     --data-root "$(host_data "$i")" \
     --exec-root "$(host_run "$i")/exec" \
     --pidfile "$(host_run "$i")/docker.pid" \
-    --insecure-registry "$REGISTRY" \
+    --insecure-registry "$SUBNET.0/$NET_PREFIX" \
     --containerd-namespace "$(host_ns "$i")" \
     --containerd-plugins-namespace "$(host_ns "$i")-plugins" \
     "${@:2}"
-  # (--containerd-*namespace keeps hosts apart should a system containerd be shared.)
+  # (--containerd-*namespace keeps hosts apart should a system containerd be shared. The whole
+  # subnet is an insecure registry: tests run registries on other ports and on the hosts.)
 }
 
 wait_dockerd() {

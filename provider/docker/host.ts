@@ -1,6 +1,7 @@
 // The narrow interface to one Docker host, and its dockerode implementation.
 import Docker from "dockerode";
-import { ContainerState, HostInfo, NodeSpec } from "../model";
+import { ContainerState, HostInfo, NodeSpec, RegistryCredentials } from "../model";
+import { credentialsFor, parseReference } from "../registry/reference";
 import { LABEL } from "./labels";
 import { DockerHealthcheck } from "./health";
 import { NodeConnection } from "./connection";
@@ -84,7 +85,8 @@ function fromListing(node: string, c: Docker.ContainerInfo): ContainerState {
 export class DockerHost implements HostClient {
     private readonly connection: NodeConnection;
     private readonly docker: Docker;
-    constructor(readonly spec: NodeSpec) {
+    /** `registries`: credentials the pulls of this host use, chosen by the image's registry. */
+    constructor(readonly spec: NodeSpec, private readonly registries?: RegistryCredentials[]) {
         this.connection = new NodeConnection(spec);
         this.docker = this.connection.docker(REQUEST_TIMEOUT_MS);
     }
@@ -117,7 +119,9 @@ export class DockerHost implements HostClient {
     async localDigest(ref: string): Promise<string | undefined> {
         try {
             const image = await this.docker.getImage(ref).inspect();
-            return image.RepoDigests?.[0];
+            // One image may carry digests from several registries: prefer the one ref names.
+            const name = parseReference(ref).name;
+            return image.RepoDigests?.find((d) => d.startsWith(name + "@")) ?? image.RepoDigests?.[0];
         } catch {
             return undefined;
         }
@@ -131,7 +135,15 @@ export class DockerHost implements HostClient {
             // not present: pull below
         }
         onProgress?.(`pulling ${ref} on ${this.node}`);
-        const stream = await this.docker.pull(ref);
+        const server = parseReference(ref).server;
+        const creds = credentialsFor(server, this.registries);
+        const authconfig = creds && { username: creds.username, password: creds.password, serveraddress: server };
+        let stream: NodeJS.ReadableStream;
+        try {
+            stream = await this.docker.pull(ref, authconfig ? { authconfig } : {});
+        } catch (e: any) {
+            throw new Error(`pull of ${ref} on ${this.node} failed: ${String(e?.json?.message ?? e?.message ?? e).trim()}`);
+        }
         await new Promise<void>((resolve, reject) =>
             this.docker.modem.followProgress(stream, (err: Error | null, output: Array<{ error?: string }>) => {
                 const failed = output?.find((o) => o.error);

@@ -9,6 +9,8 @@ export const LABEL = {
     revision: "berth.revision",
     slot: "berth.slot",
     specHash: "berth.spec-hash",
+    /** The image tag, or the digest when the service pins one: what monitoring shows as the version. */
+    version: "berth.version",
 } as const;
 
 export function specHash(spec: unknown): string {

@@ -29,7 +29,8 @@ async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
 }
 
 function outputs(args: ClusterArgs, inv: NodeInventory[]) {
-    return { name: args.name, nodes: args.nodes.map((n) => ({ ...n, schedulable: n.schedulable !== false })), inventory: inv };
+    // registries go out as a secret output (additionalSecretOutputs), for services to refer to.
+    return { name: args.name, nodes: args.nodes.map((n) => ({ ...n, schedulable: n.schedulable !== false })), registries: args.registries ?? [], inventory: inv };
 }
 
 export const clusterProvider: pulumi.dynamic.ResourceProvider = {
@@ -50,7 +51,8 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id, olds, news) {
         const replaces = olds.name !== news.name ? ["name"] : [];
-        const changes = canonicalJson(olds.nodes) !== canonicalJson(outputs(news as ClusterArgs, []).nodes);
+        const changes =
+            canonicalJson(olds.nodes) !== canonicalJson(outputs(news as ClusterArgs, []).nodes) || canonicalJson(olds.registries ?? []) !== canonicalJson(news.registries ?? []);
         return { changes: changes || replaces.length > 0, replaces };
     },
     async create(inputs) {

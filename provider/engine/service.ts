@@ -5,6 +5,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ContainerLimits, ContainerSpec, HostClient } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
+import { prePull, resolveDigest } from "../docker/pull";
+import { versionOf } from "../registry/reference";
 import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, progressFor } from "../progress";
@@ -122,27 +124,6 @@ async function listBackends(args: ServiceArgs, slbs: BoundSlb[]): Promise<Record
     return result;
 }
 
-/** Resolves the image to repo@sha256 on a node (the node's pull sees the registry's current tag). */
-async function resolveImage(image: string, hosts: HostClient[], progress: (l: string) => void): Promise<string> {
-    if (image.includes("@sha256:")) return image;
-    const repo = image.replace(/:[\w][\w.-]*$/, "");
-    const errors: string[] = [];
-    for (const h of hosts) {
-        try {
-            await h.ensureImage(image, progress);
-            const digest = await h.localDigest(image);
-            if (digest?.startsWith(repo + "@")) {
-                progress(`image ${image} resolved to ${digest} on ${h.node}`);
-                return digest;
-            }
-            errors.push(`${h.node}: image has no registry digest (was it pushed to a registry?)`);
-        } catch (e: any) {
-            errors.push(`${h.node}: ${e?.message ?? e}`);
-        }
-    }
-    throw new Error(`cannot resolve image ${image} to a digest: ${errors.join("; ") || "no reachable node"}`);
-}
-
 /** Placement rules from the inputs; affinity is judged from the services that really run on each node. */
 export function placementRules(args: ServiceArgs, servicesOnNode: Map<string, Set<string>>): PlacementRules {
     const p = args.placement ?? {};
@@ -185,7 +166,7 @@ const MAX_PASSES = 5;
 async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<ServiceState> {
     const progress = progressFor(args.name);
     const specs = nodesOf(args, previous, progress);
-    const hosts = hostsFor(specs);
+    const hosts = hostsFor(specs, args.registries);
     const first = await observe(args, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
     const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
@@ -195,7 +176,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     const { reachable } = await nodeViews(specs, hosts);
     await drainStranded(args, rev.revision, target, specs, reachable, progress);
     const after = await listContainers(args, hosts, reachable);
-    return { ...args, imageDigest: rev.imageDigest, revision: rev.revision, containers: after, backends: await listBackends(args, target.slbs), lastRelease: report };
+    return { ...withoutCredentials(args), imageDigest: rev.imageDigest, revision: rev.revision, containers: after, backends: await listBackends(args, target.slbs), lastRelease: report };
 }
 
 /** The cluster's nodes, plus those that left it: drained like cordoned ones before berth forgets them. */
@@ -228,7 +209,7 @@ async function revisionFor(args: ServiceArgs, previous: ServiceState | undefined
     const usableHosts = nodes.views.filter((v) => v.reachable && v.schedulable).map((v) => nodes.hosts.get(v.name)!);
     const imageDigest = previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@")
         ? previous.imageDigest
-        : await resolveImage(args.image, usableHosts, progress);
+        : await resolveDigest(args.image, args.registries, usableHosts, progress);
     const hash = specHash(containerDefinition(args, imageDigest));
     return { imageDigest, hash, revision: revisionOf(hash) };
 }
@@ -246,6 +227,7 @@ function containerSpecFor(args: ServiceArgs, rev: Revision): (slot: number) => C
             [LABEL.revision]: rev.revision,
             [LABEL.slot]: String(slot),
             [LABEL.specHash]: rev.hash,
+            [LABEL.version]: versionOf(args.image),
         },
         ports: (args.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort ?? 0 })),
         healthcheck: dockerHealthcheck(args.healthCheck, args.ports?.[0]?.containerPort),
@@ -341,6 +323,9 @@ async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget
     progress(`revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
     for (const note of plan.notes) progress(note);
     const target: ReleaseTarget = { ...base, nodes: views, rules, minAvailable: plan.minAvailable };
+    // Every node that will start a container has the image before anything old is touched.
+    const pullOn = new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)));
+    await prePull(rev.imageDigest, [...pullOn].map((n) => seen.nodes.hosts.get(n)!), progress);
     // Kept containers must serve in every binding (a binding may have been added) at its weight.
     await registerAndShift(target, plan.keep);
     // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
@@ -363,11 +348,17 @@ export async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], 
     }
 }
 
+/** Outputs never carry the credentials: the service refers to the cluster's, kept once. */
+function withoutCredentials<T extends ServiceArgs>(args: T): T {
+    const { registries: _, ...rest } = args;
+    return rest as T;
+}
+
 async function stateNow(args: ServiceState): Promise<ServiceState> {
     const hosts = hostsFor(args.cluster.nodes);
     const { reachable } = await nodeViews(args.cluster.nodes, hosts);
     const slbs = boundSlbs(args);
-    return { ...args, containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
+    return { ...withoutCredentials(args), containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
 }
 
 /** A failed release records what really runs, so the next preview is true. */
@@ -453,7 +444,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         try {
             return { id, outs: await reconcile(args, undefined, []) };
         } catch (e) {
-            return failWithState(id, { ...args, imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
+            return failWithState(id, { ...withoutCredentials(args), imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
         }
     },
     async read(id, props) {

@@ -1,13 +1,13 @@
 // Builds the real clients for the nodes and load balancers an input names. Kept in one place so
 // tests can inject faults at these seams.
 import { DockerHost, HostClient } from "../docker/host";
-import { NodeSpec, SlbBindingArgs } from "../model";
+import { NodeSpec, RegistryCredentials, SlbBindingArgs } from "../model";
 import { NodeView } from "../schedule/placement";
 import { HaproxyDriver } from "../slb/haproxy";
 import { SlbDriver } from "../slb/driver";
 
-export function hostsFor(nodes: NodeSpec[]): Map<string, HostClient> {
-    return new Map(nodes.map((n) => [n.name, new DockerHost(n)]));
+export function hostsFor(nodes: NodeSpec[], registries?: RegistryCredentials[]): Map<string, HostClient> {
+    return new Map(nodes.map((n) => [n.name, new DockerHost(n, registries)]));
 }
 
 export function driverFor(binding: SlbBindingArgs): SlbDriver {

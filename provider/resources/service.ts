@@ -79,6 +79,7 @@ export class Service extends pulumi.dynamic.Resource {
                 bindings,
                 release: args.release,
                 restartTrigger: args.restartTrigger,
+                registries: args.cluster instanceof Cluster ? args.cluster.registries : undefined,
                 imageDigest: undefined,
                 revision: undefined,
                 containers: undefined,
@@ -87,7 +88,7 @@ export class Service extends pulumi.dynamic.Resource {
                 plannedChange: undefined,
             },
             // The cluster's nodes carry TLS and SSH keys, and delete needs them from the stored outputs.
-            withSecretOutputs(opts, ["cluster"]),
+            withSecretOutputs(opts, ["cluster", "registries"]),
             "berth",
             "Service",
         );

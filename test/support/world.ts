@@ -1,6 +1,6 @@
 // What really runs on the local hosts and load balancers, for assertions, and the clean slate
 // each test starts from.
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as path from "path";
 import { DockerHost } from "../../provider/docker/host";
 import { LABEL } from "../../provider/docker/labels";

@@ -1,0 +1,76 @@
+// Registries the tests start and remove themselves: Debian's docker-registry on this cluster's
+// bridge address (reachable from every node), optionally with htpasswd (bcrypt) authentication.
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { NodeConnection } from "../../provider/docker/connection";
+import { waitUntil } from "../../provider/wait";
+import { local, nodeSpecs } from "./world";
+
+export const bridgeAddress = local.registry.split(":")[0];
+
+export class TestRegistry {
+    readonly address: string;
+    private readonly dir = mkdtempSync(path.join(tmpdir(), `berth-${local.cluster}-registry-`));
+    private child?: ChildProcess;
+
+    constructor(
+        readonly port: number,
+        readonly auth?: { username: string; password: string },
+    ) {
+        this.address = `${bridgeAddress}:${port}`;
+        const auth_ = auth ? `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${this.dir}/htpasswd\n` : "";
+        if (auth) writeFileSync(`${this.dir}/htpasswd`, execFileSync("htpasswd", ["-Bbn", auth.username, auth.password]));
+        writeFileSync(
+            `${this.dir}/config.yml`,
+            `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${this.dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: ${this.address}\n${auth_}`,
+        );
+    }
+
+    async start(): Promise<void> {
+        const env = { ...process.env };
+        delete env.AWS_CA_BUNDLE; // its s3 driver code panics at start when this is set
+        this.child = spawn("docker-registry", ["serve", `${this.dir}/config.yml`], { env, stdio: "ignore" });
+        await waitUntil(
+            async () => {
+                const res = await fetch(`http://${this.address}/v2/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+                return res && (res.status === 200 || res.status === 401) ? true : undefined;
+            },
+            { timeoutSeconds: 20, what: `registry ${this.address} to answer` },
+        );
+    }
+
+    async stop(): Promise<void> {
+        const child = this.child;
+        if (!child || child.exitCode !== null) return;
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+        this.child = undefined;
+    }
+
+    async remove(): Promise<void> {
+        await this.stop();
+        rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    /** Removes this registry's images from every node, so that the next release has to pull. */
+    async forgetImages(): Promise<void> {
+        for (const node of nodeSpecs()) {
+            const docker = new NodeConnection(node).docker(30_000);
+            for (const image of await docker.listImages()) {
+                const refs = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((r) => r.startsWith(this.address + "/"));
+                for (const ref of refs) await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+            }
+        }
+    }
+
+    /** Copies a demo image (v1, v2, ...) from the cluster's registry into this one under `repo:tag`. */
+    copyIn(demoTag: string, target = `berth-demo:${demoTag}`): string {
+        const dest = `${this.address}/${target}`;
+        const creds = this.auth ? ["--dest-creds", `${this.auth.username}:${this.auth.password}`] : [];
+        execFileSync("skopeo", ["copy", "--insecure-policy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false", ...creds, `docker://${local.images[demoTag]}`, `docker://${dest}`]);
+        return dest;
+    }
+}
