@@ -11,4 +11,6 @@ if [ ! -d node_modules/@pulumi/pulumi ] || [ package-lock.json -nt node_modules/
 fi
 echo "berth setup: compiling" >&2
 npx tsc -p .
+echo "berth setup: Python SDK from schema.json" >&2
+bash scripts/python-sdk.sh >/dev/null
 echo "berth setup: node $(node --version), pulumi $(pulumi version)" >&2
