@@ -123,8 +123,10 @@ export class BerthProvider implements pulumi.provider.Provider {
     async diff(id: string, urn: string, olds: Values, news: Values): Promise<DetailedDiff> {
         const { token } = parseUrn(urn);
         const served = SERVED[token];
-        const o = unwrapSecrets(olds).plain;
         const n = unwrapSecrets(news).plain;
+        // The engines compare their own outputs: leave out the ones the plugin adds.
+        const o = unwrapSecrets(olds).plain;
+        for (const k of Object.keys(served.extraOutputs(o))) delete o[k];
         const result = await served.engine.diff!(id, o, n);
         const replaces = result.replaces ?? [];
         const changed = served.changed

@@ -10,6 +10,7 @@ registers a berth resource).
 """
 import json
 import os
+import signal
 import subprocess
 import sys
 from concurrent import futures
@@ -125,13 +126,18 @@ def main():
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(host, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    # Plugins announce their port as the first line of stdout.
-    print(port, flush=True)
-    try:
-        server.wait_for_termination()
-    finally:
+
+    # The CLI stops plugins with a signal when it is done: take any running program down too.
+    def stop(*_):
         for child in list(host.children):
             child.kill()
+        os._exit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    # Plugins announce their port as the first line of stdout.
+    print(port, flush=True)
+    server.wait_for_termination()
 
 
 if __name__ == "__main__":
