@@ -3,12 +3,15 @@
 
 /** How to reach a node's Docker engine. */
 export interface NodeSpec {
+    /** Node name, unique in the cluster; containers record it. */
     name: string;
     /** unix:///run/docker.sock, tcp://host:2376 (with tls), or ssh://user@host */
     docker: string;
     /** Address load balancers use to reach the node's published ports. */
     address: string;
+    /** Failure zone (rack, room, availability zone) for spreading replicas. */
     zone?: string;
+    /** Labels that placement constraints match (`node.labels.<key>`). */
     labels?: Record<string, string>;
     /** false cordons the node: nothing new lands there and the next release moves containers off it. */
     schedulable?: boolean;
@@ -20,18 +23,26 @@ export interface NodeSpec {
 
 /** What a Docker engine says about its host. */
 export interface HostInfo {
+    /** Docker engine version. */
     engineVersion: string;
+    /** Docker API version. */
     apiVersion: string;
+    /** CPUs of the host. */
     cpus: number;
+    /** Memory of the host in bytes. */
     memoryBytes: number;
     /** Storage driver and its backing filesystem: container disk quotas need overlay2 on xfs (pquota), btrfs or zfs. */
     storageDriver: string;
+    /** Filesystem under the storage driver (xfs, extfs, ...). */
     backingFilesystem: string;
 }
 
 export interface NodeInventory extends HostInfo {
+    /** Node name. */
     name: string;
+    /** Whether the node's Docker engine answered. */
     reachable: boolean;
+    /** Why it did not answer. */
     error?: string;
 }
 
@@ -44,13 +55,16 @@ export interface RegistryCredentials {
 }
 
 export interface ClusterArgs {
+    /** Cluster name, written on every container's labels. */
     name: string;
+    /** The Docker hosts. */
     nodes: NodeSpec[];
     /** Credentials every service on the cluster pulls with. */
     registries?: RegistryCredentials[];
 }
 
 export interface PortSpec {
+    /** Port the container listens on. */
     containerPort: number;
     /** Fixed host port; omitted: Docker assigns one per container. */
     hostPort?: number;
@@ -63,9 +77,13 @@ export interface HealthCheckSpec {
     port?: number;
     /** Command run inside the container; exit 0 means healthy. */
     command?: string[];
+    /** Seconds between checks. Default 2. */
     intervalSeconds?: number;
+    /** Seconds a check may take. Default 2. */
     timeoutSeconds?: number;
+    /** Failed checks in a row before the container is unhealthy. Default 3. */
     retries?: number;
+    /** Seconds after start during which failures do not count. Default 0. */
     startPeriodSeconds?: number;
 }
 
@@ -89,6 +107,7 @@ export interface ReleaseSpec {
 }
 
 export interface RestartPolicySpec {
+    /** Docker restart policy: no, on-failure, always or unless-stopped (default). */
     name: "no" | "on-failure" | "always" | "unless-stopped";
     /** With on-failure: restarts before Docker gives up. */
     maxAttempts?: number;
@@ -96,11 +115,17 @@ export interface RestartPolicySpec {
 
 export interface PlacementSpec {
     /** Spread over at least `count` zones; hard: the release fails (and preview) when impossible; soft: best effort. */
-    zones?: { count: number; mode?: "hard" | "soft" };
+    zones?: {
+        /** Fewest zones the containers must span. */
+        count: number;
+        /** hard (default): fail when impossible; soft: best effort. */
+        mode?: "hard" | "soft";
+    };
     /** `node.name|node.zone|node.labels.<key> ==|!= <value>`; every one must hold. */
     constraints?: string[];
     /** `service == <name>` (run beside it) or `service != <name>` (never beside it), judged from what runs. */
     affinity?: string[];
+    /** Most containers of this service on one node. */
     maxPerNode?: number;
 }
 
@@ -108,31 +133,53 @@ export interface PlacementSpec {
 export interface ServiceBinding {
     /** The SlbBinding's outputs. */
     slb: SlbBindingState;
+    /** HAProxy weight 1..256 of each container in this binding. Default 100. */
     weight?: number;
     /** Container port the binding sends traffic to; defaults to the first port. */
     containerPort?: number;
 }
 
 export interface ServiceArgs {
+    /** Service name, used in container names and labels. */
     name: string;
-    cluster: { name: string; nodes: NodeSpec[]; inventory?: NodeInventory[] };
+    /** The cluster's outputs (TypeScript: `cluster.ref`; the plugin's Cluster output `ref`). */
+    cluster: {
+        /** Cluster name. */
+        name: string;
+        /** The cluster's nodes. */
+        nodes: NodeSpec[];
+        /** The cluster's inventory (unknown during the first preview). */
+        inventory?: NodeInventory[];
+    };
+    /** Image reference; a tag is resolved to a digest at deploy and every node runs that digest. */
     image: string;
+    /** Containers to run (mode replicated). Default 1. */
     replicas?: number;
     /** replicated (default): `replicas` containers; global: one on every eligible node. */
     mode?: "replicated" | "global";
+    /** Where containers may run: zones, constraints, affinity, most per node. */
     placement?: PlacementSpec;
+    /** Container ports to publish on the nodes. */
     ports?: PortSpec[];
+    /** Environment variables of the containers. */
     env?: Record<string, string>;
+    /** Command (and arguments) instead of the image's. */
     command?: string[];
+    /** Container health check; releases wait for it. */
     healthCheck?: HealthCheckSpec;
     /** CPU and memory limits: changed in place (docker update), no restart and no release. */
     cpus?: number;
+    /** Memory limit in MiB; changed in place like cpus. */
     memoryMb?: number;
+    /** Docker restart policy; changed in place like cpus. */
     restartPolicy?: RestartPolicySpec;
     /** Writable-layer size limit; needs a storage driver with quotas. */
     diskQuotaMb?: number;
+    /** Seconds between SIGTERM and SIGKILL when a container stops. Default 10. */
     stopGracePeriodSeconds?: number;
+    /** Load balancer bindings the service serves through. */
     bindings?: ServiceBinding[];
+    /** How releases proceed: timeouts, batches, strategy. */
     release?: ReleaseSpec;
     /** Any value; changing it rolls every container through a release without an image change (a smooth restart). */
     restartTrigger?: string;
@@ -144,10 +191,15 @@ export interface ServiceArgs {
 
 /** A container of a service as found on a node. */
 export interface ContainerState {
+    /** Docker container ID. */
     id: string;
+    /** Container name: <service>-<slot>-<revision>. */
     name: string;
+    /** Node the container runs on. */
     node: string;
+    /** Replica slot. */
     slot: number;
+    /** Revision (hash of the container definition) the container runs. */
     revision: string;
     /** running | exited | created | missing ... as Docker says */
     state: string;
@@ -158,24 +210,50 @@ export interface ContainerState {
 }
 
 export interface BackendState {
+    /** Backend (server) name: the container's name. */
     name: string;
+    /** Node address the load balancer sends to. */
     address: string;
+    /** Host port. */
     port: number;
+    /** Load balancer weight. */
     weight: number;
 }
 
 export interface HaproxyEndpoint {
+    /** Runtime API socket (stats socket, level admin). */
     adminSocket: string;
+    /** Master CLI socket, for reloads. */
     masterSocket?: string;
+    /** Configuration file berth keeps its sections in. */
     configPath: string;
 }
 
 export interface SlbBindingArgs {
+    /** Listener and backend pool name on the load balancer. */
     name: string;
+    /** Load balancer kind; only haproxy so far. */
     driver: "haproxy";
+    /** The HAProxy to configure. */
     haproxy: HaproxyEndpoint;
-    listen: { address?: string; port: number };
-    healthCheck?: { httpPath?: string; intervalMs?: number; rise?: number; fall?: number };
+    /** Where the listener binds (address default 127.0.0.1). */
+    listen: {
+        /** Bind address. Default 127.0.0.1. */
+        address?: string;
+        /** Bind port. */
+        port: number;
+    };
+    /** How the load balancer checks backends; no httpPath: a TCP check. */
+    healthCheck?: {
+        /** HTTP path checked; none: a TCP check. */
+        httpPath?: string;
+        /** Milliseconds between checks. Default 1000. */
+        intervalMs?: number;
+        /** Passed checks before a backend is UP. Default 2. */
+        rise?: number;
+        /** Failed checks before a backend is DOWN. Default 2. */
+        fall?: number;
+    };
 }
 
 export interface SlbBindingState extends SlbBindingArgs {
@@ -184,8 +262,11 @@ export interface SlbBindingState extends SlbBindingArgs {
 }
 
 export interface ServiceState extends ServiceArgs {
+    /** The image as repo@sha256 digest that every container runs. */
     imageDigest: string;
+    /** Revision of the containers the last release started. */
     revision: string;
+    /** The service's containers as found on the nodes. */
     containers: ContainerState[];
     /** binding name -> backends of this service registered there */
     backends: Record<string, BackendState[]>;

@@ -1,9 +1,19 @@
 // Progress lines. The provider's output shows in `pulumi up`, so long operations say what they do.
+import { AsyncLocalStorage } from "async_hooks";
 
 export type Progress = (line: string) => void;
 
-export function progressFor(scope: string, write: (line: string) => void = (l) => console.log(l)): Progress {
-    return (line) => write(`[berth] ${scope}: ${line}`);
+// The dynamic provider's stdout reaches `pulumi up` as is; the provider plugin handles several
+// resources at once and sends each one's lines to the engine against that resource's URN.
+const sinks = new AsyncLocalStorage<(line: string) => void>();
+
+/** Runs `fn` with the progress lines of everything it calls going to `sink`. */
+export function withProgressSink<T>(sink: (line: string) => void, fn: () => T): T {
+    return sinks.run(sink, fn);
+}
+
+export function progressFor(scope: string, write?: (line: string) => void): Progress {
+    return (line) => (write ?? sinks.getStore() ?? console.log)(`[berth] ${scope}: ${line}`);
 }
 
 /** Prints a repeating status only when it changes, or every `everyMs` while it stays the same. */

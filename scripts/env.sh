@@ -6,6 +6,9 @@ export BERTH_CACHE="${BERTH_CACHE:-$HOME/.cache/berth}"
 BERTH_NODE_BIN="$(bash "$BERTH_ROOT/scripts/setup/node.sh")"
 BERTH_PULUMI_BIN="$(bash "$BERTH_ROOT/scripts/setup/pulumi-cli.sh")"
 export BERTH_PULUMI_BIN
+# The Python that berth's Python language host and Python programs run on (pulumi SDK installed).
+BERTH_PYTHON="$(bash "$BERTH_ROOT/scripts/setup/python.sh")/bin/python"
+export BERTH_PYTHON
 export PATH="$BERTH_NODE_BIN:$BERTH_PULUMI_BIN:$PATH"
 # Each local cluster (BERTH_CLUSTER: demo, test, bench, ...) keeps its stacks in its own state
 # directory, so the tests' stacks never lock or touch the demo's.

@@ -17,4 +17,5 @@ npm_dependencies() {
 }
 step "npm dependencies" npm_dependencies
 step "compile (tsc)" npx tsc -p .
+step "Python SDK from schema.json" bash scripts/python-sdk.sh
 echo "node $(node --version), pulumi $(pulumi version)" >>"$BERTH_LOG"

@@ -95,16 +95,26 @@ export class HaproxyDriver implements SlbDriver {
         }
     }
 
-    /** Reloads through the master socket and waits until the new worker answers. */
+    /**
+     * Reloads through the master socket and waits until the new worker answers. One reload at a time
+     * per HAProxy (a lock shared with every berth process): the master re-executes itself on reload
+     * and drops connections meanwhile, which two listeners created at once would run into.
+     */
     async reload(): Promise<void> {
         if (!this.endpoint.masterSocket) throw new Error("haproxy.masterSocket is needed to add, change or remove a listener (it reloads HAProxy)");
         await validateConfigFile(this.endpoint.configPath);
-        const before = await this.workerPid();
-        await socketCommand(this.endpoint.masterSocket, "reload", true);
-        await waitUntil(async () => ((await this.workerPid()) !== before ? true : undefined), {
-            timeoutSeconds: 30,
-            what: `HAProxy to reload ${this.endpoint.configPath}`,
-        });
+        const path = this.endpoint.configPath;
+        const release = await lockfile.lock(path, { lockfilePath: `${path}.reload.lock`, realpath: false, retries: { retries: 300, minTimeout: 50, maxTimeout: 200 }, stale: 60000 });
+        try {
+            const before = await this.workerPid();
+            await socketCommand(this.endpoint.masterSocket, "reload", true);
+            await waitUntil(async () => ((await this.workerPid()) !== before ? true : undefined), {
+                timeoutSeconds: 30,
+                what: `HAProxy to reload ${path}`,
+            });
+        } finally {
+            await release();
+        }
     }
 
     async ensureListener(binding: SlbBindingArgs): Promise<void> {

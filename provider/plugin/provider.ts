@@ -1,0 +1,180 @@
+// The provider plugin's resources: each schema token served by the same engine as the dynamic
+// provider (provider/engine/*), with what a real provider adds around it: the resource name as
+// default, secrets in and out, a detailed diff, progress lines against the resource's URN.
+import * as fs from "fs";
+import * as path from "path";
+import type * as pulumi from "@pulumi/pulumi";
+import { canonicalJson } from "../docker/labels";
+import { clusterProvider } from "../engine/cluster";
+import { changedProperties, serviceProvider } from "../engine/service";
+import { slbBindingProvider } from "../engine/slbBinding";
+import { ServiceArgs, ServiceState } from "../model";
+import { withProgressSink } from "../progress";
+import { ResourceToken } from "./types";
+import { resourceReferenceFailures, schemaSecretKeys, unwrapSecrets, wrapSecrets } from "./wire";
+
+type Values = Record<string, any>;
+export type DiffKind = "UPDATE" | "UPDATE_REPLACE";
+export interface DetailedDiff {
+    changes: boolean;
+    replaces: string[];
+    deleteBeforeReplace?: boolean;
+    /** property -> how it changes, for the preview */
+    detailedDiff: Record<string, DiffKind>;
+}
+
+interface Served {
+    engine: pulumi.dynamic.ResourceProvider;
+    /** Inputs the TypeScript class fills in when the program leaves them out. */
+    defaults: (name: string) => Values;
+    /** Outputs the plugin adds: what other resources take as inputs. */
+    extraOutputs: (outs: Values) => Values;
+    /** Which properties changed, as the engine sees it (inputs only, by default). */
+    changed?: (olds: Values, news: Values) => string[];
+    /** Where a resource reference is a mistake, what to pass instead. */
+    referenceHints?: Record<string, string>;
+}
+
+const SERVED: Record<ResourceToken, Served> = {
+    "berth:index:Cluster": {
+        engine: clusterProvider,
+        defaults: (name) => ({ name }),
+        extraOutputs: (o) => ({ ref: { name: o.name, nodes: o.nodes, inventory: o.inventory } }),
+    },
+    "berth:index:SlbBinding": {
+        engine: slbBindingProvider,
+        defaults: (name) => ({ name, driver: "haproxy" }),
+        extraOutputs: (o) => ({ state: { name: o.name, driver: o.driver, haproxy: o.haproxy, listen: o.listen, healthCheck: o.healthCheck, url: o.url } }),
+    },
+    "berth:index:Service": {
+        engine: serviceProvider,
+        defaults: (name) => ({ name, replicas: 1, ports: [], env: {} }),
+        extraOutputs: () => ({}),
+        changed: (olds, news) => changedProperties(olds as ServiceState, news as ServiceArgs),
+        referenceHints: { cluster: "the Cluster's `ref` output", bindings: "the SlbBinding's `state` output as `slb`" },
+    },
+};
+
+export const schemaJson = (): string => fs.readFileSync(path.resolve(__dirname, "..", "..", "..", "schema.json"), "utf8");
+
+/** urn:pulumi:stack::project::type::name -> type, name */
+function parseUrn(urn: string): { token: ResourceToken; name: string } {
+    const parts = urn.split("::");
+    const token = parts[2].split("$").pop()!;
+    if (!(token in SERVED)) throw new Error(`berth serves no resource type ${token}`);
+    return { token: token as ResourceToken, name: parts[3] };
+}
+
+export interface ProgressLog {
+    (urn: string, line: string): void;
+}
+
+export class BerthProvider implements pulumi.provider.Provider {
+    readonly version: string;
+    private readonly spec = JSON.parse(schemaJson());
+
+    constructor(private readonly log: ProgressLog) {
+        this.version = this.spec.version;
+    }
+
+    getSchema = async () => schemaJson();
+
+    private inputsSchema(token: ResourceToken) {
+        return this.spec.resources[token].inputProperties as Record<string, unknown>;
+    }
+
+    /** Output secrets: what was secret in the inputs, plus what the schema marks secret. */
+    private sealed(token: ResourceToken, outs: Values, secretInputs: Set<string>): Values {
+        const extra = SERVED[token].extraOutputs(outs);
+        const all = { ...outs, ...extra };
+        const keys = new Set([...secretInputs, ...schemaSecretKeys(this.spec, this.spec.resources[token].properties, all)]);
+        // The added outputs are built from the inputs: any secret input makes them secret.
+        if (secretInputs.size) for (const k of Object.keys(extra)) keys.add(k);
+        return wrapSecrets(all, keys);
+    }
+
+    /** Runs an engine call with its progress lines going to the engine's log against `urn`. */
+    private run<T>(urn: string, fn: () => Promise<T>): Promise<T> {
+        return withProgressSink((line) => this.log(urn, line), fn);
+    }
+
+    /** Keeps the secrets of a failed create/update's recorded state secret. */
+    private async sealFailure<T>(token: ResourceToken, secretKeys: Set<string>, fn: () => Promise<T>): Promise<T> {
+        try {
+            return await fn();
+        } catch (e: any) {
+            if (e?.properties) e.properties = this.sealed(token, e.properties, secretKeys);
+            throw e;
+        }
+    }
+
+    async check(urn: string, olds: Values, news: Values) {
+        const { token, name } = parseUrn(urn);
+        const served = SERVED[token];
+        const referenceFailures = resourceReferenceFailures(news, served.referenceHints ?? {});
+        if (referenceFailures.length) return { inputs: news, failures: referenceFailures };
+        const n = unwrapSecrets(news);
+        const inputs = { ...served.defaults(name), ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)) };
+        const result = await served.engine.check!(unwrapSecrets(olds).plain, inputs);
+        const secretKeys = [...n.secretKeys, ...schemaSecretKeys(this.spec, this.inputsSchema(token), result.inputs ?? inputs)];
+        return { inputs: wrapSecrets(result.inputs ?? inputs, secretKeys), failures: result.failures ?? [] };
+    }
+
+    async diff(id: string, urn: string, olds: Values, news: Values): Promise<DetailedDiff> {
+        const { token } = parseUrn(urn);
+        const served = SERVED[token];
+        const n = unwrapSecrets(news).plain;
+        // The engines compare their own outputs: leave out the ones the plugin adds.
+        const o = unwrapSecrets(olds).plain;
+        for (const k of Object.keys(served.extraOutputs(o))) delete o[k];
+        const result = await served.engine.diff!(id, o, n);
+        const replaces = result.replaces ?? [];
+        const changed = served.changed
+            ? served.changed(o, n)
+            : Object.keys(this.inputsSchema(token)).filter((k) => canonicalJson(o[k] ?? null) !== canonicalJson(n[k] ?? null));
+        const detailedDiff: Record<string, DiffKind> = {};
+        if (result.changes) {
+            for (const k of changed) detailedDiff[k] = "UPDATE";
+            // The computed plan of the next `pulumi up` (Service) shows beside the inputs that caused it.
+            if (n.plannedChange !== undefined && n.plannedChange !== o.plannedChange) detailedDiff.plannedChange = "UPDATE";
+        }
+        for (const k of replaces) detailedDiff[k] = "UPDATE_REPLACE";
+        return { changes: !!result.changes, replaces, deleteBeforeReplace: result.deleteBeforeReplace, detailedDiff };
+    }
+
+    async create(urn: string, inputs: Values) {
+        const { token } = parseUrn(urn);
+        const i = unwrapSecrets(inputs);
+        return this.sealFailure(token, i.secretKeys, () =>
+            this.run(urn, async () => {
+                const r = await SERVED[token].engine.create(i.plain);
+                return { id: r.id, outs: this.sealed(token, r.outs, i.secretKeys) };
+            }),
+        );
+    }
+
+    async read(id: string, urn: string, props: Values) {
+        const { token } = parseUrn(urn);
+        const p = unwrapSecrets(props);
+        return this.run(urn, async () => {
+            const r = await SERVED[token].engine.read!(id, p.plain);
+            return { id: r.id, props: this.sealed(token, r.props ?? p.plain, p.secretKeys) };
+        });
+    }
+
+    async update(id: string, urn: string, olds: Values, news: Values) {
+        const { token } = parseUrn(urn);
+        const n = unwrapSecrets(news);
+        return this.sealFailure(token, n.secretKeys, () =>
+            this.run(urn, async () => {
+                const r = await SERVED[token].engine.update!(id, unwrapSecrets(olds).plain, n.plain);
+                return { outs: this.sealed(token, r.outs ?? {}, n.secretKeys) };
+            }),
+        );
+    }
+
+    async delete(id: string, urn: string, props: Values) {
+        const { token } = parseUrn(urn);
+        await this.run(urn, () => SERVED[token].engine.delete!(id, unwrapSecrets(props).plain) as Promise<void>);
+    }
+}

@@ -1,0 +1,49 @@
+// What the provider plugin serves, as TypeScript types: the engines' own argument and state types
+// (model.ts), with the resource name optional as in the TypeScript classes. scripts/schema.ts
+// derives schema.json from these, so the schema cannot drift from what the engines take.
+import { ClusterArgs, NodeInventory, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../model";
+
+/** Docker hosts services run on. Cordon a node with `schedulable: false`. */
+export interface ClusterInputs extends Omit<ClusterArgs, "name"> {
+    /** Cluster name, written on every container's labels; defaults to the resource name. */
+    name?: string;
+}
+
+/** A cluster's outputs. */
+export interface ClusterOutputs extends ClusterArgs {
+    /** What each node's Docker engine reports. */
+    inventory: NodeInventory[];
+    /** What a Service takes as its `cluster` input (the TypeScript class's `ref`). */
+    ref: ServiceArgs["cluster"];
+}
+
+/** A listener and backend pool on one load balancer. A service may serve through many. */
+export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver"> {
+    /** Listener and backend pool name on the load balancer; defaults to the resource name. */
+    name?: string;
+    /** Load balancer kind; only haproxy so far. Default haproxy. */
+    driver?: SlbBindingArgs["driver"];
+}
+
+/** A binding's outputs. */
+export interface SlbBindingOutputs extends SlbBindingState {
+    /** What a Service takes as `slb` in each of its `bindings` (the TypeScript class's `state`). */
+    state: SlbBindingState;
+}
+
+/** Containers of one image on a cluster, released blue-green behind every binding. */
+export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange"> {
+    /** Service name, used in container names and labels; defaults to the resource name. */
+    name?: string;
+}
+
+/** A service's outputs. */
+export type ServiceOutputs = ServiceState;
+
+/** The resources the plugin serves: schema token -> type names above. */
+export const RESOURCES = {
+    "berth:index:Cluster": { inputs: "ClusterInputs", outputs: "ClusterOutputs" },
+    "berth:index:SlbBinding": { inputs: "SlbBindingInputs", outputs: "SlbBindingOutputs" },
+    "berth:index:Service": { inputs: "ServiceInputs", outputs: "ServiceOutputs" },
+} as const;
+export type ResourceToken = keyof typeof RESOURCES;

@@ -1,0 +1,137 @@
+// Derives schema.json from the TypeScript types the provider plugin serves
+// (provider/plugin/types.ts, built on provider/model.ts) with the compiler API, so the schema is
+// never written by hand and cannot drift. `npm run schema` rewrites schema.json;
+// test/unit/schema.test.ts fails when the committed file differs from what this derives.
+//
+// Rules: property docs are the JSDoc comments (a property without one is an error); a property
+// tagged `@secret`, or named like a key, password or token, is secret; interfaces become named
+// object types (an `Args`, `Spec` or `State` suffix dropped for anonymous members' names).
+import * as fs from "fs";
+import * as path from "path";
+import * as ts from "typescript";
+import { RESOURCES } from "../provider/plugin/types";
+
+const REPO = path.resolve(__dirname, "..", "..");
+const TYPES_FILE = path.join(REPO, "provider", "plugin", "types.ts");
+export const SCHEMA_FILE = path.join(REPO, "schema.json");
+const SECRET_NAME = /^(key|password|token|secret|privateKey)$|(Key|Password|Token|Secret)$/;
+
+type TypeSpec = Record<string, unknown>;
+interface ObjectSpec {
+    description?: string;
+    properties: Record<string, TypeSpec>;
+    required: string[];
+}
+
+class Deriver {
+    readonly types: Record<string, TypeSpec> = {};
+    readonly undocumented: string[] = [];
+    private readonly pending = new Set<string>();
+
+    constructor(private readonly checker: ts.TypeChecker) {}
+
+    /** Properties of an object type with their docs, optionality and secrecy. */
+    object(type: ts.Type, owner: string): ObjectSpec {
+        const properties: Record<string, TypeSpec> = {};
+        const required: string[] = [];
+        for (const prop of this.checker.getPropertiesOfType(type)) {
+            const decl = prop.valueDeclaration ?? prop.declarations?.[0];
+            const propType = decl ? this.checker.getTypeOfSymbolAtLocation(prop, decl) : this.checker.getTypeOfSymbol(prop);
+            const spec: TypeSpec = { ...this.type(propType, decl) };
+            const description = ts.displayPartsToString(prop.getDocumentationComment(this.checker)).trim();
+            if (description) spec.description = description;
+            else this.undocumented.push(`${owner}.${prop.name}`);
+            if (prop.getJsDocTags(this.checker).some((t) => t.name === "secret") || SECRET_NAME.test(prop.name)) spec.secret = true;
+            properties[prop.name] = spec;
+            if (!(prop.flags & ts.SymbolFlags.Optional)) required.push(prop.name);
+        }
+        return { properties, required };
+    }
+
+    private type(type: ts.Type, where: ts.Node | undefined): TypeSpec {
+        const parts = type.isUnion() ? type.types.filter((t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null))) : [type];
+        if (parts.every((t) => t.flags & ts.TypeFlags.BooleanLike)) return { type: "boolean" };
+        if (parts.every((t) => t.flags & ts.TypeFlags.StringLike)) return { type: "string" };
+        if (parts.every((t) => t.flags & ts.TypeFlags.NumberLike)) return { type: "number" };
+        if (parts.length !== 1) throw new Error(`cannot describe the union ${this.checker.typeToString(type)} in a schema`);
+        const t = parts[0];
+        if (this.checker.isArrayType(t)) return { type: "array", items: this.type(this.checker.getTypeArguments(t as ts.TypeReference)[0], where) };
+        const index = this.checker.getIndexInfoOfType(t, ts.IndexKind.String);
+        if (index && this.checker.getPropertiesOfType(t).length === 0) return { type: "object", additionalProperties: this.type(index.type, where) };
+        if (t.flags & ts.TypeFlags.Object) return { $ref: `#/types/berth:index:${this.named(t)}` };
+        throw new Error(`cannot describe ${this.checker.typeToString(t)} in a schema`);
+    }
+
+    /** Registers an object type under its interface name (or its owner's and property's) and returns the name. */
+    private named(t: ts.Type): string {
+        const decl = t.symbol?.declarations?.[0];
+        let name = t.aliasSymbol?.name ?? t.symbol?.name;
+        if (!name || name === "__type") {
+            const member = decl?.parent;
+            const owner = member?.parent;
+            if (!member || !ts.isPropertySignature(member) || !owner || !ts.isInterfaceDeclaration(owner)) {
+                throw new Error(`give the type ${this.checker.typeToString(t)} a name`);
+            }
+            const prop = member.name.getText();
+            name = owner.name.text.replace(/(Args|Spec|State)$/, "") + prop[0].toUpperCase() + prop.slice(1);
+        }
+        if (!this.types[name] && !this.pending.has(name)) {
+            this.pending.add(name);
+            const docs = t.symbol ? ts.displayPartsToString(t.symbol.getDocumentationComment(this.checker)).trim() : "";
+            const o = this.object(t, name);
+            this.types[name] = { type: "object", ...(docs ? { description: docs } : {}), properties: o.properties, ...(o.required.length ? { required: o.required } : {}) };
+        }
+        return name;
+    }
+}
+
+/** The schema the TypeScript types describe. */
+export function deriveSchema(): Record<string, unknown> {
+    const program = ts.createProgram([TYPES_FILE], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS });
+    const checker = program.getTypeChecker();
+    const source = program.getSourceFile(TYPES_FILE)!;
+    const exported = new Map(checker.getExportsOfModule(checker.getSymbolAtLocation(source)!).map((s) => [s.name, s]));
+    const deriver = new Deriver(checker);
+    const declared = (name: string) => {
+        const symbol = exported.get(name);
+        if (!symbol) throw new Error(`provider/plugin/types.ts exports no ${name}`);
+        return { type: checker.getDeclaredTypeOfSymbol(symbol), docs: ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() };
+    };
+    const resources: Record<string, unknown> = {};
+    for (const [token, { inputs, outputs }] of Object.entries(RESOURCES)) {
+        const i = declared(inputs);
+        const ins = deriver.object(i.type, inputs);
+        const outs = deriver.object(declared(outputs).type, outputs);
+        resources[token] = {
+            description: i.docs,
+            inputProperties: ins.properties,
+            requiredInputs: ins.required,
+            properties: outs.properties,
+            required: outs.required,
+        };
+    }
+    if (deriver.undocumented.length) throw new Error(`document these properties (a JSDoc comment): ${deriver.undocumented.join(", ")}`);
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
+    const sorted = Object.fromEntries(Object.keys(deriver.types).sort().map((k) => [`berth:index:${k}`, deriver.types[k]]));
+    return {
+        name: "berth",
+        displayName: "berth",
+        version: pkg.version,
+        description: "Zero-downtime blue-green deployments to plain Docker hosts behind load balancers.",
+        keywords: ["docker", "blue-green", "haproxy", "deployment", "category/infrastructure"],
+        license: pkg.license,
+        language: {
+            nodejs: { packageName: pkg.name },
+            python: { packageName: "pulumi_berth", respectSchemaVersion: true },
+        },
+        types: sorted,
+        resources,
+    };
+}
+
+export const schemaText = (): string => JSON.stringify(deriveSchema(), null, 2) + "\n";
+
+if (require.main === module) {
+    fs.writeFileSync(SCHEMA_FILE, schemaText());
+    console.log(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)}`);
+}

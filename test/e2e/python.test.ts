@@ -1,0 +1,117 @@
+// berth from Python, end to end through the real `pulumi` CLI: examples/python (the generated SDK,
+// berth's Python language host, the provider plugin) deploys a service behind a public and a
+// private binding on the local hosts, previews and releases a new image under load, scales,
+// refuses bad input in preview, and destroys.
+import * as assert from "node:assert/strict";
+import { execFileSync } from "child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { pulumiCommand, removeStack } from "../../scripts/lib/stack";
+import { Load, summarize } from "../support/load";
+import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
+
+const REPO = path.resolve(__dirname, "..", "..", "..");
+const PUBLIC = listenerUrl(18180);
+const PRIVATE = listenerUrl(18181);
+
+/** The generated SDK, installed for PYTHONPATH (scripts/setup.sh does it; a test run after only tsc may not have). */
+function pythonSdkSite(): string {
+    const site = path.join(REPO, "dist", "sdk", "python-site");
+    if (!existsSync(site)) execFileSync("bash", [path.join(REPO, "scripts", "python-sdk.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+    return site;
+}
+
+describe("berth from Python through the provider plugin", function () {
+    this.timeout(600_000);
+    let stack: Stack;
+    let workDir: string;
+    const log: string[] = [];
+    const events: EngineEvent[] = [];
+    const onOutput = (s: string) => log.push(s);
+    const onEvent = (e: EngineEvent) => events.push(e);
+
+    before(async () => {
+        cleanSlate();
+        // The stack's config file lands beside the program: use a copy, not the example itself.
+        workDir = mkdtempSync(path.join(os.tmpdir(), "berth-python-"));
+        cpSync(path.join(REPO, "examples", "python"), workDir, { recursive: true });
+        stack = await LocalWorkspace.createOrSelectStack(
+            { stackName: `e2e-${Date.now()}`, workDir },
+            { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", PYTHONPATH: pythonSdkSite() } },
+        );
+        await stack.setAllConfig({ image: { value: local.images.v1 }, replicas: { value: "2" }, publicPort: { value: "18180" }, privatePort: { value: "18181" } });
+    });
+    after(async () => {
+        if (stack) {
+            await stack.destroy({ onOutput }).catch(() => undefined);
+            await removeStack(stack);
+        }
+        if (workDir) rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("deploys v1 behind both bindings, progress lines under the service", async () => {
+        const up = await stack.up({ onOutput, onEvent });
+        assert.equal(up.outputs.publicUrl.value, PUBLIC);
+        assert.equal(up.outputs.privateUrl.value, PRIVATE);
+        await waitForBody(PUBLIC, /berth-demo v1/);
+        await waitForBody(PRIVATE, /berth-demo v1/);
+        const containers = await containersOf("py-web");
+        assert.equal(containers.length, 2);
+        assert.deepEqual(up.outputs.containers.value.sort(), containers.map((c) => c.name).sort());
+        for (const [pool, weight] of [["py-public", 100], ["py-private", 50]] as const) {
+            const backends = await backendsIn(pool);
+            assert.deepEqual(backends.map((b) => b.name).sort(), containers.map((c) => c.name).sort(), pool);
+            assert.ok(backends.every((b) => b.weight === weight), `${pool} weights ${JSON.stringify(backends)}`);
+        }
+        const underService = events.filter((e) => e.diagnosticEvent?.urn?.endsWith("berth:index:Service::py-web") && e.diagnosticEvent.message.includes("[berth] py-web:"));
+        assert.ok(underService.length > 0, "the plugin logs progress against the service's URN");
+    });
+
+    it("previews a new image as a detailed diff of the service alone", async () => {
+        await stack.setConfig("image", { value: local.images.v2 });
+        const preview = await stack.preview({ onOutput, diff: true });
+        assert.deepEqual(preview.changeSummary, { same: 4, update: 1 });
+        assert.match(preview.stdout, /~ image\s*: ".*berth-demo:v1" => ".*berth-demo:v2"/);
+        assert.match(preview.stdout, /~ plannedChange: ".*" => "blue-green release of a new revision \(image changed\)"/);
+        assert.doesNotMatch(preview.stdout, /~ (replicas|bindings|cluster)\s*:/, "only what changed is shown");
+    });
+
+    it("releases v2 under load with zero failed requests", async () => {
+        const before = await containersOf("py-web");
+        const load = new Load({ url: PUBLIC, ratePerSecond: 50, slowShare: 0, maxSeconds: 240 }).start();
+        await stack.up({ onOutput });
+        await waitForBody(PUBLIC, /berth-demo v2/);
+        const s = summarize(await load.stop());
+        console.log(`      ${s.total} requests, ${s.failed} failed; versions ${JSON.stringify(s.versions)}`);
+        assert.equal(s.failed, 0, `failed requests: ${JSON.stringify(s.errors)}`);
+        const after = await containersOf("py-web");
+        assert.equal(after.length, 2);
+        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "no v1 container left");
+        assert.match(await waitForBody(PRIVATE, /berth-demo/), /berth-demo v2/);
+    });
+
+    it("scales 2 -> 3 keeping the running containers", async () => {
+        const two = await containersOf("py-web");
+        await stack.setConfig("replicas", { value: "3" });
+        await stack.up({ onOutput });
+        const three = await containersOf("py-web");
+        assert.equal(three.length, 3);
+        assert.ok(two.every((c) => three.some((t) => t.id === c.id)));
+        assert.equal((await backendsIn("py-private")).length, 3);
+    });
+
+    it("refuses a bad image in preview, naming the property", async () => {
+        await stack.setConfig("image", { value: "Not An Image!" });
+        await assert.rejects(stack.preview({ onOutput }), (e: Error) => /image/.test(e.message) && /Not An Image!/.test(e.message));
+        await stack.setConfig("image", { value: local.images.v2 });
+    });
+
+    it("destroys: no container, backend or listener left", async () => {
+        await stack.destroy({ onOutput });
+        assert.deepEqual(await containersOf("py-web"), []);
+        assert.deepEqual(await backendsIn("py-public"), []);
+        await assert.rejects(fetch(PUBLIC, { signal: AbortSignal.timeout(3000) }));
+    });
+});
