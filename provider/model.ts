@@ -16,9 +16,31 @@ export interface NodeSpec {
     /** false cordons the node: nothing new lands there and the next release moves containers off it. */
     schedulable?: boolean;
     /** tcp:// nodes with mutual TLS: PEM CA (of the node's server certificate), client certificate and its key (a secret). */
-    tls?: { ca: string; cert: string; key: string };
+    tls?: NodeTls;
     /** ssh:// nodes: a private key (a secret) and the node's host public key, which is checked (never trusted on first use). */
-    ssh?: { privateKey: string; hostPublicKey: string; user?: string; port?: number };
+    ssh?: NodeSsh;
+}
+
+/** Mutual TLS to a tcp:// node's Docker engine (PEM). */
+export interface NodeTls {
+    /** CA certificate that signed the engine's server certificate. */
+    ca: string;
+    /** Client certificate the engine trusts. */
+    cert: string;
+    /** Client private key: a Pulumi secret. */
+    key: string;
+}
+
+/** SSH to an ssh:// node; the remote user runs `docker system dial-stdio`. */
+export interface NodeSsh {
+    /** Private key (OpenSSH or PEM): a Pulumi secret. */
+    privateKey: string;
+    /** The node's host public key (`ssh-ed25519 AAAA...`); any other host key is refused. */
+    hostPublicKey: string;
+    /** Remote user; defaults to the user in the docker URL. */
+    user?: string;
+    /** SSH port; defaults to the port in the docker URL, else 22. */
+    port?: number;
 }
 
 /** What a Docker engine says about its host. */
@@ -50,7 +72,9 @@ export interface NodeInventory extends HostInfo {
 export interface RegistryCredentials {
     /** Registry host[:port] as written in image references (docker.io for Docker Hub). */
     server: string;
+    /** User name at the registry. */
     username: string;
+    /** Password or token: a Pulumi secret. */
     password: string;
 }
 
