@@ -25,7 +25,7 @@ async function binding(name: string, slbIndex: number, port: number): Promise<Sl
 function serviceArgs(bindings: SlbBindingState[], extra: Partial<ServiceArgs> = {}): ServiceArgs {
     return {
         name: "rel", cluster: { name: "it", nodes: nodeSpecs() }, image: local.images.v1, replicas: 3,
-        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 1, retries: 2 },
+        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
         stopGracePeriodSeconds: 3, bindings: bindings.map((slb) => ({ slb })),
         release: { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 20, drainTimeoutSeconds: 15 },
         ...extra,

@@ -35,7 +35,7 @@ describe("seed 000: 8 replicas on 10 nodes, the port held outside Docker on the 
         const args: ServiceArgs = {
             name: "seed", cluster: { name: "seed", nodes: world.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone })) },
             image: world.images.v1, replicas: 8, ports: [{ containerPort: 80, hostPort: 28088 }],
-            healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 1, retries: 2 },
+            healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
             stopGracePeriodSeconds: 3, bindings: [{ slb: binding }],
             release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 30, drainTimeoutSeconds: 15 },
         };
