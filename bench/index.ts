@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from "fs";
 import * as path from "path";
 import { timelineSvg } from "./chart";
 import { rolloutBenchmark } from "./rollout";
+import { remoteBenchmark } from "./remote";
 import { scaleBenchmark } from "./scale";
 
 const RESULTS = path.join(__dirname, "../../bench/results");
@@ -32,6 +33,17 @@ program
         writeFileSync(path.join(RESULTS, "scale.json"), JSON.stringify(json, null, 2) + "\n");
         console.log(JSON.stringify(json, null, 2));
         console.log(`written: ${path.join(RESULTS, "scale.json")}`);
+    });
+
+program
+    .command("remote")
+    .description("preview and release times on a node reached over a unix socket, mutual TLS and SSH; first vs. later request latency")
+    .action(async () => {
+        const json = await remoteBenchmark((l) => console.log(`[bench] ${l}`));
+        mkdirSync(RESULTS, { recursive: true });
+        writeFileSync(path.join(RESULTS, "remote.json"), JSON.stringify(json, null, 2) + "\n");
+        console.log(JSON.stringify(json, null, 2));
+        console.log(`written: ${path.join(RESULTS, "remote.json")}`);
     });
 
 program.parseAsync().catch((e) => {
