@@ -10,8 +10,8 @@ import { openStack, removeStack } from "../scripts/lib/stack";
 import { startRemoteHosts, stopRemoteHosts } from "../test/support/remote";
 import { cleanSlate, local, nodeSpecs, slbAddress } from "../test/support/world";
 
-const ROUNDS = 3;
-const REQUESTS = 20;
+const ROUNDS = 5;
+const REQUESTS = 50;
 const PORT = 18185;
 
 const seconds = (since: number) => Math.round((Date.now() - since) / 10) / 100;
@@ -26,15 +26,15 @@ function asArgs(node: NodeSpec): NodeArgs {
     };
 }
 
-function program(node: NodeSpec) {
+function program(kind: string, node: NodeSpec, port: number) {
     const slb = local.slbs[0];
-    const cluster = new Cluster("bench-remote", { nodes: [asArgs(node)] });
-    const binding = new SlbBinding("bench-remote", {
+    const cluster = new Cluster(`bench-${kind}`, { nodes: [asArgs(node)] });
+    const binding = new SlbBinding(`bench-${kind}`, {
         haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { address: slbAddress, port: PORT },
+        listen: { address: slbAddress, port },
         healthCheck: { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2 },
     });
-    new Service("bench-remote", {
+    new Service(`bench-${kind}`, {
         cluster,
         image: new pulumi.Config().require("image"),
         replicas: 2,
@@ -57,29 +57,35 @@ async function requestLatency(node: NodeSpec) {
     return { firstMs: Math.round(firstMs), laterMs: Math.round(((performance.now() - t) / REQUESTS) * 10) / 10 };
 }
 
-async function cliTimes(kind: string, node: NodeSpec, log: (l: string) => void) {
-    const stack = await openStack("berth-bench-remote", `bench-${kind}-${Date.now()}`, async () => program(node), { image: local.images.v1 });
+/** Each kind's stack deploys, then previews and releases ROUNDS times; kinds take turns, so the machine's load falls on all alike. */
+async function cliTimes(nodes: Record<string, NodeSpec>, log: (l: string) => void) {
+    const kinds = Object.keys(nodes);
+    const stacks = await Promise.all(kinds.map((kind, i) =>
+        openStack("berth-bench-remote", `bench-${kind}-${Date.now()}`, async () => program(kind, nodes[kind], PORT + i), { image: local.images.v1 })));
+    const times = Object.fromEntries(kinds.map((k) => [k, { deploySeconds: 0, previewSeconds: [] as number[], releaseSeconds: [] as number[] }]));
     try {
-        let started = Date.now();
-        await stack.up();
-        const deploySeconds = seconds(started);
-        const previewSeconds: number[] = [];
-        const releaseSeconds: number[] = [];
-        for (let round = 0; round < ROUNDS; round++) {
-            await stack.setConfig("image", { value: round % 2 === 0 ? local.images.v2 : local.images.v1 });
-            started = Date.now();
-            await stack.preview();
-            previewSeconds.push(seconds(started));
-            started = Date.now();
-            await stack.up();
-            releaseSeconds.push(seconds(started));
+        for (const [i, kind] of kinds.entries()) {
+            const started = Date.now();
+            await stacks[i].up();
+            times[kind].deploySeconds = seconds(started);
         }
-        log(`${kind}: deploy ${deploySeconds}s; previews ${previewSeconds.join(", ")}s; releases ${releaseSeconds.join(", ")}s`);
-        await stack.destroy();
-        return { deploySeconds, previewSeconds, releaseSeconds, medianPreviewSeconds: median(previewSeconds), medianReleaseSeconds: median(releaseSeconds) };
+        for (let round = 0; round < ROUNDS; round++) {
+            for (const [i, kind] of kinds.entries()) {
+                await stacks[i].setConfig("image", { value: round % 2 === 0 ? local.images.v2 : local.images.v1 });
+                let started = Date.now();
+                await stacks[i].preview();
+                times[kind].previewSeconds.push(seconds(started));
+                started = Date.now();
+                await stacks[i].up();
+                times[kind].releaseSeconds.push(seconds(started));
+            }
+            log(`round ${round + 1}: ${kinds.map((k) => `${k} preview ${times[k].previewSeconds[round]}s release ${times[k].releaseSeconds[round]}s`).join("; ")}`);
+        }
+        for (const stack of stacks) await stack.destroy();
     } finally {
-        await removeStack(stack);
+        for (const stack of stacks) await removeStack(stack);
     }
+    return Object.fromEntries(kinds.map((k) => [k, { ...times[k], medianPreviewSeconds: median(times[k].previewSeconds), medianReleaseSeconds: median(times[k].releaseSeconds) }]));
 }
 
 export async function remoteBenchmark(log: (l: string) => void) {
@@ -92,8 +98,7 @@ export async function remoteBenchmark(log: (l: string) => void) {
             requests[kind] = await requestLatency(node);
             log(`${kind}: first request ${requests[kind].firstMs} ms, later ones ${requests[kind].laterMs} ms`);
         }
-        const cli: Record<string, Awaited<ReturnType<typeof cliTimes>>> = {};
-        for (const [kind, node] of Object.entries(nodes)) cli[kind] = await cliTimes(kind, node, log);
+        const cli = await cliTimes(nodes, log);
         const ratio = (kind: string, key: "medianPreviewSeconds" | "medianReleaseSeconds") => Math.round((cli[kind][key] / cli.unix[key]) * 100) / 100;
         return {
             rounds: ROUNDS,

@@ -83,6 +83,21 @@ describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", fu
         stopRemoteHosts();
     });
 
+    it("fails preview naming nodes[2].tls.key for a key of another certificate, without showing the key", async () => {
+        const wrongKey = remote.read(remote.hosts.tls.expiredKey);
+        await stack.setConfig("tlsKey", { value: wrongKey, secret: true });
+        try {
+            await assert.rejects(stack.preview({ onOutput }), (e: Error) => {
+                assert.match(e.message, /property nodes\[2\]\.tls\.key value .* has a problem: is not the private key of tls\.cert/);
+                assertNoKey(e.message, wrongKey, "the preview's error");
+                return true;
+            });
+            assertNoKey(log.join(""), wrongKey, "the preview's output");
+        } finally {
+            await stack.setConfig("tlsKey", { value: remote.tlsNode.tls.key, secret: true });
+        }
+    });
+
     it("deploys one container on each node, the TLS and SSH nodes included, and keeps the keys secret", async () => {
         await stack.up({ onOutput });
         await waitForBody(URL, /berth-demo v1/);
