@@ -10,7 +10,7 @@ import { openStack, removeStack } from "../scripts/lib/stack";
 import { startRemoteHosts, stopRemoteHosts } from "../test/support/remote";
 import { cleanSlate, local, nodeSpecs, slbAddress } from "../test/support/world";
 
-const ROUNDS = 5;
+const ROUNDS = 3;
 const REQUESTS = 50;
 const PORT = 18185;
 
@@ -39,7 +39,7 @@ function program(kind: string, node: NodeSpec, port: number) {
         image: new pulumi.Config().require("image"),
         replicas: 2,
         ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 1, retries: 3 },
+        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 3, retries: 3 },
         stopGracePeriodSeconds: 2,
         bindings: [binding],
         release: { drainTimeoutSeconds: 10 },

@@ -39,7 +39,7 @@ function program(remote: Remote) {
         image: config.require("image"),
         replicas: 4,
         ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 1, retries: 3 },
+        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 3, retries: 3 },
         stopGracePeriodSeconds: 5,
         bindings: [binding],
         release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 30, drainTimeoutSeconds: 30 },
