@@ -73,8 +73,7 @@ export class SshAgent extends http.Agent {
         this.use(socket, false);
         super.keepSocketAlive(socket as net.Socket);
         // A request waits for a channel: make room rather than keep this one idle.
-        if (this.waiting.length) return false;
-        return true;
+        return this.waiting.length === 0;
     }
 
     reuseSocket(socket: Duplex, req: http.ClientRequest): void {

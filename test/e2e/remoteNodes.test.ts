@@ -39,7 +39,7 @@ function program(remote: Remote) {
         image: config.require("image"),
         replicas: 4,
         ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 1, retries: 3 },
+        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 3, retries: 3 },
         stopGracePeriodSeconds: 5,
         bindings: [binding],
         release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 30, drainTimeoutSeconds: 30 },
@@ -81,6 +81,21 @@ describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", fu
             await removeStack(stack);
         }
         stopRemoteHosts();
+    });
+
+    it("fails preview naming nodes[2].tls.key for a key of another certificate, without showing the key", async () => {
+        const wrongKey = remote.read(remote.hosts.tls.expiredKey);
+        await stack.setConfig("tlsKey", { value: wrongKey, secret: true });
+        try {
+            await assert.rejects(stack.preview({ onOutput }), (e: Error) => {
+                assert.match(e.message, /property nodes\[2\]\.tls\.key value .* has a problem: is not the private key of tls\.cert/);
+                assertNoKey(e.message, wrongKey, "the preview's error");
+                return true;
+            });
+            assertNoKey(log.join(""), wrongKey, "the preview's output");
+        } finally {
+            await stack.setConfig("tlsKey", { value: remote.tlsNode.tls.key, secret: true });
+        }
     });
 
     it("deploys one container on each node, the TLS and SSH nodes included, and keeps the keys secret", async () => {
