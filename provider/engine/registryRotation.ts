@@ -10,7 +10,7 @@ import { carryForward, contentsOf, imagesInUse, missingInUse } from "../registry
 import { bucketName, newestFirst, periodOf, retention } from "../registry/period";
 import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../registry/rotationModel";
 import { isDrained, isLbHealthy } from "../slb/driver";
-import { Failure, formatFailures, validateRotation } from "../validate";
+import { Failure, formatFailures, isUnknown, validateRotation } from "../validate";
 import { waitUntil } from "../wait";
 import { driverFor } from "./world";
 
@@ -132,8 +132,8 @@ export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {
         const failures: Failure[] = validateRotation(news);
         // The bucket this moment falls in is a computed input: a new period shows in the preview as a change of it.
-        const currentBucket = failures.length ? undefined : currentBucketOf(news as RegistryRotationArgs);
-        return { inputs: { ...news, currentBucket }, failures };
+        const known = failures.length === 0 && ![news.prefix, news.period, news.now].some(isUnknown);
+        return { inputs: known ? { ...news, currentBucket: currentBucketOf(news as RegistryRotationArgs) } : news, failures };
     },
     async diff(_id, olds, news) {
         const changed = RELEVANT.filter((k) => canonicalJson(olds[k] ?? null) !== canonicalJson(news[k] ?? null));
