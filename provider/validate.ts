@@ -2,6 +2,8 @@
 // `pulumi preview` fails before anything is touched.
 import { ClusterArgs, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
 import { credentialFaults } from "./docker/credentials";
+import { PERIOD_KINDS, prefixProblem } from "./registry/period";
+import { RegistryRotationArgs } from "./registry/rotationModel";
 import { Exclusion, LABEL_KEY, parseAffinity, parseConstraint, PlacementRules, staticExclusion, zonesSpanned } from "./schedule/placement";
 
 export interface Failure {
@@ -352,4 +354,35 @@ export function validateSlbBinding(args: Partial<SlbBindingArgs>): Failure[] {
 
 export function formatFailures(resource: string, failures: Failure[]): string {
     return `${resource}: invalid input:\n` + failures.map((f) => `  - ${f.property}: ${f.reason}`).join("\n");
+}
+
+export function validateRotation(args: Partial<RegistryRotationArgs>): Failure[] {
+    const c = new Checker();
+    c.name("name", args.name);
+    if (!args.prefix) c.fail("prefix", "is required");
+    c.known(args.prefix, (p) => {
+        const problem = typeof p === "string" ? prefixProblem(p) : "must be a string";
+        if (problem) c.fail("prefix", `${problem}, got ${JSON.stringify(p)}`);
+    });
+    c.known(args.period, (p) => {
+        if (!PERIOD_KINDS.includes(p)) c.fail("period", `must be one of ${PERIOD_KINDS.join(", ")}, got ${JSON.stringify(p)}`);
+    });
+    c.integer("retain", args.retain, 1, 1000);
+    c.integer("keepTags", args.keepTags, 0, 10000);
+    c.known(args.now, (n) => {
+        if (typeof n !== "string" || Number.isNaN(Date.parse(n))) c.fail("now", `must be an ISO 8601 date and time, got ${JSON.stringify(n)}`);
+    });
+    if (!args.node) c.fail("node", "is required");
+    c.known(args.cluster?.nodes, (nodes) => {
+        c.known(args.node, (n) => {
+            if (!nodes.some((x) => x.name === n)) c.fail("node", `${JSON.stringify(n)} is not a node of cluster ${args.cluster!.name} (nodes: ${nodes.map((x) => x.name).join(", ")})`);
+        });
+    });
+    c.known(args.storage, (s) => {
+        if (s.kind !== "volume" && s.kind !== "s3") return c.fail("storage.kind", `must be "volume" or "s3", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
+        if (s.kind === "s3" && !s.region) c.fail("storage.region", "is required for s3 storage");
+        if (s.kind === "s3" && Boolean(s.accessKey) !== Boolean(s.secretKey)) c.fail("storage.secretKey", "accessKey and secretKey go together (or neither, for instance credentials)");
+    });
+    if (!args.binding) c.fail("binding", "is required (the stable address for push and pull)");
+    return c.failures;
 }

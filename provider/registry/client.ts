@@ -116,12 +116,25 @@ export class RegistryClient {
         return { digest, mediaType: body.mediaType ?? String(res.headers["content-type"] ?? ""), blobs, children: (body.manifests ?? []).map((m: any) => m.digest) };
     }
 
+    /** Every repository, page by page (registries answer at most 1000 per request by default). */
     async repositories(): Promise<string[]> {
-        return (await this.json<{ repositories?: string[] }>("/v2/_catalog?n=10000")).repositories ?? [];
+        const all: string[] = [];
+        for (;;) {
+            const last = all.length ? `&last=${encodeURIComponent(all[all.length - 1])}` : "";
+            const page = (await this.json<{ repositories?: string[] }>(`/v2/_catalog?n=1000${last}`)).repositories ?? [];
+            all.push(...page);
+            if (page.length < 1000) return all;
+        }
     }
 
     async tags(repository: string): Promise<string[]> {
-        return (await this.json<{ tags?: string[] | null }>(`/v2/${repository}/tags/list`)).tags ?? [];
+        try {
+            return (await this.json<{ tags?: string[] | null }>(`/v2/${repository}/tags/list`)).tags ?? [];
+        } catch (e) {
+            // Listed in the catalog while its first push is still uploading blobs: no tag yet.
+            if (e instanceof RegistryError && e.status === 404) return [];
+            throw e;
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { keepTag, selectCarry, TagInfo } from "../../provider/registry/carry";
 import { bucketName, newestFirst, parseBucket, periodOf, periodStart, prefixProblem, retention } from "../../provider/registry/period";
 
 describe("registry bucket periods", () => {
@@ -39,5 +40,22 @@ describe("registry bucket periods", () => {
         for (const bad of ["Images", "-images", "im_ages", "im..ages", "im.-ages", "xn--images", "192.168.1.1", "a".repeat(60), ""]) {
             assert.ok(prefixProblem(bad), bad);
         }
+    });
+});
+
+describe("registry bucket carry-forward selection", () => {
+    const tags: TagInfo[] = [
+        { tag: "v1", digest: "sha256:a1", pushedAt: 1 },
+        { tag: "v2", digest: "sha256:a2", pushedAt: 2 },
+        { tag: "v3", digest: "sha256:a3", pushedAt: 3 },
+        { tag: "latest", digest: "sha256:a3", pushedAt: 3 },
+    ];
+    it("takes the newest K tags by push time", () => {
+        assert.deepEqual(selectCarry("app", tags, 2, []).map((c) => c.tag).sort(), ["latest", "v3"]);
+    });
+    it("adds every tag of an in-use image, by digest or by tag, and in-use digests no tag points to", () => {
+        const carry = selectCarry("app", tags, 1, [{ repository: "app", digest: "sha256:a1" }, { repository: "app", tag: "v2" }, { repository: "app", digest: "sha256:gone" }, { repository: "other", digest: "sha256:a2" }]);
+        assert.deepEqual(carry.map((c) => `${c.tag}:${c.why}`).sort(), ["sha256:gone:in use", "v1:in use", "v2:in use", "v3:newest"]);
+        assert.equal(keepTag("sha256:0123456789abcdef"), "in-use-0123456789ab");
     });
 });

@@ -1,0 +1,165 @@
+// RegistryBucketRotation: a registry whose storage is a bucket per period. Each run: make sure the
+// current bucket's registry runs; copy forward what is in use and the newest tags; move the stable
+// address to it (health-gated, old one drained); copy again what was pushed during the switch;
+// turn older buckets read-only; purge beyond `retain`, never losing an image in use.
+import type * as pulumi from "@pulumi/pulumi";
+import { canonicalJson } from "../docker/labels";
+import { progressFor, Progress } from "../progress";
+import { BucketHost, BucketRegistry, DEFAULT_REGISTRY_IMAGE } from "../registry/bucketHost";
+import { carryForward, contentsOf, imagesInUse, missingInUse } from "../registry/copy";
+import { bucketName, newestFirst, periodOf, retention } from "../registry/period";
+import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../registry/rotationModel";
+import { isDrained, isLbHealthy } from "../slb/driver";
+import { Failure, formatFailures, isUnknown, validateRotation } from "../validate";
+import { waitUntil } from "../wait";
+import { driverFor } from "./world";
+
+export function currentBucketOf(args: RegistryRotationArgs): string {
+    return bucketName(args.prefix, periodOf(args.now ? new Date(args.now) : new Date(), args.period ?? ROTATION_DEFAULTS.period));
+}
+
+const stableAddress = (args: RegistryRotationArgs) => `${args.binding.listen.address}:${args.binding.listen.port}`;
+const backendName = (r: BucketRegistry) => `${r.bucket}-${r.containerId.slice(0, 8)}`;
+
+function hostOf(args: RegistryRotationArgs): BucketHost {
+    const node = args.cluster.nodes.find((n) => n.name === args.node);
+    if (!node) throw new Error(`node ${args.node} is not in cluster ${args.cluster.name}`);
+    return new BucketHost(node, args.name, args.image ?? DEFAULT_REGISTRY_IMAGE);
+}
+
+/** Points the stable address at `current` only: added at weight 0, raised once healthy, the others drained and removed. */
+async function switchStable(args: RegistryRotationArgs, current: BucketRegistry, progress: Progress): Promise<void> {
+    const driver = driverFor(args.binding);
+    const pool = args.binding.name;
+    const name = backendName(current);
+    const [host, port] = current.address.split(":");
+    if (!(await driver.backends(pool)).some((b) => b.name === name)) await driver.addBackends(pool, [{ name, address: host, port: Number(port) }]);
+    await waitUntil(async () => ((await driver.backends(pool)).some((b) => b.name === name && isLbHealthy(b)) ? true : undefined), {
+        timeoutSeconds: 60,
+        what: `the load balancer to report bucket ${current.bucket}'s registry healthy`,
+    });
+    const others = (await driver.backends(pool)).filter((b) => b.name !== name);
+    await driver.setWeights(pool, [{ name, weight: 100 }, ...others.map((b) => ({ name: b.name, weight: 0 }))]);
+    if (!others.length) return;
+    progress(`stable address ${stableAddress(args)} now on ${current.bucket}; draining ${others.map((b) => b.name).join(", ")}`);
+    const names = new Set(others.map((b) => b.name));
+    await waitUntil(async () => ((await driver.backends(pool)).filter((b) => names.has(b.name)).every(isDrained) ? true : undefined), {
+        timeoutSeconds: 60,
+        what: "requests in flight to the previous bucket to finish",
+    });
+    await driver.removeBackends(pool, [...names]);
+}
+
+async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationState> {
+    const progress = progressFor(`registry ${args.name}`);
+    const lines: string[] = [];
+    const note = (l: string) => {
+        progress(l);
+        lines.push(l);
+    };
+    const storage = args.storage ?? { kind: "volume" as const };
+    const keepTags = args.keepTags ?? ROTATION_DEFAULTS.keepTags;
+    const host = hostOf(args);
+    const bucket = currentBucketOf(args);
+    await host.ensureImage(progress);
+
+    let registries = await host.list();
+    let current = registries.find((r) => r.bucket === bucket && !r.readOnly);
+    if (!current) {
+        note(`creating bucket ${bucket}`);
+        current = await host.start(bucket, storage, false);
+    }
+    // Ours: the stable address, or any port on the registries' node (a bucket's own address, for rollback).
+    const node = args.cluster.nodes.find((n) => n.name === args.node)!;
+    const ours = (server: string) => server === stableAddress(args) || server.split(":")[0] === node.address;
+    const previous = registries.filter((r) => r.bucket !== bucket && !r.readOnly && r.running);
+    let inUse = await imagesInUse(args.cluster.nodes, ours, progress);
+    for (const p of previous) lines.push(...(await carryForward(host, p, current, keepTags, inUse, progress)));
+    await switchStable(args, current, progress);
+    // Pushes that completed on the previous bucket while the address moved.
+    for (const p of previous) lines.push(...(await carryForward(host, p, current, keepTags, inUse, progress)));
+    for (const p of previous) {
+        note(`bucket ${p.bucket} read-only from now on`);
+        await host.remove(p.containerId);
+        await host.start(p.bucket, storage, true);
+    }
+
+    registries = await host.list();
+    const known = [...new Set([...registries.map((r) => r.bucket), ...(storage.kind === "volume" ? await host.volumeBuckets() : [])])];
+    const { keep, purge } = retention(args.prefix, bucket, known, args.retain ?? ROTATION_DEFAULTS.retain);
+    // Retained buckets serve read-only; buckets to purge are read first, to save what is in use.
+    for (const b of [...keep, ...purge].filter((k) => k !== bucket && !registries.some((r) => r.bucket === k && r.running))) {
+        note(`bucket ${b} has no running registry: starting it read-only`);
+        for (const r of registries.filter((r) => r.bucket === b)) await host.remove(r.containerId);
+        await host.start(b, storage, true);
+    }
+    registries = await host.list();
+    inUse = await imagesInUse(args.cluster.nodes, ours, progress);
+    const purged: string[] = [];
+    for (const b of purge) {
+        const registry = registries.find((r) => r.bucket === b && r.running)!;
+        // Anything in use that lives only here moves to the current bucket first (carry with keep 0).
+        lines.push(...(await carryForward(host, registry, current, 0, inUse, progress)));
+        const missing = await missingInUse(registry, current, inUse);
+        if (missing.length) {
+            note(`NOT purging bucket ${b}: images in use are not in ${bucket} yet: ${missing.join(", ")}`);
+            continue;
+        }
+        note(`purging bucket ${b}`);
+        for (const r of registries.filter((r) => r.bucket === b)) await host.remove(r.containerId);
+        if (storage.kind === "volume") await host.removeVolume(b);
+        purged.push(b);
+    }
+    return { ...args, currentBucket: bucket, ...(await observe(args, bucket)), purged, lastRotation: lines };
+}
+
+/** What the buckets hold now, current first. */
+async function observe(args: RegistryRotationArgs, bucket: string): Promise<Pick<RegistryRotationState, "address" | "buckets">> {
+    const registries = (await hostOf(args).list()).filter((r) => r.running);
+    const order = newestFirst(args.prefix, registries.map((r) => r.bucket));
+    const buckets = await Promise.all(
+        order.map(async (name) => {
+            const r = registries.find((x) => x.bucket === name)!;
+            return { name, address: r.address, readOnly: r.readOnly, ...(await contentsOf(r)) };
+        }),
+    );
+    return { address: stableAddress(args), buckets: [...buckets.filter((b) => b.name === bucket), ...buckets.filter((b) => b.name !== bucket)] };
+}
+
+const RELEVANT = ["node", "prefix", "period", "retain", "keepTags", "storage", "image", "currentBucket"] as const;
+
+export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds, news) {
+        const failures: Failure[] = validateRotation(news);
+        // The bucket this moment falls in is a computed input: a new period shows in the preview as a change of it.
+        const known = failures.length === 0 && ![news.prefix, news.period, news.now].some(isUnknown);
+        return { inputs: known ? { ...news, currentBucket: currentBucketOf(news as RegistryRotationArgs) } : news, failures };
+    },
+    async diff(_id, olds, news) {
+        const changed = RELEVANT.filter((k) => canonicalJson(olds[k] ?? null) !== canonicalJson(news[k] ?? null));
+        const replaces = ["name", "node"].filter((k) => olds[k] !== news[k]);
+        return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true };
+    },
+    async create(inputs) {
+        const args = inputs as RegistryRotationArgs;
+        const failures = validateRotation(args);
+        if (failures.length) throw new Error(formatFailures(`registry rotation ${args.name}`, failures));
+        return { id: `${args.cluster.name}/${args.name}`, outs: await reconcile(args) };
+    },
+    async read(id, props) {
+        const state = props as RegistryRotationState;
+        return { id, props: { ...state, ...(await observe(state, state.currentBucket)) } };
+    },
+    async update(_id, _olds, news) {
+        return { outs: await reconcile(news as RegistryRotationArgs) };
+    },
+    async delete(_id, props) {
+        // Buckets hold images services may still need: the registries stop, the volumes stay.
+        const state = props as RegistryRotationState;
+        const host = hostOf(state);
+        const driver = driverFor(state.binding);
+        const registries = await host.list();
+        await driver.removeBackends(state.binding.name, (await driver.backends(state.binding.name)).map((b) => b.name).filter((n) => registries.some((r) => backendName(r) === n)));
+        for (const r of registries) await host.remove(r.containerId);
+    },
+};

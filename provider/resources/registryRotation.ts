@@ -1,0 +1,76 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BucketStorage } from "../registry/config";
+import { PeriodKind } from "../registry/period";
+import { BucketState } from "../registry/rotationModel";
+import { Cluster } from "./cluster";
+import { lazyProvider } from "./lazy";
+import { SlbBinding } from "./slbBinding";
+
+export interface RegistryBucketRotationArgs {
+    /** Name of the rotation (container and backend names); defaults to the resource name. */
+    name?: pulumi.Input<string>;
+    cluster: Cluster;
+    /** The cluster node that runs the bucket registries. */
+    node: pulumi.Input<string>;
+    /** Buckets are named `<prefix>-<period>` (images-2026q4, images-2026m11, images-2026w47). */
+    prefix: pulumi.Input<string>;
+    /** quarter (default), month or week (ISO weeks). */
+    period?: pulumi.Input<PeriodKind>;
+    /** Buckets kept: the current one and `retain - 1` read-only ones before it. Default 2. */
+    retain?: pulumi.Input<number>;
+    /** Newest tags per repository copied into a new bucket, besides every image in use. Default 3. */
+    keepTags?: pulumi.Input<number>;
+    /** `{kind: "volume"}` (default) or `{kind: "s3", region, regionEndpoint?, accessKey?, secretKey? (secret), forcePathStyle?}`. */
+    storage?: pulumi.Input<BucketStorage>;
+    /** Registry image; default: built on the node from this machine's Debian docker-registry. */
+    image?: pulumi.Input<string>;
+    /** The stable address for push and pull: its listener must be reachable from the nodes. */
+    binding: SlbBinding;
+    /** Clock override (ISO 8601) deciding the current period; default: the time of the run. */
+    now?: pulumi.Input<string>;
+}
+
+/** A registry whose storage is one bucket per period; old buckets are dropped whole, never garbage-collected. */
+export class RegistryBucketRotation extends pulumi.dynamic.Resource {
+    declare readonly currentBucket: pulumi.Output<string>;
+    /** host:port to push to and pull from. */
+    declare readonly address: pulumi.Output<string>;
+    declare readonly buckets: pulumi.Output<BucketState[]>;
+    declare readonly purged: pulumi.Output<string[]>;
+    declare readonly lastRotation: pulumi.Output<string[]>;
+
+    constructor(name: string, args: RegistryBucketRotationArgs, opts?: pulumi.CustomResourceOptions) {
+        warnIfPlainSecretKey(name, args.storage);
+        super(
+            lazyProvider(require.resolve("../engine/registryRotation"), "registryRotationProvider"),
+            name,
+            {
+                name: args.name ?? name,
+                cluster: { name: args.cluster.name, nodes: args.cluster.nodes },
+                node: args.node,
+                prefix: args.prefix,
+                period: args.period,
+                retain: args.retain,
+                keepTags: args.keepTags,
+                // Secret as a whole: it may hold an S3 secret key.
+                storage: args.storage === undefined ? undefined : pulumi.secret(args.storage),
+                image: args.image,
+                binding: args.binding.state,
+                now: args.now,
+                currentBucket: undefined,
+                address: undefined,
+                buckets: undefined,
+                purged: undefined,
+                lastRotation: undefined,
+            },
+            { ...opts, additionalSecretOutputs: ["storage", ...(opts?.additionalSecretOutputs ?? [])] },
+            "berth",
+            "RegistryBucketRotation",
+        );
+    }
+}
+
+function warnIfPlainSecretKey(resource: string, storage: pulumi.Input<BucketStorage> | undefined): void {
+    const key = storage && !pulumi.Output.isInstance(storage) && (storage as BucketStorage).kind === "s3" ? (storage as { secretKey?: pulumi.Input<string> }).secretKey : undefined;
+    if (typeof key === "string") void pulumi.log.warn(`${resource}: storage.secretKey is not a secret; pass pulumi.secret(...) or a secret config value (it is stored encrypted either way)`);
+}

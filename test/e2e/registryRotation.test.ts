@@ -1,0 +1,84 @@
+// RegistryBucketRotation through the real `pulumi` CLI: bad input fails preview naming the property;
+// a new period shows in preview as the rotation it will run.
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { Stack } from "@pulumi/pulumi/automation";
+import { Cluster, RegistryBucketRotation, SlbBinding } from "../../index";
+import { NodeConnection } from "../../provider/docker/connection";
+import { ROTATION_LABEL } from "../../provider/registry/bucketHost";
+import { openStack, removeStack } from "../../scripts/lib/stack";
+import { bridgeAddress } from "../support/registry";
+import { cleanSlate, local, nodeSpecs } from "../support/world";
+
+function program() {
+    const config = new pulumi.Config();
+    const which = config.get("case") ?? "good";
+    const slb = local.slbs[0];
+    const cluster = new Cluster("rot-e2e", { nodes: nodeSpecs() });
+    const binding = new SlbBinding("rot-e2e", {
+        haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+        listen: { address: bridgeAddress, port: 5101 },
+    });
+    const rotation = new RegistryBucketRotation("rot-e2e", {
+        cluster, binding, node: which === "bad" ? "h9" : "h1",
+        prefix: which === "bad" ? "Images_Prod" : "images",
+        period: (which === "bad" ? "year" : "quarter") as "quarter",
+        retain: which === "bad" ? 0 : 2,
+        storage: which === "plain-key" ? { kind: "s3", region: "us-east-1", accessKey: "AKID", secretKey: "plain-secret-key" } : undefined,
+        now: config.require("now"),
+    });
+    return { bucket: rotation.currentBucket, address: rotation.address };
+}
+
+// One preview reports every problem of the resource at once.
+const problems: RegExp[] = [
+    /property retain value \{0\} has a problem: must be a whole number from 1 to 1000, got 0/,
+    /property period value .* has a problem: must be one of quarter, month, week, got "year"/,
+    /property prefix value .* has a problem: must start with a lowercase letter or digit .*S3 bucket name rules.*"Images_Prod"/,
+    /property node value .* has a problem: "h9" is not a node of cluster rot-e2e \(nodes: h1, h2, h3\)/,
+];
+
+describe("RegistryBucketRotation through the pulumi CLI", function () {
+    this.timeout(300_000);
+    let stack: Stack;
+
+    before(async () => {
+        cleanSlate();
+        stack = await openStack("berth-rotation", `e2e-${Date.now()}`, async () => program(), { now: "2026-11-23T10:00:00Z" });
+    });
+    after(async () => {
+        if (stack) {
+            await stack.destroy().catch(() => undefined);
+            await removeStack(stack);
+        }
+        const docker = new NodeConnection(nodeSpecs()[0]).docker(30_000);
+        const { Volumes } = await docker.listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot-e2e`] } });
+        for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true });
+    });
+
+    it("rejects retain < 1, an unknown period, a prefix invalid as an S3 bucket name and a node not in the cluster, in preview", async () => {
+        await stack.setConfig("case", { value: "bad" });
+        await assert.rejects(stack.preview(), (e: Error) => {
+            for (const problem of problems) assert.match(e.message, problem);
+            return true;
+        });
+    });
+
+    it("warns about an S3 secret key given as a plain string, never printing it", async () => {
+        await stack.setConfig("case", { value: "plain-key" });
+        const preview = await stack.preview({ diff: true });
+        assert.match(preview.stderr, /storage\.secretKey is not a secret/);
+        assert.ok(!(preview.stdout + preview.stderr).includes("plain-secret-key"));
+    });
+
+    it("creates the quarter's bucket, and previews the next quarter as a rotation", async () => {
+        await stack.setConfig("case", { value: "good" });
+        const up = await stack.up();
+        assert.equal(up.outputs.bucket.value, "images-2026q4");
+        assert.equal(up.outputs.address.value, `${bridgeAddress}:5101`);
+        await stack.setConfig("now", { value: "2027-01-05T10:00:00Z" });
+        const preview = await stack.preview({ diff: true });
+        assert.equal(preview.changeSummary.update, 1, JSON.stringify(preview.changeSummary));
+        assert.match(preview.stdout, /currentBucket\s*: "images-2026q4" => "images-2027q1"/);
+    });
+});

@@ -1,0 +1,182 @@
+// RegistryBucketRotation against real registries on a node, real HAProxy as the stable address and
+// real pulls: several periods through the clock override.
+import * as assert from "node:assert/strict";
+import { execFile } from "child_process";
+import * as sinon from "sinon";
+import { promisify } from "util";
+import { NodeConnection } from "../../provider/docker/connection";
+import { registryRotationProvider } from "../../provider/engine/registryRotation";
+import { serviceProvider } from "../../provider/engine/service";
+import { slbBindingProvider } from "../../provider/engine/slbBinding";
+import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
+import { BucketHost, DEFAULT_REGISTRY_IMAGE, ROTATION_LABEL } from "../../provider/registry/bucketHost";
+import { RegistryClient } from "../../provider/registry/client";
+import { RegistryRotationArgs, RegistryRotationState } from "../../provider/registry/rotationModel";
+import { bridgeAddress } from "../support/registry";
+import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
+
+const run = promisify(execFile);
+const ID = "it/rot";
+const STABLE = `${bridgeAddress}:5100`;
+const h1 = () => new NodeConnection(nodeSpecs()[0]).docker(30_000);
+
+/** Pushes a demo image to the stable address (or any registry) with skopeo, as a CI job would. */
+async function push(demoTag: string, target: string): Promise<void> {
+    await run("skopeo", ["copy", "--insecure-policy", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${local.images[demoTag]}`, `docker://${target}`]);
+}
+
+async function removeRotationVolumes(): Promise<void> {
+    const { Volumes } = await h1().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot`] } });
+    for (const v of Volumes ?? []) await h1().getVolume(v.Name).remove({ force: true });
+}
+
+describe("RegistryBucketRotation (registries on a node, HAProxy in front, real pulls)", function () {
+    this.timeout(600_000);
+    let binding: SlbBindingState;
+    let state: RegistryRotationState;
+    let service: ServiceState;
+    const args = (now: string, extra: Partial<RegistryRotationArgs> = {}): RegistryRotationArgs => ({
+        name: "rot", cluster: { name: "it", nodes: nodeSpecs() }, node: "h1", prefix: "images", retain: 2, keepTags: 1, binding, now, ...extra,
+    });
+    const serviceArgs = (image: string): ServiceArgs => ({
+        // No health check: what matters here is that the image pulls.
+        name: "rotsvc", cluster: { name: "it", nodes: nodeSpecs() }, image, replicas: 2, ports: [{ containerPort: 80 }], stopGracePeriodSeconds: 2,
+    });
+    const bucket = (name: string) => state.buckets.find((b) => b.name === name);
+    const tagsIn = (name: string, repository: string) => bucket(name)?.repositories.find((r) => r.name === repository)?.tags ?? [];
+
+    before(async () => {
+        cleanSlate();
+        await removeRotationVolumes();
+        const slb = local.slbs[0];
+        binding = (await slbBindingProvider.create({
+            name: "rot-stable", driver: "haproxy",
+            haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+            // On the bridge address: the nodes pull through it.
+            listen: { address: bridgeAddress, port: 5100 }, healthCheck: { intervalMs: 300, rise: 1, fall: 1 },
+        })).outs;
+    });
+    afterEach(() => sinon.restore());
+    after(async () => {
+        if (state) await registryRotationProvider.delete!(ID, state);
+        cleanSlate();
+        await removeRotationVolumes();
+    });
+
+    it("2026q4: builds the registry image from the Debian binary, serves the first bucket at the stable address", async () => {
+        await h1().getImage(DEFAULT_REGISTRY_IMAGE).remove({ force: true }).catch(() => undefined);
+        state = (await registryRotationProvider.create(args("2026-11-23T10:00:00Z"))).outs;
+        assert.equal(state.currentBucket, "images-2026q4");
+        assert.equal(state.address, STABLE);
+        await push("v1", `${STABLE}/app:v1`);
+        await push("v2", `${STABLE}/app:v2`);
+        await push("unhealthy", `${STABLE}/app:v3`);
+        service = (await serviceProvider.create(serviceArgs(`${STABLE}/app:v1`))).outs;
+        assert.match(service.imageDigest, new RegExp(`^${STABLE}/app@sha256:`));
+        state = (await registryRotationProvider.read!(ID, state)).props as RegistryRotationState;
+        assert.deepEqual(tagsIn("images-2026q4", "app"), ["v1", "v2", "v3"]);
+        assert.ok(bucket("images-2026q4")!.blobs >= 4 && bucket("images-2026q4")!.bytes > 100_000, JSON.stringify(bucket("images-2026q4")));
+    });
+
+    it("2027q1: copies forward the in-use image and the newest tag, moves the address with no failed pull, a push during the switch is not lost", async () => {
+        // Pull through the stable address and push to it, continuously, while the rotation runs.
+        let rotating = true;
+        const pulls = { ok: 0, failed: [] as string[] };
+        const pushes: Array<{ repository: string; attempts: number; errors: string[] }> = [];
+        const client = new RegistryClient(STABLE);
+        const puller = (async () => {
+            while (rotating) {
+                await client.manifest("app", "v1").then(() => pulls.ok++, (e) => pulls.failed.push(e.message));
+            }
+        })();
+        const pusher = (async () => {
+            for (let n = 0; rotating; n++) {
+                const entry = { repository: `push${n}/app`, attempts: 0, errors: [] as string[] };
+                pushes.push(entry);
+                // A failed push is retried, as CI retries it; the retry must land somewhere that is kept.
+                while (entry.attempts < 5) {
+                    entry.attempts++;
+                    try {
+                        await push("v2", `${STABLE}/${entry.repository}:t`);
+                        break;
+                    } catch (e: any) {
+                        entry.errors.push(String(e.stderr ?? e.message).trim());
+                    }
+                }
+            }
+        })();
+        try {
+            state = (await registryRotationProvider.update!(ID, state, args("2027-01-02T10:00:00Z"))).outs;
+        } finally {
+            rotating = false;
+            await Promise.all([puller, pusher]);
+        }
+        assert.equal(state.currentBucket, "images-2027q1");
+        assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
+        assert.deepEqual(tagsIn("images-2027q1", "app"), ["v1", "v3"], "v1 in use, v3 newest (keepTags 1); v2 stays behind");
+        assert.equal(bucket("images-2026q4")!.readOnly, true);
+        assert.equal(bucket("images-2027q1")!.readOnly, false);
+        // Every push that completed is in the new bucket (carried forward, or landed there on a retry).
+        const current = new RegistryClient(bucket("images-2027q1")!.address);
+        for (const p of pushes.filter((p) => p.attempts <= 5 && p.errors.length < p.attempts)) {
+            assert.deepEqual(await current.tags(p.repository), ["t"], `${p.repository} (${p.attempts} attempt(s): ${p.errors.join(" | ")})`);
+        }
+        assert.ok(pushes.every((p) => p.errors.length < p.attempts), "every push succeeded, at the latest on a retry");
+        const retried = pushes.filter((p) => p.errors.length);
+        console.error(`      pushes during the switch: ${pushes.length}, retried: ${retried.length} (${retried.map((p) => p.errors[0]).join(" | ")}); pulls ${pulls.ok}`);
+        assert.ok(pushes.length >= 1);
+        // The retained bucket serves at its own address, read-only.
+        await assert.rejects(push("v1", `${bucket("images-2026q4")!.address}/app:new`), /read-only|405|UNSUPPORTED|denied/i);
+        assert.deepEqual(await new RegistryClient(bucket("images-2026q4")!.address).tags("app"), ["v1", "v2", "v3"]);
+    });
+
+    it("2027q2: purges 2026q4 (retain 2); a service rescheduled after two rotations still pulls its image", async () => {
+        state = (await registryRotationProvider.update!(ID, state, args("2027-04-02T10:00:00Z"))).outs;
+        assert.equal(state.currentBucket, "images-2027q2");
+        assert.deepEqual(state.purged, ["images-2026q4"]);
+        assert.deepEqual(state.buckets.map((b) => [b.name, b.readOnly]), [["images-2027q2", false], ["images-2027q1", true]]);
+        const { Volumes } = await h1().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot`] } });
+        assert.deepEqual((Volumes ?? []).map((v) => v.Name).sort(), ["images-2027q1", "images-2027q2"], "the purged bucket's volume is gone");
+        assert.ok(tagsIn("images-2027q2", "app").includes("v1"), "the in-use image was carried twice");
+
+        // Reschedule: nodes forget the image, a container is removed by hand; the repair pulls it again.
+        for (const node of nodeSpecs()) {
+            const docker = new NodeConnection(node).docker(30_000);
+            for (const c of await containersOf("rotsvc")) if (c.node === node.name) await docker.getContainer(c.id).remove({ force: true });
+            await docker.getImage(service.imageDigest).remove({ force: true }).catch(() => undefined);
+        }
+        service = (await serviceProvider.update!("it/rotsvc", service, serviceArgs(`${STABLE}/app:v1`))).outs;
+        assert.equal(service.containers.filter((c) => c.state === "running").length, 2);
+    });
+
+    it("never purges a bucket whose in-use image could not be verified in the current bucket", async () => {
+        // The copy "lands" with another digest: the run stops before any purge.
+        const real = RegistryClient.prototype.manifest;
+        const current = bucket("images-2027q2")!.address;
+        sinon.stub(RegistryClient.prototype, "manifest").callsFake(async function (this: RegistryClient, repository: string, reference: string) {
+            const m = await real.call(this, repository, reference);
+            return this.server !== current || reference.startsWith("sha256:") ? m : { ...m, digest: "sha256:" + "0".repeat(64) };
+        });
+        await assert.rejects(registryRotationProvider.update!(ID, state, args("2027-07-02T10:00:00Z")), /expected sha256:[0-9a-f]{64}: not purging anything/);
+        sinon.restore();
+        const { Volumes } = await h1().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot`] } });
+        assert.ok((Volumes ?? []).some((v) => v.Name === "images-2027q1"), "2027q1 not purged");
+    });
+
+    it("gives an S3 bucket's registry its configuration (no S3 server here: the configuration is what is tested)", async () => {
+        const host = new BucketHost(nodeSpecs()[1], "rot", DEFAULT_REGISTRY_IMAGE);
+        await host.ensureImage(() => undefined);
+        const s3 = { kind: "s3" as const, region: "oss-cn-hangzhou", regionEndpoint: "https://oss-cn-hangzhou.aliyuncs.com", accessKey: "AKID", secretKey: "s3-secret-key", forcePathStyle: false };
+        const registry = await host.start("images-2027q3", s3, true);
+        try {
+            const config = JSON.parse(await host.config(registry.containerId));
+            assert.deepEqual(config.storage.s3, { bucket: "images-2027q3", region: "oss-cn-hangzhou", regionendpoint: "https://oss-cn-hangzhou.aliyuncs.com", accesskey: "AKID", secretkey: "s3-secret-key", forcepathstyle: false, secure: true, rootdirectory: "/" });
+            assert.equal(config.storage.maintenance.readonly.enabled, true);
+            assert.equal(config.storage.filesystem, undefined);
+            const inspected = await new NodeConnection(nodeSpecs()[1]).docker(30_000).getContainer(registry.containerId).inspect();
+            assert.ok(!JSON.stringify(inspected).includes("s3-secret-key"), "the secret key is only in the config file");
+        } finally {
+            await host.remove(registry.containerId);
+        }
+    });
+});
