@@ -104,7 +104,8 @@ export class HaproxyDriver implements SlbDriver {
         if (!this.endpoint.masterSocket) throw new Error("haproxy.masterSocket is needed to add, change or remove a listener (it reloads HAProxy)");
         await validateConfigFile(this.endpoint.configPath);
         const path = this.endpoint.configPath;
-        const release = await lockfile.lock(path, { lockfilePath: `${path}.reload.lock`, realpath: false, retries: { retries: 300, minTimeout: 50, maxTimeout: 200 }, stale: 60000 });
+        // Its own lock, not the config file's: proper-lockfile tracks one lock per path in a process.
+        const release = await lockfile.lock(`${path}.reload`, { realpath: false, retries: { retries: 300, minTimeout: 50, maxTimeout: 200 }, stale: 60000 });
         try {
             const before = await this.workerPid();
             await socketCommand(this.endpoint.masterSocket, "reload", true);
