@@ -5,7 +5,7 @@
 // the previous inputs), or removes its containers on a first deploy, and fails: resources that
 // depend on the hook (the next services of a ServiceGroup) are then not released.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson } from "../docker/labels";
+import { canonicalJson, LABEL } from "../docker/labels";
 import { CommandResult, CommandRunner, DockerCommands } from "../docker/commands";
 import { ContainerState, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { progressFor } from "../progress";
@@ -63,12 +63,33 @@ export function validateHook(args: Partial<PostStartHookArgs>): Failure[] {
 }
 
 /** The container a hook runs in (or beside): the lowest slot of the current revision that serves. */
-export function firstContainer(args: Pick<PostStartHookArgs, "revision" | "containers">): ContainerState | undefined {
-    return [...(args.containers ?? [])].filter((c) => c.revision === args.revision && isServing(c)).sort((a, b) => a.slot - b.slot)[0];
+export function firstContainer(revision: string, containers: ContainerState[]): ContainerState | undefined {
+    return containers.filter((c) => c.revision === revision && isServing(c)).sort((a, b) => a.slot - b.slot)[0];
+}
+
+const serviceId = (a: HookedServiceArgs) => `${a.cluster.name}/${a.name}`;
+const recorded = (args: PostStartHookArgs, containers: ContainerState[]): ServiceState => ({
+    ...args.serviceArgs, imageDigest: "", revision: args.revision, containers, backends: {}, lastRelease: [],
+});
+
+/**
+ * The containers of the revision the service's outputs name, as they really run. A failed hook
+ * rolled the service back behind Pulumi's back (its outputs still name the new revision): then the
+ * new revision is released again first, so that the hook gates it again.
+ */
+async function currentContainers(args: PostStartHookArgs, progress: (l: string) => void): Promise<ContainerState[]> {
+    const service = args.serviceArgs;
+    const hosts = hostsFor(service.cluster.nodes);
+    const selector = { [LABEL.service]: service.name, [LABEL.cluster]: service.cluster.name };
+    const running = (await Promise.all([...hosts.values()].map((h) => h.list(selector).catch(() => [])))).flat();
+    if (firstContainer(args.revision, running)) return running;
+    progress(`revision ${args.revision} of ${service.name} is not running (rolled back after a failed hook?): releasing it again`);
+    const result = await serviceProvider.update!(serviceId(service), recorded(args, running), service);
+    return (result.outs as ServiceState).containers;
 }
 
 async function runHook(args: PostStartHookArgs, progress: (l: string) => void): Promise<CommandResult> {
-    const first = firstContainer(args);
+    const first = firstContainer(args.revision, await currentContainers(args, progress));
     if (!first) throw new Error(`service ${args.serviceArgs.name} has no serving container of revision ${args.revision} to run the hook in`);
     const node = args.serviceArgs.cluster.nodes.find((n) => n.name === first.node);
     if (!node) throw new Error(`node ${first.node} of ${first.name} is not in the cluster`);
@@ -84,7 +105,6 @@ async function runHook(args: PostStartHookArgs, progress: (l: string) => void): 
     return runner.execIn(first.id, args.command, args.env ?? {}, timeout);
 }
 
-const serviceId = (a: ServiceArgs) => `${a.cluster.name}/${a.name}`;
 
 /** Runs the hook; on failure rolls the service back to `previous` (or removes it) and throws. */
 async function runOrRollBack(args: PostStartHookArgs, previous: PostStartHookArgs | undefined): Promise<string> {
@@ -103,7 +123,7 @@ async function runOrRollBack(args: PostStartHookArgs, previous: PostStartHookArg
     }
     const why = `post-start hook of ${service.name} failed (exit ${result.exitCode}): ${output.trim().split("\n").slice(-5).join(" | ")}`;
     progress(why);
-    const current: ServiceState = { ...service, imageDigest: "", revision: args.revision, containers: args.containers, backends: {}, lastRelease: [] };
+    const current = recorded(args, args.containers);
     if (previous) {
         progress(`rolling ${service.name} back to revision ${previous.revision}`);
         await serviceProvider.update!(serviceId(service), current, previous.serviceArgs);
