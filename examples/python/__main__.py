@@ -35,14 +35,14 @@ web = berth.Service("py-web",
                     image=config.get("image") or local["images"]["v1"],
                     replicas=config.get_int("replicas") or 2,
                     ports=[berth.PortSpecArgs(container_port=80)],
-                    health_check=berth.HealthCheckSpecArgs(http_path="/health", interval_seconds=1, timeout_seconds=1),
+                    health_check=berth.HealthCheckSpecArgs(http_path="/health", interval_seconds=1, timeout_seconds=3, retries=5),
                     stop_grace_period_seconds=5,
                     bindings=[
                         berth.ServiceBindingArgs(slb=public.state),
                         berth.ServiceBindingArgs(slb=private.state, weight=50),
                     ],
                     release=berth.ReleaseSpecArgs(healthy_timeout_seconds=60, lb_healthy_timeout_seconds=30,
-                                                  drain_timeout_seconds=10))
+                                                  drain_timeout_seconds=30))
 
 pulumi.export("publicUrl", public.url)
 pulumi.export("privateUrl", private.url)

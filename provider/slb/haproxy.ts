@@ -16,7 +16,8 @@ const SOCKET_TIMEOUT_MS = 5000;
 
 /**
  * Sends one command; HAProxy answers and closes. The master CLI answers only after our half-close.
- * EAGAIN (the socket's accept queue is full under a burst) is retried; anything else is an answer.
+ * EAGAIN (the socket's accept queue is full under a burst) and ECONNREFUSED (the master CLI
+ * just after a reload, while it re-executes itself) are retried; anything else is an answer.
  */
 export function socketCommand(path: string, command: string, halfClose = false): Promise<string> {
     return retry(
@@ -24,11 +25,11 @@ export function socketCommand(path: string, command: string, halfClose = false):
             try {
                 return await sendOnce(path, command, halfClose);
             } catch (e: any) {
-                if (!String(e?.message).includes("EAGAIN")) bail(e);
+                if (!/EAGAIN|ECONNREFUSED/.test(String(e?.message))) bail(e);
                 throw e;
             }
         },
-        { retries: 5, minTimeout: 20, maxTimeout: 500 },
+        { retries: 8, minTimeout: 20, maxTimeout: 500 },
     );
 }
 
