@@ -4,27 +4,17 @@ a new image at a low weight beside the main one, in the same binding), and a Ser
 services released in order, with post-start hooks).
 Config: image (the main image), canaryImage (unset: no canary; promote by setting image to it and
 unsetting it), canaryWeight, groupImage, failHook (the api's hook fails when set)."""
-import json
-import os
-
 import pulumi
 import pulumi_berth as berth
+from berth_local import haproxy, local, local_cluster, slb
 from pulumi_berth import components
 
 config = pulumi.Config()
-cluster_name = os.environ.get("BERTH_CLUSTER", "demo")
-local = json.load(open(os.environ.get("BERTH_CLUSTER_FILE") or (
-    "/run/berth/cluster.json" if cluster_name == "demo" else f"/run/berth-{cluster_name}/cluster.json")))
-slb = local["slbs"][0]
-haproxy = berth.HaproxyEndpointArgs(admin_socket=slb["adminSocket"], master_socket=slb["masterSocket"],
-                                    config_path=slb["configPath"])
 image = config.get("image") or local["images"]["v1"]
 health = berth.HealthCheckSpecArgs(http_path="/health", interval_seconds=1, timeout_seconds=3, retries=5)
 release = berth.ReleaseSpecArgs(healthy_timeout_seconds=60, lb_healthy_timeout_seconds=30, drain_timeout_seconds=10)
 
-cluster = berth.Cluster("local", nodes=[
-    berth.NodeSpecArgs(name=h["name"], docker=h["docker"], address=h["address"], zone=h["zone"]) for h in local["hosts"]
-])
+cluster = local_cluster()
 
 web = components.WebService("pyc-web", cluster=cluster.ref, image=image, replicas=1, health_check=health,
                             ports=[berth.PortSpecArgs(container_port=80)], stop_grace_period_seconds=5, release=release,

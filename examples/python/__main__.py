@@ -1,24 +1,14 @@
 """berth from Python: the local Docker hosts as a cluster, a service released behind two HAProxy
 bindings (public and private, as the WebService component does in TypeScript). Config: image,
-replicas, publicPort, privatePort. Reads the local cluster's description that scripts/cluster.sh
-writes; an infra repo would list its own hosts instead."""
-import json
-import os
-
+replicas, publicPort, privatePort. The local hosts and load
+balancers come from examples/python-shared/berth_local.py (on PYTHONPATH)."""
 import pulumi
 import pulumi_berth as berth
+from berth_local import haproxy, local, local_cluster, slb
 
 config = pulumi.Config()
-cluster_name = os.environ.get("BERTH_CLUSTER", "demo")
-local = json.load(open(os.environ.get("BERTH_CLUSTER_FILE") or (
-    "/run/berth/cluster.json" if cluster_name == "demo" else f"/run/berth-{cluster_name}/cluster.json")))
-slb = local["slbs"][0]
-haproxy = berth.HaproxyEndpointArgs(admin_socket=slb["adminSocket"], master_socket=slb["masterSocket"],
-                                    config_path=slb["configPath"])
 
-cluster = berth.Cluster("local", nodes=[
-    berth.NodeSpecArgs(name=h["name"], docker=h["docker"], address=h["address"], zone=h["zone"]) for h in local["hosts"]
-])
+cluster = local_cluster()
 
 
 def listener(name, port):

@@ -51,3 +51,10 @@ export async function resourceOutputs(stack: Stack, type: string, name: string):
     if (!resource) throw new Error(`no ${type} ${name} in stack ${stack.name}`);
     return resource.outputs;
 }
+
+/** Destroys what a test left behind, if anything, and removes its stack. */
+export async function destroyStack(stack: Stack | undefined, onOutput?: (out: string) => void): Promise<void> {
+    if (!stack) return;
+    await stack.destroy({ onOutput }).catch(() => undefined);
+    await removeStack(stack);
+}

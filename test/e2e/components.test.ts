@@ -4,7 +4,7 @@
 import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
 import { Cluster, ServiceGroup, WebService } from "../../index";
-import { openStack, removeStack } from "../../scripts/lib/stack";
+import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
 
 const slb = local.slbs[0];
@@ -41,12 +41,7 @@ describe("components from TypeScript (dynamic resources)", function () {
         cleanSlate();
         stack = await openStack("berth-components", `e2e-${Date.now()}`, async () => program());
     });
-    after(async () => {
-        if (stack) {
-            await stack.destroy({ onOutput }).catch(() => undefined);
-            await removeStack(stack);
-        }
-    });
+    after(async () => destroyStack(stack, onOutput));
 
     it("deploys a WebService behind two listeners and a ServiceGroup in order", async () => {
         const up = await stack.up({ onOutput });

@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { pulumiCommand, removeStack } from "../../scripts/lib/stack";
+import { destroyStack, pulumiCommand } from "../../scripts/lib/stack";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 
@@ -22,7 +22,7 @@ export async function openProgramStack(example: string, config: Record<string, s
     cpSync(path.join(REPO, "examples", example), workDir, { recursive: true });
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: `e2e-${Date.now()}`, workDir },
-        { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", PYTHONPATH: pythonSdkSite() } },
+        { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", PYTHONPATH: [pythonSdkSite(), path.join(REPO, "examples", "python-shared")].join(":") } },
     );
     await stack.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value }])));
     return stack;
@@ -31,7 +31,6 @@ export async function openProgramStack(example: string, config: Record<string, s
 /** Destroys what is left, removes the stack and its copy of the program. */
 export async function removeProgramStack(stack: Stack | undefined): Promise<void> {
     if (!stack) return;
-    await stack.destroy().catch(() => undefined);
-    await removeStack(stack);
+    await destroyStack(stack);
     rmSync(stack.workspace.workDir, { recursive: true, force: true });
 }
