@@ -7,3 +7,6 @@ export { BucketStorage } from "./provider/registry/config";
 export { PeriodKind } from "./provider/registry/period";
 export * from "./provider/model";
 export { WebService, WebServiceArgs, ListenerArgs } from "./components/webService";
+export { Canary, CanaryArgs, CanarySpec } from "./components/canary";
+export { ServiceGroup, ServiceGroupArgs, GroupMemberArgs } from "./components/serviceGroup";
+export { PostStartHookSpec } from "./provider/engine/hook";

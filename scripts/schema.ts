@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
-import { RESOURCES } from "../provider/plugin/types";
+import { COMPONENTS, RESOURCES } from "../provider/plugin/types";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const TYPES_FILE = path.join(REPO, "provider", "plugin", "types.ts");
@@ -98,11 +98,13 @@ export function deriveSchema(): Record<string, unknown> {
         return { type: checker.getDeclaredTypeOfSymbol(symbol), docs: ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() };
     };
     const resources: Record<string, unknown> = {};
-    for (const [token, { inputs, outputs }] of Object.entries(RESOURCES)) {
+    const served = [...Object.entries(RESOURCES).map(([t, r]) => [t, r, false] as const), ...Object.entries(COMPONENTS).map(([t, r]) => [t, r, true] as const)];
+    for (const [token, { inputs, outputs }, isComponent] of served) {
         const i = declared(inputs);
         const ins = deriver.object(i.type, inputs);
         const outs = deriver.object(declared(outputs).type, outputs);
         resources[token] = {
+            ...(isComponent ? { isComponent: true } : {}),
             description: i.docs,
             inputProperties: ins.properties,
             requiredInputs: ins.required,

@@ -1,24 +1,14 @@
 """berth from Python: the local Docker hosts as a cluster, a service released behind two HAProxy
 bindings (public and private, as the WebService component does in TypeScript). Config: image,
-replicas, publicPort, privatePort. Reads the local cluster's description that scripts/cluster.sh
-writes; an infra repo would list its own hosts instead."""
-import json
-import os
-
+replicas, publicPort, privatePort. The local hosts and load
+balancers come from examples/python-shared/berth_local.py (on PYTHONPATH)."""
 import pulumi
 import pulumi_berth as berth
+from berth_local import haproxy, local, local_cluster, slb
 
 config = pulumi.Config()
-cluster_name = os.environ.get("BERTH_CLUSTER", "demo")
-local = json.load(open(os.environ.get("BERTH_CLUSTER_FILE") or (
-    "/run/berth/cluster.json" if cluster_name == "demo" else f"/run/berth-{cluster_name}/cluster.json")))
-slb = local["slbs"][0]
-haproxy = berth.HaproxyEndpointArgs(admin_socket=slb["adminSocket"], master_socket=slb["masterSocket"],
-                                    config_path=slb["configPath"])
 
-cluster = berth.Cluster("local", nodes=[
-    berth.NodeSpecArgs(name=h["name"], docker=h["docker"], address=h["address"], zone=h["zone"]) for h in local["hosts"]
-])
+cluster = local_cluster()
 
 
 def listener(name, port):
@@ -35,14 +25,14 @@ web = berth.Service("py-web",
                     image=config.get("image") or local["images"]["v1"],
                     replicas=config.get_int("replicas") or 2,
                     ports=[berth.PortSpecArgs(container_port=80)],
-                    health_check=berth.HealthCheckSpecArgs(http_path="/health", interval_seconds=1, timeout_seconds=1),
+                    health_check=berth.HealthCheckSpecArgs(http_path="/health", interval_seconds=1, timeout_seconds=3, retries=5),
                     stop_grace_period_seconds=5,
                     bindings=[
                         berth.ServiceBindingArgs(slb=public.state),
                         berth.ServiceBindingArgs(slb=private.state, weight=50),
                     ],
                     release=berth.ReleaseSpecArgs(healthy_timeout_seconds=60, lb_healthy_timeout_seconds=30,
-                                                  drain_timeout_seconds=10))
+                                                  drain_timeout_seconds=30))
 
 pulumi.export("publicUrl", public.url)
 pulumi.export("privateUrl", private.url)

@@ -3,14 +3,20 @@
 // default, secrets in and out, a detailed diff, progress lines against the resource's URN.
 import * as fs from "fs";
 import * as path from "path";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../docker/labels";
 import { clusterProvider } from "../engine/cluster";
 import { changedProperties, serviceProvider } from "../engine/service";
 import { slbBindingProvider } from "../engine/slbBinding";
 import { ServiceArgs, ServiceState } from "../model";
 import { withProgressSink } from "../progress";
-import { ResourceToken } from "./types";
+import { buildCanary } from "../../components/canary";
+import { BerthKit } from "../../components/kit";
+import { buildServiceGroup } from "../../components/serviceGroup";
+import { buildWebService } from "../../components/webService";
+import { hookProvider } from "../engine/hook";
+import { pluginKit } from "./kit";
+import { COMPONENTS, ResourceToken } from "./types";
 import { resourceReferenceFailures, schemaSecretKeys, unwrapSecrets, wrapSecrets } from "./wire";
 
 type Values = Record<string, any>;
@@ -53,7 +59,27 @@ const SERVED: Record<ResourceToken, Served> = {
         changed: (olds, news) => changedProperties(olds as ServiceState, news as ServiceArgs),
         referenceHints: { cluster: "the Cluster's `ref` output", bindings: "the SlbBinding's `state` output as `slb`" },
     },
+    "berth:index:PostStartHook": {
+        engine: hookProvider,
+        defaults: () => ({}),
+        extraOutputs: () => ({}),
+    },
 };
+
+type Builder = (parent: pulumi.Resource, name: string, args: any, kit: BerthKit) => Record<string, unknown>;
+/** The components' builders, shared with the TypeScript classes; only their outputs are registered. */
+const BUILDERS: Record<keyof typeof COMPONENTS, { build: Builder; outputs: string[]; resolve?: string[] }> = {
+    "berth:components:WebService": { build: buildWebService, outputs: ["publicUrl", "privateUrl", "revision"] },
+    "berth:components:Canary": { build: buildCanary, outputs: ["revision", "canaryRevision"] },
+    // The members must be known to create their resources: construct resolves the list first.
+    "berth:components:ServiceGroup": { build: buildServiceGroup, outputs: ["order", "revisions"], resolve: ["services"] },
+};
+
+class PluginComponent extends pulumi.ComponentResource {
+    done(outputs: pulumi.Inputs): void {
+        this.registerOutputs(outputs);
+    }
+}
 
 export const schemaJson = (): string => fs.readFileSync(path.resolve(__dirname, "..", "..", "..", "schema.json"), "utf8");
 
@@ -171,6 +197,18 @@ export class BerthProvider implements pulumi.provider.Provider {
                 return { outs: this.sealed(token, r.outs ?? {}, n.secretKeys) };
             }),
         );
+    }
+
+    async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions) {
+        const component = BUILDERS[type as keyof typeof COMPONENTS];
+        if (!component) throw new Error(`berth has no component ${type}`);
+        const parent = new PluginComponent(type, name, {}, options);
+        const args: Record<string, unknown> = { ...inputs };
+        for (const k of component.resolve ?? []) args[k] = await (pulumi.output(inputs[k]) as any).promise();
+        const built = component.build(parent, name, args, pluginKit);
+        const state = Object.fromEntries(component.outputs.filter((k) => built[k] !== undefined).map((k) => [k, built[k]])) as pulumi.Inputs;
+        parent.done(state);
+        return { urn: parent.urn, state };
     }
 
     async delete(id: string, urn: string, props: Values) {

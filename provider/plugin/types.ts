@@ -2,6 +2,10 @@
 // (model.ts), with the resource name optional as in the TypeScript classes. scripts/schema.ts
 // derives schema.json from these, so the schema cannot drift from what the engines take.
 import { ClusterArgs, NodeInventory, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../model";
+export type { CanaryInputs, CanaryOutputs } from "../../components/canary";
+export type { ServiceGroupInputs, ServiceGroupOutputs } from "../../components/serviceGroup";
+export type { PostStartHookArgs, PostStartHookState } from "../engine/hook";
+export type { WebServiceInputs, WebServiceOutputs } from "../../components/webService";
 
 /** Docker hosts services run on. Cordon a node with `schedulable: false`. */
 export interface ClusterInputs extends Omit<ClusterArgs, "name"> {
@@ -45,5 +49,13 @@ export const RESOURCES = {
     "berth:index:Cluster": { inputs: "ClusterInputs", outputs: "ClusterOutputs" },
     "berth:index:SlbBinding": { inputs: "SlbBindingInputs", outputs: "SlbBindingOutputs" },
     "berth:index:Service": { inputs: "ServiceInputs", outputs: "ServiceOutputs" },
+    "berth:index:PostStartHook": { inputs: "PostStartHookArgs", outputs: "PostStartHookState" },
 } as const;
 export type ResourceToken = keyof typeof RESOURCES;
+
+/** The components the plugin builds (construct): schema token -> type names. */
+export const COMPONENTS = {
+    "berth:components:WebService": { inputs: "WebServiceInputs", outputs: "WebServiceOutputs" },
+    "berth:components:Canary": { inputs: "CanaryInputs", outputs: "CanaryOutputs" },
+    "berth:components:ServiceGroup": { inputs: "ServiceGroupInputs", outputs: "ServiceGroupOutputs" },
+} as const;

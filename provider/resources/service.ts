@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec } from "../model";
+import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec, ServiceBinding } from "../model";
 import { Cluster } from "./cluster";
 import { lazyProvider, withSecretOutputs } from "./lazy";
 import { SlbBinding } from "./slbBinding";
@@ -33,7 +33,8 @@ export interface ServiceResourceArgs {
     /** Writable-layer size limit; needs a storage driver with quotas. */
     diskQuotaMb?: pulumi.Input<number>;
     stopGracePeriodSeconds?: pulumi.Input<number>;
-    bindings?: Array<SlbBinding | ServiceBindingArgs>;
+    /** SlbBindings (or their weights and ports), or the bindings as the engine takes them (what components pass). */
+    bindings?: Array<SlbBinding | ServiceBindingArgs> | pulumi.Output<ServiceBinding[]>;
     release?: pulumi.Input<ReleaseSpec>;
     /** Any value; changing it rolls every container without an image change (a smooth restart). */
     restartTrigger?: pulumi.Input<string>;
@@ -54,9 +55,11 @@ export class Service extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: ServiceResourceArgs, opts?: pulumi.CustomResourceOptions) {
         const cluster = args.cluster instanceof Cluster ? args.cluster.ref : args.cluster;
-        const bindings = (args.bindings ?? []).map((b) =>
-            b instanceof SlbBinding ? { slb: b.state } : { slb: b.binding.state, weight: b.weight, containerPort: b.containerPort },
-        );
+        const bindings = pulumi.Output.isInstance(args.bindings)
+            ? args.bindings
+            : (args.bindings ?? []).map((b) =>
+                  b instanceof SlbBinding ? { slb: b.state } : { slb: b.binding.state, weight: b.weight, containerPort: b.containerPort },
+              );
         super(
             lazyProvider(require.resolve("../engine/service"), "serviceProvider"),
             name,

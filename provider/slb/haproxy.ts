@@ -16,7 +16,8 @@ const SOCKET_TIMEOUT_MS = 5000;
 
 /**
  * Sends one command; HAProxy answers and closes. The master CLI answers only after our half-close.
- * EAGAIN (the socket's accept queue is full under a burst) is retried; anything else is an answer.
+ * EAGAIN (the socket's accept queue is full under a burst) and ECONNREFUSED (the master CLI
+ * just after a reload, while it re-executes itself) are retried; anything else is an answer.
  */
 export function socketCommand(path: string, command: string, halfClose = false): Promise<string> {
     return retry(
@@ -24,11 +25,11 @@ export function socketCommand(path: string, command: string, halfClose = false):
             try {
                 return await sendOnce(path, command, halfClose);
             } catch (e: any) {
-                if (!String(e?.message).includes("EAGAIN")) bail(e);
+                if (!/EAGAIN|ECONNREFUSED/.test(String(e?.message))) bail(e);
                 throw e;
             }
         },
-        { retries: 5, minTimeout: 20, maxTimeout: 500 },
+        { retries: 8, minTimeout: 20, maxTimeout: 500 },
     );
 }
 
@@ -104,7 +105,8 @@ export class HaproxyDriver implements SlbDriver {
         if (!this.endpoint.masterSocket) throw new Error("haproxy.masterSocket is needed to add, change or remove a listener (it reloads HAProxy)");
         await validateConfigFile(this.endpoint.configPath);
         const path = this.endpoint.configPath;
-        const release = await lockfile.lock(path, { lockfilePath: `${path}.reload.lock`, realpath: false, retries: { retries: 300, minTimeout: 50, maxTimeout: 200 }, stale: 60000 });
+        // Its own lock, not the config file's: proper-lockfile tracks one lock per path in a process.
+        const release = await lockfile.lock(`${path}.reload`, { realpath: false, retries: { retries: 300, minTimeout: 50, maxTimeout: 200 }, stale: 60000 });
         try {
             const before = await this.workerPid();
             await socketCommand(this.endpoint.masterSocket, "reload", true);

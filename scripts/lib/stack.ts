@@ -58,3 +58,10 @@ export function demoWorkspace(cluster: string): string {
     const name = cluster === "demo" ? "berth-quickstart" : `berth-quickstart-${cluster}`;
     return path.join(process.env.BERTH_CACHE ?? path.join(os.homedir(), ".cache/berth"), "workspaces", name);
 }
+
+/** Destroys what a test left behind, if anything, and removes its stack. */
+export async function destroyStack(stack: Stack | undefined, onOutput?: (out: string) => void): Promise<void> {
+    if (!stack) return;
+    await stack.destroy({ onOutput }).catch(() => undefined);
+    await removeStack(stack);
+}

@@ -3,30 +3,17 @@
 // private binding on the local hosts, previews and releases a new image under load, scales,
 // refuses bad input in preview, and destroys.
 import * as assert from "node:assert/strict";
-import { execFileSync } from "child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "fs";
-import * as os from "os";
-import * as path from "path";
-import { EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { pulumiCommand, removeStack } from "../../scripts/lib/stack";
+import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { Load, summarize } from "../support/load";
+import { openProgramStack, removeProgramStack } from "../support/pythonStack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
 
-const REPO = path.resolve(__dirname, "..", "..", "..");
 const PUBLIC = listenerUrl(18180);
 const PRIVATE = listenerUrl(18181);
-
-/** The generated SDK, installed for PYTHONPATH (scripts/setup.sh does it; a test run after only tsc may not have). */
-function pythonSdkSite(): string {
-    const site = path.join(REPO, "dist", "sdk", "python-site");
-    if (!existsSync(site)) execFileSync("bash", [path.join(REPO, "scripts", "python-sdk.sh")], { stdio: ["ignore", "ignore", "inherit"] });
-    return site;
-}
 
 describe("berth from Python through the provider plugin", function () {
     this.timeout(600_000);
     let stack: Stack;
-    let workDir: string;
     const log: string[] = [];
     const events: EngineEvent[] = [];
     const onOutput = (s: string) => log.push(s);
@@ -34,22 +21,9 @@ describe("berth from Python through the provider plugin", function () {
 
     before(async () => {
         cleanSlate();
-        // The stack's config file lands beside the program: use a copy, not the example itself.
-        workDir = mkdtempSync(path.join(os.tmpdir(), "berth-python-"));
-        cpSync(path.join(REPO, "examples", "python"), workDir, { recursive: true });
-        stack = await LocalWorkspace.createOrSelectStack(
-            { stackName: `e2e-${Date.now()}`, workDir },
-            { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", PYTHONPATH: pythonSdkSite() } },
-        );
-        await stack.setAllConfig({ image: { value: local.images.v1 }, replicas: { value: "2" }, publicPort: { value: "18180" }, privatePort: { value: "18181" } });
+        stack = await openProgramStack("python", { image: local.images.v1, replicas: "2", publicPort: "18180", privatePort: "18181" });
     });
-    after(async () => {
-        if (stack) {
-            await stack.destroy({ onOutput }).catch(() => undefined);
-            await removeStack(stack);
-        }
-        if (workDir) rmSync(workDir, { recursive: true, force: true });
-    });
+    after(async () => removeProgramStack(stack));
 
     it("deploys v1 behind both bindings, progress lines under the service", async () => {
         const up = await stack.up({ onOutput, onEvent });
