@@ -13,6 +13,8 @@ export interface NodeSpec {
     /** false cordons the node: nothing new lands there and the next release moves containers off it. */
     schedulable?: boolean;
     tls?: { ca?: string; cert?: string; key?: string };
+    /** The node's identity at a cloud load balancer (Aliyun CLB): its ECS instance or its ENI; one of the two. */
+    cloud?: { instanceId?: string; eniId?: string };
 }
 
 /** What a Docker engine says about its host. */
@@ -155,10 +157,24 @@ export interface HaproxyEndpoint {
     configPath: string;
 }
 
+/** An existing Aliyun Classic Load Balancer (CLB) instance; berth creates and owns the listener and its vServer group. */
+export interface AliyunEndpoint {
+    loadBalancerId: string;
+    region: string;
+    /** OpenAPI endpoint; default https://slb.<region>.aliyuncs.com */
+    endpoint?: string;
+    /** Default: the environment's ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET. */
+    accessKeyId?: string;
+    accessKeySecret?: string;
+}
+
 export interface SlbBindingArgs {
     name: string;
-    driver: "haproxy";
-    haproxy: HaproxyEndpoint;
+    driver: "haproxy" | "aliyun";
+    haproxy?: HaproxyEndpoint;
+    aliyun?: AliyunEndpoint;
+    /** tcp: the listener forwards connections; http (default): it forwards requests. */
+    protocol?: "tcp" | "http";
     listen: { address?: string; port: number };
     healthCheck?: { httpPath?: string; intervalMs?: number; rise?: number; fall?: number };
 }
@@ -182,6 +198,8 @@ export const DEFAULTS = {
     replicas: 1,
     stopGracePeriodSeconds: 10,
     weight: 100,
+    /** Aliyun CLB weights are 0-100 (HAProxy's 0-256). */
+    aliyunMaxWeight: 100,
     healthyTimeoutSeconds: 120,
     lbHealthyTimeoutSeconds: 60,
     drainTimeoutSeconds: 30,

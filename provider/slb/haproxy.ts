@@ -59,6 +59,8 @@ export function parseStat(csv: string): Array<Record<string, string>> {
 }
 
 export class HaproxyDriver implements SlbDriver {
+    readonly countsInFlight = true;
+
     constructor(private readonly endpoint: HaproxyEndpoint) {}
 
     private async run(command: string, ok: RegExp = /^$/): Promise<string> {
