@@ -24,7 +24,8 @@ export function socketCommand(path: string, command: string, halfClose = false):
             try {
                 return await sendOnce(path, command, halfClose);
             } catch (e: any) {
-                if (!String(e?.message).includes("EAGAIN")) bail(e);
+                // async-retry still runs the next attempt when the attempt throws after bail: return instead.
+                if (!String(e?.message).includes("EAGAIN")) return bail(e) as never;
                 throw e;
             }
         },

@@ -19,6 +19,7 @@ interface Server {
     health: "normal" | "abnormal" | "unavailable";
     ok: number;
     failed: number;
+    probing?: boolean;
 }
 
 interface Listener {
@@ -26,7 +27,7 @@ interface Listener {
     protocol: "tcp" | "http";
     groupId: string;
     running: boolean;
-    check: { type: "tcp" | "http"; uri: string; intervalMs: number; rise: number; fall: number; lastAt: number };
+    check: { type: "tcp" | "http"; uri: string; intervalMs: number; timeoutMs: number; rise: number; fall: number; lastAt: number };
     server?: net.Server;
 }
 
@@ -68,6 +69,8 @@ export class ClbContractServer {
     private readonly nonces = new Set<string>();
     private prober?: NodeJS.Timeout;
     private throttled = 0;
+    private ratePerSecond?: number;
+    private recent: number[] = [];
     private readonly refusals = new Map<string, { code: string; times: number }>();
     /** Every accepted call: action and, for server lists, how many servers it carried. */
     readonly calls: Array<{ action: string; servers?: number }> = [];
@@ -98,6 +101,12 @@ export class ClbContractServer {
         this.throttled = n;
     }
 
+    /** Calls beyond `perSecond` in any second answer Throttling (undefined: no limit), as the API's rate limits do. */
+    limitRate(perSecond: number | undefined): void {
+        this.ratePerSecond = perSecond;
+        this.recent = [];
+    }
+
     /** The next `times` calls of `action` fail with `code` (a command the load balancer refuses). */
     refuse(action: string, code: string, times = 1): void {
         this.refusals.set(action, { code, times });
@@ -113,8 +122,12 @@ export class ClbContractServer {
             const q = new URL(req.url ?? "/", "http://x").searchParams;
             this.authenticate(q);
             const action = q.get("Action") ?? "";
-            if (this.throttled > 0) {
-                this.throttled--;
+            const now = Date.now();
+            this.recent = this.recent.filter((t) => now - t < 1000);
+            const overRate = this.ratePerSecond !== undefined && this.recent.length >= this.ratePerSecond;
+            if (!overRate) this.recent.push(now);
+            if (this.throttled > 0 || overRate) {
+                if (!overRate) this.throttled--;
                 this.throttledCalls++;
                 throw new ApiError(400, "Throttling", "Request was denied due to request throttling.");
             }
@@ -253,6 +266,8 @@ export class ClbContractServer {
                         type: tcp && q.get("HealthCheckType") !== "http" ? "tcp" : "http",
                         uri: q.get("HealthCheckURI") ?? "/",
                         intervalMs: Number(q.get("HealthCheckInterval") ?? 2) * 1000,
+                        // HealthCheckConnectTimeout (TCP) / HealthCheckTimeout (HTTP), seconds, default 5.
+                        timeoutMs: Number(q.get(tcp ? "HealthCheckConnectTimeout" : "HealthCheckTimeout") ?? 5) * 1000,
                         rise: Number(q.get("HealthyThreshold") ?? 3),
                         fall: Number(q.get("UnhealthyThreshold") ?? 3),
                         lastAt: 0,
@@ -305,8 +320,10 @@ export class ClbContractServer {
             if (!l.running || now - l.check.lastAt < l.check.intervalMs) continue;
             l.check.lastAt = now;
             for (const s of this.groups.get(l.groupId)?.servers ?? []) {
-                if (s.Weight === 0) continue;
+                if (s.Weight === 0 || s.probing) continue;
+                s.probing = true;
                 void this.probe(l, s).then((up) => {
+                    s.probing = false;
                     if (s.Weight === 0) return;
                     if (up) Object.assign(s, { ok: s.ok + 1, failed: 0 });
                     else Object.assign(s, { failed: s.failed + 1, ok: 0 });
@@ -321,12 +338,12 @@ export class ClbContractServer {
         const host = this.opts.servers[s.ServerId];
         return new Promise((resolve) => {
             if (l.check.type === "tcp") {
-                const c = net.connect({ host, port: s.Port, timeout: 1000 }, () => (c.destroy(), resolve(true)));
+                const c = net.connect({ host, port: s.Port, timeout: l.check.timeoutMs }, () => (c.destroy(), resolve(true)));
                 c.on("error", () => resolve(false)).on("timeout", () => (c.destroy(), resolve(false)));
                 return;
             }
             // CLB's default healthy codes are http_2xx and http_3xx.
-            const r = http.get({ host, port: s.Port, path: l.check.uri, timeout: 1000, agent: false }, (res) => {
+            const r = http.get({ host, port: s.Port, path: l.check.uri, timeout: l.check.timeoutMs, agent: false }, (res) => {
                 res.resume();
                 resolve((res.statusCode ?? 500) < 400);
             });

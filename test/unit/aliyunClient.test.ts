@@ -42,6 +42,8 @@ describe("Aliyun CLB client and driver (contract server)", function () {
     it("does not retry a refused command", async () => {
         server.refuse("CreateVServerGroup", "Forbidden.RAM", 1);
         await assert.rejects(client().call("CreateVServerGroup", { LoadBalancerId: LB, VServerGroupName: "x" }), /Forbidden\.RAM/);
+        // Long past the retry delay (5-20 ms): no attempt ran behind the rejection.
+        await new Promise((r) => setTimeout(r, 200));
         assert.equal(server.calls.filter((c) => c.action === "CreateVServerGroup").length, 0);
     });
 

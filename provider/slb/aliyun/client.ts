@@ -73,7 +73,8 @@ export class AliyunClient {
                 try {
                     return await this.once<T>(action, params);
                 } catch (e: any) {
-                    if (!(e instanceof AliyunApiError && e.retryable)) bail(e);
+                    // async-retry still runs the next attempt when the attempt throws after bail: return instead.
+                    if (!(e instanceof AliyunApiError && e.retryable)) return bail(e) as never;
                     throw e;
                 }
             },
