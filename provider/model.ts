@@ -19,6 +19,16 @@ export interface NodeSpec {
     tls?: NodeTls;
     /** ssh:// nodes: a private key (a secret) and the node's host public key, which is checked (never trusted on first use). */
     ssh?: NodeSsh;
+    /** The node's identity at a cloud load balancer (Aliyun CLB): its ECS instance or its ENI; one of the two. */
+    cloud?: NodeCloud;
+}
+
+/** A node's identity at a cloud load balancer. */
+export interface NodeCloud {
+    /** ECS instance id (i-...): the CLB sends traffic to the instance's primary address. */
+    instanceId?: string;
+    /** Elastic network interface id (eni-...): for a node whose address is on a secondary ENI. */
+    eniId?: string;
 }
 
 /** Mutual TLS to a tcp:// node's Docker engine (PEM). */
@@ -253,13 +263,31 @@ export interface HaproxyEndpoint {
     configPath: string;
 }
 
+/** An existing Aliyun Classic Load Balancer (CLB) instance; berth creates and owns the listener and its vServer group. */
+export interface AliyunEndpoint {
+    /** The CLB instance id (lb-...). */
+    loadBalancerId: string;
+    /** Its region (cn-hangzhou, ...). */
+    region: string;
+    /** OpenAPI endpoint; default https://slb.<region>.aliyuncs.com */
+    endpoint?: string;
+    /** Default: the environment's ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET. */
+    accessKeyId?: string;
+    /** A Pulumi secret; default: the environment's ALIBABA_CLOUD_ACCESS_KEY_SECRET. */
+    accessKeySecret?: string;
+}
+
 export interface SlbBindingArgs {
     /** Listener and backend pool name on the load balancer. */
     name: string;
-    /** Load balancer kind; only haproxy so far. */
-    driver: "haproxy";
-    /** The HAProxy to configure. */
-    haproxy: HaproxyEndpoint;
+    /** Load balancer kind: haproxy (local) or aliyun (Classic Load Balancer). */
+    driver: "haproxy" | "aliyun";
+    /** The HAProxy to configure (driver haproxy). */
+    haproxy?: HaproxyEndpoint;
+    /** The Aliyun CLB instance (driver aliyun). */
+    aliyun?: AliyunEndpoint;
+    /** tcp: the listener forwards connections; http (default): it forwards requests. */
+    protocol?: "tcp" | "http";
     /** Where the listener binds (address default 127.0.0.1). */
     listen: {
         /** Bind address. Default 127.0.0.1. */
@@ -302,6 +330,8 @@ export const DEFAULTS = {
     replicas: 1,
     stopGracePeriodSeconds: 10,
     weight: 100,
+    /** Aliyun CLB weights are 0-100 (HAProxy's 0-256). */
+    aliyunMaxWeight: 100,
     healthyTimeoutSeconds: 120,
     lbHealthyTimeoutSeconds: 60,
     drainTimeoutSeconds: 30,

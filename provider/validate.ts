@@ -1,6 +1,6 @@
 // Pure input validation. Each problem names the property path and what is wrong, so that
 // `pulumi preview` fails before anything is touched.
-import { ClusterArgs, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
+import { ClusterArgs, DEFAULTS, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
 import { credentialFaults } from "./docker/credentials";
 import { PERIOD_KINDS, prefixProblem } from "./registry/period";
 import { RegistryRotationArgs } from "./registry/rotationModel";
@@ -224,7 +224,15 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         const containerPorts = (Array.isArray(args.ports) ? args.ports : []).map((p) => p.containerPort);
         const names = new Set<string>();
         bs.forEach((b, i) => {
-            c.integer(`bindings[${i}].weight`, b.weight, 1, 256);
+            // CLB weights stop at 100: rejected here rather than scaled, so a weight means the same on every driver.
+            c.integer(`bindings[${i}].weight`, b.weight, 1, b.slb?.driver === "aliyun" ? DEFAULTS.aliyunMaxWeight : 256);
+            if (b.slb?.driver === "aliyun") {
+                for (const n of Array.isArray(args.cluster?.nodes) ? args.cluster!.nodes : []) {
+                    if (!isUnknown(n) && !n.cloud?.instanceId && !n.cloud?.eniId) {
+                        c.fail(`cluster.nodes[${n.name}].cloud`, `binding ${b.slb.name} is an Aliyun CLB: every node needs cloud.instanceId (ECS) or cloud.eniId`);
+                    }
+                }
+            }
             c.known(b.slb?.name, (n) => {
                 if (names.has(n)) c.fail(`bindings[${i}]`, `binds ${n} twice`);
                 names.add(n);
@@ -323,9 +331,13 @@ export function validateSlbBinding(args: Partial<SlbBindingArgs>): Failure[] {
     const c = new Checker();
     c.name("name", args.name);
     c.known(args.driver, (d) => {
-        if (d !== "haproxy") c.fail("driver", `must be "haproxy", got ${JSON.stringify(d)}`);
+        if (d !== "haproxy" && d !== "aliyun") c.fail("driver", `must be "haproxy" or "aliyun", got ${JSON.stringify(d)}`);
     });
-    if (!args.haproxy) c.fail("haproxy", "is required");
+    c.known(args.protocol, (p) => {
+        if (p !== "tcp" && p !== "http") c.fail("protocol", `must be "tcp" or "http", got ${JSON.stringify(p)}`);
+    });
+    if (args.driver === "aliyun") validateAliyun(c, args.aliyun);
+    else if (!args.haproxy) c.fail("haproxy", "is required");
     c.known(args.haproxy, (h) => {
         for (const key of ["adminSocket", "configPath"] as const) {
             if (!h[key]) c.fail(`haproxy.${key}`, "is required");
@@ -350,6 +362,22 @@ export function validateSlbBinding(args: Partial<SlbBindingArgs>): Failure[] {
         c.integer("healthCheck.fall", h.fall, 1, 100);
     });
     return c.failures;
+}
+
+function validateAliyun(c: Checker, a: SlbBindingArgs["aliyun"]): void {
+    if (!a) return c.fail("aliyun", "is required with driver \"aliyun\" (loadBalancerId, region)");
+    c.known(a, (v) => {
+        c.known(v.loadBalancerId, (id) => {
+            if (typeof id !== "string" || !/^lb-[a-z0-9]+$/.test(id)) c.fail("aliyun.loadBalancerId", `must be a CLB instance id like lb-bp1o94dp5i6earr9g6d1l, got ${JSON.stringify(id)}`);
+        });
+        c.known(v.region, (r) => {
+            if (typeof r !== "string" || !/^[a-z]+(-[a-z0-9]+)+$/.test(r)) c.fail("aliyun.region", `must be a region id like cn-hangzhou, got ${JSON.stringify(r)}`);
+        });
+        c.known(v.endpoint, (e) => {
+            if (typeof e !== "string" || !/^https?:\/\//.test(e)) c.fail("aliyun.endpoint", `must be an http(s) URL, got ${JSON.stringify(e)}`);
+        });
+        if ((v.accessKeyId === undefined) !== (v.accessKeySecret === undefined)) c.fail("aliyun.accessKeySecret", "aliyun.accessKeyId and aliyun.accessKeySecret go together (or both from the environment)");
+    });
 }
 
 export function formatFailures(resource: string, failures: Failure[]): string {

@@ -4,7 +4,7 @@
 import Docker from "dockerode";
 import { PassThrough } from "stream";
 import { NodeSpec } from "../model";
-import { dockerOptions } from "./host";
+import { NodeConnection } from "./connection";
 
 export interface CommandResult {
     exitCode: number;
@@ -42,7 +42,7 @@ export class DockerCommands implements CommandRunner {
     private readonly docker: Docker;
 
     constructor(private readonly node: NodeSpec) {
-        this.docker = new Docker(dockerOptions(node));
+        this.docker = new NodeConnection(node).docker(60_000);
     }
 
     async execIn(containerId: string, command: string[], env: Record<string, string>, timeoutSeconds: number): Promise<CommandResult> {

@@ -72,7 +72,7 @@ function boundSlbs(args: ServiceArgs): BoundSlb[] {
     const firstPort = args.ports?.[0]?.containerPort ?? 80;
     return (args.bindings ?? []).map((b) => ({
         pool: b.slb.name,
-        driver: driverFor(b.slb),
+        driver: driverFor(b.slb, args.cluster.nodes),
         weight: b.weight ?? DEFAULTS.weight,
         containerPort: b.containerPort ?? firstPort,
     }));
@@ -397,11 +397,11 @@ export function describeChange(olds: ServiceArgs, news: ServiceArgs, changed: st
 }
 
 function bindingIdentity(args: ServiceArgs) {
-    return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
+    return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, aliyun: b.slb?.aliyun?.loadBalancerId, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
 }
 
 function nodeIdentity(args: ServiceArgs) {
-    return (args.cluster?.nodes ?? []).map((n) => ({ name: n.name, docker: n.docker, address: n.address, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false }));
+    return (args.cluster?.nodes ?? []).map((n) => ({ name: n.name, docker: n.docker, address: n.address, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, cloud: n.cloud }));
 }
 
 /** The inputs that differ, bindings and nodes compared by what matters to the service. */

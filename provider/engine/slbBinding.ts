@@ -14,11 +14,12 @@ function outputs(args: SlbBindingArgs): SlbBindingState {
 export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {
         const failures = validateSlbBinding(news);
-        if (failures.length === 0 && !isUnknown(news.haproxy?.adminSocket)) {
+        const reach = news.driver === "aliyun" ? news.aliyun?.loadBalancerId : news.haproxy?.adminSocket;
+        if (failures.length === 0 && !isUnknown(reach) && !isUnknown(news.aliyun?.accessKeySecret)) {
             try {
                 await driverFor(news as SlbBindingArgs).ping();
             } catch (e: any) {
-                failures.push({ property: "haproxy.adminSocket", reason: e?.message ?? String(e) });
+                failures.push({ property: news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket", reason: e?.message ?? String(e) });
             }
         }
         return { inputs: news, failures };
@@ -26,6 +27,7 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id, olds, news) {
         const replaces = ["name", "driver"].filter((k) => olds[k] !== news[k]);
         if (olds.haproxy?.configPath !== news.haproxy?.configPath) replaces.push("haproxy");
+        if (olds.aliyun?.loadBalancerId !== news.aliyun?.loadBalancerId || olds.aliyun?.region !== news.aliyun?.region) replaces.push("aliyun");
         const before = canonicalJson({ ...olds, url: undefined });
         const after = canonicalJson({ ...outputs(news as SlbBindingArgs), url: undefined });
         return { changes: before !== after || replaces.length > 0, replaces, deleteBeforeReplace: true };
@@ -35,7 +37,7 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const failures = validateSlbBinding(args);
         if (failures.length) throw new Error(formatFailures(`slb binding ${args.name}`, failures));
         await driverFor(args).ensureListener(args);
-        return { id: `${args.haproxy.configPath}#${args.name}`, outs: outputs(args) };
+        return { id: `${args.driver === "aliyun" ? args.aliyun!.loadBalancerId : args.haproxy!.configPath}#${args.name}`, outs: outputs(args) };
     },
     async read(id, props) {
         return { id, props };

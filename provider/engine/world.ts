@@ -4,14 +4,18 @@ import { DockerHost, HostClient } from "../docker/host";
 import { NodeSpec, RegistryCredentials, SlbBindingArgs } from "../model";
 import { NodeView } from "../schedule/placement";
 import { HaproxyDriver } from "../slb/haproxy";
+import { AliyunClient } from "../slb/aliyun/client";
+import { AliyunSlbDriver } from "../slb/aliyun/driver";
 import { SlbDriver } from "../slb/driver";
 
 export function hostsFor(nodes: NodeSpec[], registries?: RegistryCredentials[]): Map<string, HostClient> {
     return new Map(nodes.map((n) => [n.name, new DockerHost(n, registries)]));
 }
 
-export function driverFor(binding: SlbBindingArgs): SlbDriver {
-    return new HaproxyDriver(binding.haproxy);
+/** `nodes` give the cloud identity (instance or ENI) that cloud load balancers address backends by. */
+export function driverFor(binding: SlbBindingArgs, nodes: NodeSpec[] = []): SlbDriver {
+    if (binding.driver === "aliyun") return new AliyunSlbDriver(new AliyunClient(binding.aliyun!), nodes);
+    return new HaproxyDriver(binding.haproxy!);
 }
 
 /** Asks every node's Docker whether it answers; a node that does not is left out of placement. */

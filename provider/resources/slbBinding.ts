@@ -1,12 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HaproxyEndpoint, SlbBindingState } from "../model";
+import { AliyunEndpoint, HaproxyEndpoint, SlbBindingState } from "../model";
 import { lazyProvider } from "./lazy";
 
 export interface SlbBindingResourceArgs {
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
     name?: pulumi.Input<string>;
-    driver?: pulumi.Input<"haproxy">;
-    haproxy: pulumi.Input<HaproxyEndpoint>;
+    driver?: pulumi.Input<"haproxy" | "aliyun">;
+    haproxy?: pulumi.Input<HaproxyEndpoint>;
+    /** With driver "aliyun": the CLB instance; the access key is kept as a secret in the state. */
+    aliyun?: pulumi.Input<{ [K in keyof AliyunEndpoint]: pulumi.Input<AliyunEndpoint[K]> }>;
+    protocol?: pulumi.Input<"tcp" | "http">;
     listen: pulumi.Input<{ address?: pulumi.Input<string>; port: pulumi.Input<number> }>;
     healthCheck?: pulumi.Input<{ httpPath?: pulumi.Input<string>; intervalMs?: pulumi.Input<number>; rise?: pulumi.Input<number>; fall?: pulumi.Input<number> }>;
 }
@@ -14,8 +17,10 @@ export interface SlbBindingResourceArgs {
 /** A listener and backend pool on one load balancer. A service may serve through many. */
 export class SlbBinding extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
-    declare readonly driver: pulumi.Output<"haproxy">;
-    declare readonly haproxy: pulumi.Output<HaproxyEndpoint>;
+    declare readonly driver: pulumi.Output<"haproxy" | "aliyun">;
+    declare readonly haproxy: pulumi.Output<HaproxyEndpoint | undefined>;
+    declare readonly aliyun: pulumi.Output<AliyunEndpoint | undefined>;
+    declare readonly protocol: pulumi.Output<"tcp" | "http" | undefined>;
     declare readonly listen: pulumi.Output<{ address: string; port: number }>;
     declare readonly healthCheck: pulumi.Output<SlbBindingState["healthCheck"]>;
     declare readonly url: pulumi.Output<string>;
@@ -24,8 +29,17 @@ export class SlbBinding extends pulumi.dynamic.Resource {
         super(
             lazyProvider(require.resolve("../engine/slbBinding"), "slbBindingProvider"),
             name,
-            { name: args.name ?? name, driver: args.driver ?? "haproxy", haproxy: args.haproxy, listen: args.listen, healthCheck: args.healthCheck, url: undefined },
-            opts,
+            {
+                name: args.name ?? name,
+                driver: args.driver ?? "haproxy",
+                haproxy: args.haproxy,
+                aliyun: args.aliyun && pulumi.output(args.aliyun).apply((a) => (a.accessKeySecret === undefined ? a : pulumi.secret(a))),
+                protocol: args.protocol,
+                listen: args.listen,
+                healthCheck: args.healthCheck,
+                url: undefined,
+            },
+            { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "aliyun"] },
             "berth",
             "SlbBinding",
         );
@@ -34,7 +48,7 @@ export class SlbBinding extends pulumi.dynamic.Resource {
     /** What a Service takes in `bindings`. */
     get state(): pulumi.Output<SlbBindingState> {
         return pulumi
-            .all([this.name, this.driver, this.haproxy, this.listen, this.healthCheck, this.url])
-            .apply(([n, driver, haproxy, listen, healthCheck, url]) => ({ name: n, driver, haproxy, listen, healthCheck, url }));
+            .all([this.name, this.driver, this.haproxy, this.aliyun, this.protocol, this.listen, this.healthCheck, this.url])
+            .apply(([n, driver, haproxy, aliyun, protocol, listen, healthCheck, url]) => ({ name: n, driver, haproxy, aliyun, protocol, listen, healthCheck, url }));
     }
 }

@@ -301,6 +301,13 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
         await slb.driver.setWeights(slb.pool, present.filter((b) => b.weight !== 0).map((b) => ({ name: b.name, weight: 0 })));
     }
     if (holding.length === 0) return;
+    // berth:drain-by-time (issue 15) — a load balancer that reports no in-flight count is drained by time.
+    const timed = holding.filter((slb) => !slb.driver.countsInFlight);
+    if (timed.length) {
+        target.progress(`draining ${few(names)} by time in ${timed.map((s) => s.pool).join(", ")}: ${target.drainTimeoutSeconds}s (release.drainTimeoutSeconds must outlast the longest request)`);
+        await new Promise((r) => setTimeout(r, target.drainTimeoutSeconds * 1000));
+    }
+    // berth:drain-by-time end
     const status = throttled(target.progress, 2000);
     try {
         await waitUntil(

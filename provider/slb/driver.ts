@@ -11,7 +11,7 @@ export interface BackendStatus extends Backend {
     weight: number;
     /** UP, DOWN, DRAIN, MAINT, ... as the load balancer says */
     status: string;
-    /** Result of the last health check (HAProxy: L4OK, L7OK, L7STS, ...). */
+    /** Result of the last health check (HAProxy: L4OK, L7OK, L7STS, ...; Aliyun CLB: normal, abnormal, unavailable). */
     checkStatus: string;
     /** Sessions in flight. */
     sessions: number;
@@ -20,12 +20,20 @@ export interface BackendStatus extends Backend {
 }
 
 export interface SlbDriver {
+    /**
+     * Whether `backends()` reports requests in flight (HAProxy does). When not (Aliyun CLB), the
+     * release drains by time: it waits release.drainTimeoutSeconds after weight 0 before removing.
+     */
+    readonly countsInFlight: boolean;
     /** Fails with a clear message when the load balancer does not answer. */
     ping(): Promise<void>;
     ensureListener(binding: SlbBindingArgs): Promise<void>;
     removeListener(name: string): Promise<void>;
     backends(pool: string): Promise<BackendStatus[]>;
-    /** Adds backends at weight 0 with health checks on: they take no traffic until their weight is raised. */
+    /**
+     * Adds backends with health checks on, at weight 0 (HAProxy) or at the smallest weight where a load
+     * balancer checks no weight-0 backend (Aliyun CLB): no traffic until healthy, little until raised.
+     */
     addBackends(pool: string, backends: Backend[]): Promise<void>;
     setWeights(pool: string, weights: Array<{ name: string; weight: number }>): Promise<void>;
     /** Removes backends; callers drain them first. */
@@ -34,7 +42,7 @@ export interface SlbDriver {
 
 /** A backend the load balancer itself has seen pass its last health check. */
 export function isLbHealthy(b: BackendStatus): boolean {
-    return (b.status === "UP" || b.status === "DRAIN") && /OK$/.test(b.checkStatus);
+    return (b.status === "UP" || b.status === "DRAIN") && (/OK$/.test(b.checkStatus) || b.checkStatus === "normal");
 }
 
 export function isDrained(b: BackendStatus): boolean {

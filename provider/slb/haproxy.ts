@@ -25,7 +25,8 @@ export function socketCommand(path: string, command: string, halfClose = false):
             try {
                 return await sendOnce(path, command, halfClose);
             } catch (e: any) {
-                if (!/EAGAIN|ECONNREFUSED/.test(String(e?.message))) bail(e);
+                // async-retry still runs the next attempt when the attempt throws after bail: return instead.
+                if (!/EAGAIN|ECONNREFUSED/.test(String(e?.message))) return bail(e) as never;
                 throw e;
             }
         },
@@ -60,6 +61,8 @@ export function parseStat(csv: string): Array<Record<string, string>> {
 }
 
 export class HaproxyDriver implements SlbDriver {
+    readonly countsInFlight = true;
+
     constructor(private readonly endpoint: HaproxyEndpoint) {}
 
     private async run(command: string, ok: RegExp = /^$/): Promise<string> {

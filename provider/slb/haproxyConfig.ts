@@ -26,8 +26,11 @@ export function renderSection(binding: SlbBindingArgs, servers: PersistedServer[
         `# binding ${JSON.stringify(binding)}`,
         `frontend ${binding.name}`,
         `    bind ${binding.listen.address ?? "127.0.0.1"}:${binding.listen.port}`,
+        // Explicit, not from the defaults section: tcp forwards connections (sessions are connections), http requests.
+        `    mode ${binding.protocol ?? "http"}`,
         `    default_backend ${binding.name}`,
         `backend ${binding.name}`,
+        `    mode ${binding.protocol ?? "http"}`,
         // Dynamic servers need a dynamic algorithm.
         `    balance roundrobin`,
         // A request whose connection fails before any answer (its container gone: OOM, a Docker

@@ -184,6 +184,8 @@ export class FakeHost implements HostClient {
 const stateOf = (c: FakeContainer): ContainerState => ({ id: c.id, name: c.name, node: c.node, slot: c.slot, revision: c.revision, state: c.state, health: c.health, hostPorts: { ...c.hostPorts } });
 
 export class FakeSlb implements SlbDriver {
+    /** Like HAProxy: sessions in flight are reported, so drains wait for them. */
+    readonly countsInFlight = true;
     readonly servers = new Map<string, Backend & { weight: number }>();
     /** Health reported for a server regardless of what serves (a mass failure injected). */
     override?: (b: BackendStatus) => BackendStatus;

@@ -1,0 +1,194 @@
+// The core release scenarios on every SlbBinding driver, in TCP and in HTTP mode: HAProxy on the
+// local hosts, and Aliyun CLB through the contract server (test/support/clbContract.ts), whose
+// listeners forward real traffic to the containers and whose health comes from real probes.
+// One suite for both proves the drivers are interchangeable behind the SlbDriver seam.
+import * as assert from "node:assert/strict";
+import * as sinon from "sinon";
+import { serviceProvider } from "../../provider/engine/service";
+import { slbBindingProvider } from "../../provider/engine/slbBinding";
+import { driverFor } from "../../provider/engine/world";
+import { NodeSpec, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../../provider/model";
+import { ClbContractServer } from "../support/clbContract";
+import { hideSocket } from "../support/faults";
+import { Load, summarize } from "../support/load";
+import { cleanSlate, containersOf, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+
+const ID = "it/drivers";
+const LB = "lb-berthcontract1";
+type Protocol = "tcp" | "http";
+
+/** One load balancer under test: how to bind to it, and what it holds. */
+interface Rig {
+    driver: "haproxy" | "aliyun";
+    nodes: NodeSpec[];
+    binding(name: string, port: number, protocol: Protocol): SlbBindingArgs;
+    contract?: ClbContractServer;
+}
+
+async function haproxyRig(): Promise<Rig> {
+    const slb = local.slbs[0];
+    return {
+        driver: "haproxy",
+        nodes: nodeSpecs(),
+        binding: (name, port, protocol) => ({
+            name, driver: "haproxy", protocol,
+            haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+            listen: { address: slbAddress, port }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
+        }),
+    };
+}
+
+async function aliyunRig(): Promise<Rig> {
+    const nodes = nodeSpecs().map((n) => ({ ...n, cloud: { instanceId: `i-${n.name}` } }));
+    const contract = new ClbContractServer({
+        loadBalancerId: LB, region: "cn-hangzhou", accessKeyId: "LTAIberthtest", accessKeySecret: "berth-contract-secret",
+        listenAddress: slbAddress, servers: Object.fromEntries(nodes.map((n) => [n.cloud.instanceId, n.address])),
+    });
+    const endpoint = await contract.start();
+    return {
+        driver: "aliyun",
+        nodes,
+        contract,
+        binding: (name, port, protocol) => ({
+            name, driver: "aliyun", protocol,
+            aliyun: { loadBalancerId: LB, region: "cn-hangzhou", endpoint, accessKeyId: "LTAIberthtest", accessKeySecret: "berth-contract-secret" },
+            // CLB checks every second at the fastest.
+            listen: { address: slbAddress, port }, healthCheck: { httpPath: "/health", intervalMs: 1000, rise: 2, fall: 2 },
+        }),
+    };
+}
+
+function serviceArgs(rig: Rig, slb: SlbBindingState, extra: Partial<ServiceArgs> = {}): ServiceArgs {
+    return {
+        name: "drv", cluster: { name: "it", nodes: rig.nodes }, image: local.images.v1, replicas: 3,
+        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 3 },
+        stopGracePeriodSeconds: 3, bindings: [{ slb }],
+        // Slow requests take ~2 s: a 4 s drain outlasts them, which a drain by time needs.
+        release: { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 12, drainTimeoutSeconds: 4 },
+        ...extra,
+    };
+}
+
+/** Runs `onLine` for every progress line of the engine (and keeps them out of the test output). */
+function onProgress(onLine: (line: string) => void): void {
+    sinon.stub(console, "log").callsFake((l: string) => onLine(String(l)));
+}
+
+async function servingNames(rig: Rig, slb: SlbBindingArgs): Promise<string[]> {
+    const backends = await driverFor(slb, rig.nodes).backends(slb.name);
+    return backends.filter((b) => b.weight > 0).map((b) => b.name).sort();
+}
+
+const figures: string[] = [];
+
+for (const make of [haproxyRig, aliyunRig]) {
+    describe(`release on the ${make === haproxyRig ? "haproxy" : "aliyun (CLB contract server)"} driver`, function () {
+        this.timeout(180_000);
+        let rig: Rig;
+        let state: ServiceState;
+        let port = make === haproxyRig ? 18301 : 18321;
+
+        beforeEach(async () => {
+            cleanSlate();
+            rig = await make();
+            port++;
+        });
+        afterEach(async () => {
+            sinon.restore();
+            await rig.contract?.stop();
+        });
+
+        /** A service on v1 behind a fresh binding, under load. */
+        async function deployUnderLoad(protocol: Protocol, extra: Partial<ServiceArgs> = {}) {
+            const slb = (await slbBindingProvider.create(rig.binding(`drv-${protocol}`, port, protocol))).outs as SlbBindingState;
+            const args = serviceArgs(rig, slb, extra);
+            state = (await serviceProvider.create(args)).outs;
+            await waitForBody(slb.url, /berth-demo v1/);
+            const load = new Load({ url: slb.url, ratePerSecond: 40, slowShare: 0.1, maxSeconds: 120 }).start();
+            return { slb, args, load };
+        }
+
+        for (const protocol of ["tcp", "http"] as const) {
+            it(`${protocol}: releases v1 -> v2 under load with zero failed requests`, async () => {
+                const { slb, args, load } = await deployUnderLoad(protocol);
+                onProgress(() => undefined);
+                const t0 = Date.now();
+                state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
+                const seconds = (Date.now() - t0) / 1000;
+                await waitForBody(slb.url, /berth-demo v2/);
+                const s = summarize(await load.stop());
+                figures.push(`${rig.driver} ${protocol}: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s, versions ${JSON.stringify(s.versions)}`);
+                assert.equal(s.failed, 0, JSON.stringify(s));
+                assert.ok(s.versions.v1 > 0 && s.versions.v2 > 0, JSON.stringify(s.versions));
+                assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
+                assert.ok(state.containers.every((c) => c.revision === state.revision));
+            });
+        }
+
+        it("http: a never-healthy image is rolled back at the load balancer's health gate; the old keeps serving", async () => {
+            // No Docker health check: only the load balancer's check (GET /health, 404 in this image) can stop it.
+            const { slb, args, load } = await deployUnderLoad("http", { healthCheck: undefined });
+            const lines: string[] = [];
+            onProgress((l) => lines.push(l));
+            await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.unhealthy }), /load balancers to report the new backends healthy.*The previous revision keeps serving/s);
+            const s = summarize(await load.stop());
+            figures.push(`${rig.driver} http rollback: ${s.total} requests, ${s.failed} failed`);
+            assert.equal(s.failed, 0, JSON.stringify(s));
+            assert.deepEqual(s.versions.unhealthy ?? 0, 0);
+            assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
+            assert.equal((await containersOf("drv")).length, 3);
+            assert.ok(lines.some((l) => /waiting for load balancer health/.test(l)), "the release waited on the load balancer");
+        });
+
+        if (make === aliyunRig) {
+            it("tcp: rides out a throttling storm on the OpenAPI with zero failed requests", async () => {
+                const { slb, args, load } = await deployUnderLoad("tcp");
+                onProgress(() => undefined);
+                // The API takes 3 calls a second for the whole release; the engine polls faster than that.
+                rig.contract!.limitRate(3);
+                try {
+                    state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
+                } finally {
+                    rig.contract!.limitRate(undefined);
+                }
+                const s = summarize(await load.stop());
+                figures.push(`aliyun tcp throttling storm: ${s.total} requests, ${s.failed} failed, ${rig.contract!.throttledCalls} throttled calls`);
+                assert.equal(s.failed, 0, JSON.stringify(s));
+                assert.ok(rig.contract!.throttledCalls >= 8, `throttled ${rig.contract!.throttledCalls} calls`);
+                assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
+            });
+
+            it("http: when CLB refuses to add backends the release stops, says why with the request id, and the old keeps serving", async () => {
+                const { slb, args, load } = await deployUnderLoad("http");
+                onProgress(() => undefined);
+                rig.contract!.refuse("AddVServerGroupBackendServers", "Forbidden.RAM");
+                await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), /AddVServerGroupBackendServers failed: Forbidden\.RAM: .*RequestId [0-9A-F-]{36}.*previous revision keeps serving/s);
+                const s = summarize(await load.stop());
+                assert.equal(s.failed, 0, JSON.stringify(s));
+                assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
+                assert.deepEqual((await containersOf("drv")).map((c) => c.id).sort(), state.containers.map((c) => c.id).sort());
+            });
+        } else {
+            it("tcp: when the admin socket goes away mid-release the release stops and the old keeps serving", async () => {
+                const { slb, args, load } = await deployUnderLoad("tcp");
+                let restore: (() => void) | undefined;
+                onProgress((l) => {
+                    if (!restore && /waiting for load balancer health/.test(l)) restore = hideSocket(local.slbs[0].adminSocket);
+                });
+                try {
+                    await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), /HAProxy socket .* does not answer/);
+                } finally {
+                    restore?.();
+                }
+                const s = summarize(await load.stop());
+                assert.equal(s.failed, 0, JSON.stringify(s));
+                assert.equal(s.versions.v2 ?? 0, 0, "no request reached the new revision");
+                assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
+            });
+        }
+    });
+}
+
+after(() => {
+    if (figures.length) process.stderr.write(`\nrelease figures:\n  ${figures.join("\n  ")}\n`);
+});
