@@ -64,8 +64,10 @@ async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationSt
     await host.ensureImage(progress);
 
     let registries = await host.list();
-    let current = registries.find((r) => r.bucket === bucket && !r.readOnly);
+    let current = registries.find((r) => r.bucket === bucket && !r.readOnly && r.running);
     if (!current) {
+        // A registry container that exited (or a read-only one left by an interrupted run) gives way.
+        for (const stale of registries.filter((r) => r.bucket === bucket)) await host.remove(stale.containerId);
         note(`creating bucket ${bucket}`);
         current = await host.start(bucket, storage, false);
     }

@@ -19,8 +19,8 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
     let v3: string;
     const args = (extra: Partial<ServiceArgs> = {}): ServiceArgs => ({
         name: "pulls", cluster: { name: "it", nodes: nodeSpecs() }, image: v1, replicas: 3,
-        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 1, retries: 2 },
-        stopGracePeriodSeconds: 2, release: { healthyTimeoutSeconds: 20 },
+        // No health check: these tests are about pulls, and a loaded CI machine must not fail them.
+        ports: [{ containerPort: 80 }], stopGracePeriodSeconds: 2,
         registries: [{ server: registry.address, ...AUTH }],
         ...extra,
     });
