@@ -14,7 +14,7 @@ step() {
   local what=$1 from rc=0 t0 ms
   shift
   from=$(($(wc -l <"$BERTH_LOG") + 1))
-  printf '\n==> %s: %s (%s)\n' "$what" "$*" "$(date '+%F %T')" >>"$BERTH_LOG"
+  printf '==> %s: %s (%s)\n' "$what" "$*" "$(date '+%F %T')" >>"$BERTH_LOG"
   # The name first, the time when done: a long step shows what is being waited for.
   printf 'berth: %-52s' "$what" >&2
   t0=$(date +%s%N)
