@@ -51,7 +51,7 @@ function assertConverged(w: FakeWorld, state: ServiceState, replicas: number): v
 }
 
 describe("release engine against a fake world", function () {
-    this.timeout(20_000);
+    this.timeout(60_000);
     afterEach(() => sinon.restore());
 
     it("releases blue-green: all new serve before the old go", async () => {
