@@ -41,7 +41,7 @@ export function quickstart() {
         image: config.get("image") ?? local.images.v1,
         replicas: config.getNumber("replicas") ?? 3,
         ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 1, retries: 3 },
+        healthCheck: { httpPath: "/health", intervalSeconds: 1, timeoutSeconds: 3, retries: 3 },
         stopGracePeriodSeconds: 5,
         bindings: [binding],
         release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 30, drainTimeoutSeconds: 30 },

@@ -28,7 +28,7 @@ describe("engines against the real hosts", function () {
         binding = created.outs;
         args = {
             name: "api", cluster: { name: "it", nodes: nodeSpecs() }, image: local.images.v1, replicas: 2,
-            ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 1, retries: 2 },
+            ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
             stopGracePeriodSeconds: 2, bindings: [{ slb: binding }],
             release: { healthyTimeoutSeconds: 8, lbHealthyTimeoutSeconds: 10, drainTimeoutSeconds: 10 },
         };

@@ -15,7 +15,7 @@ describe("health check with a query string (real Docker)", function () {
         await host.ensureImage(local.images.v1);
         const run = (name: string, httpPath: string) => host.run({
             name, image: local.images.v1, env: {}, labels: { "berth.test": "health" }, ports: [{ containerPort: 80, hostPort: 0 }],
-            healthcheck: dockerHealthcheck({ httpPath, intervalSeconds: 0.5, timeoutSeconds: 1, retries: 2 }, 80),
+            healthcheck: dockerHealthcheck({ httpPath, intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 }, 80),
             limits: limitsOf({} as any), stopGracePeriodSeconds: 1,
         });
         const ok = await run("health-ok", "/health?a=1&b=2");

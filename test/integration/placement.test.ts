@@ -15,7 +15,7 @@ const ID = "it/web";
 function args(nodes: NodeSpec[], binding: SlbBindingState | undefined, extra: Partial<ServiceArgs> = {}): ServiceArgs {
     return {
         name: "web", cluster: { name: "it", nodes }, image: local.images.v1, replicas: 3, ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 1, retries: 2 }, stopGracePeriodSeconds: 3,
+        healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 }, stopGracePeriodSeconds: 3,
         bindings: binding ? [{ slb: binding }] : [],
         release: { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 20, drainTimeoutSeconds: 15 },
         ...extra,

@@ -46,7 +46,7 @@ describe("remote nodes (TLS and SSH) against real hosts", function () {
         const args = {
             name: "remote-web", cluster: { name: "remote", nodes: [remote.tlsNode, remote.sshNode] }, image: local.images.v1, replicas: 2,
             ports: [{ containerPort: 80 }], stopGracePeriodSeconds: 1, bindings: [],
-            healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 1, retries: 2 }, release: { healthyTimeoutSeconds: 60 },
+            healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 }, release: { healthyTimeoutSeconds: 60 },
         };
         const { outs } = await serviceProvider.create(args);
         assert.deepEqual(outs.containers.map((c: { node: string }) => c.node).sort(), ["ssh", "tls"]);
