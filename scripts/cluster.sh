@@ -319,10 +319,14 @@ ensure_dockerd() {
   local i=$1 pids
   pids=$(dockerd_pids "$i")
   if [[ -n "$pids" ]]; then
-    if dockerd_in_netns "$i" "${pids%%$'\n'*}"; then
+    if ! dockerd_in_netns "$i" "${pids%%$'\n'*}"; then
+      log "dockerd of h$i runs in a stale network namespace: restarting it"
+    elif ! tr '\0' '\n' <"/proc/${pids%%$'\n'*}/cmdline" | grep -xF "$SUBNET.0/$NET_PREFIX" >/dev/null; then
+      # Started by an older cluster.sh (insecure registry: one address, not the subnet).
+      log "dockerd of h$i runs with older options: restarting it"
+    else
       return 0
     fi
-    log "dockerd of h$i runs in a stale network namespace: restarting it"
     stop_dockerd "$i"
   fi
   # A dockerd killed earlier may have left its containerd (and shims) in the netns; a fresh
