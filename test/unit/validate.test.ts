@@ -58,6 +58,11 @@ describe("Aliyun CLB bindings at preview", () => {
         assert.deepEqual(props(validateSlbBinding({ name: "pub", driver: "aliyun", listen: { port: 80 } })), ["aliyun"]);
     });
 
+    it("takes a node's instanceId or eniId, not both", () => {
+        const f = validateCluster({ name: "c", nodes: [{ ...cluster.nodes[0], cloud: { instanceId: "i-1", eniId: "" } }] });
+        assert.deepEqual(props(f).sort(), ["nodes[0].cloud", "nodes[0].cloud.eniId"]);
+    });
+
     it("rejects a weight above CLB's 100 and nodes without a cloud identity", () => {
         const slb = { name: "pub", driver: "aliyun", aliyun } as any;
         const f = validateService({ name: "s", image: "a", cluster, ports: [{ containerPort: 80 }], bindings: [{ slb, weight: 200 }] });
