@@ -88,6 +88,14 @@ function validateNodes(c: Checker, property: string, nodes: unknown): void {
             c.known(n.address, (a) => {
                 if (typeof a !== "string" || !HOST.test(a)) c.fail(`${p}.address`, `must be an IP address or host name, got ${JSON.stringify(a)}`);
             });
+            c.known(n.cloud, (cl) => {
+                if (cl.instanceId !== undefined && cl.eniId !== undefined) c.fail(`${p}.cloud`, "takes instanceId or eniId, not both");
+                for (const key of ["instanceId", "eniId"] as const) {
+                    c.known(cl[key], (v) => {
+                        if (typeof v !== "string" || v.trim() === "") c.fail(`${p}.cloud.${key}`, `must be a non-empty string, got ${JSON.stringify(v)}`);
+                    });
+                }
+            });
             c.known(n.schedulable, (s) => {
                 if (typeof s !== "boolean") c.fail(`${p}.schedulable`, "must be true or false");
             });

@@ -396,6 +396,14 @@ export function describeChange(olds: ServiceArgs, news: ServiceArgs, changed: st
     return parts.join("; ") || "no input change (drift that refresh found, if any, is repaired)";
 }
 
+/** berth:drain-by-time (issue 15): preview says where old backends drain by time rather than by count. */
+function drainByTimeNote(args: ServiceArgs): string {
+    const timed = (args.bindings ?? []).filter((b) => b.slb?.driver === "aliyun").map((b) => b.slb.name);
+    if (timed.length === 0) return "";
+    const seconds = args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds;
+    return `; old backends in ${timed.join(", ")} drain by time: ${seconds}s (Aliyun CLB reports no in-flight count; release.drainTimeoutSeconds must outlast the longest request)`;
+}
+
 function bindingIdentity(args: ServiceArgs) {
     return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, aliyun: b.slb?.aliyun?.loadBalancerId, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
 }
@@ -428,7 +436,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         // The dynamic provider host drops detailed diffs, so the preview is told what the release
         // will do through this computed input: it shows as "~ plannedChange: ... => ..." in the diff.
         const plannedChange = olds.name === undefined ? `create ${news.replicas ?? DEFAULTS.replicas} container(s)` : describeChange(olds as ServiceArgs, news as ServiceArgs, changedInputs(olds as ServiceArgs, news as ServiceArgs));
-        return { inputs: { ...news, plannedChange }, failures };
+        return { inputs: { ...news, plannedChange: plannedChange + drainByTimeNote(news as ServiceArgs) }, failures };
     },
     async diff(_id, olds, news) {
         const replaces = ["name"].filter((k) => olds[k] !== news[k]);

@@ -16,6 +16,13 @@ describe("HAProxy configuration sections", () => {
         assert.deepEqual(readSection(config, "web"), { binding, servers });
     });
 
+    it("states the mode of each binding (http by default, tcp when asked) in both frontend and backend", () => {
+        assert.equal(renderSection(binding, []).match(/^    mode http$/gm)?.length, 2);
+        const tcp = renderSection({ ...binding, protocol: "tcp" }, []);
+        assert.equal(tcp.match(/^    mode tcp$/gm)?.length, 2);
+        assert.match(tcp, /option httpchk GET \/health/);
+    });
+
     it("replaces and removes only its own section", () => {
         const other = { ...binding, name: "api" };
         let config = writeSection(writeSection(base, "web", renderSection(binding, [])), "api", renderSection(other, []));

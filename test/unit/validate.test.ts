@@ -73,6 +73,30 @@ describe("input validation", () => {
     });
 });
 
+describe("Aliyun CLB bindings at preview", () => {
+    const aliyun = { loadBalancerId: "lb-bp1o94dp5i6earr9g6d1l", region: "cn-hangzhou" };
+
+    it("rejects a bad instance id, region, half a key and an unknown protocol, naming each property", () => {
+        const f = validateSlbBinding({ name: "pub", driver: "aliyun", aliyun: { loadBalancerId: "i-123", region: "Hangzhou", accessKeyId: "a" }, protocol: "udp" as any, listen: { port: 80 } });
+        assert.deepEqual(props(f).sort(), ["aliyun.accessKeySecret", "aliyun.loadBalancerId", "aliyun.region", "protocol"]);
+        assert.deepEqual(validateSlbBinding({ name: "pub", driver: "aliyun", aliyun, protocol: "tcp", listen: { port: 80 } }), []);
+        assert.deepEqual(props(validateSlbBinding({ name: "pub", driver: "aliyun", listen: { port: 80 } })), ["aliyun"]);
+    });
+
+    it("takes a node's instanceId or eniId, not both", () => {
+        const f = validateCluster({ name: "c", nodes: [{ ...cluster.nodes[0], cloud: { instanceId: "i-1", eniId: "" } }] });
+        assert.deepEqual(props(f).sort(), ["nodes[0].cloud", "nodes[0].cloud.eniId"]);
+    });
+
+    it("rejects a weight above CLB's 100 and nodes without a cloud identity", () => {
+        const slb = { name: "pub", driver: "aliyun", aliyun } as any;
+        const f = validateService({ name: "s", image: "a", cluster, ports: [{ containerPort: 80 }], bindings: [{ slb, weight: 200 }] });
+        assert.deepEqual(props(f).sort(), ["bindings[0].weight", "cluster.nodes[h1].cloud"]);
+        const ok = { ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, cloud: { instanceId: "i-bp67acfmxazb4p****" } })) };
+        assert.deepEqual(validateService({ name: "s", image: "a", cluster: ok, ports: [{ containerPort: 80 }], bindings: [{ slb, weight: 100 }] }), []);
+    });
+});
+
 describe("placement validation against the cluster's nodes", () => {
     const zonedCluster = {
         name: "c",
