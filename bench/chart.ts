@@ -1,65 +1,76 @@
-// Renders benchmark timelines to SVG with vega-lite (ESM-only, hence the dynamic import).
+// Renders benchmark timelines to SVG with vega-lite (ESM-only, hence the dynamic import): one panel
+// per case, one line per system for answered requests per second and one (dashed) for failures,
+// the release steps marked as rules.
 import { Sample } from "../test/support/load";
 
 // TypeScript compiles import() to require() under CommonJS; vega is ESM with top-level await.
 const importEsm = new Function("specifier", "return import(specifier)") as (s: string) => Promise<any>;
 
 export interface Timeline {
-    contender: string;
+    /** The case (one panel per case). */
+    panel: string;
+    /** The system (one line per system). */
+    series: string;
     samples: Sample[];
-    releaseStartMs: number;
-    releaseEndMs: number;
+    /** ms since the load started that becomes t = 0 (the release start), so systems line up. */
+    originMs: number;
+    /** ms since the load started, e.g. release start and end. */
+    marks: Array<{ ms: number; label: string }>;
 }
 
-const BIN_MS = 250;
+const BIN_MS = 1000;
 
-/** Responses per second over time for each contender, stacked by the version that answered (or error). */
 export async function timelineSvg(timelines: Timeline[], title: string): Promise<string> {
-    const rows: Array<{ contender: string; t: number; t2: number; outcome: string; rate: number }> = [];
-    const rules: Array<{ contender: string; t: number; edge: string }> = [];
+    const rows: Array<{ panel: string; system: string; t: number; responses: string; rate: number }> = [];
+    const rules: Array<{ panel: string; system: string; t: number; label: string }> = [];
     for (const tl of timelines) {
         const bins = new Map<string, number>();
+        let last = 0;
         for (const s of tl.samples) {
-            const done = Math.floor((s.at + s.ms) / BIN_MS) * BIN_MS;
-            const outcome = s.ok ? `answered by ${s.version ?? "?"}` : "failed";
-            const key = `${done}|${outcome}`;
+            const bin = Math.floor((s.at + s.ms - tl.originMs) / BIN_MS);
+            last = Math.max(last, bin);
+            const key = `${bin}|${s.ok ? "answered" : "failed"}`;
             bins.set(key, (bins.get(key) ?? 0) + 1);
         }
-        for (const [key, n] of bins) {
-            const [t, outcome] = key.split("|");
-            rows.push({ contender: tl.contender, t: Number(t) / 1000, t2: (Number(t) + BIN_MS) / 1000, outcome, rate: n * (1000 / BIN_MS) });
+        const first = Math.floor(-tl.originMs / BIN_MS);
+        // Every second gets a point on both lines, zeros included, so the lines do not skip gaps.
+        for (let bin = first; bin <= last; bin++) {
+            for (const responses of ["answered", "failed"]) {
+                rows.push({ panel: tl.panel, system: tl.series, t: (bin * BIN_MS) / 1000, responses, rate: ((bins.get(`${bin}|${responses}`) ?? 0) * 1000) / BIN_MS });
+            }
         }
-        rules.push({ contender: tl.contender, t: tl.releaseStartMs / 1000, edge: "release start" });
-        rules.push({ contender: tl.contender, t: tl.releaseEndMs / 1000, edge: "release end" });
+        for (const m of tl.marks) rules.push({ panel: tl.panel, system: tl.series, t: (m.ms - tl.originMs) / 1000, label: m.label });
     }
-    const color = {
-        field: "outcome",
-        type: "nominal",
-        title: "response",
-        scale: { domain: ["answered by v1", "answered by v2", "failed"], range: ["#4c78a8", "#54a24b", "#e45756"] },
-    };
+    const panels = [...new Set(timelines.map((t) => t.panel))];
+    const systems = [...new Set(timelines.map((t) => t.series))];
+    const color = { field: "system", type: "nominal", scale: { domain: systems } };
     const spec = {
         $schema: "https://vega.github.io/schema/vega-lite/v5.json",
         title,
-        vconcat: timelines.map((tl) => ({
-            title: tl.contender,
-            width: 720,
-            height: 120,
+        vconcat: panels.map((panel) => ({
+            title: panel,
+            width: 760,
+            height: 160,
             layer: [
                 {
-                    data: { values: rows.filter((r) => r.contender === tl.contender) },
-                    mark: { type: "bar" },
+                    data: { values: rows.filter((r) => r.panel === panel) },
+                    mark: { type: "line", strokeWidth: 1.2 },
                     encoding: {
-                        x: { field: "t", type: "quantitative", title: "seconds since the load started" },
-                        x2: { field: "t2" },
-                        y: { field: "rate", type: "quantitative", aggregate: "sum", title: "responses/s" },
+                        x: { field: "t", type: "quantitative", title: "seconds since the release started" },
+                        y: { field: "rate", type: "quantitative", title: "responses/s (dashed: failed)" },
                         color,
+                        strokeDash: { field: "responses", type: "nominal", scale: { domain: ["answered", "failed"], range: [[1, 0], [4, 2]] } },
                     },
                 },
                 {
-                    data: { values: rules.filter((r) => r.contender === tl.contender) },
-                    mark: { type: "rule", strokeDash: [4, 3], color: "#333" },
-                    encoding: { x: { field: "t", type: "quantitative" } },
+                    data: { values: rules.filter((r) => r.panel === panel) },
+                    mark: { type: "rule", strokeDash: [2, 2], opacity: 0.7 },
+                    encoding: { x: { field: "t", type: "quantitative" }, color },
+                },
+                {
+                    data: { values: rules.filter((r) => r.panel === panel) },
+                    mark: { type: "text", angle: 270, align: "right", baseline: "bottom", dy: -2, fontSize: 8, y: 2 },
+                    encoding: { x: { field: "t", type: "quantitative" }, text: { field: "label" }, color },
                 },
             ],
         })),

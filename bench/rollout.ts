@@ -1,170 +1,252 @@
-// Rollout benchmark: a 6-replica service on 3 local hosts released v1 -> v2 while a load generator
-// keeps ~200 requests/s (some ~2 s slow) through HAProxy. berth's release against two naive
-// baselines on the same rig in the same run: stop-then-start, and a weight flip that waits for
-// neither load-balancer health nor drain.
-import { ContainerSpec, DockerHost } from "../provider/docker/host";
+// Rollout benchmark: the same 3-replica service on the same 3 hosts behind the same HAProxy, released
+// v1 -> v2 under the same load (one request in ten slow), by berth through `pulumi up`, by Docker Swarm
+// with its best zero-downtime settings, and by a stop-then-start script; systems interleaved in one run.
+// Further cases: a never-healthy image, a fixed host port with no spare node, two load balancers.
+import { DockerHost } from "../provider/docker/host";
+import { dockerHealthcheck } from "../provider/docker/health";
 import { serviceProvider } from "../provider/engine/service";
-import { slbBindingProvider } from "../provider/engine/slbBinding";
-import { ContainerState, ServiceArgs, ServiceState, SlbBindingState } from "../provider/model";
-import { socketCommand } from "../provider/slb/haproxy";
+import { ContainerState, ServiceState } from "../provider/model";
+import { Sample, summarize } from "../test/support/load";
+import { cleanSlate, local, nodeSpecs } from "../test/support/world";
 import { waitUntil } from "../provider/wait";
-import { Load, Sample, summarize } from "../test/support/load";
-import { cleanSlate, local, nodeSpecs, slbDriver } from "../test/support/world";
 import { Timeline } from "./chart";
+import { AppHealth, BerthStack, LoadSpec, front, listener, pause, round2, startLoad } from "./rig";
+import { Swarm } from "./swarm";
 
-const POOL = "bench";
+const REPLICAS = 3;
 const PORT = 18180;
-const REPLICAS = 6;
-const RATE = 200;
-const SLOW_SHARE = 0.05;
-const SLOW_SECONDS = 2;
-const WARM_SECONDS = 3;
+const SWARM_HOST_PORT = 18380;
+const FIXED_HOST_PORT = 18480;
 const HEALTH_INTERVAL_SECONDS = 1;
-const LB_INTERVAL_MS = 500;
-const LB_RISE = 2;
+// A generous timeout: on a loaded 2-core machine a 1 s check times out now and then.
+const HEALTH: AppHealth = { intervalSeconds: HEALTH_INTERVAL_SECONDS, timeoutSeconds: 2, retries: 3 };
+const STOP_GRACE_SECONDS = 5;
+const LB_RISE_SECONDS = 1;
+const WARM_SECONDS = 3;
+/** How long Swarm's start-first gets on fixed host ports before it is reported as stalled. */
+const STALL_SECONDS = 45;
+const LOAD: LoadSpec = { ratePerSecond: 180, slowShare: 0.1, slowSeconds: 3, keepAlive: true };
 
-const pause = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+interface Mark {
+    ms: number;
+    label: string;
+}
 
-function serviceArgs(binding: SlbBindingState, image: string): ServiceArgs {
-    return {
-        name: "bench", cluster: { name: "bench", nodes: nodeSpecs() }, image, replicas: REPLICAS,
-        ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health", intervalSeconds: HEALTH_INTERVAL_SECONDS, timeoutSeconds: 1, retries: 2 },
-        stopGracePeriodSeconds: 5, bindings: [{ slb: binding }],
+/** A system deployed at v1 and ready to release; everything it created goes in `teardown`. */
+interface Deployed {
+    urls: string[];
+    /** Untimed preparation of a release, e.g. `pulumi config set`. */
+    prepare?(image: string): Promise<void>;
+    release(image: string): Promise<{ outcome: string; marks: Mark[]; extra?: Record<string, unknown> }>;
+    /** Seconds of waiting the system's own settings force on this release (health checks, drain). */
+    forcedWaitSeconds(): Promise<number>;
+    teardown(): Promise<void>;
+}
+
+type System = (opts: { listeners: number }) => Promise<Deployed>;
+
+const listenerPorts = (n: number): Array<[number, number]> => Array.from({ length: n }, (_, i) => [i, PORT + i]);
+
+function berth(extra: { hostPort?: number } = {}): System {
+    return async ({ listeners }) => {
+        const stack = await BerthStack.open("rollout", {
+            replicas: REPLICAS, listeners: listenerPorts(listeners), hostPort: extra.hostPort,
+            health: HEALTH, stopGraceSeconds: STOP_GRACE_SECONDS,
+        });
+        await stack.configure(local.images.v1, REPLICAS);
+        const first = await stack.up();
+        if (first.error) throw new Error(`berth: first deployment failed: ${first.error}`);
+        return {
+            urls: listenerPorts(listeners).map(([slb, port]) => `http://${local.slbs[slb].address}:${port}/`),
+            prepare: (image) => stack.configure(image, REPLICAS),
+            async release() {
+                const t = await stack.up();
+                const marks = t.stepStartedAt && t.stepEndedAt ? [{ ms: t.stepStartedAt, label: "service update starts" }, { ms: t.stepEndedAt, label: "service update ends" }] : [];
+                return {
+                    outcome: t.error ? `failed: ${t.error}` : "completed", marks,
+                    extra: { pulumi: { upSeconds: t.upSeconds, providerSeconds: t.providerSeconds, cliSeconds: t.cliSeconds } },
+                };
+            },
+            async forcedWaitSeconds() {
+                // Per batch: Docker's first health check, HAProxy's rise checks, and drain of the longest request.
+                const batches = ((await stack.serviceOutputs()).lastRelease ?? []).length || 1;
+                return batches * (HEALTH_INTERVAL_SECONDS + LB_RISE_SECONDS + LOAD.slowSeconds);
+            },
+            teardown: () => stack.remove(),
+        };
+    };
+}
+
+function swarm(order: "stop-first" | "start-first", replicas = REPLICAS): System {
+    return async ({ listeners }) => {
+        const peer = new Swarm(local.hosts);
+        await peer.init();
+        await peer.create({ name: "bench", image: local.images.v1, replicas, hostPort: SWARM_HOST_PORT, order, health: HEALTH, stopGraceSeconds: STOP_GRACE_SECONDS });
+        const urls: string[] = [];
+        for (const [slb, port] of listenerPorts(listeners)) {
+            urls.push((await listener(slb, "bench", port)).url);
+            // Every node's fixed port: a node without a task stays DOWN in HAProxy.
+            await front(slb, "bench", local.hosts.map((h) => ({ name: h.name, address: h.address, port: SWARM_HOST_PORT })), replicas);
+        }
+        return {
+            urls,
+            async release(image) {
+                const u = await peer.update("bench", image, STALL_SECONDS);
+                return { outcome: u.state === "completed" ? "completed" : `${u.state}${u.message ? `: ${u.message}` : ""}`, marks: [] };
+            },
+            // Per task (parallelism 1): the first health check and the update monitor period.
+            forcedWaitSeconds: async () => replicas * (HEALTH_INTERVAL_SECONDS + 2),
+            teardown: () => peer.leave(),
+        };
+    };
+}
+
+/** Stops every v1 container, starts v2 ones, and puts them in the load balancer at full weight. */
+const stopStart: System = async ({ listeners }) => {
+    const bindings = [];
+    for (const [slb, port] of listenerPorts(listeners)) bindings.push({ slb: await listener(slb, "bench", port) });
+    const health = { httpPath: "/health", ...HEALTH };
+    const state = (await serviceProvider.create({
+        name: "bench", cluster: { name: "bench", nodes: nodeSpecs() }, image: local.images.v1, replicas: REPLICAS, ports: [{ containerPort: 80 }],
+        healthCheck: health, stopGracePeriodSeconds: STOP_GRACE_SECONDS, bindings,
         release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 60, drainTimeoutSeconds: 30 },
-    };
-}
-
-/** The waits berth's configuration forces on one batch: Docker's first health check, the load
- * balancer's `rise` checks, and the longest request in flight that drain must let finish. */
-export function configuredWaitSeconds(batches: number) {
-    const perBatch = { dockerHealthInterval: HEALTH_INTERVAL_SECONDS, lbRiseChecks: (LB_RISE * LB_INTERVAL_MS) / 1000, longestRequestInFlight: SLOW_SECONDS };
-    return { total: batches * (perBatch.dockerHealthInterval + perBatch.lbRiseChecks + perBatch.longestRequestInFlight), perBatch, batches };
-}
-
-type Release = (state: ServiceState, args: ServiceArgs) => Promise<number>;
-
-const hostOf = (c: ContainerState) => new DockerHost(nodeSpecs().find((n) => n.name === c.node)!);
-
-function naiveSpec(old: ContainerState): ContainerSpec {
+    })).outs as ServiceState;
+    const hostOf = (c: ContainerState) => new DockerHost(nodeSpecs().find((n) => n.name === c.node)!);
     return {
-        name: `bench-${old.slot}-naive`, image: local.images.v2, env: {}, labels: { "berth.managed": "true", "berth.service": "bench-naive" },
-        ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: 5, limits: { restartPolicy: { Name: "no" } },
-        healthcheck: { Test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1/health"], Interval: 1e9, Timeout: 1e9, Retries: 2, StartPeriod: 0 },
+        urls: bindings.map((b) => b.slb.url),
+        async release(image) {
+            // Pulls what it starts: a fresh machine has only what berth pulled, by digest.
+            await Promise.all(nodeSpecs().map((n) => new DockerHost(n).ensureImage(image)));
+            await Promise.all(state.containers.map(async (c) => {
+                await hostOf(c).stop(c.id, STOP_GRACE_SECONDS);
+                await hostOf(c).remove(c.id);
+            }));
+            const started = await Promise.all(state.containers.map((c) => hostOf(c).run({
+                name: `bench-${c.slot}-next`, image, env: {}, labels: { "berth.managed": "true", "berth.service": "bench-stop-start" },
+                ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: STOP_GRACE_SECONDS, limits: { restartPolicy: { Name: "no" } },
+                healthcheck: dockerHealthcheck(health, 80),
+            })));
+            await waitUntil(async () => {
+                const seen = await Promise.all(started.map((c) => hostOf(c).inspect(c.id)));
+                return seen.every((c) => c.health === "healthy") ? true : undefined;
+            }, { timeoutSeconds: 60, what: "stop-start containers healthy in Docker" });
+            // Full weight at once; the old backends stay DOWN, as a stop-and-start leaves them.
+            for (const slb of listenerPorts(listeners).map(([i]) => i)) {
+                await front(slb, "bench", started.map((c) => ({ name: c.name, address: local.hosts.find((h) => h.name === c.node)!.address, port: c.hostPorts["80"] })), 0);
+            }
+            return { outcome: "completed", marks: [] };
+        },
+        forcedWaitSeconds: async () => HEALTH_INTERVAL_SECONDS,
+        teardown: async () => undefined,
     };
-}
-
-async function startHealthy(old: ContainerState[]): Promise<ContainerState[]> {
-    const started = await Promise.all(old.map((c) => hostOf(c).run(naiveSpec(c))));
-    await waitUntil(async () => {
-        const seen = await Promise.all(started.map((c) => hostOf(c).inspect(c.id)));
-        return seen.every((c) => c.health === "healthy") ? true : undefined;
-    }, { timeoutSeconds: 60, what: "baseline containers healthy in Docker" });
-    return started;
-}
-
-const addAtFullWeight = async (started: ContainerState[]) => {
-    const driver = slbDriver();
-    await driver.addBackends(POOL, started.map((c) => ({ name: c.name, address: local.hosts.find((h) => h.name === c.node)!.address, port: c.hostPorts["80"] })));
-    await driver.setWeights(POOL, started.map((c) => ({ name: c.name, weight: 100 })));
 };
 
-/** Removes a backend at once, cutting its sessions, as a console's forced confirm does. */
-async function dropBackend(name: string) {
-    const id = `${POOL}/${name}`;
-    await socketCommand(local.slbs[0].adminSocket, `set server ${id} state maint`);
-    await socketCommand(local.slbs[0].adminSocket, `shutdown sessions server ${id}`);
-    // The driver waits for the cut sessions to end before deleting (HAProxy 2.6 crashes otherwise).
-    await slbDriver().removeBackends(POOL, [name]);
-}
-
-const contenders: Record<string, Release> = {
-    async berth(state, args) {
-        const next = (await serviceProvider.update!("bench/bench", state, { ...args, image: local.images.v2 })).outs as ServiceState;
-        return next.lastRelease.length;
-    },
-    async stopStart(state) {
-        await Promise.all(state.containers.map(async (c) => {
-            await hostOf(c).stop(c.id, 5);
-            await hostOf(c).remove(c.id);
-        }));
-        const started = await startHealthy(state.containers);
-        await addAtFullWeight(started);
-        // The old backends stay, DOWN, as a stop-and-start leaves them: deleting servers whose
-        // connections broke while every server was down crashes HAProxy 2.6 (the rig's SLB).
-        return 1;
-    },
-    async flipWithoutLbHealth(state) {
-        const started = await startHealthy(state.containers);
-        await addAtFullWeight(started);
-        for (const c of state.containers) await dropBackend(c.name);
-        await Promise.all(state.containers.map(async (c) => {
-            await hostOf(c).stop(c.id, 5);
-            await hostOf(c).remove(c.id);
-        }));
-        return 1;
-    },
-};
-
-export interface ContenderResult {
+export interface SystemResult {
+    outcome: string;
     totalRequests: number;
     failedRequests: number;
     releaseSeconds: number;
-    batches: number;
+    forcedWaitSeconds: number;
+    releaseOverForcedWaits: number;
     errors: string[];
     versions: Record<string, number>;
+    [extra: string]: unknown;
 }
 
-async function runContender(name: string, release: Release, log: (l: string) => void): Promise<{ result: ContenderResult; timeline: Timeline }> {
+async function measure(caseName: string, name: string, system: System, image: string, load: LoadSpec, listeners: number, log: (l: string) => void) {
     cleanSlate();
-    const slb = local.slbs[0];
-    const binding = (await slbBindingProvider.create({
-        name: POOL, driver: "haproxy", haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { port: PORT }, healthCheck: { httpPath: "/health", intervalMs: LB_INTERVAL_MS, rise: LB_RISE, fall: 2 },
-    })).outs as SlbBindingState;
-    const args = serviceArgs(binding, local.images.v1);
-    const state = (await serviceProvider.create(args)).outs as ServiceState;
-    const load = new Load({ url: binding.url, ratePerSecond: RATE, slowShare: SLOW_SHARE, maxSeconds: 600, slowPath: `/cgi-bin/slow?${SLOW_SECONDS}` }).start();
-    await pause(WARM_SECONDS);
-    log(`${name}: releasing v1 -> v2 under ${RATE} requests/s`);
-    const releaseStartMs = load.elapsedMs;
-    const batches = await release(state, args);
-    const releaseEndMs = load.elapsedMs;
-    await pause(WARM_SECONDS);
-    const samples: Sample[] = await load.stop();
-    const s = summarize(samples);
-    const result = {
-        totalRequests: s.total, failedRequests: s.failed, releaseSeconds: (releaseEndMs - releaseStartMs) / 1000, batches, errors: s.errors, versions: s.versions,
-    };
-    log(`${name}: ${JSON.stringify(result)}`);
-    return { result, timeline: { contender: name, samples, releaseStartMs, releaseEndMs } };
-}
-
-export async function rolloutBenchmark(log: (l: string) => void) {
-    const results: Record<string, ContenderResult> = {};
-    const timelines: Timeline[] = [];
-    for (const [name, release] of Object.entries(contenders)) {
-        const { result, timeline } = await runContender(name, release, log);
-        results[name] = result;
-        timelines.push(timeline);
+    log(`${caseName} / ${name}: deploying v1`);
+    const deployed = await system({ listeners });
+    try {
+        await deployed.prepare?.(image);
+        const traffic = startLoad(deployed.urls, load);
+        await pause(WARM_SECONDS);
+        log(`${caseName} / ${name}: releasing ${image.split("/").pop()} under ${load.ratePerSecond} requests/s (keep-alive ${load.keepAlive})`);
+        const loadStartedAt = Date.now() - traffic.elapsedMs();
+        const releaseStartMs = traffic.elapsedMs();
+        const r = await deployed.release(image);
+        const releaseEndMs = traffic.elapsedMs();
+        await pause(WARM_SECONDS);
+        const samples: Sample[] = await traffic.stop();
+        const s = summarize(samples);
+        const releaseSeconds = round2((releaseEndMs - releaseStartMs) / 1000);
+        const forcedWaitSeconds = await deployed.forcedWaitSeconds();
+        const result: SystemResult = {
+            outcome: r.outcome, totalRequests: s.total, failedRequests: s.failed,
+            // Failures outside the release say the rig itself was overloaded (a shared, noisy machine).
+            failedBeforeRelease: samples.filter((x) => !x.ok && x.at + x.ms < releaseStartMs).length,
+            failedAfterRelease: samples.filter((x) => !x.ok && x.at > releaseEndMs).length,
+            releaseSeconds, forcedWaitSeconds,
+            releaseOverForcedWaits: round2(releaseSeconds / forcedWaitSeconds), errors: s.errors, versions: s.versions, ...r.extra,
+        };
+        log(`${caseName} / ${name}: ${JSON.stringify(result)}`);
+        const marks = [
+            { ms: releaseStartMs, label: "release starts" }, { ms: releaseEndMs, label: "release ends" },
+            ...r.marks.map((m) => ({ ms: m.ms - loadStartedAt, label: m.label })),
+        ];
+        const timeline: Timeline = { panel: caseName, series: name, samples, originMs: releaseStartMs, marks };
+        return { result, timeline };
+    } finally {
+        await deployed.teardown();
     }
-    cleanSlate();
-    const berth = results.berth;
-    const wait = configuredWaitSeconds(berth.batches);
-    const strip = ({ totalRequests, failedRequests, releaseSeconds, errors }: ContenderResult) => ({ totalRequests, failedRequests, releaseSeconds, errors });
+}
+
+interface Case {
+    name: string;
+    image: () => string;
+    load: LoadSpec;
+    listeners: number;
+    systems: Record<string, System>;
+}
+
+const CASES: Case[] = [
+    {
+        name: "release", image: () => local.images.v2, load: LOAD, listeners: 1,
+        systems: { berth: berth(), swarm: swarm("stop-first"), stopStart, swarmStartFirst: swarm("start-first"), swarmSpareNodes: swarm("start-first", REPLICAS - 1) },
+    },
+    { name: "releaseWithoutKeepAlive", image: () => local.images.v2, load: { ...LOAD, keepAlive: false }, listeners: 1, systems: { berth: berth(), swarm: swarm("stop-first"), stopStart } },
+    { name: "neverHealthy", image: () => local.images.unhealthy, load: LOAD, listeners: 1, systems: { berth: berth(), swarm: swarm("stop-first") } },
+    // Swarm's tasks always hold a fixed host port here (see `release`); berth gets the same constraint.
+    { name: "fixedHostPortNoSpareNode", image: () => local.images.v2, load: LOAD, listeners: 1, systems: { berth: berth({ hostPort: FIXED_HOST_PORT }) } },
+    { name: "twoLoadBalancers", image: () => local.images.v2, load: LOAD, listeners: 2, systems: { berth: berth(), swarm: swarm("stop-first") } },
+];
+
+export async function rolloutBenchmark(log: (l: string) => void, only?: string[]) {
+    const cases: Record<string, Record<string, SystemResult>> = {};
+    const timelines: Timeline[] = [];
+    try {
+        for (const c of CASES.filter((x) => !only || only.includes(x.name))) {
+            cases[c.name] = {};
+            for (const [name, system] of Object.entries(c.systems)) {
+                try {
+                    const { result, timeline } = await measure(c.name, name, system, c.image(), c.load, c.listeners, log);
+                    cases[c.name][name] = result;
+                    timelines.push(timeline);
+                } catch (e: any) {
+                    // One broken run (e.g. an overloaded host) must not lose the others' figures.
+                    log(`${c.name} / ${name}: benchmark run failed: ${e?.message ?? e}`);
+                    cases[c.name][name] = { outcome: `benchmark run failed: ${e?.message ?? e}` } as SystemResult;
+                }
+            }
+        }
+    } finally {
+        await new Swarm(local.hosts).leave();
+        cleanSlate();
+    }
     return {
         json: {
             benchmark: "rollout",
             at: new Date().toISOString(),
-            rig: { hosts: local.hosts.length, replicas: REPLICAS, ratePerSecond: RATE, slowShare: SLOW_SHARE, slowSeconds: SLOW_SECONDS, lb: "HAProxy (local)" },
-            totalRequests: berth.totalRequests,
-            failedRequests: berth.failedRequests,
-            releaseSeconds: berth.releaseSeconds,
-            configuredWaitSeconds: wait.total,
-            configuredWait: wait,
-            target: { failedRequests: 0, releaseSecondsAtMost: 1.15 * wait.total + 5 },
-            errors: berth.errors,
-            baselines: { stopStart: strip(results.stopStart), flipWithoutLbHealth: strip(results.flipWithoutLbHealth) },
+            rig: {
+                hosts: local.hosts.length, replicas: REPLICAS, load: LOAD, lb: "HAProxy 2.6 (local), health check every 500 ms, rise 2, fall 2",
+                app: "berth-demo (busybox httpd) from the cluster's registry; Docker health check GET /health every 1 s",
+                berth: "pulumi up through the Automation API and the real CLI (local file backend)",
+                swarm: `docker swarm on the same hosts (the routing mesh needs IPVS: tasks publish host port ${SWARM_HOST_PORT}, one per node, behind the same HAProxy); update-parallelism 1, update-failure-action rollback, stop-grace-period ${STOP_GRACE_SECONDS}s, update-monitor 2s, same health check`,
+                stopStart: "stop every v1 container, start v2 ones, add them to HAProxy at full weight once Docker says healthy",
+            },
+            // The keep-alive release, one entry per system.
+            ...cases.release,
+            cases,
         },
         timelines,
     };

@@ -1,96 +1,205 @@
-// Scale benchmark: one service 0 -> 150 containers across the local hosts (small image, health
-// check on), then 150 -> 10 with drain under light load; against a plain script that creates and
-// starts the same 150 containers with dockerode in parallel and waits for the same health.
+// Scale benchmark: one service 0 -> 150 containers on the 3 local hosts, then 150 -> 10 under load,
+// by berth (through `pulumi up`) and Docker Swarm (both behind the same HAProxy), against a plain
+// script that starts the same 150 containers with dockerode in parallel. The machines are noisy:
+// the systems run interleaved for several rounds, and every figure is reported as median/min/max.
 import { DockerHost } from "../provider/docker/host";
 import { dockerHealthcheck } from "../provider/docker/health";
 import { DAEMON_CONCURRENCY, mapLimited } from "../provider/limit";
-import { serviceProvider } from "../provider/engine/service";
-import { slbBindingProvider } from "../provider/engine/slbBinding";
-import { HealthCheckSpec, ServiceArgs, ServiceState, SlbBindingState } from "../provider/model";
+import { HealthCheckSpec } from "../provider/model";
 import { waitUntil } from "../provider/wait";
-import { Load, summarize } from "../test/support/load";
+import { summarize } from "../test/support/load";
 import { cleanSlate, local, nodeSpecs } from "../test/support/world";
+import { Timeline } from "./chart";
+import { AppHealth, BerthStack, LoadSpec, front, listener, round2, startLoad } from "./rig";
+import { Swarm } from "./swarm";
 
-const CONTAINERS = 150;
 const AFTER = 10;
+const PORT = 18190;
 // Every check is a `docker exec`; on 2 cores, 150 containers checked every second would starve the hosts.
-const HEALTH: HealthCheckSpec = { httpPath: "/health", intervalSeconds: 5, timeoutSeconds: 2, retries: 3 };
+const APP_HEALTH: AppHealth = { intervalSeconds: 5, timeoutSeconds: 2, retries: 3 };
+const HEALTH: HealthCheckSpec = { httpPath: "/health", ...APP_HEALTH };
+const STOP_GRACE_SECONDS = 5;
+const LOAD: LoadSpec = { ratePerSecond: 50, slowShare: 0.1, slowSeconds: 3, keepAlive: true };
 
-const seconds = (since: number) => Math.round((Date.now() - since) / 10) / 100;
+const seconds = (since: number) => round2((Date.now() - since) / 1000);
 
-async function berth(log: (l: string) => void) {
-    cleanSlate();
-    const slb = local.slbs[0];
-    const binding = (await slbBindingProvider.create({
-        name: "scale", driver: "haproxy", haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { port: 18190 }, healthCheck: { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2 },
-    })).outs as SlbBindingState;
-    const args = (replicas: number): ServiceArgs => ({
-        name: "scale", cluster: { name: "bench", nodes: nodeSpecs() }, image: local.images.v1, replicas, ports: [{ containerPort: 80 }],
-        healthCheck: HEALTH, stopGracePeriodSeconds: 5, bindings: [{ slb: binding }],
-        release: { healthyTimeoutSeconds: 600, lbHealthyTimeoutSeconds: 300, drainTimeoutSeconds: 30 },
-    });
-    let state = (await serviceProvider.create(args(0))).outs as ServiceState;
-    log(`berth: scaling 0 -> ${CONTAINERS}`);
-    let started = Date.now();
-    state = (await serviceProvider.update!("bench/scale", state, args(CONTAINERS))).outs;
-    const berthSeconds = seconds(started);
-    const healthy = state.containers.filter((c) => c.health === "healthy").length;
-    const backends = state.backends.scale.filter((b) => b.weight > 0).length;
-    log(`berth: ${healthy} healthy containers, ${backends} weighted backends in ${berthSeconds}s`);
-
-    log(`berth: scaling ${CONTAINERS} -> ${AFTER} with drain, under load`);
-    const load = new Load({ url: binding.url, ratePerSecond: 50, slowShare: 0.2, maxSeconds: 600 }).start();
-    started = Date.now();
-    state = (await serviceProvider.update!("bench/scale", state, args(AFTER))).outs;
-    const scaleInSeconds = seconds(started);
-    const s = summarize(await load.stop());
-    log(`berth: ${state.containers.length} containers left in ${scaleInSeconds}s; ${s.failed} of ${s.total} requests failed`);
-    return { berthSeconds, healthy, backends, scaleInSeconds, scaleInRequests: s.total, scaleInFailedRequests: s.failed, left: state.containers.length };
+interface RoundResult {
+    /** 0 -> 150, until every container serves (behind HAProxy for berth and Swarm). */
+    scaleOutSeconds: number;
+    containersPerSecond: number;
+    scaleInSeconds?: number;
+    scaleInRequests?: number;
+    scaleInFailedRequests?: number;
+    [extra: string]: unknown;
 }
 
-async function baseline(log: (l: string) => void) {
-    cleanSlate();
+type Run = (log: (l: string) => void, containers: number) => Promise<{ result: RoundResult; scaleIn?: Omit<Timeline, "panel"> }>;
+
+/** Scale-in under load: `act` is timed, the load runs one second before and after it. */
+async function scaleInUnderLoad(url: string, act: () => Promise<void>) {
+    const traffic = startLoad([url], LOAD);
+    await new Promise((r) => setTimeout(r, 1000));
+    const startMs = traffic.elapsedMs();
+    const started = Date.now();
+    await act();
+    const scaleInSeconds = seconds(started);
+    const endMs = traffic.elapsedMs();
+    await new Promise((r) => setTimeout(r, 1000));
+    const samples = await traffic.stop();
+    const s = summarize(samples);
+    return {
+        figures: { scaleInSeconds, scaleInRequests: s.total, scaleInFailedRequests: s.failed, scaleInErrors: s.errors },
+        timeline: { samples, originMs: startMs, marks: [{ ms: startMs, label: "scale-in starts" }, { ms: endMs, label: "scale-in ends" }] },
+    };
+}
+
+const berth: Run = async (log, containers) => {
+    const stack = await BerthStack.open("scale", { replicas: 0, listeners: [[0, PORT]], health: APP_HEALTH, stopGraceSeconds: STOP_GRACE_SECONDS });
+    try {
+        await stack.configure(local.images.v1, 0);
+        const empty = await stack.up();
+        if (empty.error) throw new Error(`berth: empty service failed: ${empty.error}`);
+        await stack.configure(local.images.v1, containers);
+        const out = await stack.up();
+        if (out.error) throw new Error(`berth: scale-out failed: ${out.error}`);
+        log(`berth: 0 -> ${containers} in ${out.upSeconds}s (provider ${out.providerSeconds}s)`);
+        let scaleIn = { upSeconds: 0, providerSeconds: 0, cliSeconds: 0 };
+        await stack.configure(local.images.v1, AFTER);
+        const s = await scaleInUnderLoad(`http://${local.slbs[0].address}:${PORT}/`, async () => {
+            const t = await stack.up();
+            if (t.error) throw new Error(`berth: scale-in failed: ${t.error}`);
+            scaleIn = { upSeconds: t.upSeconds, providerSeconds: t.providerSeconds, cliSeconds: t.cliSeconds };
+        });
+        return {
+            result: {
+                scaleOutSeconds: out.upSeconds, containersPerSecond: round2(containers / out.upSeconds), ...s.figures,
+                pulumi: { scaleOut: { upSeconds: out.upSeconds, providerSeconds: out.providerSeconds, cliSeconds: out.cliSeconds }, scaleIn },
+            },
+            scaleIn: { series: "berth", ...s.timeline },
+        };
+    } finally {
+        await stack.remove();
+    }
+};
+
+const swarm: Run = async (log, containers) => {
+    const peer = new Swarm(local.hosts);
+    await peer.init();
+    try {
+        await peer.create({ name: "scale", image: local.images.v1, replicas: 0, order: "stop-first", health: APP_HEALTH, stopGraceSeconds: STOP_GRACE_SECONDS });
+        const binding = await listener(0, "scale", PORT);
+        const started = Date.now();
+        await peer.scale("scale", containers, 900);
+        const swarmSeconds = seconds(started);
+        // Swarm knows no load balancer: an operator's script registers the tasks' host ports.
+        const tasks = await peer.tasks("scale");
+        await front(0, "scale", tasks.map((t) => ({ name: t.id, address: t.node.address, port: t.port })));
+        const scaleOutSeconds = seconds(started);
+        log(`swarm: 0 -> ${containers} running in ${swarmSeconds}s, behind HAProxy in ${scaleOutSeconds}s`);
+        const s = await scaleInUnderLoad(binding.url, () => peer.scale("scale", AFTER, 900));
+        return {
+            result: { scaleOutSeconds, containersPerSecond: round2(containers / scaleOutSeconds), swarmRunningSeconds: swarmSeconds, ...s.figures },
+            scaleIn: { series: "swarm", ...s.timeline },
+        };
+    } finally {
+        await peer.leave();
+    }
+};
+
+const raw: Run = async (log, containers) => {
     const hosts = nodeSpecs().map((n) => new DockerHost(n));
     await Promise.all(hosts.map((h) => h.ensureImage(local.images.v1)));
-    log(`baseline: creating and starting ${CONTAINERS} containers with dockerode, ${DAEMON_CONCURRENCY} at a time per host`);
     const started = Date.now();
-    // Unbounded, 150 concurrent creates make these engines answer "socket hang up"; the baseline gets
+    // Unbounded, 150 concurrent creates make these engines answer "socket hang up"; the script gets
     // the same bound per engine that berth uses.
-    const containers = await mapLimited(
-        Array.from({ length: CONTAINERS }, (_, i) => i),
+    const created = await mapLimited(
+        Array.from({ length: containers }, (_, i) => i),
         (i) =>
             hosts[i % hosts.length].run({
-                name: `baseline-${i}`, image: local.images.v1, env: {}, labels: { "berth.managed": "true", "berth.service": "baseline" },
+                name: `raw-${i}`, image: local.images.v1, env: {}, labels: { "berth.managed": "true", "berth.service": "raw" },
                 ports: [{ containerPort: 80, hostPort: 0 }], healthcheck: dockerHealthcheck(HEALTH, 80), limits: { restartPolicy: { Name: "no" } },
-                stopGracePeriodSeconds: 5,
+                stopGracePeriodSeconds: STOP_GRACE_SECONDS,
             }),
         DAEMON_CONCURRENCY * hosts.length,
     );
     await waitUntil(async () => {
-        const seen = (await Promise.all(hosts.map((h) => h.list({ "berth.service": "baseline" })))).flat();
-        return seen.filter((c) => c.health === "healthy").length === containers.length ? true : undefined;
-    }, { timeoutSeconds: 600, what: "baseline containers healthy", intervalMs: 500 });
-    const baselineSeconds = seconds(started);
-    log(`baseline: ${CONTAINERS} healthy in ${baselineSeconds}s`);
-    cleanSlate();
-    return { baselineSeconds };
+        const seen = (await Promise.all(hosts.map((h) => h.list({ "berth.service": "raw" })))).flat();
+        return seen.filter((c) => c.health === "healthy").length === created.length ? true : undefined;
+    }, { timeoutSeconds: 600, what: "raw script's containers healthy", intervalMs: 500 });
+    const scaleOutSeconds = seconds(started);
+    log(`raw dockerode: ${containers} healthy in ${scaleOutSeconds}s`);
+    return { result: { scaleOutSeconds, containersPerSecond: round2(containers / scaleOutSeconds) } };
+};
+
+const RUNS: Record<string, Run> = { berth, swarm, rawDockerode: raw };
+
+export interface Spread {
+    median: number;
+    min: number;
+    max: number;
 }
 
-export async function scaleBenchmark(log: (l: string) => void) {
-    const b = await berth(log);
-    const { baselineSeconds } = await baseline(log);
-    cleanSlate();
+export function spread(values: number[]): Spread | undefined {
+    if (values.length === 0) return undefined;
+    const sorted = [...values].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    return { median: round2(median), min: round2(sorted[0]), max: round2(sorted[sorted.length - 1]) };
+}
+
+/** `containers` is 150 for the benchmark; smaller for a quick check of the rig. */
+export async function scaleBenchmark(log: (l: string) => void, rounds: number, containers: number) {
+    const perRound: Array<Record<string, RoundResult>> = [];
+    const timelines: Timeline[] = [];
+    const names = Object.keys(RUNS);
+    try {
+        for (let r = 0; r < rounds; r++) {
+            const round: Record<string, RoundResult> = {};
+            // Rotate who goes first, so no system always runs on the freshest (or most tired) hosts.
+            for (const name of [...names.slice(r % names.length), ...names.slice(0, r % names.length)]) {
+                cleanSlate();
+                log(`round ${r + 1}/${rounds}: ${name}`);
+                try {
+                    const { result, scaleIn } = await RUNS[name](log, containers);
+                    round[name] = result;
+                    if (scaleIn && r === rounds - 1) timelines.push({ panel: `scale-in ${containers} -> ${AFTER} under ${LOAD.ratePerSecond} requests/s (last round)`, ...scaleIn });
+                } catch (e: any) {
+                    // A failed run is reported and left out of the spreads; the other runs still count.
+                    log(`round ${r + 1}: ${name} failed: ${e?.message ?? e}`);
+                    round[name] = { failed: String(e?.message ?? e) } as unknown as RoundResult;
+                }
+            }
+            perRound.push(round);
+        }
+    } finally {
+        await new Swarm(local.hosts).leave();
+        cleanSlate();
+    }
+    const figure = (system: string, key: keyof RoundResult) => spread(perRound.map((p) => p[system][key] as number).filter((v) => typeof v === "number"));
+    const ratio = (a: string, b: string) => spread(perRound.map((p) => p[a].scaleOutSeconds / p[b].scaleOutSeconds).filter(Number.isFinite));
+    const summary: Record<string, Record<string, Spread | undefined>> = {};
+    for (const name of names) {
+        summary[name] = { scaleOutSeconds: figure(name, "scaleOutSeconds"), containersPerSecond: figure(name, "containersPerSecond") };
+        if (perRound.some((p) => p[name].scaleInSeconds !== undefined)) {
+            summary[name].scaleInSeconds = figure(name, "scaleInSeconds");
+            summary[name].scaleInFailedRequests = figure(name, "scaleInFailedRequests");
+        }
+    }
     return {
-        benchmark: "scale",
-        at: new Date().toISOString(),
-        rig: { hosts: local.hosts.length, containers: CONTAINERS, image: "berth-demo (busybox httpd, FROM scratch)", healthCheck: HEALTH, lb: "HAProxy (local), rise 2 x 500 ms" },
-        berthSeconds: b.berthSeconds,
-        baselineSeconds,
-        ratio: Math.round((b.berthSeconds / baselineSeconds) * 100) / 100,
-        target: { ratioAtMost: 1.2 },
-        berth: b,
-        baselineConcurrency: `${DAEMON_CONCURRENCY} requests at a time per Docker engine (unbounded, the engines answer "socket hang up")`,
-        note: "berth's figure includes registering every container in HAProxy at weight 0, waiting for HAProxy's own health checks and raising the weights; the baseline only waits for Docker health",
+        json: {
+            benchmark: "scale",
+            at: new Date().toISOString(),
+            rig: {
+                hosts: local.hosts.length, containers, after: AFTER, rounds, image: "berth-demo (busybox httpd, FROM scratch)", healthCheck: HEALTH,
+                lb: "HAProxy (local), rise 2 x 500 ms", scaleInLoad: LOAD,
+                berth: "pulumi up (Automation API, real CLI): the figure includes the CLI, registering every container in HAProxy and waiting for HAProxy's checks",
+                swarm: "docker service update --replicas until N/N tasks run (healthy), then the tasks' host ports registered in the same HAProxy and waited for",
+                rawDockerode: `create+start with dockerode, ${DAEMON_CONCURRENCY} at a time per engine, until Docker says healthy (no load balancer)`,
+            },
+            summary,
+            scaleOutSecondsRatio: { berthToRawDockerode: ratio("berth", "rawDockerode"), swarmToRawDockerode: ratio("swarm", "rawDockerode"), berthToSwarm: ratio("berth", "swarm") },
+            rounds: perRound,
+        },
+        timelines,
     };
 }

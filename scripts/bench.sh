@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# npm run bench -- <rollout>: set-up, local cluster, then the benchmark (results in bench/results/).
+# npm run bench [-- <name>...]: set-up, the benchmarks' own local cluster, then every benchmark (or
+# the named ones); results in bench/results/. The cluster is stopped afterwards, so nothing is left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BERTH_CLUSTER="${BERTH_CLUSTER:-bench}"
 source scripts/lib/step.sh
 bash scripts/setup.sh
 source scripts/env.sh
+trap 'bash scripts/cluster.sh stop' EXIT
 step "local cluster $BERTH_CLUSTER (hosts, registry, SLBs)" bash scripts/cluster.sh start
 node dist/bench/index.js "$@"

@@ -21,17 +21,21 @@ export interface LoadOptions {
     /** Hard bound: the load stops by itself after this long. */
     maxSeconds: number;
     slowPath?: string;
+    /** Reuse connections (default); false opens one connection per request, as many clients do. */
+    keepAlive?: boolean;
 }
 
 export class Load {
     readonly samples: Sample[] = [];
     private stopped = false;
     private readonly started = Date.now();
-    private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    private readonly agent: http.Agent;
     private readonly inFlight = new Set<Promise<void>>();
     private ticker?: NodeJS.Timeout;
 
-    constructor(private readonly opts: LoadOptions) {}
+    constructor(private readonly opts: LoadOptions) {
+        this.agent = new http.Agent({ keepAlive: opts.keepAlive ?? true, maxSockets: 256 });
+    }
 
     start(): this {
         const intervalMs = 1000 / this.opts.ratePerSecond;
