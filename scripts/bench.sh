@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export BERTH_CLUSTER="${BERTH_CLUSTER:-bench}"
 source scripts/env.sh
-npx tsc -p .
 trap 'bash scripts/cluster.sh stop' EXIT
 bash scripts/cluster.sh start
 node dist/bench/index.js "$@"
