@@ -56,6 +56,11 @@ export class Swarm {
         const services = await quiet(this.docker(this.manager, ["service", "ls", "-q"]));
         if (services) await quiet(this.docker(this.manager, ["service", "rm", ...String(services).split("\n")]));
         for (const h of [...this.hosts.slice(1), this.manager]) await quiet(this.docker(h, ["swarm", "leave", "--force"]));
+        // On a loaded machine a node can still report itself in a swarm for a while, and a join then fails.
+        await quiet(waitUntil(async () => {
+            const states = await Promise.all(this.hosts.map((h) => this.docker(h, ["info", "--format", "{{.Swarm.LocalNodeState}}"])));
+            return states.every((st) => st === "inactive") ? true : undefined;
+        }, { timeoutSeconds: 60, what: "every host out of the swarm", intervalMs: 500 }));
         // Tasks a departed node still ran, and the gateway bridge Swarm created on every node.
         await Promise.all(this.hosts.map(async (h) => {
             const ids = await quiet(this.docker(h, ["ps", "-aq", "--filter", "label=com.docker.swarm.task.id"]));
