@@ -50,7 +50,7 @@ const SERVED: Record<ResourceToken, Served> = {
     "berth:index:SlbBinding": {
         engine: slbBindingProvider,
         defaults: (name) => ({ name, driver: "haproxy" }),
-        extraOutputs: (o) => ({ state: { name: o.name, driver: o.driver, haproxy: o.haproxy, listen: o.listen, healthCheck: o.healthCheck, url: o.url } }),
+        extraOutputs: (o) => ({ state: { name: o.name, driver: o.driver, haproxy: o.haproxy, aliyun: o.aliyun, protocol: o.protocol, listen: o.listen, healthCheck: o.healthCheck, url: o.url } }),
     },
     "berth:index:Service": {
         engine: serviceProvider,

@@ -25,7 +25,7 @@ export interface ClusterOutputs extends ClusterArgs {
 export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver"> {
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
     name?: string;
-    /** Load balancer kind; only haproxy so far. Default haproxy. */
+    /** Load balancer kind: haproxy or aliyun. Default haproxy. */
     driver?: SlbBindingArgs["driver"];
 }
 
