@@ -136,8 +136,8 @@ cmd_start() {
   wait_dockerd tls
   wait_dockerd ssh
   # A clean slate, as cluster.sh clean gives the numbered hosts.
-  remove_all_containers tls
-  remove_all_containers ssh
+  remove_containers tls
+  remove_containers ssh
   wait_for "dockerd tls (tcp $TLS_PORT)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$(host_addr tls)" "$TLS_PORT"
   ensure_sshd
   wait_for sshd "$LOG_DIR/hssh-sshd.log" sshd_pids tcp_answers "$(host_addr ssh)" 22
