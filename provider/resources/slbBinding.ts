@@ -25,7 +25,14 @@ export class SlbBinding extends pulumi.dynamic.Resource {
     declare readonly healthCheck: pulumi.Output<SlbBindingState["healthCheck"]>;
     declare readonly url: pulumi.Output<string>;
 
+    /**
+     * The optional settings as given (the engine returns them unchanged). `state` takes them from here:
+     * in a preview an output the engine left absent is unknown, and would make the whole state unknown.
+     */
+    private readonly given: Pick<SlbBindingResourceArgs, "haproxy" | "aliyun" | "protocol" | "healthCheck">;
+
     constructor(name: string, args: SlbBindingResourceArgs, opts?: pulumi.CustomResourceOptions) {
+        const aliyun = args.aliyun && pulumi.output(args.aliyun).apply((a) => (a.accessKeySecret === undefined ? a : pulumi.secret(a)));
         super(
             lazyProvider(require.resolve("../engine/slbBinding"), "slbBindingProvider"),
             name,
@@ -33,7 +40,7 @@ export class SlbBinding extends pulumi.dynamic.Resource {
                 name: args.name ?? name,
                 driver: args.driver ?? "haproxy",
                 haproxy: args.haproxy,
-                aliyun: args.aliyun && pulumi.output(args.aliyun).apply((a) => (a.accessKeySecret === undefined ? a : pulumi.secret(a))),
+                aliyun,
                 protocol: args.protocol,
                 listen: args.listen,
                 healthCheck: args.healthCheck,
@@ -43,12 +50,13 @@ export class SlbBinding extends pulumi.dynamic.Resource {
             "berth",
             "SlbBinding",
         );
+        this.given = { haproxy: args.haproxy, aliyun, protocol: args.protocol, healthCheck: args.healthCheck };
     }
 
     /** What a Service takes in `bindings`. */
     get state(): pulumi.Output<SlbBindingState> {
         return pulumi
-            .all([this.name, this.driver, this.haproxy, this.aliyun, this.protocol, this.listen, this.healthCheck, this.url])
+            .all([this.name, this.driver, this.given.haproxy, this.given.aliyun, this.given.protocol, this.listen, this.given.healthCheck, this.url])
             .apply(([n, driver, haproxy, aliyun, protocol, listen, healthCheck, url]) => ({ name: n, driver, haproxy, aliyun, protocol, listen, healthCheck, url }));
     }
 }
