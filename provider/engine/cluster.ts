@@ -51,8 +51,12 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
     },
     async diff(_id, olds, news) {
         const replaces = olds.name !== news.name ? ["name"] : [];
+        // State written before clusters had registries lacks that output, which a preview would then
+        // take as unknown in every service: an update writes it.
         const changes =
-            canonicalJson(olds.nodes) !== canonicalJson(outputs(news as ClusterArgs, []).nodes) || canonicalJson(olds.registries ?? []) !== canonicalJson(news.registries ?? []);
+            canonicalJson(olds.nodes) !== canonicalJson(outputs(news as ClusterArgs, []).nodes) ||
+            canonicalJson(olds.registries ?? []) !== canonicalJson(news.registries ?? []) ||
+            !("registries" in olds);
         return { changes: changes || replaces.length > 0, replaces };
     },
     async create(inputs) {

@@ -28,8 +28,9 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const replaces = ["name", "driver"].filter((k) => olds[k] !== news[k]);
         if (olds.haproxy?.configPath !== news.haproxy?.configPath) replaces.push("haproxy");
         if (olds.aliyun?.loadBalancerId !== news.aliyun?.loadBalancerId || olds.aliyun?.region !== news.aliyun?.region) replaces.push("aliyun");
-        const before = canonicalJson({ ...olds, url: undefined });
-        const after = canonicalJson({ ...outputs(news as SlbBindingArgs), url: undefined });
+        // __provider is the serialized provider: it names the checkout's path, which says nothing of the binding.
+        const before = canonicalJson({ ...olds, url: undefined, __provider: undefined });
+        const after = canonicalJson({ ...outputs(news as SlbBindingArgs), url: undefined, __provider: undefined });
         return { changes: before !== after || replaces.length > 0, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
