@@ -50,7 +50,13 @@ const SERVED: Record<ResourceToken, Served> = {
     "berth:index:SlbBinding": {
         engine: slbBindingProvider,
         defaults: (name) => ({ name, driver: "haproxy" }),
-        extraOutputs: (o) => ({ state: { name: o.name, driver: o.driver, haproxy: o.haproxy, aliyun: o.aliyun, protocol: o.protocol, listen: o.listen, healthCheck: o.healthCheck, url: o.url } }),
+        // Only the parts that are set: the wire's Struct has no undefined.
+        extraOutputs: (o) => ({
+            state: Object.fromEntries(
+                Object.entries({ name: o.name, driver: o.driver, haproxy: o.haproxy, aliyun: o.aliyun, protocol: o.protocol, listen: o.listen, healthCheck: o.healthCheck, url: o.url })
+                    .filter(([, v]) => v !== undefined),
+            ),
+        }),
     },
     "berth:index:Service": {
         engine: serviceProvider,
