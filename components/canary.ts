@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceArgs, ServiceBinding } from "../provider/model";
 import type { ServiceInputs } from "../provider/plugin/types";
-import { Cluster } from "../provider/resources/cluster";
+import { Cluster, clusterRef } from "../provider/resources/cluster";
 import { BerthKit, DeepInput, dynamicKit, Inputs, KitService } from "./kit";
 
 /** The canary Service: the main one's settings with another image, fewer replicas, a low weight. */
@@ -68,7 +68,7 @@ export class Canary extends pulumi.ComponentResource {
 
     constructor(name: string, args: CanaryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:components:Canary", name, {}, opts);
-        const cluster = args.cluster instanceof Cluster ? args.cluster.ref : args.cluster;
+        const cluster = clusterRef(args.cluster);
         const built = buildCanary(this, name, { ...args, cluster }, dynamicKit);
         this.main = built.main;
         this.canary = built.canary;

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PostStartHookSpec } from "../provider/engine/hook";
 import { ServiceArgs } from "../provider/model";
 import type { ServiceInputs } from "../provider/plugin/types";
-import { Cluster } from "../provider/resources/cluster";
+import { Cluster, clusterRef } from "../provider/resources/cluster";
 import { BerthKit, DeepInput, dynamicKit, Inputs } from "./kit";
 
 /** A service of a ServiceGroup and its post-start hook. */
@@ -78,7 +78,7 @@ export class ServiceGroup extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceGroupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:components:ServiceGroup", name, {}, opts);
-        const cluster = args.cluster instanceof Cluster ? args.cluster.ref : args.cluster;
+        const cluster = clusterRef(args.cluster);
         const built = buildServiceGroup(this, name, { ...args, cluster }, dynamicKit);
         this.order = built.order;
         this.revisions = built.revisions;

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HaproxyEndpoint, ServiceArgs } from "../provider/model";
 import type { ServiceInputs } from "../provider/plugin/types";
-import { Cluster } from "../provider/resources/cluster";
+import { Cluster, clusterRef } from "../provider/resources/cluster";
 import { BerthKit, DeepInput, dynamicKit, Inputs, KitService } from "./kit";
 
 /** A listener of a WebService. */
@@ -82,7 +82,7 @@ export class WebService extends pulumi.ComponentResource {
 
     constructor(name: string, args: WebServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("berth:components:WebService", name, {}, opts);
-        const cluster = args.cluster instanceof Cluster ? args.cluster.ref : args.cluster;
+        const cluster = clusterRef(args.cluster);
         const built = buildWebService(this, name, { ...args, cluster }, dynamicKit);
         this.service = built.service;
         this.publicUrl = built.publicUrl;

@@ -71,3 +71,8 @@ export class Cluster extends pulumi.dynamic.Resource {
         return { name: this.name, nodes: this.nodes, inventory: this.inventory };
     }
 }
+
+/** A Service's `cluster` input from a Cluster resource, or the reference a caller built itself. */
+export function clusterRef<T>(cluster: Cluster | T) {
+    return cluster instanceof Cluster ? cluster.ref : cluster;
+}

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec, ServiceBinding } from "../model";
-import { Cluster } from "./cluster";
+import { Cluster, clusterRef } from "./cluster";
 import { lazyProvider, withSecretOutputs } from "./lazy";
 import { SlbBinding } from "./slbBinding";
 
@@ -54,7 +54,7 @@ export class Service extends pulumi.dynamic.Resource {
     declare readonly plannedChange: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceResourceArgs, opts?: pulumi.CustomResourceOptions) {
-        const cluster = args.cluster instanceof Cluster ? args.cluster.ref : args.cluster;
+        const cluster = clusterRef(args.cluster);
         const bindings = pulumi.Output.isInstance(args.bindings)
             ? args.bindings
             : (args.bindings ?? []).map((b) =>

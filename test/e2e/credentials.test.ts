@@ -6,7 +6,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { readFileSync } from "fs";
 import { Cluster, Service } from "../../index";
 import { NodeConnection } from "../../provider/docker/connection";
-import { openStack, removeStack } from "../../scripts/lib/stack";
+import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { TestRegistry } from "../support/registry";
 import { cleanSlate, containersOf, nodeSpecs } from "../support/world";
 
@@ -33,10 +33,7 @@ describe("registry credentials through the pulumi CLI", function () {
         });
     });
     after(async () => {
-        if (stack) {
-            await stack.destroy({ onOutput }).catch(() => undefined);
-            await removeStack(stack);
-        }
+        await destroyStack(stack, onOutput);
         await registry.remove();
     });
 

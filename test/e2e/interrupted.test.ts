@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
 import { execFileSync } from "child_process";
 import { quickstart } from "../../examples/quickstart/program";
-import { openStack, removeStack } from "../../scripts/lib/stack";
+import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { Load, summarize } from "../support/load";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
 
@@ -59,12 +59,7 @@ describe("pulumi up killed mid-release", function () {
         stack = await openStack("berth-quickstart", `e2e-kill-${Date.now()}`, async () => quickstart(), { image: local.images.v1, replicas: "3" });
         await stack.up();
     });
-    after(async () => {
-        if (stack) {
-            await stack.destroy().catch(() => undefined);
-            await removeStack(stack);
-        }
-    });
+    after(async () => destroyStack(stack));
 
     for (const [moment, line, image, version] of [
         ["while new backends wait for load balancer health", /waiting for load balancer health/, "v2", "v2"],

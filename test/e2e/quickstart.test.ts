@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
 import { quickstart } from "../../examples/quickstart/program";
 import { Load, summarize } from "../support/load";
-import { openStack, removeStack, resourceOutputs } from "../../scripts/lib/stack";
+import { destroyStack, openStack, resourceOutputs } from "../../scripts/lib/stack";
 import { backendsIn, cleanSlate, containersOf, hosts, listenerUrl, local, waitForBody } from "../support/world";
 
 const URL = listenerUrl(18080);
@@ -20,12 +20,7 @@ describe("quickstart through the pulumi CLI", function () {
         cleanSlate();
         stack = await openStack("berth-quickstart", `e2e-${Date.now()}`, async () => quickstart(), { image: local.images.v1, replicas: "3" });
     });
-    after(async () => {
-        if (stack) {
-            await stack.destroy({ onOutput }).catch(() => undefined);
-            await removeStack(stack);
-        }
-    });
+    after(async () => destroyStack(stack, onOutput));
 
     it("deploys v1: three containers behind HAProxy, spread over the hosts", async () => {
         const up = await stack.up({ onOutput });

@@ -6,7 +6,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { Cluster, RegistryBucketRotation, SlbBinding } from "../../index";
 import { NodeConnection } from "../../provider/docker/connection";
 import { ROTATION_LABEL } from "../../provider/registry/bucketHost";
-import { openStack, removeStack } from "../../scripts/lib/stack";
+import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { bridgeAddress } from "../support/registry";
 import { cleanSlate, local, nodeSpecs } from "../support/world";
 
@@ -47,10 +47,7 @@ describe("RegistryBucketRotation through the pulumi CLI", function () {
         stack = await openStack("berth-rotation", `e2e-${Date.now()}`, async () => program(), { now: "2026-11-23T10:00:00Z" });
     });
     after(async () => {
-        if (stack) {
-            await stack.destroy().catch(() => undefined);
-            await removeStack(stack);
-        }
+        await destroyStack(stack);
         const docker = new NodeConnection(nodeSpecs()[0]).docker(30_000);
         const { Volumes } = await docker.listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot-e2e`] } });
         for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true });

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Stack } from "@pulumi/pulumi/automation";
 import { Cluster, Service, SlbBinding } from "../../index";
 import { DockerHost } from "../../provider/docker/host";
-import { openStack, removeStack } from "../../scripts/lib/stack";
+import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { Load, summarize } from "../support/load";
 import { assertNoKey, Remote, startRemoteHosts, stopRemoteHosts, storedState } from "../support/remote";
 import { backendsIn, cleanSlate, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
@@ -76,10 +76,7 @@ describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", fu
         await stack.setConfig("sshKey", { value: remote.sshNode.ssh.privateKey, secret: true });
     });
     after(async () => {
-        if (stack) {
-            await stack.destroy({ onOutput }).catch(() => undefined);
-            await removeStack(stack);
-        }
+        await destroyStack(stack, onOutput);
         stopRemoteHosts();
     });
 
