@@ -15,6 +15,7 @@ import { BerthKit } from "../../components/kit";
 import { buildServiceGroup } from "../../components/serviceGroup";
 import { buildWebService } from "../../components/webService";
 import { hookProvider } from "../engine/hook";
+import { registryRotationProvider } from "../engine/registryRotation";
 import { pluginKit } from "./kit";
 import { COMPONENTS, ResourceToken } from "./types";
 import { resourceReferenceFailures, schemaSecretKeys, unwrapSecrets, wrapSecrets } from "./wire";
@@ -69,6 +70,12 @@ const SERVED: Record<ResourceToken, Served> = {
         engine: hookProvider,
         defaults: () => ({}),
         extraOutputs: () => ({}),
+    },
+    "berth:index:RegistryBucketRotation": {
+        engine: registryRotationProvider,
+        defaults: (name) => ({ name }),
+        extraOutputs: () => ({}),
+        referenceHints: { cluster: "the Cluster's `ref` output", binding: "the SlbBinding's `state` output" },
     },
 };
 

@@ -2,6 +2,7 @@
 // (model.ts), with the resource name optional as in the TypeScript classes. scripts/schema.ts
 // derives schema.json from these, so the schema cannot drift from what the engines take.
 import { ClusterArgs, NodeInventory, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../model";
+import { RegistryRotationArgs, RegistryRotationState } from "../registry/rotationModel";
 export type { CanaryInputs, CanaryOutputs } from "../../components/canary";
 export type { ServiceGroupInputs, ServiceGroupOutputs } from "../../components/serviceGroup";
 export type { PostStartHookArgs, PostStartHookState } from "../engine/hook";
@@ -44,12 +45,49 @@ export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange
 /** A service's outputs. */
 export type ServiceOutputs = ServiceState;
 
+/** Where a rotation's buckets live (provider/registry/config.ts's union, flattened for the schema). */
+export interface BucketStorage {
+    /** volume (default): one Docker volume per bucket on the node; s3: one S3-compatible bucket per bucket. */
+    kind: "volume" | "s3";
+    /** s3: the store's region. */
+    region?: string;
+    /** s3: endpoint of an S3-compatible store (Aliyun OSS, Ceph RGW, MinIO); AWS when omitted. */
+    regionEndpoint?: string;
+    /** s3: access key id; with secretKey, or neither for instance credentials. */
+    accessKey?: string;
+    /** s3: secret key. */
+    secretKey?: string;
+    /** s3: path-style URLs (Ceph RGW, MinIO). */
+    forcePathStyle?: boolean;
+    /** s3: https to the store. Default true. */
+    secure?: boolean;
+}
+
+/** A registry whose storage is one bucket per period; old buckets are dropped whole, never garbage-collected. */
+export interface RegistryBucketRotationInputs extends Omit<RegistryRotationArgs, "name" | "cluster" | "storage" | "currentBucket"> {
+    /** Name of the rotation (container and backend names); defaults to the resource name. */
+    name?: string;
+    /** The Cluster's `ref` output: the node named by `node` runs the bucket registries. */
+    cluster: ServiceArgs["cluster"];
+    /** Where the buckets live: a Docker volume on the node (default) or an S3-compatible store. */
+    storage?: BucketStorage;
+}
+
+/** A rotation's outputs. */
+export interface RegistryBucketRotationOutputs extends Omit<RegistryRotationState, "cluster" | "storage"> {
+    /** The cluster whose node runs the bucket registries. */
+    cluster: ServiceArgs["cluster"];
+    /** Where the buckets live. */
+    storage?: BucketStorage;
+}
+
 /** The resources the plugin serves: schema token -> type names above. */
 export const RESOURCES = {
     "berth:index:Cluster": { inputs: "ClusterInputs", outputs: "ClusterOutputs" },
     "berth:index:SlbBinding": { inputs: "SlbBindingInputs", outputs: "SlbBindingOutputs" },
     "berth:index:Service": { inputs: "ServiceInputs", outputs: "ServiceOutputs" },
     "berth:index:PostStartHook": { inputs: "PostStartHookArgs", outputs: "PostStartHookState" },
+    "berth:index:RegistryBucketRotation": { inputs: "RegistryBucketRotationInputs", outputs: "RegistryBucketRotationOutputs" },
 } as const;
 export type ResourceToken = keyof typeof RESOURCES;
 

@@ -100,10 +100,20 @@ export async function imagesInUse(nodes: NodeSpec[], ours: (server: string) => b
     return unique;
 }
 
+/** One repository of a bucket. */
+export interface BucketRepository {
+    /** Repository name, as in `<address>/<name>:<tag>`. */
+    name: string;
+    /** Its tags. */
+    tags: string[];
+}
+
 export interface BucketContents {
-    repositories: Array<{ name: string; tags: string[] }>;
-    /** Distinct blobs the bucket's tags reference, and their total size. */
+    /** The bucket's repositories and their tags. */
+    repositories: BucketRepository[];
+    /** Distinct blobs the bucket's tags reference. */
     blobs: number;
+    /** Total size of those blobs in bytes. */
     bytes: number;
 }
 

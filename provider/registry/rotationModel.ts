@@ -5,17 +5,21 @@ import type { BucketStorage } from "./config";
 import { PeriodKind } from "./period";
 
 export interface RegistryRotationArgs {
+    /** Name of the rotation (container and backend names). */
     name: string;
+    /** The cluster whose node runs the bucket registries. */
     cluster: { name: string; nodes: NodeSpec[] };
     /** The cluster node that runs the bucket registries. */
     node: string;
     /** Bucket names are `<prefix>-<period>`; must make valid S3 bucket names. */
     prefix: string;
+    /** Length of a bucket's period: quarter (default), month or week (ISO weeks). */
     period?: PeriodKind;
-    /** Buckets kept: the current one and `retain - 1` read-only ones before it. */
+    /** Buckets kept: the current one and `retain - 1` read-only ones before it. Default 2. */
     retain?: number;
-    /** Newest tags per repository (by push time) copied into a new bucket, besides every image in use. */
+    /** Newest tags per repository (by push time) copied into a new bucket, besides every image in use. Default 3. */
     keepTags?: number;
+    /** Where the buckets live: a Docker volume on the node (default) or an S3-compatible store. */
     storage?: BucketStorage;
     /** Registry image; default: built on the node from this machine's Debian docker-registry. */
     image?: string;
@@ -28,9 +32,11 @@ export interface RegistryRotationArgs {
 }
 
 export interface BucketState extends BucketContents {
+    /** Bucket name, `<prefix>-<period>`. */
     name: string;
     /** host:port of this bucket's own registry. */
     address: string;
+    /** Retained buckets serve pulls only. */
     readOnly: boolean;
 }
 

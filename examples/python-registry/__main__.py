@@ -1,0 +1,26 @@
+"""A RegistryBucketRotation from Python: the registry behind a stable address on the local hosts'
+bridge (so the nodes can pull through it) keeps one bucket per quarter and drops the oldest whole.
+Config: now (the moment that decides the quarter; default: the time of the run), port."""
+import pulumi
+import pulumi_berth as berth
+from berth_local import haproxy, local, local_cluster
+
+config = pulumi.Config()
+
+cluster = local_cluster()
+bridge = local["registry"].split(":")[0]
+address = berth.SlbBinding("py-registry", haproxy=haproxy,
+                           listen=berth.SlbBindingListenArgs(address=bridge, port=config.get_int("port") or 5111))
+
+rotation = berth.RegistryBucketRotation("py-images",
+                                        cluster=cluster.ref,
+                                        node=local["hosts"][0]["name"],
+                                        binding=address.state,
+                                        prefix="images",
+                                        period="quarter",
+                                        retain=2,
+                                        now=config.get("now"))
+
+pulumi.export("address", rotation.address)
+pulumi.export("currentBucket", rotation.current_bucket)
+pulumi.export("buckets", rotation.buckets.apply(lambda bs: [f"{b.name}{' (read-only)' if b.read_only else ''}" for b in bs]))
