@@ -1,6 +1,6 @@
 """berth from Python: the local Docker hosts as a cluster, a service released behind two HAProxy
 bindings (public and private, as the WebService component does in TypeScript). Config: image,
-replicas, publicPort, privatePort. The local hosts and load
+replicas, publicPort, privatePort, healthRetries, healthyTimeout. The local hosts and load
 balancers come from examples/python-shared/berth_local.py (on PYTHONPATH)."""
 import pulumi
 import pulumi_berth as berth
@@ -25,13 +25,14 @@ web = berth.Service("py-web",
                     image=config.get("image") or local["images"]["v1"],
                     replicas=config.get_int("replicas") or 2,
                     ports=[berth.PortSpecArgs(container_port=80)],
-                    health_check=berth.HealthCheckSpecArgs(http_path="/health", interval_seconds=1, timeout_seconds=3, retries=5),
+                    health_check=berth.HealthCheckSpecArgs(http_path="/health", interval_seconds=1, timeout_seconds=3,
+                                                           retries=config.get_int("healthRetries") or 5),
                     stop_grace_period_seconds=5,
                     bindings=[
                         berth.ServiceBindingArgs(slb=public.state),
                         berth.ServiceBindingArgs(slb=private.state, weight=50),
                     ],
-                    release=berth.ReleaseSpecArgs(healthy_timeout_seconds=60, lb_healthy_timeout_seconds=30,
+                    release=berth.ReleaseSpecArgs(healthy_timeout_seconds=config.get_int("healthyTimeout") or 60, lb_healthy_timeout_seconds=30,
                                                   drain_timeout_seconds=30))
 
 pulumi.export("publicUrl", public.url)

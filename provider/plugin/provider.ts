@@ -18,6 +18,7 @@ import { hookProvider } from "../engine/hook";
 import { registryRotationProvider } from "../engine/registryRotation";
 import { pluginKit } from "./kit";
 import { COMPONENTS, ResourceToken } from "./types";
+import { cancelWaits } from "../wait";
 import { resourceReferenceFailures, schemaSecretKeys, unwrapSecrets, wrapSecrets } from "./wire";
 
 type Values = Record<string, any>;
@@ -117,6 +118,9 @@ export class BerthProvider implements pulumi.provider.Provider {
     }
 
     getSchema = async () => schemaJson();
+
+    /** Ctrl-C in `pulumi up`: releases stop waiting at their next safe point and roll the unfinished batch back. */
+    cancel = async () => cancelWaits();
 
     private inputsSchema(token: ResourceToken) {
         return this.spec.resources[token].inputProperties as Record<string, unknown>;

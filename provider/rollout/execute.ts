@@ -8,7 +8,7 @@ import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
 import { few, Progress, throttled } from "../progress";
 import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
-import { DeadlineError, FatalError, waitUntil } from "../wait";
+import { cancellablePause, cancelled, DeadlineError, FatalError, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
 
 export interface BoundSlb {
@@ -227,7 +227,7 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
                 status(`waiting for Docker health: ${few(waiting.map((c) => `${c.name} on ${c.node} (${last.get(c.id)?.health})`))}`);
                 return undefined;
             },
-            { timeoutSeconds: target.healthyTimeoutSeconds, what: "containers to be healthy in Docker", intervalMs: 500 },
+            { timeoutSeconds: target.healthyTimeoutSeconds, what: "containers to be healthy in Docker", intervalMs: 500, cancellable: true },
         );
     } catch (e) {
         if (!(e instanceof DeadlineError)) throw e;
@@ -282,7 +282,7 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
             status(`waiting for load balancer health: ${few(waiting)}`);
             return undefined;
         },
-        { timeoutSeconds: target.lbHealthyTimeoutSeconds, what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)", intervalMs: 250 },
+        { timeoutSeconds: target.lbHealthyTimeoutSeconds, what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)", intervalMs: 250, cancellable: true },
     );
     for (const slb of target.slbs) {
         await slb.driver.setWeights(slb.pool, pending.filter((p) => p.slb === slb).map((p) => ({ name: p.c.name, weight: slb.weight })));
@@ -399,6 +399,11 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
     for (const [i, batch] of batches.entries()) {
         if (i > 0) await pause(target, i, batches.length);
         const label = describeBatch(batch, i, batches.length);
+        // A safe point: every batch before this one is done, both revisions serve healthy.
+        if (i > 0 && cancelled()) {
+            throw new ReleaseError(`release of ${target.service} cancelled before ${label.split(":")[0]}: ${i} of ${batches.length} batch(es) done, ` +
+                "the previous and the new revision both serve; the next `pulumi up` finishes the release");
+        }
         target.progress(label);
         report.push(label);
         await makeRoom(target, batch);
@@ -412,7 +417,7 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
 async function pause(target: ReleaseTarget, index: number, total: number): Promise<void> {
     if (target.pauseSeconds <= 0) return;
     target.progress(`pausing ${target.pauseSeconds}s before batch ${index + 1}/${total} (release.pauseSeconds)`);
-    await new Promise((r) => setTimeout(r, target.pauseSeconds * 1000));
+    await cancellablePause(target.pauseSeconds, `batch ${index + 1}/${total} (release.pauseSeconds)`);
 }
 
 /** Retires what must go before the new start (in place, stopFirst, idle), never below capacity. */

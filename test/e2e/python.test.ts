@@ -82,6 +82,32 @@ describe("berth from Python through the provider plugin", function () {
         await stack.setConfig("image", { value: local.images.v2 });
     });
 
+    it("stops a release at Ctrl-C: the plugin's Cancel ends the health wait, the batch rolls back, v2 keeps serving", async () => {
+        const before = await containersOf("py-web");
+        // Docker would call the image unhealthy only after 100 failed checks: without Ctrl-C the release waits minutes.
+        await stack.setAllConfig({ image: { value: local.images.unhealthy }, healthRetries: { value: "100" }, healthyTimeout: { value: "300" } });
+        const ctrlC = new AbortController();
+        let cancelledAt = 0;
+        const onWaiting = (e: EngineEvent) => {
+            if (!cancelledAt && e.diagnosticEvent?.message.includes("waiting for Docker health")) {
+                cancelledAt = Date.now();
+                ctrlC.abort();
+            }
+        };
+        await assert.rejects(stack.up({ onOutput, onEvent: onWaiting, signal: ctrlC.signal }), (e: Error) => {
+            assert.match(e.message, /cancelled \(Ctrl-C or pulumi cancel\) while waiting for containers to be healthy in Docker/);
+            assert.match(e.message, /The previous revision keeps serving/);
+            return true;
+        });
+        const seconds = (Date.now() - cancelledAt) / 1000;
+        console.log(`      pulumi up ended ${seconds.toFixed(1)} s after Ctrl-C`);
+        assert.ok(cancelledAt > 0, "the release reached the health wait");
+        assert.ok(seconds < 30, `ended ${seconds} s after Ctrl-C, not at the 300 s deadline`);
+        assert.deepEqual((await containersOf("py-web")).map((c) => c.id).sort(), before.map((c) => c.id).sort(), "the new containers are gone, the old untouched");
+        assert.match(await waitForBody(PUBLIC, /berth-demo/), /berth-demo v2/);
+        await stack.setAllConfig({ image: { value: local.images.v2 }, healthRetries: { value: "5" }, healthyTimeout: { value: "60" } });
+    });
+
     it("destroys: no container, backend or listener left", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf("py-web"), []);
