@@ -16,7 +16,9 @@ import { Swarm } from "./swarm";
 const AFTER = 10;
 const PORT = 18190;
 // Every check is a `docker exec`; on 2 cores, 150 containers checked every second would starve the hosts.
-const APP_HEALTH: AppHealth = { intervalSeconds: 5, timeoutSeconds: 2, retries: 3 };
+// While 150 start at once (load average ~100 here) an exec can take seconds: a 2 s timeout made
+// healthy containers "unhealthy", and berth refuses a scale-out with an unhealthy container.
+const APP_HEALTH: AppHealth = { intervalSeconds: 5, timeoutSeconds: 15, retries: 5 };
 const HEALTH: HealthCheckSpec = { httpPath: "/health", ...APP_HEALTH };
 const STOP_GRACE_SECONDS = 5;
 const LOAD: LoadSpec = { ratePerSecond: 50, slowShare: 0.1, slowSeconds: 3, keepAlive: true };

@@ -8,6 +8,7 @@ import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { driverFor } from "../../provider/engine/world";
 import { NodeSpec, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../../provider/model";
+import { isLbHealthy } from "../../provider/slb/driver";
 import { ClbContractServer } from "../support/clbContract";
 import { hideSocket } from "../support/faults";
 import { Load, summarize } from "../support/load";
@@ -58,13 +59,15 @@ async function aliyunRig(): Promise<Rig> {
     };
 }
 
+// Slow requests take ~2 s: a 4 s drain outlasts them, which a drain by time needs.
+const RELEASE = { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 12, drainTimeoutSeconds: 4 };
+
 function serviceArgs(rig: Rig, slb: SlbBindingState, extra: Partial<ServiceArgs> = {}): ServiceArgs {
     return {
         name: "drv", cluster: { name: "it", nodes: rig.nodes }, image: local.images.v1, replicas: 3,
         ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 3 },
         stopGracePeriodSeconds: 3, bindings: [{ slb }],
-        // Slow requests take ~2 s: a 4 s drain outlasts them, which a drain by time needs.
-        release: { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 12, drainTimeoutSeconds: 4 },
+        release: RELEASE,
         ...extra,
     };
 }
@@ -74,9 +77,9 @@ function onProgress(onLine: (line: string) => void): void {
     sinon.stub(console, "log").callsFake((l: string) => onLine(String(l)));
 }
 
-async function servingNames(rig: Rig, slb: SlbBindingArgs): Promise<string[]> {
+async function servingNames(rig: Rig, slb: SlbBindingArgs, healthyOnly = false): Promise<string[]> {
     const backends = await driverFor(slb, rig.nodes).backends(slb.name);
-    return backends.filter((b) => b.weight > 0).map((b) => b.name).sort();
+    return backends.filter((b) => b.weight > 0 && (!healthyOnly || isLbHealthy(b))).map((b) => b.name).sort();
 }
 
 const figures: string[] = [];
@@ -124,6 +127,48 @@ for (const make of [haproxyRig, aliyunRig]) {
                 assert.ok(state.containers.every((c) => c.revision === state.revision));
             });
         }
+
+        it("http: releases through two listeners at once with zero failed requests on either", async () => {
+            const second = (await slbBindingProvider.create(rig.binding("drv-second", port + 100, "http"))).outs as SlbBindingState;
+            const { slb, args, load } = await deployUnderLoad("http");
+            const both = { ...args, bindings: [{ slb }, { slb: second }] };
+            state = (await serviceProvider.update!(ID, state, both)).outs;
+            await waitForBody(second.url, /berth-demo v1/);
+            const loads = [load, new Load({ url: second.url, ratePerSecond: 40, slowShare: 0.1, maxSeconds: 120 }).start()];
+            onProgress(() => undefined);
+            state = (await serviceProvider.update!(ID, state, { ...both, image: local.images.v2 })).outs;
+            await waitForBody(slb.url, /berth-demo v2/);
+            for (const [i, l] of loads.entries()) {
+                const s = summarize(await l.stop());
+                figures.push(`${rig.driver} http, listener ${i + 1} of 2: ${s.total} requests, ${s.failed} failed`);
+                assert.equal(s.failed, 0, JSON.stringify(s));
+                assert.ok(s.versions.v1 > 0 && s.versions.v2 > 0, JSON.stringify(s.versions));
+            }
+            for (const b of [slb, second]) assert.deepEqual(await servingNames(rig, b), state.containers.map((c) => c.name).sort());
+        });
+
+        it("tcp: a fixed host port on every node releases in batches, never below two serving, with zero failed requests", async () => {
+            const { slb, args, load } = await deployUnderLoad("tcp", { ports: [{ containerPort: 80, hostPort: 8080 }], release: { ...RELEASE, minAvailable: 2 } });
+            onProgress(() => undefined);
+            let fewest = 3;
+            let sampling = true;
+            const sampler = (async () => {
+                while (sampling) fewest = Math.min(fewest, (await servingNames(rig, slb, true).catch(() => ["unknown", "unknown", "unknown"])).length);
+            })();
+            try {
+                state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
+            } finally {
+                sampling = false;
+                await sampler;
+            }
+            const s = summarize(await load.stop());
+            figures.push(`${rig.driver} tcp fixed port: ${s.total} requests, ${s.failed} failed, fewest serving ${fewest}`);
+            assert.equal(s.failed, 0, JSON.stringify(s));
+            const batches = state.lastRelease.filter((l) => l.startsWith("batch "));
+            assert.equal(batches.length, 3, state.lastRelease.join("\n"));
+            for (const line of batches) assert.match(line, /retire first drv-\d-[\w-]+ on (h\d); start slot \d on \1/);
+            assert.ok(fewest >= 2, `serving backends fell to ${fewest}`);
+        });
 
         it("http: a never-healthy image is rolled back at the load balancer's health gate; the old keeps serving", async () => {
             // No Docker health check: only the load balancer's check (GET /health, 404 in this image) can stop it.
