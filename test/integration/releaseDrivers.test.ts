@@ -3,6 +3,8 @@
 // listeners forward real traffic to the containers and whose health comes from real probes.
 // One suite for both proves the drivers are interchangeable behind the SlbDriver seam.
 import * as assert from "node:assert/strict";
+import { readFileSync } from "fs";
+import * as path from "path";
 import * as sinon from "sinon";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
@@ -83,6 +85,8 @@ async function servingNames(rig: Rig, slb: SlbBindingArgs, healthyOnly = false):
 }
 
 const figures: string[] = [];
+/** OpenAPI actions the Aliyun driver called in this suite: the README's RAM permission list must hold them. */
+const calledActions = new Set<string>();
 
 for (const make of [haproxyRig, aliyunRig]) {
     describe(`release on the ${make === haproxyRig ? "haproxy" : "aliyun (CLB contract server)"} driver`, function () {
@@ -98,6 +102,7 @@ for (const make of [haproxyRig, aliyunRig]) {
         });
         afterEach(async () => {
             sinon.restore();
+            for (const c of rig.contract?.calls ?? []) calledActions.add(c.action);
             await rig.contract?.stop();
         });
 
@@ -203,6 +208,19 @@ for (const make of [haproxyRig, aliyunRig]) {
                 assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
             });
 
+            it("http: a changed health check is set on the existing listener in place, with zero failed requests", async () => {
+                const { slb, load } = await deployUnderLoad("http");
+                const changed = { ...rig.binding(`drv-http`, port, "http"), healthCheck: { httpPath: "/", intervalMs: 2000, rise: 3, fall: 3 } };
+                await slbBindingProvider.update!(slb.name, slb, changed);
+                assert.equal(rig.contract!.healthCheckChanges, 1);
+                assert.deepEqual(rig.contract!.listenerCheck(port), { type: "http", uri: "/", intervalMs: 2000, timeoutMs: 5000, rise: 3, fall: 3 });
+                // Checked afresh with the new settings, the backends stay normal and keep serving.
+                await waitForBody(slb.url, /berth-demo v1/);
+                const s = summarize(await load.stop());
+                assert.equal(s.failed, 0, JSON.stringify(s));
+                assert.deepEqual(await servingNames(rig, slb, true), state.containers.map((c) => c.name).sort());
+            });
+
             it("http: when CLB refuses to add backends the release stops, says why with the request id, and the old keeps serving", async () => {
                 const { slb, args, load } = await deployUnderLoad("http");
                 onProgress(() => undefined);
@@ -233,6 +251,15 @@ for (const make of [haproxyRig, aliyunRig]) {
         }
     });
 }
+
+describe("the Aliyun driver's RAM permissions", () => {
+    it("lists in the README every OpenAPI action the release suite saw the driver call", function () {
+        if (calledActions.size === 0) this.skip();
+        const readme = readFileSync(path.resolve(__dirname, "..", "..", "..", "README.md"), "utf8");
+        const listed = new Set([...readme.matchAll(/`slb:(\w+)`/g)].map((m) => m[1]));
+        assert.deepEqual([...calledActions].filter((a) => !listed.has(a)), []);
+    });
+});
 
 after(() => {
     if (figures.length) process.stderr.write(`\nrelease figures:\n  ${figures.join("\n  ")}\n`);

@@ -62,6 +62,22 @@ function expectedSignature(query: URLSearchParams, secret: string): string {
     return createHmac("sha1", `${secret}&`).update(`GET&%2F&${rfc3986(canonical)}`).digest("base64");
 }
 
+/** A listener's health check from a Create/Set call; what the call leaves out keeps its value (or the documented default). */
+function healthCheckOf(q: URLSearchParams, tcp: boolean, was?: Listener["check"]): Listener["check"] {
+    const num = (name: string, fallback: number) => (q.get(name) !== null ? Number(q.get(name)) : fallback);
+    const type = tcp ? (q.get("HealthCheckType") ?? was?.type ?? "tcp") : "http";
+    return {
+        type: type === "http" ? "http" : "tcp",
+        uri: q.get("HealthCheckURI") ?? was?.uri ?? "/",
+        intervalMs: num("HealthCheckInterval", (was?.intervalMs ?? 2000) / 1000) * 1000,
+        // HealthCheckConnectTimeout (TCP) / HealthCheckTimeout (HTTP), seconds, default 5.
+        timeoutMs: num(tcp ? "HealthCheckConnectTimeout" : "HealthCheckTimeout", (was?.timeoutMs ?? 5000) / 1000) * 1000,
+        rise: num("HealthyThreshold", was?.rise ?? 3),
+        fall: num("UnhealthyThreshold", was?.fall ?? 3),
+        lastAt: 0,
+    };
+}
+
 export class ClbContractServer {
     private api?: http.Server;
     private readonly groups = new Map<string, { name: string; servers: Server[] }>();
@@ -75,8 +91,16 @@ export class ClbContractServer {
     /** Every accepted call: action and, for server lists, how many servers it carried. */
     readonly calls: Array<{ action: string; servers?: number }> = [];
     throttledCalls = 0;
+    /** Set*ListenerAttribute calls accepted: a health check changed in place. */
+    healthCheckChanges = 0;
 
     constructor(readonly opts: ContractOptions) {}
+
+    /** The health check a listener runs now. */
+    listenerCheck(port: number): Omit<Listener["check"], "lastAt"> | undefined {
+        const c = this.listeners.get(port)?.check;
+        return c && { type: c.type, uri: c.uri, intervalMs: c.intervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall };
+    }
 
     async start(): Promise<string> {
         this.api = http.createServer((req, res) => this.handle(req, res));
@@ -257,22 +281,22 @@ export class ClbContractServer {
                 const groupId = this.need(q, "VServerGroupId");
                 this.group(q);
                 const tcp = action === "CreateLoadBalancerTCPListener";
-                this.listeners.set(port, {
-                    port,
-                    protocol: tcp ? "tcp" : "http",
-                    groupId,
-                    running: false,
-                    check: {
-                        type: tcp && q.get("HealthCheckType") !== "http" ? "tcp" : "http",
-                        uri: q.get("HealthCheckURI") ?? "/",
-                        intervalMs: Number(q.get("HealthCheckInterval") ?? 2) * 1000,
-                        // HealthCheckConnectTimeout (TCP) / HealthCheckTimeout (HTTP), seconds, default 5.
-                        timeoutMs: Number(q.get(tcp ? "HealthCheckConnectTimeout" : "HealthCheckTimeout") ?? 5) * 1000,
-                        rise: Number(q.get("HealthyThreshold") ?? 3),
-                        fall: Number(q.get("UnhealthyThreshold") ?? 3),
-                        lastAt: 0,
-                    },
-                });
+                this.listeners.set(port, { port, protocol: tcp ? "tcp" : "http", groupId, running: false, check: healthCheckOf(q, tcp) });
+                return {};
+            }
+            // Set*ListenerAttribute: the given attributes change, the rest stay; the protocol cannot.
+            case "SetLoadBalancerTCPListenerAttribute":
+            case "SetLoadBalancerHTTPListenerAttribute": {
+                this.lb(q);
+                const l = this.listener(q);
+                const tcp = action === "SetLoadBalancerTCPListenerAttribute";
+                if (l.protocol !== (tcp ? "tcp" : "http")) throw new ApiError(400, "ListenerNotFound", `There is no ${tcp ? "TCP" : "HTTP"} listener on port ${l.port}.`);
+                if (q.get("VServerGroupId")) {
+                    this.group(q);
+                    l.groupId = q.get("VServerGroupId")!;
+                }
+                l.check = healthCheckOf(q, tcp, l.check);
+                this.healthCheckChanges++;
                 return {};
             }
             case "StartLoadBalancerListener": {

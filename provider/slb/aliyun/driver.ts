@@ -6,6 +6,7 @@
 // CreateVServerGroup, DescribeVServerGroups, DescribeVServerGroupAttribute, AddVServerGroupBackendServers,
 // SetVServerGroupAttribute (weights of servers already in the group), RemoveVServerGroupBackendServers,
 // DeleteVServerGroup, CreateLoadBalancerTCPListener / CreateLoadBalancerHTTPListener,
+// SetLoadBalancerTCPListenerAttribute / SetLoadBalancerHTTPListenerAttribute (a health check changed),
 // StartLoadBalancerListener, DeleteLoadBalancerListener, DescribeLoadBalancerAttribute, DescribeHealthStatus.
 import { DEFAULTS, NodeSpec, SlbBindingArgs } from "../../model";
 import { Backend, BackendStatus, SlbDriver } from "../driver";
@@ -97,29 +98,28 @@ export class AliyunSlbDriver implements SlbDriver {
         }
         const port = binding.listen.port;
         const existing = (await this.listeners()).find((l) => Number(l.ListenerPort) === port);
-        if (existing && existing.ListenerProtocol === protocol) return;
-        // A protocol change needs a new listener: CLB cannot switch one between layer 4 and layer 7.
-        if (existing) await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
         const h = binding.healthCheck ?? {};
-        const common = {
+        const listener = {
             LoadBalancerId: this.loadBalancerId,
             ListenerPort: port,
-            Bandwidth: -1,
             VServerGroupId: groupId,
             // CLB counts the interval in whole seconds (1-50).
             HealthCheckInterval: Math.min(50, Math.max(1, Math.round((h.intervalMs ?? DEFAULTS.lbCheckIntervalMs) / 1000))),
             HealthyThreshold: Math.max(2, h.rise ?? DEFAULTS.lbRise),
             UnhealthyThreshold: Math.max(2, h.fall ?? DEFAULTS.lbFall),
+            ...(protocol === "tcp"
+                ? { HealthCheckType: h.httpPath ? "http" : "tcp", HealthCheckURI: h.httpPath }
+                : { HealthCheck: "on", HealthCheckURI: h.httpPath ?? "/", StickySession: "off" }),
         };
-        if (protocol === "tcp") {
-            await this.client.call("CreateLoadBalancerTCPListener", {
-                ...common,
-                HealthCheckType: h.httpPath ? "http" : "tcp",
-                HealthCheckURI: h.httpPath,
-            });
-        } else {
-            await this.client.call("CreateLoadBalancerHTTPListener", { ...common, HealthCheck: "on", HealthCheckURI: h.httpPath ?? "/", StickySession: "off" });
+        const kind = protocol === "tcp" ? "TCP" : "HTTP";
+        if (existing && existing.ListenerProtocol === protocol) {
+            // The same listener, maybe with another health check: set it in place, traffic keeps flowing.
+            await this.client.call(`SetLoadBalancer${kind}ListenerAttribute`, { ...listener, VServerGroup: "on" });
+            return;
         }
+        // A protocol change needs a new listener: CLB cannot switch one between layer 4 and layer 7.
+        if (existing) await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
+        await this.client.call(`CreateLoadBalancer${kind}Listener`, { ...listener, Bandwidth: -1 });
         await this.client.call("StartLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
     }
 
