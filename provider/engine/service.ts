@@ -354,6 +354,21 @@ function withoutCredentials<T extends ServiceArgs>(args: T): T {
     return rest as T;
 }
 
+/** What a state says runs, reduced to what a repair would change: containers (gone, stopped, unhealthy, extra) and backends (missing, extra, weight). */
+export function runningShape(s: Pick<ServiceState, "containers" | "backends">): string {
+    return canonicalJson({
+        containers: s.containers.map((c) => `${c.id} ${c.state}${c.health === "unhealthy" ? " unhealthy" : ""}`).sort(),
+        backends: Object.fromEntries(Object.entries(s.backends ?? {}).map(([pool, bs]) => [pool, bs.map((b) => `${b.name} ${b.weight}`).sort()])),
+    });
+}
+
+/** Whether what runs now differs from the last state (containers on a node that stopped answering count as gone); a world that cannot be read at all counts as unchanged. */
+async function driftedFrom(state: ServiceState): Promise<boolean> {
+    if (!state.containers) return false;
+    const now = await stateNow(state).catch(() => state);
+    return runningShape(now) !== runningShape(state);
+}
+
 async function stateNow(args: ServiceState): Promise<ServiceState> {
     const hosts = hostsFor(args.cluster.nodes);
     const { reachable } = await nodeViews(args.cluster.nodes, hosts);
@@ -361,16 +376,23 @@ async function stateNow(args: ServiceState): Promise<ServiceState> {
     return { ...withoutCredentials(args), containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
 }
 
-/** A failed release records what really runs, so the next preview is true. */
-async function failWithState(id: string, base: ServiceState, error: any): Promise<never> {
-    let properties: ServiceState = base;
+/**
+ * A failed create or update. The error carries the state seen now (Pulumi records it, and plans an
+ * update at every later run) unless this is an update whose rollback left exactly the containers the
+ * last state holds: that state is still true, and keeping it lets a later preview with the previous
+ * inputs say "no change" instead of a phantom update.
+ */
+async function failWithState(id: string, base: ServiceState, error: any, update = false): Promise<never> {
+    let properties: ServiceState | undefined;
     try {
         properties = await stateNow(base);
     } catch {
         // keep the last known state
     }
     const message = error instanceof PlanError ? `service ${base.name}: cannot plan the release: ${error.message}` : `service ${base.name}: ${error?.message ?? error}`;
-    throw Object.assign(new Error(message), { id, properties: { ...properties, lastRelease: [message] }, reasons: [message] });
+    const ids = (s: ServiceState) => s.containers.map((c) => c.id).sort().join();
+    if (update && properties && ids(properties) === ids(base)) throw new Error(message);
+    throw Object.assign(new Error(message), { id, properties: { ...(properties ?? base), lastRelease: [message] }, reasons: [message] });
 }
 
 const RELEVANT = [
@@ -442,7 +464,9 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const replaces = ["name"].filter((k) => olds[k] !== news[k]);
         if (olds.cluster?.name !== news.cluster?.name) replaces.push("cluster");
         const changed = changedProperties(olds as ServiceState, news as ServiceArgs);
-        return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
+        // Same inputs, but the world may have moved away from the last up: that is a change too (the next up repairs it), with or without refresh.
+        const drifted = changed.length === 0 && replaces.length === 0 && (await driftedFrom(olds as ServiceState));
+        return { changes: changed.length > 0 || replaces.length > 0 || drifted, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
     },
     async create(inputs) {
         const args = inputs as ServiceArgs;
@@ -466,7 +490,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         try {
             return { outs: await reconcile(args, previous, dropped) };
         } catch (e) {
-            return failWithState(id, previous, e);
+            return failWithState(id, previous, e, true);
         }
     },
     async delete(_id, props) {

@@ -31,7 +31,9 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         // __provider is the serialized provider: it names the checkout's path, which says nothing of the binding.
         const before = canonicalJson({ ...olds, url: undefined, __provider: undefined });
         const after = canonicalJson({ ...outputs(news as SlbBindingArgs), url: undefined, __provider: undefined });
-        return { changes: before !== after || replaces.length > 0, replaces, deleteBeforeReplace: true };
+        // Same inputs but the listener is gone (a reset load balancer, a config cleaned by hand): the next up makes it again.
+        const lost = before === after && replaces.length === 0 && !(await driverFor(news as SlbBindingArgs).hasListener(news as SlbBindingArgs).catch(() => true));
+        return { changes: before !== after || replaces.length > 0 || lost, replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
         const args = inputs as SlbBindingArgs;

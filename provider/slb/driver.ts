@@ -28,6 +28,8 @@ export interface SlbDriver {
     /** Fails with a clear message when the load balancer does not answer. */
     ping(): Promise<void>;
     ensureListener(binding: SlbBindingArgs): Promise<void>;
+    /** Whether the listener and pool ensureListener made for `binding` are still there (read-only). */
+    hasListener(binding: SlbBindingArgs): Promise<boolean>;
     removeListener(name: string): Promise<void>;
     backends(pool: string): Promise<BackendStatus[]>;
     /**

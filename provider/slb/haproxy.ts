@@ -130,6 +130,10 @@ export class HaproxyDriver implements SlbDriver {
         if (changed) await this.reload();
     }
 
+    async hasListener(binding: SlbBindingArgs): Promise<boolean> {
+        return readSection(await fs.readFile(this.endpoint.configPath, "utf8"), binding.name) !== undefined;
+    }
+
     async removeListener(name: string): Promise<void> {
         const { changed } = await this.editConfig((config) => ({ config: writeSection(config, name, null), result: undefined }));
         if (changed) await this.reload();

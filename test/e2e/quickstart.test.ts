@@ -102,6 +102,18 @@ describe("quickstart through the pulumi CLI", function () {
         assert.equal((await backendsIn("web-public")).length, 2);
     });
 
+    it("without refresh, sees containers and the listener removed behind its back; up repairs both, then preview says no change", async () => {
+        cleanSlate();
+        const preview = await stack.preview({ onOutput });
+        assert.equal(preview.changeSummary.update, 2, `the binding and the service: ${JSON.stringify(preview.changeSummary)}`);
+        await stack.up({ onOutput });
+        await waitForBody(URL, /berth-demo v2/);
+        assert.equal((await containersOf("web")).length, 2);
+        assert.equal((await backendsIn("web-public")).length, 2);
+        const again = await stack.preview({ onOutput });
+        assert.equal(again.changeSummary.update ?? 0, 0, JSON.stringify(again.changeSummary));
+    });
+
     it("destroys: no container and no backend left on any host", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf(), []);

@@ -94,7 +94,8 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         assert.deepEqual(after.map((c) => [c.id, c.state]).sort(), before.map((c) => [c.id, "running"]).sort(), "old containers untouched, running");
 
         await registry.start();
-        state = (await serviceProvider.update!(ID, failure.properties, args({ image: v2 }))).outs;
+        assert.equal(failure.properties, undefined, "nothing changed: the last state stays true");
+        state = (await serviceProvider.update!(ID, state, args({ image: v2 }))).outs;
         assert.equal(state.containers.length, 3);
         assert.ok(state.containers.every((c) => c.revision === state.revision && c.state === "running"));
         assert.ok(!before.some((c) => state.containers.some((n) => n.id === c.id)), "every container replaced by v2");

@@ -206,6 +206,10 @@ export class FakeSlb implements SlbDriver {
     async ensureListener(): Promise<void> {
         this.enter("ensureListener");
     }
+    async hasListener(): Promise<boolean> {
+        this.enter("hasListener");
+        return true;
+    }
     async removeListener(): Promise<void> {
         this.enter("removeListener");
     }

@@ -104,6 +104,12 @@ describe("the README's walk-through through the demo CLI", function () {
         assert.deepEqual((await backendsIn("web-public")).map((b) => b.name).sort(), before.map((c) => c.name).sort());
     });
 
+    it("preview --image v2 after the failed release: no change (the rollback left the last state true)", async () => {
+        const output = await succeeds("preview", "--image", "v2");
+        assert.doesNotMatch(output, /\(update\)|to update/, output);
+        assert.match(output, /4 unchanged/);
+    });
+
     it("--image v2: back to v2, the stack keeps the other options (5 replicas)", async () => {
         await succeeds("--image", "v2");
         await serves("v2");

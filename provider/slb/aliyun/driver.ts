@@ -123,6 +123,12 @@ export class AliyunSlbDriver implements SlbDriver {
         await this.client.call("StartLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
     }
 
+    async hasListener(binding: SlbBindingArgs): Promise<boolean> {
+        this.groups.delete(binding.name);
+        const group = await this.findGroup(binding.name);
+        return group !== undefined && (await this.listeners()).some((l) => Number(l.ListenerPort) === binding.listen.port);
+    }
+
     async removeListener(name: string): Promise<void> {
         const groupId = await this.findGroup(name);
         if (!groupId) return;
