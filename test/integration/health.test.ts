@@ -5,16 +5,27 @@ import { limitsOf } from "../../provider/engine/service";
 import { waitUntil } from "../../provider/wait";
 import { cleanSlate, hosts, local } from "../support/world";
 
+const LABELS = { "berth.test": "health" };
+
+/** Its containers are not berth's (cleanSlate keeps those): the test removes them itself, before and after. */
+async function removeOwnContainers(): Promise<void> {
+    const host = hosts()[0];
+    for (const c of await host.list(LABELS)) await host.remove(c.id);
+}
+
 describe("health check with a query string (real Docker)", function () {
     this.timeout(120_000);
-    before(() => cleanSlate());
-    after(() => cleanSlate());
+    before(async () => {
+        cleanSlate();
+        await removeOwnContainers();
+    });
+    after(removeOwnContainers);
 
     it("passes for /health?a=1&b=2 and fails for /missing?a=1&b=2", async () => {
         const host = hosts()[0];
         await host.ensureImage(local.images.v1);
         const run = (name: string, httpPath: string) => host.run({
-            name, image: local.images.v1, env: {}, labels: { "berth.test": "health" }, ports: [{ containerPort: 80, hostPort: 0 }],
+            name, image: local.images.v1, env: {}, labels: LABELS, ports: [{ containerPort: 80, hostPort: 0 }],
             healthcheck: dockerHealthcheck({ httpPath, intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 }, 80),
             limits: limitsOf({} as any), stopGracePeriodSeconds: 1,
         });
