@@ -14,21 +14,9 @@ import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, r
 import { isServing, planRelease, PlanError } from "../rollout/plan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
+import { changedInputs, containerDefinition, describeChange, replacedInputs } from "../changes";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
-
-/** The inputs that make a container what it is: change one and the release starts new containers. */
-function containerDefinition(args: ServiceArgs, imageDigest: string) {
-    return {
-        image: imageDigest,
-        env: args.env ?? {},
-        command: args.command,
-        ports: args.ports ?? [],
-        healthCheck: args.healthCheck,
-        diskQuotaMb: args.diskQuotaMb,
-        restartTrigger: args.restartTrigger,
-    };
-}
 
 /** Limits Docker changes in place: not part of the revision, so changing them starts no release. */
 export function limitsOf(args: ServiceArgs): ContainerLimits {
@@ -395,29 +383,6 @@ async function failWithState(id: string, base: ServiceState, error: any, update 
     throw Object.assign(new Error(message), { id, properties: { ...(properties ?? base), lastRelease: [message] }, reasons: [message] });
 }
 
-const RELEVANT = [
-    "image", "replicas", "mode", "placement", "ports", "env", "command", "healthCheck", "cpus", "memoryMb", "restartPolicy", "diskQuotaMb",
-    "stopGracePeriodSeconds", "release", "restartTrigger",
-] as const;
-/** Inputs Docker changes on running containers (docker update). */
-const IN_PLACE = ["cpus", "memoryMb", "restartPolicy"];
-/** Inputs that need new containers. */
-const NEW_REVISION = ["image", "ports", "env", "command", "healthCheck", "diskQuotaMb", "restartTrigger"];
-
-/** One line for the preview: what the next `pulumi up` will do to this service. */
-export function describeChange(olds: ServiceArgs, news: ServiceArgs, changed: string[]): string {
-    const parts: string[] = [];
-    const release = changed.filter((k) => NEW_REVISION.includes(k));
-    if (release.length) parts.push(`blue-green release of a new revision (${release.join(", ")} changed)`);
-    const inPlace = changed.filter((k) => IN_PLACE.includes(k));
-    if (inPlace.length) parts.push(`${inPlace.join(", ")} applied in place with docker update (no restart, no release)`);
-    if (changed.includes("replicas")) parts.push(`scale ${olds.replicas ?? DEFAULTS.replicas} -> ${news.replicas ?? DEFAULTS.replicas}`);
-    if (changed.includes("bindings")) parts.push("register/deregister load-balancer backends (no redeploy)");
-    if (changed.includes("cluster") || changed.includes("placement") || changed.includes("mode")) parts.push("re-place containers that no longer fit the nodes or placement rules");
-    if (changed.includes("containers")) parts.push("repair drift: replace containers that are missing, exited, unhealthy or of another revision");
-    return parts.join("; ") || "no input change (drift that refresh found, if any, is repaired)";
-}
-
 /** berth:drain-by-time (issue 15): preview says where old backends drain by time rather than by count. */
 function drainByTimeNote(args: ServiceArgs): string {
     const timed = (args.bindings ?? []).filter((b) => b.slb?.driver === "aliyun").map((b) => b.slb.name);
@@ -426,25 +391,9 @@ function drainByTimeNote(args: ServiceArgs): string {
     return `; old backends in ${timed.join(", ")} drain by time: ${seconds}s (Aliyun CLB reports no in-flight count; release.drainTimeoutSeconds must outlast the longest request)`;
 }
 
-function bindingIdentity(args: ServiceArgs) {
-    return (args.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, aliyun: b.slb?.aliyun?.loadBalancerId, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort }));
-}
-
-function nodeIdentity(args: ServiceArgs) {
-    return (args.cluster?.nodes ?? []).map((n) => ({ name: n.name, docker: n.docker, address: n.address, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, cloud: n.cloud }));
-}
-
-/** The inputs that differ, bindings and nodes compared by what matters to the service. */
-export function changedInputs(olds: ServiceArgs, news: ServiceArgs): string[] {
-    const changed: string[] = RELEVANT.filter((k) => canonicalJson(olds[k] ?? null) !== canonicalJson(news[k] ?? null));
-    if (canonicalJson(bindingIdentity(olds)) !== canonicalJson(bindingIdentity(news))) changed.push("bindings");
-    if (canonicalJson(nodeIdentity(olds)) !== canonicalJson(nodeIdentity(news))) changed.push("cluster");
-    return changed;
-}
-
 /** What `diff` tells the preview: which inputs changed, and whether what runs drifted from what was deployed. */
 export function changedProperties(olds: ServiceState, news: ServiceArgs): string[] {
-    const changed = changedInputs(olds, news);
+    const changed: string[] = changedInputs(olds, news);
     const serving = (olds.containers ?? []).filter((c) => c.revision === olds.revision && isServing(c)).length;
     const stale = (olds.containers ?? []).some((c) => c.revision !== olds.revision);
     if (serving !== (olds.replicas ?? DEFAULTS.replicas) || stale) changed.push("containers");
@@ -461,8 +410,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs: { ...news, plannedChange: plannedChange + drainByTimeNote(news as ServiceArgs) }, failures };
     },
     async diff(_id, olds, news) {
-        const replaces = ["name"].filter((k) => olds[k] !== news[k]);
-        if (olds.cluster?.name !== news.cluster?.name) replaces.push("cluster");
+        const replaces: string[] = replacedInputs(olds as ServiceArgs, news as ServiceArgs);
         const changed = changedProperties(olds as ServiceState, news as ServiceArgs);
         // Same inputs, but the world may have moved away from the last up: that is a change too (the next up repairs it), with or without refresh.
         const drifted = changed.length === 0 && replaces.length === 0 && (await driftedFrom(olds as ServiceState));
