@@ -182,8 +182,6 @@ export interface ServiceArgs {
         name: string;
         /** The cluster's nodes. */
         nodes: NodeSpec[];
-        /** The cluster's inventory (unknown during the first preview). */
-        inventory?: NodeInventory[];
     };
     /** Image reference; a tag is resolved to a digest at deploy and every node runs that digest. */
     image: string;
@@ -219,8 +217,10 @@ export interface ServiceArgs {
     restartTrigger?: string;
     /** The cluster's registry credentials (a reference to them, not a copy the user keeps). */
     registries?: RegistryCredentials[];
-    /** Computed by check, never set: what the next `pulumi up` does to the service, shown in preview diffs. */
-    plannedChange?: string;
+    /** Computed by check, never set: the image's digest the preview resolved, which up then runs. */
+    imageDigest?: string;
+    /** Computed by check, never set: the release plan of the next `pulumi up`, a line each (batches, bindings, fewest serving, drain, estimate). */
+    plannedChange?: string[];
 }
 
 /** A container of a service as found on a node. */

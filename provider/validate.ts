@@ -4,7 +4,7 @@ import { ClusterArgs, DEFAULTS, NodeSpec, ServiceArgs, SlbBindingArgs } from "./
 import { credentialFaults } from "./docker/credentials";
 import { PERIOD_KINDS, prefixProblem } from "./registry/period";
 import { RegistryRotationArgs } from "./registry/rotationModel";
-import { Exclusion, LABEL_KEY, parseAffinity, parseConstraint, PlacementRules, staticExclusion, zonesSpanned } from "./schedule/placement";
+import { LABEL_KEY, parseAffinity, parseConstraint, PlacementRules } from "./schedule/placement";
 
 export interface Failure {
     property: string;
@@ -198,15 +198,6 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         c.integer("restartPolicy.maxAttempts", r.maxAttempts, 1, 1000);
         if (r.maxAttempts !== undefined && r.name !== "on-failure") c.fail("restartPolicy.maxAttempts", 'only applies to "on-failure"');
     });
-    c.known(args.diskQuotaMb, () => {
-        for (const n of args.cluster?.inventory ?? []) {
-            const quotas = ["btrfs", "zfs", "devicemapper"].includes(n.storageDriver) || (n.storageDriver === "overlay2" && n.backingFilesystem === "xfs");
-            if (n.reachable && !quotas) {
-                c.fail("diskQuotaMb", `node ${n.name} stores containers with ${n.storageDriver} on ${n.backingFilesystem || "an unknown filesystem"}; ` +
-                    "disk quotas need overlay2 on xfs mounted with pquota, btrfs or zfs");
-            }
-        }
-    });
     c.integer("stopGracePeriodSeconds", args.stopGracePeriodSeconds, 0, 3600);
     c.known(args.release, (r) => {
         c.positive("release.healthyTimeoutSeconds", r.healthyTimeoutSeconds);
@@ -256,9 +247,7 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
     return c.failures;
 }
 
-const listExclusions = (ex: Exclusion[]) => ex.map((e) => `${e.node}: ${e.reason}`).join("; ");
-
-/** Placement checks that need only the inputs and the cluster's node list (affinity is judged at deploy). */
+/** Placement rules that are wrong whatever runs: their syntax, and constraints no node can meet by its labels. */
 export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
     const c = new Checker();
     const p = args.placement;
@@ -305,33 +294,7 @@ export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
             c.fail(`placement.constraints[${i}]`, `no node has label "${label}" (nodes: ${nodes.map((n) => `${n.name} ${JSON.stringify(n.labels ?? {})}`).join(", ")})`);
         }
     });
-    const views = nodes.map((n) => ({ name: n.name, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, reachable: true }));
-    const excluded = views.flatMap((v) => {
-        const reason = staticExclusion(v, rules);
-        return reason ? [{ node: v.name, reason }] : [];
-    });
-    const eligible = views.filter((v) => !excluded.some((e) => e.node === v.name));
-    const replicas = typeof args.replicas === "number" ? args.replicas : 1;
-    if (args.mode === "global" || replicas === 0) return c.failures;
-    if (eligible.length === 0) {
-        c.fail("placement", `no node can take this service: ${listExclusions(excluded)}`);
-        return c.failures;
-    }
-    const fixedPort = (Array.isArray(args.ports) ? args.ports : []).find((port) => port.hostPort && !isUnknown(port.hostPort))?.hostPort;
-    const perNode = Math.min(p?.maxPerNode ?? Infinity, fixedPort ? 1 : Infinity);
-    if (replicas > eligible.length * perNode) {
-        const why = fixedPort ? `fixed host port ${fixedPort} allows one per node` : `maxPerNode=${perNode}`;
-        c.fail("replicas", `${replicas} replicas do not fit: ${why} and ${eligible.length} node(s) are eligible (${eligible.map((v) => v.name).join(", ")})` +
-            (excluded.length ? `; excluded: ${listExclusions(excluded)}` : ""));
-    }
-    const zones = p?.zones;
-    if (zones && (zones.mode ?? "hard") === "hard") {
-        const spanned = zonesSpanned(views, eligible.map((v) => v.name));
-        if (spanned.length < zones.count) {
-            c.fail("placement.zones", `${zones.count} zones required (hard), but the eligible nodes span ${spanned.length} (${spanned.join(", ")})` +
-                (excluded.length ? `; excluded: ${listExclusions(excluded)}` : ""));
-        }
-    }
+    // Whether the replicas fit the eligible nodes is the planner's to say: check runs it on what really runs.
     return c.failures;
 }
 

@@ -44,23 +44,32 @@ export async function withRetry<T>(what: string, progress: Progress, fn: () => P
 }
 
 /**
- * repo@sha256 for the image, once per release. Asks the registry over HTTP (with the cluster's
- * credentials); only when the registry cannot be reached from here does it let a node pull the tag.
+ * repo@sha256 for the image by a manifest lookup at its registry (with the cluster's credentials): no
+ * pull, so preview can use it. `unreachable` says why when the registry cannot be reached from here
+ * (a node may still reach it); a registry that answers with an error fails it.
  */
-export async function resolveDigest(image: string, registries: RegistryCredentials[] | undefined, hosts: HostClient[], progress: Progress): Promise<string> {
+export async function lookupDigest(image: string, registries: RegistryCredentials[] | undefined, progress: Progress): Promise<{ digest?: string; unreachable?: string }> {
     const ref = parseReference(image);
-    if (ref.digest) return image;
+    if (ref.digest) return { digest: image };
     const client = new RegistryClient(ref.server, credentialsFor(ref.server, registries));
     try {
         const manifest = await withRetry(`manifest lookup of ${image} at ${ref.server}`, progress, () => client.manifest(ref.repository, ref.tag!));
-        const resolved = `${ref.name}@${manifest.digest}`;
-        progress(`image ${image} resolved to ${resolved} by the registry`);
-        return resolved;
+        return { digest: `${ref.name}@${manifest.digest}` };
     } catch (e: any) {
         if (!(e.cause instanceof RegistryError) || e.cause.status !== undefined) throw new Error(`cannot resolve image ${image}: ${e.message}`);
-        progress(`${e.message}; resolving through a node instead`);
-        return resolveOnNode(image, ref.name, hosts, progress, e.message);
+        return { unreachable: e.message };
     }
+}
+
+/** repo@sha256 for the image, once per release: from the registry, or, when only the nodes reach it, by a node's pull of the tag. */
+export async function resolveDigest(image: string, registries: RegistryCredentials[] | undefined, hosts: HostClient[], progress: Progress): Promise<string> {
+    const { digest, unreachable } = await lookupDigest(image, registries, progress);
+    if (digest) {
+        if (digest !== image) progress(`image ${image} resolved to ${digest} by the registry`);
+        return digest;
+    }
+    progress(`${unreachable}; resolving through a node instead`);
+    return resolveOnNode(image, parseReference(image).name, hosts, progress, unreachable!);
 }
 
 /** The node's pull sees the registry's current tag; its RepoDigest is the digest every node then runs. */

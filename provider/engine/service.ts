@@ -5,16 +5,17 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ContainerLimits, ContainerSpec, HostClient } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
-import { prePull, resolveDigest } from "../docker/pull";
+import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
-import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceState } from "../model";
+import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
-import { few, progressFor } from "../progress";
+import { few, Progress, progressFor } from "../progress";
 import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
-import { isServing, planRelease, PlanError } from "../rollout/plan";
+import { describePlan, NOTHING_TO_DO } from "../rollout/describe";
+import { isServing, PlanInput, planRelease, PlanError, ReleasePlan } from "../rollout/plan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
-import { Failure, formatFailures, validatePlacement, validateService } from "../validate";
-import { changedInputs, containerDefinition, describeChange, replacedInputs } from "../changes";
+import { Failure, formatFailures, isUnknown, validatePlacement, validateService } from "../validate";
+import { changedInputs, containerDefinition, describeChange, replacedInputs, SERVICE_CHANGES, SERVICE_FIELDS } from "../changes";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
 
@@ -31,28 +32,35 @@ export function limitsOf(args: ServiceArgs): ContainerLimits {
 const describeLimits = (l: ContainerLimits) =>
     `cpus ${l.nanoCpus ? l.nanoCpus / 1e9 : "unlimited"}, memory ${l.memoryBytes ? `${l.memoryBytes / 1048576} MiB` : "unlimited"}, restart ${l.restartPolicy.Name}${l.restartPolicy.MaximumRetryCount ? `:${l.restartPolicy.MaximumRetryCount}` : ""}`;
 
+/** Serving containers whose cpu, memory or restart policy differ from the inputs, with what they have now. */
+async function limitsToChange(hosts: Map<string, HostClient>, containers: ContainerState[], wanted: ContainerLimits): Promise<Array<{ c: ContainerState; current: ContainerLimits }>> {
+    const found: Array<{ c: ContainerState; current: ContainerLimits }> = [];
+    await mapLimited(
+        containers,
+        async (c) => {
+            const current = (await hosts.get(c.node)!.inspect(c.id)).limits;
+            if (canonicalJson(current) !== canonicalJson(wanted)) found.push({ c, current });
+        },
+        DAEMON_CONCURRENCY * hosts.size,
+    );
+    return found;
+}
+
 /**
  * Applies cpu/memory/restart-policy changes to running containers in place. Returns the containers
  * the engine refused to change: the release replaces those instead.
  */
 async function resizeInPlace(hosts: Map<string, HostClient>, containers: ContainerState[], wanted: ContainerLimits, progress: (l: string) => void): Promise<Set<string>> {
     const refused = new Set<string>();
-    await mapLimited(
-        containers,
-        async (c) => {
-            const host = hosts.get(c.node)!;
-            const current = (await host.inspect(c.id)).limits;
-            if (canonicalJson(current) === canonicalJson(wanted)) return;
-            try {
-                await host.resize(c.id, wanted);
-                progress(`resized ${c.name} on ${c.node} in place (no restart): ${describeLimits(current)} -> ${describeLimits(wanted)}`);
-            } catch (e: any) {
-                refused.add(c.id);
-                progress(`cannot resize ${c.name} on ${c.node} in place (${String(e?.json?.message ?? e?.message ?? e).trim()}); the release replaces it`);
-            }
-        },
-        DAEMON_CONCURRENCY * hosts.size,
-    );
+    for (const { c, current } of await limitsToChange(hosts, containers, wanted)) {
+        try {
+            await hosts.get(c.node)!.resize(c.id, wanted);
+            progress(`resized ${c.name} on ${c.node} in place (no restart): ${describeLimits(current)} -> ${describeLimits(wanted)}`);
+        } catch (e: any) {
+            refused.add(c.id);
+            progress(`cannot resize ${c.name} on ${c.node} in place (${String(e?.json?.message ?? e?.message ?? e).trim()}); the release replaces it`);
+        }
+    }
     return refused;
 }
 
@@ -193,11 +201,15 @@ async function observe(args: ServiceArgs, specs: NodeSpec[], hosts: Map<string, 
     return { nodes, containers: await listContainers(args, hosts, reachable), foreignHostPorts, servicesOnNode };
 }
 
+/** The digest the preview showed (check resolved it); else the last release's for an unchanged tag; else resolved now. */
 async function revisionFor(args: ServiceArgs, previous: ServiceState | undefined, nodes: Nodes, progress: (l: string) => void): Promise<Revision> {
     const usableHosts = nodes.views.filter((v) => v.reachable && v.schedulable).map((v) => nodes.hosts.get(v.name)!);
-    const imageDigest = previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@")
-        ? previous.imageDigest
-        : await resolveDigest(args.image, args.registries, usableHosts, progress);
+    const imageDigest = args.imageDigest
+        ?? (previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@") ? previous.imageDigest : await resolveDigest(args.image, args.registries, usableHosts, progress));
+    return revisionWith(args, imageDigest);
+}
+
+function revisionWith(args: ServiceArgs, imageDigest: string): Revision {
     const hash = specHash(containerDefinition(args, imageDigest));
     return { imageDigest, hash, revision: revisionOf(hash) };
 }
@@ -287,14 +299,13 @@ async function drainStranded(args: ServiceArgs, revision: string, target: Releas
     }
 }
 
-/** One pass: plan from what was observed, then run the batches. */
-async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget, seen: Observed, progress: (l: string) => void): Promise<string[]> {
+/** What the planner takes, from the inputs and what one pass observed: the same for preview and up. */
+function planInputFor(args: ServiceArgs, rev: Revision, seen: Observed, replace: Set<string>): PlanInput {
     const { views } = seen.nodes;
     const rules = placementRules(args, seen.servicesOnNode);
     const replicas = args.mode === "global" ? views.filter((v) => staticExclusion(v, rules) === undefined).length : args.replicas ?? DEFAULTS.replicas;
-    const replace = await resizeInPlace(seen.nodes.hosts, seen.containers.filter((c) => c.revision === rev.revision && isServing(c)), limitsOf(args), progress);
     const release = args.release ?? {};
-    const plan = planRelease({
+    return {
         replace,
         revision: rev.revision,
         replicas,
@@ -307,10 +318,20 @@ async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget
         strategy: release.strategy,
         batchSize: release.batchSize,
         circuitBreakerShare: release.circuitBreakerShare,
-    });
+    };
+}
+
+const servingOf = (seen: Observed, revision: string) => seen.containers.filter((c) => c.revision === revision && isServing(c));
+
+/** One pass: plan from what was observed, then run the batches. */
+async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget, seen: Observed, progress: (l: string) => void): Promise<string[]> {
+    const replace = await resizeInPlace(seen.nodes.hosts, servingOf(seen, rev.revision), limitsOf(args), progress);
+    const input = planInputFor(args, rev, seen, replace);
+    const { replicas, rules } = input;
+    const plan = planRelease(input);
     progress(`revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
     for (const note of plan.notes) progress(note);
-    const target: ReleaseTarget = { ...base, nodes: views, rules, minAvailable: plan.minAvailable };
+    const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules, minAvailable: plan.minAvailable };
     // Every node that will start a container has the image before anything old is touched.
     const pullOn = new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)));
     await prePull(rev.imageDigest, [...pullOn].map((n) => seen.nodes.hosts.get(n)!), progress);
@@ -383,12 +404,95 @@ async function failWithState(id: string, base: ServiceState, error: any, update 
     throw Object.assign(new Error(message), { id, properties: { ...(properties ?? base), lastRelease: [message] }, reasons: [message] });
 }
 
-/** berth:drain-by-time (issue 15): preview says where old backends drain by time rather than by count. */
-function drainByTimeNote(args: ServiceArgs): string {
-    const timed = (args.bindings ?? []).filter((b) => b.slb?.driver === "aliyun").map((b) => b.slb.name);
-    if (timed.length === 0) return "";
-    const seconds = args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds;
-    return `; old backends in ${timed.join(", ")} drain by time: ${seconds}s (Aliyun CLB reports no in-flight count; release.drainTimeoutSeconds must outlast the longest request)`;
+/** Whether a value (deeply) holds something Pulumi does not know yet during preview. */
+const holdsUnknown = (v: unknown): boolean =>
+    isUnknown(v) || (typeof v === "object" && v !== null && Object.values(v).some(holdsUnknown));
+
+/** The inputs the plan needs that are not known yet. */
+const unknownInputs = (args: ServiceArgs): string[] => SERVICE_FIELDS.filter((k) => SERVICE_CHANGES[k].kind !== "nothing" && holdsUnknown(args[k]));
+
+/** Disk quotas need a storage driver that has them: asked of the nodes that answer. */
+async function checkDiskQuota(args: ServiceArgs, hosts: Map<string, HostClient>, reachable: Set<string>): Promise<void> {
+    if (args.diskQuotaMb === undefined) return;
+    for (const node of reachable) {
+        const n = await hosts.get(node)!.info();
+        const quotas = ["btrfs", "zfs", "devicemapper"].includes(n.storageDriver) || (n.storageDriver === "overlay2" && n.backingFilesystem === "xfs");
+        if (!quotas) {
+            throw new PlanError(`node ${node} stores containers with ${n.storageDriver} on ${n.backingFilesystem || "an unknown filesystem"}; ` +
+                "disk quotas need overlay2 on xfs mounted with pquota, btrfs or zfs", [], "diskQuotaMb");
+        }
+    }
+}
+
+const quiet: Progress = () => undefined;
+
+function bindingView(slb: BoundSlb, binding: ServiceBinding, backends: BackendState[]) {
+    const hc = binding.slb.healthCheck ?? {};
+    return {
+        pool: slb.pool,
+        weight: slb.weight,
+        backends,
+        drainsByTime: !slb.driver.countsInFlight,
+        healthySeconds: ((hc.rise ?? DEFAULTS.lbRise) * (hc.intervalMs ?? DEFAULTS.lbCheckIntervalMs)) / 1000,
+    };
+}
+
+/** Host ports held by a process outside Docker show only when a container tries to bind them. */
+function heldPortsUnknown(input: PlanInput, plan: ReleasePlan): string[] {
+    const nodes = [...new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)))];
+    if (input.rules.fixedHostPorts.length === 0 || nodes.length === 0) return [];
+    return [`whether a process outside Docker holds host port ${input.rules.fixedHostPorts.join(", ")} on ${nodes.join(", ")} (found by starting there; up then re-plans)`];
+}
+
+/**
+ * The plan the next `up` runs, computed by the same planner on what runs now, changing nothing: the
+ * digest comes from a registry manifest lookup, in-place changes are found by inspecting, not applied.
+ * Returns the digest (up then runs that one) and the plan's lines; throws PlanError when `up` would.
+ */
+async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Promise<{ imageDigest?: string; lines: string[] }> {
+    const unknown = unknownInputs(args);
+    const creating = olds.name === undefined || replacedInputs(olds as ServiceArgs, args).length > 0;
+    const changed = creating ? [] : changedInputs(olds as ServiceArgs, args);
+    const summary = creating ? `create ${args.name}: ${args.mode === "global" ? "one container on every eligible node" : `${args.replicas ?? DEFAULTS.replicas} container(s)`}` : changed.length ? describeChange(olds as ServiceArgs, args, changed) : undefined;
+    if (unknown.length) return { lines: [summary ?? NOTHING_TO_DO, `the plan is made at up: ${unknown.join(", ")} not known until then`] };
+    const previous = creating ? undefined : (olds as ServiceState);
+    const specs = nodesOf(args, previous, quiet);
+    const hosts = hostsFor(specs, args.registries);
+    const seen = await observe(args, specs, hosts, new Map(), quiet);
+    await checkDiskQuota(args, hosts, seen.nodes.reachable);
+    const sticky = olds.image === args.image && olds.imageDigest && !creating ? olds.imageDigest : undefined;
+    const { digest, unreachable } = sticky ? { digest: sticky, unreachable: undefined } : await lookupDigest(args.image, args.registries, quiet);
+    const rev = revisionWith(args, digest ?? `${args.image} (digest unknown until up)`);
+    const input = planInputFor(args, rev, seen, new Set());
+    const plan = planRelease(input);
+    const wanted = limitsOf(args);
+    const resized = (await limitsToChange(hosts, plan.keep, wanted)).map((r) => r.c);
+    const slbs = boundSlbs(args);
+    const views = await Promise.all(slbs.map(async (slb, i) => bindingView(slb, args.bindings![i], (await listBackends(args, [slb]))[slb.pool])));
+    const kept = new Set(slbs.map((s) => s.pool));
+    const leavingSlbs = previous ? boundSlbs(previous).filter((s) => !kept.has(s.pool)) : [];
+    const leaving = await Promise.all(leavingSlbs.map(async (slb) => bindingView(slb, previous!.bindings!.find((b) => b.slb.name === slb.pool)!, (await listBackends(previous!, [slb]))[slb.pool])));
+    const addresses = new Map(specs.map((n) => [n.name, n.address]));
+    const lines = describePlan({
+        summary,
+        revision: rev.revision,
+        imageDigest: digest ?? `digest unknown until up: ${unreachable}`,
+        replicas: input.replicas,
+        plan,
+        bindings: views,
+        leaving,
+        backendOf: (c: ContainerState, pool: string) => {
+            const port = c.hostPorts[String(slbs.find((s) => s.pool === pool)!.containerPort)];
+            return port ? { address: addresses.get(c.node)!, port } : undefined;
+        },
+        resized,
+        dockerHealthySeconds: args.healthCheck && (args.healthCheck.httpPath || args.healthCheck.command) ? args.healthCheck.intervalSeconds ?? DEFAULTS.healthIntervalSeconds : 0,
+        drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
+        pauseSeconds: args.release?.pauseSeconds ?? 0,
+        unknownUntilUp: heldPortsUnknown(input, plan),
+    });
+    if (creating && previous === undefined && olds.name !== undefined) lines.push(`then the old service ${olds.name} is deleted: its containers drained and removed`);
+    return { imageDigest: digest, lines };
 }
 
 /** What `diff` tells the preview: which inputs changed, and whether what runs drifted from what was deployed. */
@@ -400,21 +504,33 @@ export function changedProperties(olds: ServiceState, news: ServiceArgs): string
     return changed;
 }
 
+/** Whether check's plan does anything (undefined: no plan, as for state written before plans). */
+const planDoesWork = (news: ServiceArgs): boolean | undefined => (Array.isArray(news.plannedChange) && news.plannedChange.length ? news.plannedChange[0] !== NOTHING_TO_DO : undefined);
+
 export const serviceProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
         const failures: Failure[] = validateService(news);
         if (failures.length === 0) failures.push(...validatePlacement(news));
-        // The dynamic provider host drops detailed diffs, so the preview is told what the release
-        // will do through this computed input: it shows as "~ plannedChange: ... => ..." in the diff.
-        const plannedChange = olds.name === undefined ? `create ${news.replicas ?? DEFAULTS.replicas} container(s)` : describeChange(olds as ServiceArgs, news as ServiceArgs, changedInputs(olds as ServiceArgs, news as ServiceArgs));
-        return { inputs: { ...news, plannedChange: plannedChange + drainByTimeNote(news as ServiceArgs) }, failures };
+        if (failures.length) return { inputs: news, failures };
+        // The dynamic provider host drops detailed diffs, so the plan reaches the preview in this computed
+        // input (diff does not count it as a change); the digest too, so up runs what the preview showed.
+        try {
+            const { imageDigest, lines } = await previewRelease(olds as ServiceArgs, news as ServiceArgs);
+            return { inputs: { ...news, imageDigest, plannedChange: lines }, failures };
+        } catch (e: any) {
+            const property = e instanceof PlanError ? e.property : "image";
+            const message = e instanceof PlanError ? `service ${news.name}: cannot plan the release: ${e.message}` : `service ${news.name}: ${e?.message ?? e}`;
+            return { inputs: news, failures: [{ property, reason: message }] };
+        }
     },
     async diff(_id, olds, news) {
         const replaces: string[] = replacedInputs(olds as ServiceArgs, news as ServiceArgs);
-        const changed = changedProperties(olds as ServiceState, news as ServiceArgs);
-        // Same inputs, but the world may have moved away from the last up: that is a change too (the next up repairs it), with or without refresh.
-        const drifted = changed.length === 0 && replaces.length === 0 && (await driftedFrom(olds as ServiceState));
-        return { changes: changed.length > 0 || replaces.length > 0 || drifted, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
+        const inputs = changedInputs(olds as ServiceArgs, news as ServiceArgs);
+        // Same inputs, but the world may differ from what they ask for: that is a change too (up repairs
+        // it), with or without refresh. check's plan says; without one, compare with the last state.
+        const repair = inputs.length === 0 && replaces.length === 0
+            && (planDoesWork(news as ServiceArgs) ?? (changedProperties(olds as ServiceState, news as ServiceArgs).length > 0 || (await driftedFrom(olds as ServiceState))));
+        return { changes: inputs.length > 0 || replaces.length > 0 || repair, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
     },
     async create(inputs) {
         const args = inputs as ServiceArgs;

@@ -47,7 +47,7 @@ const SERVED: Record<ResourceToken, Served> = {
     "berth:index:Cluster": {
         engine: clusterProvider,
         defaults: (name) => ({ name }),
-        extraOutputs: (o) => ({ ref: { name: o.name, nodes: o.nodes, inventory: o.inventory } }),
+        extraOutputs: (o) => ({ ref: { name: o.name, nodes: o.nodes } }),
     },
     "berth:index:SlbBinding": {
         engine: slbBindingProvider,

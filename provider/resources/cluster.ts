@@ -63,12 +63,12 @@ export class Cluster extends pulumi.dynamic.Resource {
     }
 
     /**
-     * What a Service takes as its `cluster` input. Kept as separate outputs, not one combined value:
-     * the inventory is unknown during the first preview, and the nodes must stay known so that
-     * placement can be checked before anything is created.
+     * What a Service takes as its `cluster` input: the name and the nodes (secret, one line in a
+     * diff), not the inventory, which the Service's check reads from the nodes themselves, so a
+     * service's diff does not grow with the number of nodes.
      */
-    get ref(): pulumi.Input<{ name: pulumi.Input<string>; nodes: pulumi.Input<NodeSpec[]>; inventory: pulumi.Input<NodeInventory[]> }> {
-        return { name: this.name, nodes: this.nodes, inventory: this.inventory };
+    get ref(): pulumi.Input<{ name: pulumi.Input<string>; nodes: pulumi.Input<NodeSpec[]> }> {
+        return { name: this.name, nodes: this.nodes };
     }
 }
 

@@ -61,7 +61,8 @@ export interface PlanInput {
 }
 
 export class PlanError extends Error {
-    constructor(message: string, readonly exclusions: Exclusion[]) {
+    /** `property`: the input a preview names for this failure. */
+    constructor(message: string, readonly exclusions: Exclusion[], readonly property = "replicas") {
         super(message + (exclusions.length ? "; " + exclusions.map((e) => `node ${e.node}: ${e.reason}`).join("; ") : ""));
     }
 }
@@ -122,6 +123,7 @@ function checkCircuitBreaker(input: PlanInput): void {
                 `(${failing.map(describe).join(", ")}); not replacing them, since a mass failure is rarely the containers' own. ` +
                 `Fix the cause, or raise release.circuitBreakerShare (now ${share}) to replace them anyway`,
             [],
+            "release.circuitBreakerShare",
         );
     }
 }
@@ -279,15 +281,16 @@ function zoneNotes(input: PlanInput, nodes: string[]): string[] {
     if (spanned.length >= wanted) return [];
     const message = `containers span ${spanned.length} zone(s) (${spanned.join(", ")}), fewer than zones.count=${input.zones.count}`;
     if (input.zones.mode === "hard") {
-        throw new PlanError(`${message} (mode hard)`, exclusions(input.nodes, new Map(), input.rules));
+        throw new PlanError(`${message} (mode hard)`, exclusions(input.nodes, new Map(), input.rules), "placement.zones");
     }
     return [`${message}: best effort (mode soft)`];
 }
 
-export function describeBatch(b: Batch, index: number, total: number): string {
+/** `list` shortens long lists for progress lines; the preview lists everything. */
+export function describeBatch(b: Batch, index: number, total: number, list: (items: string[]) => string = few): string {
     const parts: string[] = [];
-    if (b.retireBefore.length) parts.push(`retire first ${few(b.retireBefore.map(describe))}`);
-    if (b.start.length) parts.push(`start ${few(b.start.map((p) => `slot ${p.slot} on ${p.node}`))}`);
-    if (b.retireAfter.length) parts.push(`then retire ${few(b.retireAfter.map(describe))}`);
+    if (b.retireBefore.length) parts.push(`retire first ${list(b.retireBefore.map(describe))}`);
+    if (b.start.length) parts.push(`start ${list(b.start.map((p) => `slot ${p.slot} on ${p.node}`))}`);
+    if (b.retireAfter.length) parts.push(`then retire ${list(b.retireAfter.map(describe))}`);
     return `batch ${index + 1}/${total}: ${parts.join("; ") || "nothing to do"}`;
 }

@@ -21,7 +21,7 @@ describe("schema.json", () => {
 
     it("serves the engines' inputs: every ServiceArgs input but the computed plan, name optional", () => {
         const service = derived.resources["berth:index:Service"];
-        assert.ok(!("plannedChange" in service.inputProperties));
+        assert.ok(!("plannedChange" in service.inputProperties) && !("imageDigest" in service.inputProperties));
         assert.ok("plannedChange" in service.properties);
         assert.deepEqual(service.requiredInputs.sort(), ["cluster", "image"]);
         assert.equal(derived.types["berth:index:ServiceBinding"].properties.slb.$ref, "#/types/berth:index:SlbBindingState");

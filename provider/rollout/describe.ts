@@ -1,0 +1,125 @@
+// The release plan in words, for the preview: one line per batch with the slots and nodes it starts
+// and the containers it retires, what changes in each binding, the fewest serving, the drain budget and
+// an estimate of the time from the waits the settings force. Pure: the engine gathers the facts.
+import { BackendState, ContainerState } from "../model";
+import { Batch, describeBatch, isServing, ReleasePlan } from "./plan";
+
+/** The first line of a plan that changes nothing: diff reads it to tell a no-op from a repair. */
+export const NOTHING_TO_DO = "nothing to do: what runs matches the inputs";
+
+export interface BindingView {
+    pool: string;
+    weight: number;
+    /** The service's backends in this binding now. */
+    backends: BackendState[];
+    /** A load balancer without in-flight counts (Aliyun CLB): old backends drain for the whole budget. */
+    drainsByTime: boolean;
+    /** Seconds the load balancer needs to call a new backend healthy: rise × check interval. */
+    healthySeconds: number;
+}
+
+export interface PlanFacts {
+    /** What changed in the inputs, in words (changes.ts); none: the inputs are as the last up left them. */
+    summary?: string;
+    revision: string;
+    /** repo@sha256:… the new containers run, or why it is not known yet. */
+    imageDigest: string;
+    replicas: number;
+    plan: ReleasePlan;
+    /** Bindings the service serves through after the release. */
+    bindings: BindingView[];
+    /** Bindings the service leaves: its backends there are drained and deregistered. */
+    leaving: BindingView[];
+    /** Where each kept container is registered: node address and host port per binding. */
+    backendOf: (c: ContainerState, pool: string) => { address: string; port: number } | undefined;
+    /** Kept containers whose cpu, memory or restart policy docker update changes in place. */
+    resized: ContainerState[];
+    /** Seconds Docker takes to call a new container healthy at best (its first check); 0 without a health check. */
+    dockerHealthySeconds: number;
+    drainTimeoutSeconds: number;
+    pauseSeconds: number;
+    /** Facts learned only by trying, per node (a host port held by a process outside Docker). */
+    unknownUntilUp: string[];
+}
+
+const named = (c: ContainerState) => `${c.name} on ${c.node}`;
+const all = (items: string[]) => items.join(", ");
+
+/** A batch with every slot and container named, and what it does to traffic in the bindings. */
+function batchLine(b: Batch, index: number, total: number, bindings: BindingView[]): string {
+    const weights = bindings.map((s) => `${s.pool} ${s.weight}`).join(", ");
+    const traffic = b.start.length && bindings.length
+        ? ` (new backends at weight 0 until healthy in ${bindings.map((s) => s.pool).join(", ")}, then ${weights}; old ones to weight 0, drained, removed)`
+        : "";
+    return describeBatch(b, index, total, all) + traffic;
+}
+
+/** Backend changes the release makes for containers it keeps: registered where missing, re-weighted, re-registered on a new host port. */
+export function keptBackendChanges(facts: PlanFacts): string[] {
+    const lines: string[] = [];
+    for (const b of facts.bindings) {
+        const present = new Map(b.backends.map((x) => [x.name, x]));
+        const register: string[] = [];
+        const reweight: string[] = [];
+        for (const c of facts.plan.keep) {
+            const now = present.get(c.name);
+            const wanted = facts.backendOf(c, b.pool);
+            if (!now || (wanted && (now.address !== wanted.address || now.port !== wanted.port))) register.push(named(c));
+            else if (now.weight !== b.weight) reweight.push(`${c.name} ${now.weight} -> ${b.weight}`);
+        }
+        if (register.length) lines.push(`binding ${b.pool}: register ${register.join(", ")} at weight ${b.weight} once healthy there`);
+        if (reweight.length) lines.push(`binding ${b.pool}: re-weight ${reweight.join(", ")}`);
+    }
+    const live = new Set(facts.plan.keep.concat(facts.plan.batches.flatMap((x) => [...x.retireBefore, ...x.retireAfter])).filter((c) => c.state === "running").map((c) => c.name));
+    for (const b of facts.bindings) {
+        const orphans = b.backends.filter((x) => !live.has(x.name)).map((x) => x.name);
+        if (orphans.length) lines.push(`binding ${b.pool}: remove ${orphans.join(", ")} (their containers are gone)`);
+    }
+    for (const b of facts.leaving) {
+        if (b.backends.length) lines.push(`binding ${b.pool} left: drain and deregister ${b.backends.map((x) => x.name).join(", ")} (the containers stay)`);
+    }
+    return lines;
+}
+
+/** Seconds the plan takes at best: per batch that starts containers, Docker's first check, the slowest load balancer's rise, a time-based drain; pauses between batches. */
+export function estimateSeconds(facts: PlanFacts): number {
+    const starting = facts.plan.batches.filter((b) => b.start.length > 0).length;
+    const retiring = facts.plan.batches.some((b) => b.retireBefore.length + b.retireAfter.length > 0);
+    const lb = Math.max(0, ...facts.bindings.map((b) => b.healthySeconds));
+    const timedDrain = [...facts.bindings, ...facts.leaving].some((b) => b.drainsByTime) && retiring ? facts.drainTimeoutSeconds : 0;
+    const perBatch = facts.dockerHealthySeconds + lb + timedDrain;
+    return Math.round((starting * perBatch + Math.max(0, facts.plan.batches.length - 1) * facts.pauseSeconds + (starting === 0 ? timedDrain : 0)) * 10) / 10;
+}
+
+/** Whether the plan changes anything on the nodes or in the load balancers. */
+export function planHasWork(facts: PlanFacts): boolean {
+    return facts.plan.batches.length > 0 || facts.resized.length > 0 || keptBackendChanges(facts).length > 0;
+}
+
+export function describePlan(facts: PlanFacts): string[] {
+    if (!planHasWork(facts)) return [facts.summary ?? NOTHING_TO_DO, ...facts.plan.notes];
+    const { plan } = facts;
+    const started = plan.batches.reduce((n, b) => n + b.start.length, 0);
+    const retired = plan.batches.reduce((n, b) => n + b.retireBefore.length + b.retireAfter.length, 0);
+    const serving = plan.keep.filter(isServing).length + plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).filter(isServing).length;
+    const lines = [
+        facts.summary ?? "repair: what runs differs from what the inputs ask for",
+        `revision ${facts.revision} (${facts.imageDigest}), ${facts.replicas} replica(s): keep ${plan.keep.length}, start ${started}, retire ${retired}` +
+            (plan.batches.length ? ` in ${plan.batches.length} batch(es)` : ""),
+        ...plan.batches.map((b, i) => batchLine(b, i, plan.batches.length, facts.bindings)),
+        ...facts.resized.map((c) => `in place: docker update ${named(c)} (no restart)`),
+        ...keptBackendChanges(facts),
+    ];
+    if (started > 0 || retired > 0) {
+        const lowest = Number.isFinite(plan.lowestServing) ? Math.min(plan.lowestServing, serving) : serving;
+        lines.push(`fewest serving at any moment: ${lowest} (serving now ${serving}, minAvailable ${plan.minAvailable})`);
+    }
+    if (retired > 0 && facts.bindings.length + facts.leaving.length > 0) {
+        const byTime = [...facts.bindings, ...facts.leaving].filter((b) => b.drainsByTime).map((b) => b.pool);
+        lines.push(`drain budget: up to ${facts.drainTimeoutSeconds} s per batch (release.drainTimeoutSeconds)` +
+            (byTime.length ? `; ${byTime.join(", ")} drain by time: the whole ${facts.drainTimeoutSeconds} s` : "; until no request is in flight"));
+    }
+    if (started > 0 || retired > 0) lines.push(`estimate: about ${estimateSeconds(facts)} s from the forced waits (Docker health, load-balancer rise${facts.pauseSeconds ? ", pauses" : ""}), more while requests drain`);
+    for (const u of facts.unknownUntilUp) lines.push(`unknown until up: ${u}`);
+    return [...lines, ...plan.notes];
+}

@@ -1,0 +1,62 @@
+import * as assert from "node:assert/strict";
+import { BackendState, ContainerState } from "../../provider/model";
+import { BindingView, describePlan, estimateSeconds, keptBackendChanges, NOTHING_TO_DO, PlanFacts } from "../../provider/rollout/describe";
+import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
+import { container, nodes } from "./fixtures";
+
+const input = (containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput => ({
+    revision: "new", replicas: 3, rules: { fixedHostPorts: [] }, minAvailable: 2, nodes: nodes(3), containers, foreignHostPorts: new Map(), ...extra,
+});
+const backend = (c: ContainerState, weight = 100): BackendState => ({ name: c.name, address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"], weight });
+const binding = (pool: string, backends: BackendState[], weight = 100): BindingView => ({ pool, weight, backends, drainsByTime: false, healthySeconds: 1 });
+
+function facts(containers: ContainerState[], extra: Partial<PlanInput> = {}, more: Partial<PlanFacts> = {}): PlanFacts {
+    return {
+        summary: "blue-green release of a new revision (image changed)", revision: "new", imageDigest: "r/web@sha256:1", replicas: 3,
+        plan: planRelease(input(containers, extra)), bindings: [binding("pub", containers.map((c) => backend(c)))], leaving: [],
+        backendOf: (c) => ({ address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"] }), resized: [],
+        dockerHealthySeconds: 2, drainTimeoutSeconds: 30, pauseSeconds: 0, unknownUntilUp: [], ...more,
+    };
+}
+
+describe("the release plan in words (preview)", () => {
+    it("a fixed host port on every node: one line per batch naming slot, node and the container retired first; fewest serving; estimate", () => {
+        const old = [container("h1", 0, "old"), container("h2", 1, "old"), container("h3", 2, "old")];
+        const lines = describePlan(facts(old, { rules: { fixedHostPorts: [8080] } }));
+        const batches = lines.filter((l) => l.startsWith("batch "));
+        assert.equal(batches.length, 3);
+        for (const [i, c] of [old[2], old[1], old[0]].entries()) {
+            assert.match(batches[i], new RegExp(`^batch ${i + 1}/3: retire first ${c.name} on ${c.node}; start slot ${i} on ${c.node} \\(new backends at weight 0 until healthy in pub, then pub 100`));
+        }
+        assert.ok(lines.includes("fewest serving at any moment: 2 (serving now 3, minAvailable 2)"), lines.join("\n"));
+        assert.ok(lines.some((l) => l.startsWith("drain budget: up to 30 s per batch")));
+        // 3 batches × (Docker's first check 2 s + the load balancer's rise 1 s)
+        assert.equal(estimateSeconds(facts(old, { rules: { fixedHostPorts: [8080] } })), 9);
+    });
+
+    it("says nothing is to be done when what runs matches the inputs", () => {
+        const now = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
+        assert.deepEqual(describePlan(facts(now, {}, { summary: undefined })), [NOTHING_TO_DO]);
+    });
+
+    it("binding changes for kept containers: registered in a new binding, re-weighted, left", () => {
+        const now = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
+        const f = facts(now, {}, {
+            bindings: [binding("pub", now.map((c) => backend(c, 100)), 50), binding("internal", [])],
+            leaving: [binding("old-lb", [backend(now[0])])],
+        });
+        assert.deepEqual(keptBackendChanges(f), [
+            `binding pub: re-weight ${now.map((c) => `${c.name} 100 -> 50`).join(", ")}`,
+            `binding internal: register ${now.map((c) => `${c.name} on ${c.node}`).join(", ")} at weight 100 once healthy there`,
+            `binding old-lb left: drain and deregister ${now[0].name} (the containers stay)`,
+        ]);
+        assert.equal(describePlan(f)[0], "blue-green release of a new revision (image changed)");
+    });
+
+    it("a plan that cannot be made names the input at fault", () => {
+        const cordoned = nodes(3, [{}, {}, { schedulable: false }]);
+        const zoned = cordoned.map((n, i) => ({ ...n, zone: "abc"[i] }));
+        assert.throws(() => planRelease(input([], { nodes: zoned, zones: { count: 3, mode: "hard" } })), (e: PlanError) => e.property === "placement.zones" && /span 2 zone\(s\)/.test(e.message));
+        assert.throws(() => planRelease(input([], { nodes: cordoned, rules: { fixedHostPorts: [8080] } })), (e: PlanError) => e.property === "replicas" && /node h3: it is cordoned/.test(e.message));
+    });
+});
