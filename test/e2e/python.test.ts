@@ -48,7 +48,8 @@ describe("berth from Python through the provider plugin", function () {
         const preview = await stack.preview({ onOutput, diff: true });
         assert.deepEqual(preview.changeSummary, { same: 4, update: 1 });
         assert.match(preview.stdout, /~ image\s*: ".*berth-demo:v1" => ".*berth-demo:v2"/);
-        assert.match(preview.stdout, /~ plannedChange: ".*" => "blue-green release of a new revision \(image changed\)"/);
+        assert.match(preview.stdout, /~ \[0\]: ".*" => "blue-green release of a new revision \(image changed\)"/);
+        assert.match(preview.stdout, /"batch 1\/1: start slot 0 on h\d, slot 1 on h\d; then retire /, "the plan names each slot and node");
         assert.doesNotMatch(preview.stdout, /~ (replicas|bindings|cluster)\s*:/, "only what changed is shown");
     });
 

@@ -39,7 +39,8 @@ describe("quickstart through the pulumi CLI", function () {
         await stack.setConfig("image", { value: local.images.v2 });
         const preview = await stack.preview({ onOutput, diff: true });
         assert.equal(preview.changeSummary.update, 1, JSON.stringify(preview.changeSummary));
-        assert.match(preview.stdout, /plannedChange\s*: ".*" => "blue-green release of a new revision \(image changed\)"/, "the preview says what the release will do");
+        assert.match(preview.stdout, /plannedChange\s*: \[\s*~ \[0\]: ".*" => "blue-green release of a new revision \(image changed\)"/, "the preview says what the release will do");
+        assert.match(preview.stdout, /"fewest serving at any moment: 3 \(serving now 3, minAvailable 2\)"/);
         assert.equal(preview.changeSummary.replace ?? 0, 0);
         assert.equal(preview.changeSummary.create ?? 0, 0);
     });
