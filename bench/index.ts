@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { mkdirSync, writeFileSync } from "fs";
 import * as path from "path";
 import { Timeline, timelineSvg } from "./chart";
+import { previewBenchmark } from "./preview";
 import { rolloutBenchmark } from "./rollout";
 import { remoteBenchmark } from "./remote";
 import { scaleBenchmark } from "./scale";
@@ -32,6 +33,10 @@ const BENCHMARKS: Record<string, (opts: { rounds: number; containers: number; ca
     /** Preview and release times on nodes reached over a unix socket, mutual TLS and SSH. */
     async remote() {
         await write("remote", await remoteBenchmark(log));
+    },
+    /** `pulumi preview` of 50 services: the provider's time beyond the engine's own (no-op resources). */
+    async preview() {
+        await write("preview", await previewBenchmark(log));
     },
 };
 

@@ -30,7 +30,17 @@ function scaleTable(json: any): string {
     return rows.join("\n");
 }
 
+function previewTable(json: any): string {
+    const rows = ["| case | preview s | 50 resources' steps s |", "|---|---|---|"];
+    for (const [name, s] of Object.entries<any>(json.summary)) rows.push(`| ${name} | ${fmt(s.seconds)} | ${fmt(s.stepsSeconds)} |`);
+    const b = json.beyondEngineSeconds;
+    rows.push("", `Beyond the engine (berth median − no-op median): ${b.unchanged} s unchanged, ${b.imageChange} s with the image change (goal: under ${json.goal.beyondEngineSeconds} s).`);
+    return rows.join("\n");
+}
+
 const rollout = read("rollout.json");
 const scale = read("scale.json");
+const preview = read("preview.json");
 if (rollout) console.log(`Rollout (${rollout.at}):\n\n${rolloutTable(rollout)}\n`);
 if (scale) console.log(`Scale, ${scale.rig.containers} containers, ${scale.rig.rounds} rounds, median (min–max) (${scale.at}):\n\n${scaleTable(scale)}\n`);
+if (preview) console.log(`Preview, ${preview.rig.services} services, ${preview.rig.rounds} rounds, median (min–max) (${preview.at}):\n\n${previewTable(preview)}\n`);
