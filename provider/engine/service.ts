@@ -491,7 +491,6 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
         pauseSeconds: args.release?.pauseSeconds ?? 0,
         unknownUntilUp: heldPortsUnknown(input, plan),
     });
-    if (creating && previous === undefined && olds.name !== undefined) lines.push(`then the old service ${olds.name} is deleted: its containers drained and removed`);
     return { imageDigest: digest, lines };
 }
 
