@@ -164,9 +164,32 @@ export interface PlacementSpec {
 }
 
 /** What a Service receives for each load balancer binding it serves. */
+/**
+ * What a Service needs of a binding: the load balancer, the pool, and how soon it calls a backend
+ * healthy. Not the listener's own settings, so they add no lines to every service's diff. The
+ * SlbBinding's `state` output carries these and more.
+ */
+export interface SlbBindingRef {
+    /** Listener and backend pool name on the load balancer. */
+    name: string;
+    /** Load balancer kind: haproxy (local) or aliyun (Classic Load Balancer). */
+    driver: "haproxy" | "aliyun";
+    /** The HAProxy to configure (driver haproxy). */
+    haproxy?: HaproxyEndpoint;
+    /** The Aliyun CLB instance (driver aliyun). */
+    aliyun?: AliyunEndpoint;
+    /** The pace of the load balancer's health check: how soon a new backend is called healthy. */
+    healthCheck?: {
+        /** Milliseconds between checks. Default 1000. */
+        intervalMs?: number;
+        /** Passed checks before a backend is UP. Default 2. */
+        rise?: number;
+    };
+}
+
 export interface ServiceBinding {
-    /** The SlbBinding's outputs. */
-    slb: SlbBindingState;
+    /** The SlbBinding's `state` output (the Service keeps only what it needs of it). */
+    slb: SlbBindingRef;
     /** HAProxy weight 1..256 of each container in this binding. Default 100. */
     weight?: number;
     /** Container port the binding sends traffic to; defaults to the first port. */
@@ -219,8 +242,8 @@ export interface ServiceArgs {
     registries?: RegistryCredentials[];
     /** Computed by check, never set: the image's digest the preview resolved, which up then runs. */
     imageDigest?: string;
-    /** Computed by check, never set: the release plan of the next `pulumi up`, a line each (batches, bindings, fewest serving, drain, estimate). */
-    plannedChange?: string[];
+    /** Computed by check, never set: the release plan of the next `pulumi up`, one line each for the summary, every batch, the binding changes, the fewest serving, the drain budget and the estimate. */
+    plannedChange?: string;
 }
 
 /** A container of a service as found on a node. */

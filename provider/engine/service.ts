@@ -11,7 +11,7 @@ import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceB
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, Progress, progressFor } from "../progress";
 import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
-import { describePlan, NOTHING_TO_DO } from "../rollout/describe";
+import { describePlan, NOTHING_TO_DO, wrapList } from "../rollout/describe";
 import { isServing, PlanInput, planRelease, PlanError, ReleasePlan } from "../rollout/plan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, isUnknown, validatePlacement, validateService } from "../validate";
@@ -62,6 +62,16 @@ async function resizeInPlace(hosts: Map<string, HostClient>, containers: Contain
         }
     }
     return refused;
+}
+
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** The part of a binding the service needs (check keeps only this in the inputs); the rest is the listener's. */
+function bindingRef(b: ServiceBinding): ServiceBinding {
+    if (isUnknown(b) || isUnknown(b.slb) || typeof b.slb !== "object") return b;
+    const { name, driver, haproxy, aliyun, healthCheck } = b.slb;
+    const pace = healthCheck && !isUnknown(healthCheck) ? defined({ intervalMs: healthCheck.intervalMs, rise: healthCheck.rise }) : healthCheck;
+    return { ...b, slb: defined({ name, driver, haproxy, aliyun, healthCheck: pace }) };
 }
 
 function boundSlbs(args: ServiceArgs): BoundSlb[] {
@@ -329,7 +339,8 @@ async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget
     const input = planInputFor(args, rev, seen, replace);
     const { replicas, rules } = input;
     const plan = planRelease(input);
-    progress(`revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)`);
+    const fewest = Number.isFinite(plan.lowestServing) ? `; fewest serving ${plan.lowestServing}` : "";
+    progress(`revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)${fewest}`);
     for (const note of plan.notes) progress(note);
     const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules, minAvailable: plan.minAvailable };
     // Every node that will start a container has the image before anything old is touched.
@@ -441,7 +452,7 @@ function bindingView(slb: BoundSlb, binding: ServiceBinding, backends: BackendSt
 function heldPortsUnknown(input: PlanInput, plan: ReleasePlan): string[] {
     const nodes = [...new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)))];
     if (input.rules.fixedHostPorts.length === 0 || nodes.length === 0) return [];
-    return [`whether a process outside Docker holds host port ${input.rules.fixedHostPorts.join(", ")} on ${nodes.join(", ")} (found by starting there; up then re-plans)`];
+    return wrapList(`whether something outside Docker holds host port ${input.rules.fixedHostPorts.join(", ")} (up re-plans if so) on`, nodes);
 }
 
 /**
@@ -476,7 +487,6 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const lines = describePlan({
         summary,
         revision: rev.revision,
-        imageDigest: digest ?? `digest unknown until up: ${unreachable}`,
         replicas: input.replicas,
         plan,
         bindings: views,
@@ -489,7 +499,7 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
         dockerHealthySeconds: args.healthCheck && (args.healthCheck.httpPath || args.healthCheck.command) ? args.healthCheck.intervalSeconds ?? DEFAULTS.healthIntervalSeconds : 0,
         drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         pauseSeconds: args.release?.pauseSeconds ?? 0,
-        unknownUntilUp: heldPortsUnknown(input, plan),
+        unknownUntilUp: [...heldPortsUnknown(input, plan), ...(unreachable ? [`the image's digest: ${unreachable}`] : [])],
     });
     return { imageDigest: digest, lines };
 }
@@ -504,18 +514,20 @@ export function changedProperties(olds: ServiceState, news: ServiceArgs): string
 }
 
 /** Whether check's plan does anything (undefined: no plan, as for state written before plans). */
-const planDoesWork = (news: ServiceArgs): boolean | undefined => (Array.isArray(news.plannedChange) && news.plannedChange.length ? news.plannedChange[0] !== NOTHING_TO_DO : undefined);
+const planDoesWork = (news: ServiceArgs): boolean | undefined => (news.plannedChange ? news.plannedChange.split("\n")[0] !== NOTHING_TO_DO : undefined);
 
 export const serviceProvider: pulumi.dynamic.ResourceProvider = {
-    async check(olds, news) {
+    async check(olds, raw) {
+        const news = Array.isArray(raw.bindings) ? { ...raw, bindings: (raw.bindings as ServiceBinding[]).map(bindingRef) } : raw;
         const failures: Failure[] = validateService(news);
         if (failures.length === 0) failures.push(...validatePlacement(news));
         if (failures.length) return { inputs: news, failures };
         // The dynamic provider host drops detailed diffs, so the plan reaches the preview in this computed
         // input (diff does not count it as a change); the digest too, so up runs what the preview showed.
+        // One line a step, in one string: Pulumi shows a multi-line string's change as a diff of its lines.
         try {
             const { imageDigest, lines } = await previewRelease(olds as ServiceArgs, news as ServiceArgs);
-            return { inputs: { ...news, imageDigest, plannedChange: lines }, failures };
+            return { inputs: { ...news, imageDigest, plannedChange: lines.join("\n") }, failures };
         } catch (e: any) {
             const property = e instanceof PlanError ? e.property : "image";
             const message = e instanceof PlanError ? `service ${news.name}: cannot plan the release: ${e.message}` : `service ${news.name}: ${e?.message ?? e}`;

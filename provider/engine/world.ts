@@ -1,7 +1,7 @@
 // Builds the real clients for the nodes and load balancers an input names. Kept in one place so
 // tests can inject faults at these seams.
 import { DockerHost, HostClient } from "../docker/host";
-import { NodeSpec, RegistryCredentials, SlbBindingArgs } from "../model";
+import { NodeSpec, RegistryCredentials, SlbBindingRef } from "../model";
 import { NodeView } from "../schedule/placement";
 import { HaproxyDriver } from "../slb/haproxy";
 import { AliyunClient } from "../slb/aliyun/client";
@@ -13,7 +13,7 @@ export function hostsFor(nodes: NodeSpec[], registries?: RegistryCredentials[]):
 }
 
 /** `nodes` give the cloud identity (instance or ENI) that cloud load balancers address backends by. */
-export function driverFor(binding: SlbBindingArgs, nodes: NodeSpec[] = []): SlbDriver {
+export function driverFor(binding: SlbBindingRef, nodes: NodeSpec[] = []): SlbDriver {
     if (binding.driver === "aliyun") return new AliyunSlbDriver(new AliyunClient(binding.aliyun!), nodes);
     return new HaproxyDriver(binding.haproxy!);
 }

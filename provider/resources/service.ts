@@ -51,7 +51,7 @@ export class Service extends pulumi.dynamic.Resource {
     declare readonly backends: pulumi.Output<Record<string, BackendState[]>>;
     declare readonly lastRelease: pulumi.Output<string[]>;
     /** What the last `pulumi up` was planned to do (the preview shows the next one). */
-    declare readonly plannedChange: pulumi.Output<string[]>;
+    declare readonly plannedChange: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceResourceArgs, opts?: pulumi.CustomResourceOptions) {
         const cluster = clusterRef(args.cluster);

@@ -2,7 +2,7 @@
 // and the containers it retires, what changes in each binding, the fewest serving, the drain budget and
 // an estimate of the time from the waits the settings force. Pure: the engine gathers the facts.
 import { BackendState, ContainerState } from "../model";
-import { Batch, describeBatch, isServing, ReleasePlan } from "./plan";
+import { Batch, isServing, ReleasePlan } from "./plan";
 
 /** The first line of a plan that changes nothing: diff reads it to tell a no-op from a repair. */
 export const NOTHING_TO_DO = "nothing to do: what runs matches the inputs";
@@ -22,8 +22,6 @@ export interface PlanFacts {
     /** What changed in the inputs, in words (changes.ts); none: the inputs are as the last up left them. */
     summary?: string;
     revision: string;
-    /** repo@sha256:… the new containers run, or why it is not known yet. */
-    imageDigest: string;
     replicas: number;
     plan: ReleasePlan;
     /** Bindings the service serves through after the release. */
@@ -43,15 +41,40 @@ export interface PlanFacts {
 }
 
 const named = (c: ContainerState) => `${c.name} on ${c.node}`;
-const all = (items: string[]) => items.join(", ");
 
-/** A batch with every slot and container named, and what it does to traffic in the bindings. */
-function batchLine(b: Batch, index: number, total: number, bindings: BindingView[]): string {
-    const weights = bindings.map((s) => `${s.pool} ${s.weight}`).join(", ");
-    const traffic = b.start.length && bindings.length
-        ? ` (new backends at weight 0 until healthy in ${bindings.map((s) => s.pool).join(", ")}, then ${weights}; old ones to weight 0, drained, removed)`
-        : "";
-    return describeBatch(b, index, total, all) + traffic;
+/** Pulumi's display cuts lines at 150 characters: long lists go on as many lines as they need, each with its prefix. */
+export const LINE_WIDTH = 140;
+
+export function wrapList(prefix: string, items: string[], next = prefix): string[] {
+    const lines: string[] = [];
+    let line = "";
+    for (const item of items) {
+        const head = lines.length === 0 ? prefix : next;
+        if (line && `${head} ${line}, ${item}`.length > LINE_WIDTH) {
+            lines.push(`${head} ${line}`);
+            line = item;
+        } else line = line ? `${line}, ${item}` : item;
+    }
+    if (line || lines.length === 0) lines.push(`${lines.length === 0 ? prefix : next} ${line}`.trimEnd());
+    return lines;
+}
+
+/** A batch with every slot and container named: its first step on the batch's line, the others indented below. */
+function batchLines(b: Batch, index: number, total: number): string[] {
+    const steps: Array<[string, string[]]> = [
+        ["retire first", b.retireBefore.map(named)],
+        ["start", b.start.map((p) => `slot ${p.slot} on ${p.node}`)],
+        ["then retire", b.retireAfter.map(named)],
+    ];
+    const present = steps.filter(([, items]) => items.length > 0);
+    if (present.length === 0) return [`batch ${index + 1}/${total}: nothing to do`];
+    return present.flatMap(([verb, items], i) => wrapList(i === 0 ? `batch ${index + 1}/${total}: ${verb}` : `  ${verb}`, items, `  ${verb}`));
+}
+
+/** What a batch does to traffic, the same in every batch. */
+function trafficLine(bindings: BindingView[]): string {
+    const weights = bindings.map((s) => `${s.weight} in ${s.pool}`).join(", ");
+    return `each batch: new backends join at weight 0, get ${weights} once healthy there; old ones go to weight 0, drain, leave`;
 }
 
 /** Backend changes the release makes for containers it keeps: registered where missing, re-weighted, re-registered on a new host port. */
@@ -67,16 +90,16 @@ export function keptBackendChanges(facts: PlanFacts): string[] {
             if (!now || (wanted && (now.address !== wanted.address || now.port !== wanted.port))) register.push(named(c));
             else if (now.weight !== b.weight) reweight.push(`${c.name} ${now.weight} -> ${b.weight}`);
         }
-        if (register.length) lines.push(`binding ${b.pool}: register ${register.join(", ")} at weight ${b.weight} once healthy there`);
-        if (reweight.length) lines.push(`binding ${b.pool}: re-weight ${reweight.join(", ")}`);
+        if (register.length) lines.push(...wrapList(`binding ${b.pool}: register at weight ${b.weight} once healthy there:`, register));
+        if (reweight.length) lines.push(...wrapList(`binding ${b.pool}: re-weight`, reweight));
     }
     const live = new Set(facts.plan.keep.concat(facts.plan.batches.flatMap((x) => [...x.retireBefore, ...x.retireAfter])).filter((c) => c.state === "running").map((c) => c.name));
     for (const b of facts.bindings) {
         const orphans = b.backends.filter((x) => !live.has(x.name)).map((x) => x.name);
-        if (orphans.length) lines.push(`binding ${b.pool}: remove ${orphans.join(", ")} (their containers are gone)`);
+        if (orphans.length) lines.push(...wrapList(`binding ${b.pool}: remove (their containers are gone):`, orphans));
     }
     for (const b of facts.leaving) {
-        if (b.backends.length) lines.push(`binding ${b.pool} left: drain and deregister ${b.backends.map((x) => x.name).join(", ")} (the containers stay)`);
+        if (b.backends.length) lines.push(...wrapList(`binding ${b.pool} left, the containers stay: drain and deregister`, b.backends.map((x) => x.name)));
     }
     return lines;
 }
@@ -104,10 +127,11 @@ export function describePlan(facts: PlanFacts): string[] {
     const serving = plan.keep.filter(isServing).length + plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).filter(isServing).length;
     const lines = [
         facts.summary ?? "repair: what runs differs from what the inputs ask for",
-        `revision ${facts.revision} (${facts.imageDigest}), ${facts.replicas} replica(s): keep ${plan.keep.length}, start ${started}, retire ${retired}` +
+        `revision ${facts.revision}, ${facts.replicas} replica(s): keep ${plan.keep.length}, start ${started}, retire ${retired}` +
             (plan.batches.length ? ` in ${plan.batches.length} batch(es)` : ""),
-        ...plan.batches.map((b, i) => batchLine(b, i, plan.batches.length, facts.bindings)),
-        ...facts.resized.map((c) => `in place: docker update ${named(c)} (no restart)`),
+        ...plan.batches.flatMap((b, i) => batchLines(b, i, plan.batches.length)),
+        ...(started > 0 && facts.bindings.length ? [trafficLine(facts.bindings)] : []),
+        ...(facts.resized.length ? wrapList("in place, docker update (no restart):", facts.resized.map(named)) : []),
         ...keptBackendChanges(facts),
     ];
     if (started > 0 || retired > 0) {
@@ -117,7 +141,7 @@ export function describePlan(facts: PlanFacts): string[] {
     if (retired > 0 && facts.bindings.length + facts.leaving.length > 0) {
         const byTime = [...facts.bindings, ...facts.leaving].filter((b) => b.drainsByTime).map((b) => b.pool);
         lines.push(`drain budget: up to ${facts.drainTimeoutSeconds} s per batch (release.drainTimeoutSeconds)` +
-            (byTime.length ? `; ${byTime.join(", ")} drain by time: the whole ${facts.drainTimeoutSeconds} s` : "; until no request is in flight"));
+            (byTime.length ? `; ${byTime.join(", ")} drain by time, the whole ${facts.drainTimeoutSeconds} s` : ", until no request is in flight"));
     }
     if (started > 0 || retired > 0) lines.push(`estimate: about ${estimateSeconds(facts)} s from the forced waits (Docker health, load-balancer rise${facts.pauseSeconds ? ", pauses" : ""}), more while requests drain`);
     for (const u of facts.unknownUntilUp) lines.push(`unknown until up: ${u}`);

@@ -212,9 +212,17 @@ function startBatch(p: Planning, batch: Batch): void {
     if (placed.nodes.length === 0 && input.strategy !== "stopFirst") placed = replaceInPlace(p, batch, want);
     if (placed.nodes.length === 0) throw new PlanError(`no node can take slot ${p.freeSlots[0]}`, placed.exclusions);
     p.lowest = Math.min(p.lowest, p.serving);
-    batch.start = placed.nodes.map((node) => ({ slot: p.freeSlots.shift() as number, node }));
+    batch.start = placed.nodes.map((node) => ({ slot: takeSlot(p, batch, node), node }));
     p.serving += batch.start.length;
     retireAfterStart(p, batch);
+}
+
+/** The slot of the container this one replaces in place, when it is free; else the lowest free slot. */
+function takeSlot(p: Planning, batch: Batch, node: string): number {
+    const own = batch.retireBefore.find((c) => c.node === node && p.freeSlots.includes(c.slot));
+    const slot = own?.slot ?? p.freeSlots[0];
+    p.freeSlots = p.freeSlots.filter((s) => s !== slot);
+    return slot;
 }
 
 /** A retiring container whose node could take a new one once it is gone. */
@@ -263,14 +271,9 @@ function retireRest(p: Planning): void {
     p.pending = [];
 }
 
-/** What the reviewer should know about capacity: the lowest count that serves, and a minAvailable above what serves now. */
+/** A minAvailable above what serves now, which the plan cannot keep (the lowest count serving is `lowestServing`). */
 function floorNotes(p: Planning): string[] {
-    const notes: string[] = [];
-    if (p.floor < p.input.minAvailable && p.servingNow > 0) notes.push(`minAvailable=${p.input.minAvailable} is more than serve now; judged against the ${p.floor} that do`);
-    if (p.lowest < p.servingNow) {
-        notes.push(`lowest count serving during the release: ${p.lowest} (minAvailable ${p.floor})`);
-    }
-    return notes;
+    return p.floor < p.input.minAvailable && p.servingNow > 0 ? [`minAvailable=${p.input.minAvailable} is more than serve now; judged against the ${p.floor} that do`] : [];
 }
 
 /** Checks the zone spread of where the containers end up: hard fails the plan, soft says so. */
@@ -286,11 +289,10 @@ function zoneNotes(input: PlanInput, nodes: string[]): string[] {
     return [`${message}: best effort (mode soft)`];
 }
 
-/** `list` shortens long lists for progress lines; the preview lists everything. */
-export function describeBatch(b: Batch, index: number, total: number, list: (items: string[]) => string = few): string {
+export function describeBatch(b: Batch, index: number, total: number): string {
     const parts: string[] = [];
-    if (b.retireBefore.length) parts.push(`retire first ${list(b.retireBefore.map(describe))}`);
-    if (b.start.length) parts.push(`start ${list(b.start.map((p) => `slot ${p.slot} on ${p.node}`))}`);
-    if (b.retireAfter.length) parts.push(`then retire ${list(b.retireAfter.map(describe))}`);
+    if (b.retireBefore.length) parts.push(`retire first ${few(b.retireBefore.map(describe))}`);
+    if (b.start.length) parts.push(`start ${few(b.start.map((p) => `slot ${p.slot} on ${p.node}`))}`);
+    if (b.retireAfter.length) parts.push(`then retire ${few(b.retireAfter.map(describe))}`);
     return `batch ${index + 1}/${total}: ${parts.join("; ") || "nothing to do"}`;
 }

@@ -60,7 +60,7 @@ function serviceEvents() {
         if (!m || !m.type.endsWith("berth:Service")) return;
         ops.add(m.op);
         const p = m.new?.inputs?.plannedChange;
-        if (Array.isArray(p)) plan = p as string[];
+        if (typeof p === "string") plan = p.split("\n");
     };
     return { ops, onEvent, plan: () => plan };
 }
@@ -74,26 +74,22 @@ function readPlan(lines: string[]) {
     const removes = new Map<string, Set<string>>();
     const resized = new Set<string>();
     const add = (m: Map<string, Set<string>>, pool: string, names: string[]) => m.set(pool, new Set([...(m.get(pool) ?? []), ...names]));
+    const list = (text: string) => text.split(", ").map((x) => x.trim());
     for (const line of lines) {
-        const batch = /^batch \d+\/\d+: ([^(]*)/.exec(line);
-        if (batch) {
-            for (const part of batch[1].split("; ")) {
-                const start = /^start (.*)$/.exec(part);
-                if (start) start[1].split(", ").forEach((s) => starts.add(s.trim()));
-                const retire = /^(?:retire first|then retire) (.*)$/.exec(part);
-                if (retire) retire[1].split(", ").forEach((r) => retires.add(r.trim().split(" on ")[0]));
-            }
-        }
-        const register = /^binding (\S+): register (.*) at weight \d+/.exec(line);
-        if (register) add(registers, register[1], register[2].split(", ").map((x) => x.split(" on ")[0]));
+        // A batch's steps: on its own line ("batch i/n: <step>") or indented below it ("  <step>").
+        const step = /^(?:batch \d+\/\d+: |  )(retire first|start|then retire) (.*)$/.exec(line);
+        if (step?.[1] === "start") list(step[2]).forEach((s) => starts.add(s));
+        else if (step) list(step[2]).forEach((r) => retires.add(r.split(" on ")[0]));
+        const register = /^binding (\S+): register at weight \d+ once healthy there: (.*)$/.exec(line);
+        if (register) add(registers, register[1], list(register[2]).map((x) => x.split(" on ")[0]));
         const reweight = /^binding (\S+): re-weight (.*)$/.exec(line);
-        if (reweight) add(reweights, reweight[1], reweight[2].split(", ").map((x) => x.split(" ")[0]));
-        const left = /^binding (\S+) left: drain and deregister (.*) \(the containers stay\)$/.exec(line);
-        if (left) add(removes, left[1], left[2].split(", "));
-        const orphan = /^binding (\S+): remove (.*) \(their containers are gone\)$/.exec(line);
-        if (orphan) add(removes, orphan[1], orphan[2].split(", "));
-        const inPlace = /^in place: docker update (\S+) on /.exec(line);
-        if (inPlace) resized.add(inPlace[1]);
+        if (reweight) add(reweights, reweight[1], list(reweight[2]).map((x) => x.split(" ")[0]));
+        const left = /^binding (\S+) left, the containers stay: drain and deregister (.*)$/.exec(line);
+        if (left) add(removes, left[1], list(left[2]));
+        const orphan = /^binding (\S+): remove \(their containers are gone\): (.*)$/.exec(line);
+        if (orphan) add(removes, orphan[1], list(orphan[2]));
+        const inPlace = /^in place, docker update \(no restart\): (.*)$/.exec(line);
+        if (inPlace) list(inPlace[1]).forEach((x) => resized.add(x.split(" on ")[0]));
     }
     return { starts, retires, registers, reweights, removes, resized };
 }

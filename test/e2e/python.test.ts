@@ -3,6 +3,7 @@
 // private binding on the local hosts, previews and releases a new image under load, scales,
 // refuses bad input in preview, and destroys.
 import * as assert from "node:assert/strict";
+import { execFileSync } from "child_process";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { Load, summarize } from "../support/load";
 import { openProgramStack, removeProgramStack } from "../support/pythonStack";
@@ -48,8 +49,13 @@ describe("berth from Python through the provider plugin", function () {
         const preview = await stack.preview({ onOutput, diff: true });
         assert.deepEqual(preview.changeSummary, { same: 4, update: 1 });
         assert.match(preview.stdout, /~ image\s*: ".*berth-demo:v1" => ".*berth-demo:v2"/);
-        assert.match(preview.stdout, /~ \[0\]: ".*" => "blue-green release of a new revision \(image changed\)"/);
-        assert.match(preview.stdout, /"batch 1\/1: start slot 0 on h\d, slot 1 on h\d; then retire /, "the plan names each slot and node");
+        assert.match(preview.stdout, /~ plannedChange\s*:\s*\n(.*\n)*?\s*\+ blue-green release of a new revision \(image changed\)\n/);
+        assert.match(preview.stdout, /batch 1\/1: start slot 0 on h\d, slot 1 on h\d\n\s*\+\s+then retire py-web-/, "the plan names each slot and node");
+        // What a pull-request bot reads: the plan in the step's new inputs of `pulumi preview --json`.
+        const json = JSON.parse(execFileSync(process.env.BERTH_PULUMI_BIN!, ["preview", "--json", "--stack", stack.name], { cwd: stack.workspace.workDir, env: { ...process.env, ...stack.workspace.envVars }, encoding: "utf8", maxBuffer: 64 << 20 }));
+        const step = json.steps.find((s: any) => s.urn.endsWith("berth:index:Service::py-web"));
+        assert.equal(step.op, "update");
+        assert.match(step.newState.inputs.plannedChange, /^blue-green release of a new revision \(image changed\)\n.*\nbatch 1\/1: start slot 0 on h\d, slot 1 on h\d\n/);
         assert.doesNotMatch(preview.stdout, /~ (replicas|bindings|cluster)\s*:/, "only what changed is shown");
     });
 

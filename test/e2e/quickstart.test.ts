@@ -39,8 +39,9 @@ describe("quickstart through the pulumi CLI", function () {
         await stack.setConfig("image", { value: local.images.v2 });
         const preview = await stack.preview({ onOutput, diff: true });
         assert.equal(preview.changeSummary.update, 1, JSON.stringify(preview.changeSummary));
-        assert.match(preview.stdout, /plannedChange\s*: \[\s*~ \[0\]: ".*" => "blue-green release of a new revision \(image changed\)"/, "the preview says what the release will do");
-        assert.match(preview.stdout, /"fewest serving at any moment: 3 \(serving now 3, minAvailable 2\)"/);
+        assert.match(preview.stdout, /\+ blue-green release of a new revision \(image changed\)\n/, "the preview says what the release will do");
+        assert.match(preview.stdout, /batch 1\/1: start slot 0 on h\d, slot 1 on h\d, slot 2 on h\d\n\s*\+\s+then retire web-/);
+        assert.match(preview.stdout, /fewest serving at any moment: 3 \(serving now 3, minAvailable 2\)/);
         assert.equal(preview.changeSummary.replace ?? 0, 0);
         assert.equal(preview.changeSummary.create ?? 0, 0);
     });

@@ -8,7 +8,7 @@ import { ContainerLimits, ContainerSpec, HostClient } from "../../provider/docke
 import { LABEL } from "../../provider/docker/labels";
 import * as world from "../../provider/engine/world";
 import { RegistryClient } from "../../provider/registry/client";
-import { ContainerState, HostInfo, NodeSpec, SlbBindingArgs, SlbBindingState } from "../../provider/model";
+import { ContainerState, HostInfo, NodeSpec, SlbBindingRef, SlbBindingState } from "../../provider/model";
 import { Backend, BackendStatus, SlbDriver } from "../../provider/slb/driver";
 import { FatalError } from "../../provider/wait";
 
@@ -96,7 +96,7 @@ export class FakeWorld {
     /** Makes the engine's clients this world's hosts and load balancers until sinon.restore(). */
     install(): void {
         sinon.stub(world, "hostsFor").callsFake((nodes: NodeSpec[]) => new Map(nodes.map((n) => [n.name, this.hosts.get(n.name)! as HostClient])));
-        sinon.stub(world, "driverFor").callsFake((b: SlbBindingArgs) => this.slb(b.name));
+        sinon.stub(world, "driverFor").callsFake((b: SlbBindingRef) => this.slb(b.name));
         // The world's registry: every tag has a digest of its own (the engine asks it before any node pulls).
         sinon.stub(RegistryClient.prototype, "manifest").callsFake(async (repository: string, tag: string) =>
             ({ digest: `sha256:${createHash("sha256").update(`${repository}:${tag}`).digest("hex")}`, mediaType: "application/vnd.oci.image.manifest.v1+json", blobs: [], children: [] }));

@@ -31,7 +31,7 @@ const other: { [K in keyof Required<ServiceArgs>]: ServiceArgs[K] } = {
     mode: "global", placement: { maxPerNode: 1 }, ports: [{ containerPort: 8080 }], env: { A: "2" }, command: ["serve"],
     healthCheck: { httpPath: "/ready" }, cpus: 0.5, memoryMb: 256, restartPolicy: { name: "always" }, diskQuotaMb: 100,
     stopGracePeriodSeconds: 30, bindings: [], release: { batchSize: 2 }, restartTrigger: "now",
-    registries: [{ server: "r", username: "u", password: "p" }], imageDigest: "r/x@sha256:1", plannedChange: ["anything"],
+    registries: [{ server: "r", username: "u", password: "p" }], imageDigest: "r/x@sha256:1", plannedChange: "anything",
 };
 
 describe("change kinds of the Service inputs", () => {

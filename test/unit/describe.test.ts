@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { BackendState, ContainerState } from "../../provider/model";
-import { BindingView, describePlan, estimateSeconds, keptBackendChanges, NOTHING_TO_DO, PlanFacts } from "../../provider/rollout/describe";
+import { BindingView, describePlan, estimateSeconds, keptBackendChanges, LINE_WIDTH, NOTHING_TO_DO, PlanFacts, wrapList } from "../../provider/rollout/describe";
 import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
 import { container, nodes } from "./fixtures";
 
@@ -12,7 +12,7 @@ const binding = (pool: string, backends: BackendState[], weight = 100): BindingV
 
 function facts(containers: ContainerState[], extra: Partial<PlanInput> = {}, more: Partial<PlanFacts> = {}): PlanFacts {
     return {
-        summary: "blue-green release of a new revision (image changed)", revision: "new", imageDigest: "r/web@sha256:1", replicas: 3,
+        summary: "blue-green release of a new revision (image changed)", revision: "new", replicas: 3,
         plan: planRelease(input(containers, extra)), bindings: [binding("pub", containers.map((c) => backend(c)))], leaving: [],
         backendOf: (c) => ({ address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"] }), resized: [],
         dockerHealthySeconds: 2, drainTimeoutSeconds: 30, pauseSeconds: 0, unknownUntilUp: [], ...more,
@@ -20,14 +20,13 @@ function facts(containers: ContainerState[], extra: Partial<PlanInput> = {}, mor
 }
 
 describe("the release plan in words (preview)", () => {
-    it("a fixed host port on every node: one line per batch naming slot, node and the container retired first; fewest serving; estimate", () => {
+    it("a fixed host port on every node: each batch replaces one slot in place, naming it, its node and the container retired first; fewest serving; estimate", () => {
         const old = [container("h1", 0, "old"), container("h2", 1, "old"), container("h3", 2, "old")];
         const lines = describePlan(facts(old, { rules: { fixedHostPorts: [8080] } }));
-        const batches = lines.filter((l) => l.startsWith("batch "));
-        assert.equal(batches.length, 3);
-        for (const [i, c] of [old[2], old[1], old[0]].entries()) {
-            assert.match(batches[i], new RegExp(`^batch ${i + 1}/3: retire first ${c.name} on ${c.node}; start slot ${i} on ${c.node} \\(new backends at weight 0 until healthy in pub, then pub 100`));
-        }
+        const at = lines.findIndex((l) => l.startsWith("batch 1/3"));
+        const retiredFirst = [old[2], old[1], old[0]];
+        assert.deepEqual(lines.slice(at, at + 6), retiredFirst.flatMap((c, i) => [`batch ${i + 1}/3: retire first ${c.name} on ${c.node}`, `  start slot ${c.slot} on ${c.node}`]));
+        assert.ok(lines.includes("each batch: new backends join at weight 0, get 100 in pub once healthy there; old ones go to weight 0, drain, leave"));
         assert.ok(lines.includes("fewest serving at any moment: 2 (serving now 3, minAvailable 2)"), lines.join("\n"));
         assert.ok(lines.some((l) => l.startsWith("drain budget: up to 30 s per batch")));
         // 3 batches × (Docker's first check 2 s + the load balancer's rise 1 s)
@@ -47,10 +46,19 @@ describe("the release plan in words (preview)", () => {
         });
         assert.deepEqual(keptBackendChanges(f), [
             `binding pub: re-weight ${now.map((c) => `${c.name} 100 -> 50`).join(", ")}`,
-            `binding internal: register ${now.map((c) => `${c.name} on ${c.node}`).join(", ")} at weight 100 once healthy there`,
-            `binding old-lb left: drain and deregister ${now[0].name} (the containers stay)`,
+            `binding internal: register at weight 100 once healthy there: ${now.map((c) => `${c.name} on ${c.node}`).join(", ")}`,
+            `binding old-lb left, the containers stay: drain and deregister ${now[0].name}`,
         ]);
         assert.equal(describePlan(f)[0], "blue-green release of a new revision (image changed)");
+    });
+
+    it("keeps every line short enough for Pulumi's display (it cuts at 150), however many containers", () => {
+        const many = Array.from({ length: 40 }, (_, i) => `web-${i}-0123456789-abcd on node-${i}`);
+        const lines = wrapList("  then retire", many);
+        assert.ok(lines.length > 1 && lines.every((l) => l.length <= LINE_WIDTH && l.startsWith("  then retire ")));
+        assert.deepEqual(lines.flatMap((l) => l.slice("  then retire ".length).split(", ")), many);
+        const old = Array.from({ length: 12 }, (_, i) => container(`h${(i % 3) + 1}`, i, "old"));
+        assert.ok(describePlan(facts(old, { replicas: 12 })).every((l) => l.length <= LINE_WIDTH));
     });
 
     it("a plan that cannot be made names the input at fault", () => {

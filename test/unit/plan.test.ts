@@ -189,10 +189,9 @@ describe("release planner: scaling with a release", () => {
         assert.ok(plan.notes.includes("minAvailable=4 is more than serve now; judged against the 3 that do"), plan.notes.join("\n"));
     });
 
-    it("says the lowest count serving when old containers make room in place", () => {
+    it("counts the lowest number serving when old containers make room in place", () => {
         const plan = planRelease(input(old3(), { rules: { fixedHostPorts: [8080] }, minAvailable: 2 }));
         assert.equal(plan.lowestServing, 2);
-        assert.ok(plan.notes.includes("lowest count serving during the release: 2 (minAvailable 2)"), plan.notes.join("\n"));
     });
 });
 

@@ -24,7 +24,7 @@ describe("schema.json", () => {
         assert.ok(!("plannedChange" in service.inputProperties) && !("imageDigest" in service.inputProperties));
         assert.ok("plannedChange" in service.properties);
         assert.deepEqual(service.requiredInputs.sort(), ["cluster", "image"]);
-        assert.equal(derived.types["berth:index:ServiceBinding"].properties.slb.$ref, "#/types/berth:index:SlbBindingState");
+        assert.equal(derived.types["berth:index:ServiceBinding"].properties.slb.$ref, "#/types/berth:index:SlbBindingRef");
     });
 
     it("marks the node TLS key secret", () => {

@@ -66,8 +66,8 @@ describe("the README's walk-through through the demo CLI", function () {
         const output = await succeeds("preview", "--image", "v2");
         assert.match(output, /~ pulumi-nodejs:dynamic\/berth:Service: \(update\)/);
         assert.match(output, /~ image\s*: ".*berth-demo:v1" => ".*berth-demo:v2"/);
-        assert.match(output, /~ plannedChange\s*: \[\s*~ \[0\]: ".*" => "blue-green release of a new revision \(image changed\)"/);
-        assert.match(output, /"batch 1\/1: start slot 0 on h1, slot 1 on h2, slot 2 on h3; then retire web-\S+ on h\d, /, "the plan names each slot and node");
+        assert.match(output, /\+ blue-green release of a new revision \(image changed\)\n/);
+        assert.match(output, /batch 1\/1: start slot 0 on h1, slot 1 on h2, slot 2 on h3\n\s*\+\s+then retire web-\S+ on h\d, /, "the plan names each slot and node");
         assert.deepEqual(ids(await containersOf("web")), ids(before));
         await serves("v1");
     });
