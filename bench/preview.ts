@@ -5,9 +5,10 @@
 import * as os from "os";
 import * as pulumi from "@pulumi/pulumi";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
-import { Cluster, Service } from "../index";
+import { Cluster, Service, SlbBinding } from "../index";
+import { LocalCluster } from "../examples/quickstart/program";
 import { destroyStack, openStack } from "../scripts/lib/stack";
-import { cleanSlate, local, nodeSpecs } from "../test/support/world";
+import { cleanSlate, local, nodeSpecs, sideCluster } from "../test/support/world";
 import { round2 } from "./rig";
 import { Spread, spread } from "./scale";
 
@@ -78,6 +79,54 @@ async function preview(stack: Stack, image: string, updates: number): Promise<Ti
     return { seconds: round2(seconds), stepsSeconds: round2((stepAt[stepAt.length - 1] - stepAt[0]) / 1000) };
 }
 
+/** A service behind one binding on the given cluster's hosts: what `preview --diff` shows a reviewer of its image change. */
+function reviewedProgram(on: LocalCluster) {
+    const image = new pulumi.Config().require("image");
+    const slb = on.slbs[0];
+    const cluster = new Cluster("reviewed", { nodes: on.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone })) });
+    const binding = new SlbBinding("reviewed-public", {
+        haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+        listen: { address: slb.address, port: 18580 },
+        healthCheck: { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2 },
+    });
+    new Service("reviewed", { cluster, ...serviceArgs(image), replicas: 3, healthCheck: { httpPath: "/health", intervalSeconds: 1 }, bindings: [binding] });
+}
+
+/** Lines under the Service in `pulumi preview --diff` of an image change, and how many of them are the plan. */
+async function diffLines(on: LocalCluster, log: (l: string) => void): Promise<{ nodes: number; serviceLines: number; planLines: number }> {
+    const stack = await openStack(PROJECT, `reviewed-${on.cluster}-${Date.now()}`, async () => reviewedProgram(on), { image: on.images.v1 });
+    try {
+        await stack.up();
+        await stack.setConfig("image", { value: on.images.v2 });
+        const out = (await stack.preview({ diff: true })).stdout.split("\n");
+        const start = out.findIndex((l) => /berth:Service: \(update\)/.test(l));
+        if (start < 0) throw new Error(`no Service update in the preview:\n${out.join("\n")}`);
+        const end = out.findIndex((l, i) => i > start && (/^\s*--outputs:--/.test(l) || /^\s*[~+-]? ?\S+:\S+: \(/.test(l) || /^Resources:/.test(l)));
+        const block = out.slice(start, end);
+        // The plan's lines are indented deeper than the Service's properties (8 columns, or 6 and a marker).
+        const at = block.findIndex((l) => /plannedChange\s*:/.test(l));
+        const next = block.findIndex((l, i) => i > at && /^( {6}[~+-] | {8})\S/.test(l));
+        const plan = block.slice(at + 1, next < 0 ? block.length : next);
+        log(`preview --diff on ${on.hosts.length} nodes: ${block.length} lines under the Service, ${plan.length} of them the plan`);
+        return { nodes: on.hosts.length, serviceLines: block.length, planLines: plan.length };
+    } finally {
+        await destroyStack(stack);
+    }
+}
+
+/** The diff's length on the bench cluster's 3 hosts and on a side cluster of 50: it must not grow with the nodes. */
+async function diffLinesByNodes(log: (l: string) => void) {
+    const results = [await diffLines(local, log)];
+    log("starting a side cluster of 50 hosts");
+    const side = sideCluster(50);
+    try {
+        results.push(await diffLines(side.cluster, log));
+    } finally {
+        side.stop();
+    }
+    return results;
+}
+
 export async function previewBenchmark(log: (l: string) => void) {
     const { v1, v2 } = local.images;
     // The figures are a few seconds: the machine's load says how far to trust them.
@@ -116,6 +165,8 @@ export async function previewBenchmark(log: (l: string) => void) {
         );
         const beyond = (b: string, n: string) => round2(summary[b].seconds!.median - summary[n].seconds!.median);
         const beyondEngineSeconds = { unchanged: beyond("berthUnchanged", "noopUnchanged"), imageChange: beyond("berthImageChange", "noopInputChange") };
+        for (const stack of stacks.splice(0)) await destroyStack(stack);
+        const diffs = await diffLinesByNodes(log);
         return {
             benchmark: "preview",
             at: new Date().toISOString(),
@@ -130,6 +181,7 @@ export async function previewBenchmark(log: (l: string) => void) {
             beyondEngineSeconds,
             goal: { beyondEngineSeconds: GOAL_SECONDS, met: Math.max(beyondEngineSeconds.unchanged, beyondEngineSeconds.imageChange) < GOAL_SECONDS },
             runs,
+            previewDiffLines: { what: "lines under the Service in `pulumi preview --diff` of an image change (3 replicas, one binding)", byNodes: diffs },
         };
     } finally {
         for (const stack of stacks) await destroyStack(stack);
