@@ -336,6 +336,9 @@ export interface SlbBindingState extends SlbBindingArgs {
     url: string;
 }
 
+/** The listener's URL, from its settings alone: so it is known before the listener exists (preview). */
+export const listenerUrlOf = (listen: SlbBindingArgs["listen"]): string => `http://${listen.address ?? "127.0.0.1"}:${listen.port}/`;
+
 export interface ServiceState extends ServiceArgs {
     /** The image as repo@sha256 digest that every container runs. */
     imageDigest: string;

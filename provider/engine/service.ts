@@ -465,7 +465,7 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const creating = olds.name === undefined || replacedInputs(olds as ServiceArgs, args).length > 0;
     const changed = creating ? [] : changedInputs(olds as ServiceArgs, args);
     const summary = creating ? `create ${args.name}: ${args.mode === "global" ? "one container on every eligible node" : `${args.replicas ?? DEFAULTS.replicas} container(s)`}` : changed.length ? describeChange(olds as ServiceArgs, args, changed) : undefined;
-    if (unknown.length) return { lines: [summary ?? NOTHING_TO_DO, `the plan is made at up: ${unknown.join(", ")} not known until then`] };
+    if (unknown.length) return { lines: [summary ?? "inputs unchanged", `${PLAN_AT_UP}: ${unknown.join(", ")} not known until then`] };
     const previous = creating ? undefined : (olds as ServiceState);
     const specs = nodesOf(args, previous, quiet);
     const hosts = hostsFor(specs, args.registries);
@@ -513,8 +513,14 @@ export function changedProperties(olds: ServiceState, news: ServiceArgs): string
     return changed;
 }
 
-/** Whether check's plan does anything (undefined: no plan, as for state written before plans). */
-const planDoesWork = (news: ServiceArgs): boolean | undefined => (news.plannedChange ? news.plannedChange.split("\n")[0] !== NOTHING_TO_DO : undefined);
+/** Where check could not plan (an input not known until up): diff then compares what runs with the last state. */
+const PLAN_AT_UP = "the plan is made at up";
+
+/** Whether check's plan does anything (undefined: no plan, as for state written before plans, or a plan made at up). */
+function planDoesWork(news: ServiceArgs): boolean | undefined {
+    if (!news.plannedChange || news.plannedChange.includes(PLAN_AT_UP)) return undefined;
+    return news.plannedChange.split("\n")[0] !== NOTHING_TO_DO;
+}
 
 export const serviceProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, raw) {
@@ -527,7 +533,8 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         // One line a step, in one string: Pulumi shows a multi-line string's change as a diff of its lines.
         try {
             const { imageDigest, lines } = await previewRelease(olds as ServiceArgs, news as ServiceArgs);
-            return { inputs: { ...news, imageDigest, plannedChange: lines.join("\n") }, failures };
+            // (a Struct has no undefined: the digest is left out where it is not known yet)
+            return { inputs: { ...news, ...(imageDigest ? { imageDigest } : {}), plannedChange: lines.join("\n") }, failures };
         } catch (e: any) {
             const property = e instanceof PlanError ? e.property : "image";
             const message = e instanceof PlanError ? `service ${news.name}: cannot plan the release: ${e.message}` : `service ${news.name}: ${e?.message ?? e}`;

@@ -2,13 +2,12 @@
 // containers in it; the binding itself only creates and removes the listener.
 import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../docker/labels";
-import { SlbBindingArgs, SlbBindingState } from "../model";
+import { listenerUrlOf, SlbBindingArgs, SlbBindingState } from "../model";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
 import { driverFor } from "./world";
 
 function outputs(args: SlbBindingArgs): SlbBindingState {
-    const address = args.listen.address ?? "127.0.0.1";
-    return { ...args, listen: { address, port: args.listen.port }, url: `http://${address}:${args.listen.port}/` };
+    return { ...args, listen: { address: args.listen.address ?? "127.0.0.1", port: args.listen.port }, url: listenerUrlOf(args.listen) };
 }
 
 export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {

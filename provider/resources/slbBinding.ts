@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AliyunEndpoint, HaproxyEndpoint, SlbBindingState } from "../model";
+import { AliyunEndpoint, HaproxyEndpoint, listenerUrlOf, SlbBindingState } from "../model";
 import { lazyProvider } from "./lazy";
 
 export interface SlbBindingResourceArgs {
@@ -53,10 +53,10 @@ export class SlbBinding extends pulumi.dynamic.Resource {
         this.given = { haproxy: args.haproxy, aliyun, protocol: args.protocol, healthCheck: args.healthCheck };
     }
 
-    /** What a Service takes in `bindings`. */
+    /** What a Service takes in `bindings`: known at the first preview (the url from the settings, not the engine), so the Service can plan then. */
     get state(): pulumi.Output<SlbBindingState> {
         return pulumi
-            .all([this.name, this.driver, this.given.haproxy, this.given.aliyun, this.given.protocol, this.listen, this.given.healthCheck, this.url])
-            .apply(([n, driver, haproxy, aliyun, protocol, listen, healthCheck, url]) => ({ name: n, driver, haproxy, aliyun, protocol, listen, healthCheck, url }));
+            .all([this.name, this.driver, this.given.haproxy, this.given.aliyun, this.given.protocol, this.listen, this.given.healthCheck])
+            .apply(([n, driver, haproxy, aliyun, protocol, listen, healthCheck]) => ({ name: n, driver, haproxy, aliyun, protocol, listen, healthCheck, url: listenerUrlOf(listen) }));
     }
 }

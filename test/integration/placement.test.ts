@@ -2,10 +2,12 @@
 // leave, zones, affinity, global mode, in-place resize, drift repaired touching only what drifted.
 import * as assert from "node:assert/strict";
 import { execFileSync } from "child_process";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { clusterProvider } from "../../provider/engine/cluster";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { NodeSpec, ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
+import { UNKNOWN } from "../../provider/validate";
 import { breakHealth, freezeDocker } from "../support/faults";
 import { Load, summarize } from "../support/load";
 import { backendsIn, cleanSlate, containersOf, hosts, local, nodeSpecs, slbAddress } from "../support/world";
@@ -101,6 +103,19 @@ describe("placement and self-healing (real hosts)", function () {
         const check = await serviceProvider.check!({}, { ...args(nodeSpecs(), undefined), cluster, diskQuotaMb: 100 });
         const failure = check.failures!.find((f) => f.property === "diskQuotaMb");
         assert.match(failure?.reason ?? "", /node h1 stores containers with overlay2 on \w+; disk quotas need overlay2 on xfs mounted with pquota, btrfs or zfs/);
+    });
+
+    it("check plans on the real hosts without touching them, and defers the plan to up while an input is unknown", async () => {
+        const before = await containersOf();
+        const planned = await serviceProvider.check!({}, args(nodeSpecs(), binding));
+        assert.deepEqual(planned.failures, []);
+        assert.match(planned.inputs.imageDigest, /@sha256:[0-9a-f]{64}$/, "the tag resolved by the registry");
+        assert.match(planned.inputs.plannedChange, /^create web: 3 container\(s\)\n.*\nbatch 1\/1: start slot 0 on h\d, slot 1 on h\d, slot 2 on h\d\n/);
+        const deferred = await serviceProvider.check!({}, args(nodeSpecs(), binding, { image: UNKNOWN }));
+        assert.match(deferred.inputs.plannedChange, /the plan is made at up: image not known until then/);
+        // What the dynamic provider host sends back: a Struct holds no undefined.
+        for (const inputs of [planned.inputs, deferred.inputs]) assert.doesNotThrow(() => Struct.fromJavaScript(inputs));
+        assert.deepEqual(await containersOf(), before, "check started nothing");
     });
 
     it("repairs drift touching only what drifted: an exited, an unhealthy and a removed container", async () => {
