@@ -455,6 +455,31 @@ function heldPortsUnknown(input: PlanInput, plan: ReleasePlan): string[] {
     return wrapList(`whether something outside Docker holds host port ${input.rules.fixedHostPorts.join(", ")} (up re-plans if so) on`, nodes);
 }
 
+/** A step of the preview that failed, as a failure of the input it reads. */
+async function reading<T>(property: string, step: () => Promise<T>): Promise<T> {
+    try {
+        return await step();
+    } catch (e: any) {
+        throw e instanceof PlanError ? e : new PlanError(e?.message ?? String(e), [], property);
+    }
+}
+
+/** Each binding as the plan sees it, and those the service leaves (their backends are drained and deregistered). */
+async function bindingsNow(args: ServiceArgs, previous: ServiceState | undefined) {
+    const view = async (owner: ServiceArgs, slb: BoundSlb) =>
+        bindingView(slb, owner.bindings!.find((b) => b.slb.name === slb.pool)!, (await listBackends(owner, [slb]))[slb.pool]);
+    const slbs = boundSlbs(args);
+    const kept = new Set(slbs.map((s) => s.pool));
+    return {
+        slbs,
+        views: await Promise.all(slbs.map((slb) => view(args, slb))),
+        leaving: previous ? await Promise.all(boundSlbs(previous).filter((s) => !kept.has(s.pool)).map((slb) => view(previous, slb))) : [],
+    };
+}
+
+/** At best, Docker calls a new container healthy at its first check; without a health check, once it runs. */
+const dockerHealthySeconds = (h: ServiceArgs["healthCheck"]) => (h && (h.httpPath || h.command) ? h.intervalSeconds ?? DEFAULTS.healthIntervalSeconds : 0);
+
 /**
  * The plan the next `up` runs, computed by the same planner on what runs now, changing nothing: the
  * digest comes from a registry manifest lookup, in-place changes are found by inspecting, not applied.
@@ -469,20 +494,16 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const previous = creating ? undefined : (olds as ServiceState);
     const specs = nodesOf(args, previous, quiet);
     const hosts = hostsFor(specs, args.registries);
-    const seen = await observe(args, specs, hosts, new Map(), quiet);
+    const seen = await reading("cluster", () => observe(args, specs, hosts, new Map(), quiet));
     await checkDiskQuota(args, hosts, seen.nodes.reachable);
     const sticky = olds.image === args.image && olds.imageDigest && !creating ? olds.imageDigest : undefined;
-    const { digest, unreachable } = sticky ? { digest: sticky, unreachable: undefined } : await lookupDigest(args.image, args.registries, quiet);
+    const { digest, unreachable } = sticky ? { digest: sticky, unreachable: undefined } : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
     const rev = revisionWith(args, digest ?? `${args.image} (digest unknown until up)`);
     const input = planInputFor(args, rev, seen, new Set());
     const plan = planRelease(input);
     const wanted = limitsOf(args);
-    const resized = (await limitsToChange(hosts, plan.keep, wanted)).map((r) => r.c);
-    const slbs = boundSlbs(args);
-    const views = await Promise.all(slbs.map(async (slb, i) => bindingView(slb, args.bindings![i], (await listBackends(args, [slb]))[slb.pool])));
-    const kept = new Set(slbs.map((s) => s.pool));
-    const leavingSlbs = previous ? boundSlbs(previous).filter((s) => !kept.has(s.pool)) : [];
-    const leaving = await Promise.all(leavingSlbs.map(async (slb) => bindingView(slb, previous!.bindings!.find((b) => b.slb.name === slb.pool)!, (await listBackends(previous!, [slb]))[slb.pool])));
+    const resized = (await reading("cluster", () => limitsToChange(hosts, plan.keep, wanted))).map((r) => r.c);
+    const { slbs, views, leaving } = await reading("bindings", () => bindingsNow(args, previous));
     const addresses = new Map(specs.map((n) => [n.name, n.address]));
     const lines = describePlan({
         summary,
@@ -496,7 +517,7 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
             return port ? { address: addresses.get(c.node)!, port } : undefined;
         },
         resized,
-        dockerHealthySeconds: args.healthCheck && (args.healthCheck.httpPath || args.healthCheck.command) ? args.healthCheck.intervalSeconds ?? DEFAULTS.healthIntervalSeconds : 0,
+        dockerHealthySeconds: dockerHealthySeconds(args.healthCheck),
         drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         pauseSeconds: args.release?.pauseSeconds ?? 0,
         unknownUntilUp: [...heldPortsUnknown(input, plan), ...(unreachable ? [`the image's digest: ${unreachable}`] : [])],
@@ -536,9 +557,8 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
             // (a Struct has no undefined: the digest is left out where it is not known yet)
             return { inputs: { ...news, ...(imageDigest ? { imageDigest } : {}), plannedChange: lines.join("\n") }, failures };
         } catch (e: any) {
-            const property = e instanceof PlanError ? e.property : "image";
-            const message = e instanceof PlanError ? `service ${news.name}: cannot plan the release: ${e.message}` : `service ${news.name}: ${e?.message ?? e}`;
-            return { inputs: news, failures: [{ property, reason: message }] };
+            if (!(e instanceof PlanError)) throw e;
+            return { inputs: news, failures: [{ property: e.property, reason: `service ${news.name}: cannot plan the release: ${e.message}` }] };
         }
     },
     async diff(_id, olds, news) {

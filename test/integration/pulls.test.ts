@@ -73,6 +73,10 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         const t0 = Date.now();
         await assert.rejects(serviceProvider.update!(ID, state, args({ image: v2, registries: [{ server: registry.address, username: "berth", password: "wrong" }] })), /UNAUTHORIZED: authentication required/);
         await assert.rejects(serviceProvider.update!(ID, state, args({ image: v1.replace(":v1", ":nope") })), /MANIFEST_UNKNOWN: manifest unknown/);
+        // The preview says it already, from the registry's manifest lookup.
+        const preview = await serviceProvider.check!(state, args({ image: v1.replace(":v1", ":nope") }));
+        assert.equal(preview.failures?.[0]?.property, "image");
+        assert.match(preview.failures![0].reason, /cannot resolve image .*:nope: .*MANIFEST_UNKNOWN: manifest unknown/);
         assert.ok(Date.now() - t0 < 10_000, "no retries where retrying cannot help");
         assert.deepEqual((await containersOf("pulls")).map((c) => c.id).sort(), before);
     });
