@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import { execFileSync } from "child_process";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { Load, summarize } from "../support/load";
+import { pulumiCommand } from "../../scripts/lib/stack";
 import { openProgramStack, removeProgramStack } from "../support/pythonStack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
 
@@ -52,7 +53,7 @@ describe("berth from Python through the provider plugin", function () {
         assert.match(preview.stdout, /~ plannedChange\s*:\s*\n(.*\n)*?\s*\+ blue-green release of a new revision \(image changed\)\n/);
         assert.match(preview.stdout, /batch 1\/1: start slot 0 on h\d, slot 1 on h\d\n\s*\+\s+then retire py-web-/, "the plan names each slot and node");
         // What a pull-request bot reads: the plan in the step's new inputs of `pulumi preview --json`.
-        const json = JSON.parse(execFileSync(process.env.BERTH_PULUMI_BIN!, ["preview", "--json", "--stack", stack.name], { cwd: stack.workspace.workDir, env: { ...process.env, ...stack.workspace.envVars }, encoding: "utf8", maxBuffer: 64 << 20 }));
+        const json = JSON.parse(execFileSync((await pulumiCommand()).command, ["preview", "--json", "--stack", stack.name], { cwd: stack.workspace.workDir, env: { ...process.env, ...stack.workspace.envVars }, encoding: "utf8", maxBuffer: 64 << 20 }));
         const step = json.steps.find((s: any) => s.urn.endsWith("berth:index:Service::py-web"));
         assert.equal(step.op, "update");
         assert.match(step.newState.inputs.plannedChange, /^blue-green release of a new revision \(image changed\)\n.*\nbatch 1\/1: start slot 0 on h\d, slot 1 on h\d\n/);
