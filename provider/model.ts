@@ -163,7 +163,6 @@ export interface PlacementSpec {
     maxPerNode?: number;
 }
 
-/** What a Service receives for each load balancer binding it serves. */
 /**
  * What a Service needs of a binding: the load balancer, the pool, and how soon it calls a backend
  * healthy. Not the listener's own settings, so they add no lines to every service's diff. The
@@ -187,6 +186,7 @@ export interface SlbBindingRef {
     };
 }
 
+/** What a Service receives for each load balancer binding it serves. */
 export interface ServiceBinding {
     /** The SlbBinding's `state` output (the Service keeps only what it needs of it). */
     slb: SlbBindingRef;

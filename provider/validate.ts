@@ -4,7 +4,7 @@ import { ClusterArgs, DEFAULTS, NodeSpec, ServiceArgs, SlbBindingArgs } from "./
 import { credentialFaults } from "./docker/credentials";
 import { PERIOD_KINDS, prefixProblem } from "./registry/period";
 import { RegistryRotationArgs } from "./registry/rotationModel";
-import { LABEL_KEY, parseAffinity, parseConstraint, PlacementRules } from "./schedule/placement";
+import { Constraint, LABEL_KEY, parseAffinity, parseConstraint } from "./schedule/placement";
 
 export interface Failure {
     property: string;
@@ -254,12 +254,12 @@ export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
     c.known(args.mode, (m) => {
         if (m !== "replicated" && m !== "global") c.fail("mode", `must be "replicated" or "global", got ${JSON.stringify(m)}`);
     });
-    const rules: PlacementRules = { fixedHostPorts: [], constraints: [], affinity: [] };
+    const constraints: Constraint[] = [];
     c.known(p, (placement) => {
         c.known(placement.constraints, (list) =>
             list.forEach((text, i) => c.known(text, (t) => {
                 try {
-                    rules.constraints!.push(parseConstraint(t));
+                    constraints.push(parseConstraint(t));
                 } catch (e: any) {
                     c.fail(`placement.constraints[${i}]`, e.message);
                 }
@@ -288,7 +288,7 @@ export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
     const nodes = args.cluster?.nodes;
     if (c.failures.length || !Array.isArray(nodes) || nodes.some((n) => isUnknown(n) || isUnknown(n.name))) return c.failures;
 
-    rules.constraints!.forEach((k, i) => {
+    constraints.forEach((k, i) => {
         const label = k.key.startsWith("node.labels.") ? k.key.slice("node.labels.".length) : undefined;
         if (label && !nodes.some((n) => n.labels && label in n.labels)) {
             c.fail(`placement.constraints[${i}]`, `no node has label "${label}" (nodes: ${nodes.map((n) => `${n.name} ${JSON.stringify(n.labels ?? {})}`).join(", ")})`);

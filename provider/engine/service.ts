@@ -11,7 +11,7 @@ import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceB
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, Progress, progressFor } from "../progress";
 import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
-import { describePlan, NOTHING_TO_DO, wrapList } from "../rollout/describe";
+import { describePlan, NOTHING_TO_DO } from "../rollout/describe";
 import { isServing, PlanInput, planRelease, PlanError, ReleasePlan } from "../rollout/plan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, isUnknown, validatePlacement, validateService } from "../validate";
@@ -211,11 +211,14 @@ async function observe(args: ServiceArgs, specs: NodeSpec[], hosts: Map<string, 
     return { nodes, containers: await listContainers(args, hosts, reachable), foreignHostPorts, servicesOnNode };
 }
 
+/** An unchanged tag keeps the digest it was last resolved to: a moved tag is not a release until the image input changes. */
+const keptDigest = (previous: Partial<ServiceArgs> | undefined, args: ServiceArgs): string | undefined =>
+    previous && previous.image === args.image && !args.image.includes("@") ? previous.imageDigest : undefined;
+
 /** The digest the preview showed (check resolved it); else the last release's for an unchanged tag; else resolved now. */
 async function revisionFor(args: ServiceArgs, previous: ServiceState | undefined, nodes: Nodes, progress: (l: string) => void): Promise<Revision> {
     const usableHosts = nodes.views.filter((v) => v.reachable && v.schedulable).map((v) => nodes.hosts.get(v.name)!);
-    const imageDigest = args.imageDigest
-        ?? (previous && previous.image === args.image && previous.imageDigest && !args.image.includes("@") ? previous.imageDigest : await resolveDigest(args.image, args.registries, usableHosts, progress));
+    const imageDigest = args.imageDigest ?? keptDigest(previous, args) ?? (await resolveDigest(args.image, args.registries, usableHosts, progress));
     return revisionWith(args, imageDigest);
 }
 
@@ -449,10 +452,10 @@ function bindingView(slb: BoundSlb, binding: ServiceBinding, backends: BackendSt
 }
 
 /** Host ports held by a process outside Docker show only when a container tries to bind them. */
-function heldPortsUnknown(input: PlanInput, plan: ReleasePlan): string[] {
+function heldPortsUnknown(input: PlanInput, plan: ReleasePlan): Array<{ what: string; nodes: string[] }> {
     const nodes = [...new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)))];
     if (input.rules.fixedHostPorts.length === 0 || nodes.length === 0) return [];
-    return wrapList(`whether something outside Docker holds host port ${input.rules.fixedHostPorts.join(", ")} (up re-plans if so) on`, nodes);
+    return [{ what: `whether something outside Docker holds host port ${input.rules.fixedHostPorts.join(", ")} (up re-plans if so) on`, nodes }];
 }
 
 /** A step of the preview that failed, as a failure of the input it reads. */
@@ -496,8 +499,8 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const hosts = hostsFor(specs, args.registries);
     const seen = await reading("cluster", () => observe(args, specs, hosts, new Map(), quiet));
     await checkDiskQuota(args, hosts, seen.nodes.reachable);
-    const sticky = olds.image === args.image && olds.imageDigest && !creating ? olds.imageDigest : undefined;
-    const { digest, unreachable } = sticky ? { digest: sticky, unreachable: undefined } : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
+    const kept = keptDigest(previous, args);
+    const { digest, unreachable } = kept ? { digest: kept, unreachable: undefined } : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
     const rev = revisionWith(args, digest ?? `${args.image} (digest unknown until up)`);
     const input = planInputFor(args, rev, seen, new Set());
     const plan = planRelease(input);
@@ -520,7 +523,7 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
         dockerHealthySeconds: dockerHealthySeconds(args.healthCheck),
         drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         pauseSeconds: args.release?.pauseSeconds ?? 0,
-        unknownUntilUp: [...heldPortsUnknown(input, plan), ...(unreachable ? [`the image's digest: ${unreachable}`] : [])],
+        unknownUntilUp: [...heldPortsUnknown(input, plan), ...(unreachable ? [{ what: `the image's digest: ${unreachable}`, nodes: [] }] : [])],
     });
     return { imageDigest: digest, lines };
 }

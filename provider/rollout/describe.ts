@@ -2,7 +2,7 @@
 // and the containers it retires, what changes in each binding, the fewest serving, the drain budget and
 // an estimate of the time from the waits the settings force. Pure: the engine gathers the facts.
 import { BackendState, ContainerState } from "../model";
-import { Batch, isServing, ReleasePlan } from "./plan";
+import { Batch, describe as named, isServing, ReleasePlan } from "./plan";
 
 /** The first line of a plan that changes nothing: diff reads it to tell a no-op from a repair. */
 export const NOTHING_TO_DO = "nothing to do: what runs matches the inputs";
@@ -36,11 +36,9 @@ export interface PlanFacts {
     dockerHealthySeconds: number;
     drainTimeoutSeconds: number;
     pauseSeconds: number;
-    /** Facts learned only by trying, per node (a host port held by a process outside Docker). */
-    unknownUntilUp: string[];
+    /** Facts learned only by trying, and the nodes they concern (a host port held by a process outside Docker). */
+    unknownUntilUp: Array<{ what: string; nodes: string[] }>;
 }
-
-const named = (c: ContainerState) => `${c.name} on ${c.node}`;
 
 /** Pulumi's display cuts lines at 150 characters: long lists go on as many lines as they need, each with its prefix. */
 export const LINE_WIDTH = 140;
@@ -114,14 +112,11 @@ export function estimateSeconds(facts: PlanFacts): number {
     return Math.round((starting * perBatch + Math.max(0, facts.plan.batches.length - 1) * facts.pauseSeconds + (starting === 0 ? timedDrain : 0)) * 10) / 10;
 }
 
-/** Whether the plan changes anything on the nodes or in the load balancers. */
-export function planHasWork(facts: PlanFacts): boolean {
-    return facts.plan.batches.length > 0 || facts.resized.length > 0 || keptBackendChanges(facts).length > 0;
-}
-
 export function describePlan(facts: PlanFacts): string[] {
-    if (!planHasWork(facts)) return [facts.summary ?? NOTHING_TO_DO, ...facts.plan.notes];
     const { plan } = facts;
+    const backendChanges = keptBackendChanges(facts);
+    // Nothing on the nodes or in the load balancers changes.
+    if (plan.batches.length === 0 && facts.resized.length === 0 && backendChanges.length === 0) return [facts.summary ?? NOTHING_TO_DO, ...plan.notes];
     const started = plan.batches.reduce((n, b) => n + b.start.length, 0);
     const retired = plan.batches.reduce((n, b) => n + b.retireBefore.length + b.retireAfter.length, 0);
     const serving = plan.keep.filter(isServing).length + plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).filter(isServing).length;
@@ -132,7 +127,7 @@ export function describePlan(facts: PlanFacts): string[] {
         ...plan.batches.flatMap((b, i) => batchLines(b, i, plan.batches.length)),
         ...(started > 0 && facts.bindings.length ? [trafficLine(facts.bindings)] : []),
         ...(facts.resized.length ? wrapList("in place, docker update (no restart):", facts.resized.map(named)) : []),
-        ...keptBackendChanges(facts),
+        ...backendChanges,
     ];
     if (started > 0 || retired > 0) {
         const lowest = Number.isFinite(plan.lowestServing) ? Math.min(plan.lowestServing, serving) : serving;
@@ -144,6 +139,6 @@ export function describePlan(facts: PlanFacts): string[] {
             (byTime.length ? `; ${byTime.join(", ")} drain by time, the whole ${facts.drainTimeoutSeconds} s` : ", until no request is in flight"));
     }
     if (started > 0 || retired > 0) lines.push(`estimate: about ${estimateSeconds(facts)} s from the forced waits (Docker health, load-balancer rise${facts.pauseSeconds ? ", pauses" : ""}), more while requests drain`);
-    for (const u of facts.unknownUntilUp) lines.push(`unknown until up: ${u}`);
+    for (const u of facts.unknownUntilUp) lines.push(...wrapList(`unknown until up: ${u.what}`, u.nodes));
     return [...lines, ...plan.notes];
 }

@@ -69,7 +69,8 @@ export class PlanError extends Error {
 
 export const isServing = (c: ContainerState): boolean => c.state === "running" && (c.health === "healthy" || c.health === "none");
 
-function describe(c: ContainerState): string {
+/** A container as progress lines and the preview name it. */
+export function describe(c: ContainerState): string {
     return `${c.name} on ${c.node}`;
 }
 

@@ -130,7 +130,7 @@ function assertPlanWasRun(lines: string[], before: World, after: World, replaced
         const added = [...is.keys()].filter((n) => !was.has(n));
         const gone = [...was.keys()].filter((n) => !is.has(n));
         const reweighted = [...is.keys()].filter((n) => was.has(n) && was.get(n) !== is.get(n));
-        assert.deepEqual(sorted(added), sorted([...started.map((c) => c.name).filter((n) => is.has(n)), ...(plan.registers.get(pool) ?? [])]).filter((n, i, a) => a.indexOf(n) === i),
+        assert.deepEqual(sorted(added), sorted(new Set([...started.map((c) => c.name).filter((n) => is.has(n)), ...(plan.registers.get(pool) ?? [])])),
             `backends added to ${pool} vs the plan:\n${text}`);
         assert.ok(added.every((n) => startedNames.has(n) || plan.registers.get(pool)?.has(n)), `${pool}: a backend the plan did not announce`);
         assert.deepEqual(sorted(gone), sorted(new Set([...[...was.keys()].filter((n) => removedNames.has(n)), ...(plan.removes.get(pool) ?? [])])),
