@@ -3,6 +3,9 @@ import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi
 import { mkdirSync } from "fs";
 import * as os from "os";
 import * as path from "path";
+import { isolateInlineRunChannels } from "./inlineRuns";
+
+isolateInlineRunChannels();
 
 export async function pulumiCommand(): Promise<PulumiCommand> {
     const bin = process.env.BERTH_PULUMI_BIN;
