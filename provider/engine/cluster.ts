@@ -28,10 +28,13 @@ async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
     return (await probe(args)).map(({ field: _f, reason: _r, ...node }) => node);
 }
 
-function outputs(args: ClusterArgs, inv: NodeInventory[]) {
+/** The outputs the inputs alone say (a preview knows them); `outputs` adds what the nodes report. */
+export function clusterOutputs(args: ClusterArgs) {
     // registries go out as a secret output (additionalSecretOutputs), for services to refer to.
-    return { name: args.name, nodes: args.nodes.map((n) => ({ ...n, schedulable: n.schedulable !== false })), registries: args.registries ?? [], inventory: inv };
+    return { name: args.name, nodes: args.nodes.map((n) => ({ ...n, schedulable: n.schedulable !== false })), registries: args.registries ?? [] };
 }
+
+const outputs = (args: ClusterArgs, inv: NodeInventory[]) => ({ ...clusterOutputs(args), inventory: inv });
 
 export const clusterProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {
@@ -54,7 +57,7 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
         // State written before clusters had registries lacks that output, which a preview would then
         // take as unknown in every service: an update writes it.
         const changes =
-            canonicalJson(olds.nodes) !== canonicalJson(outputs(news as ClusterArgs, []).nodes) ||
+            canonicalJson(olds.nodes) !== canonicalJson(clusterOutputs(news as ClusterArgs).nodes) ||
             canonicalJson(olds.registries ?? []) !== canonicalJson(news.registries ?? []) ||
             !("registries" in olds);
         return { changes: changes || replaces.length > 0, replaces };

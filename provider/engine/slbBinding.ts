@@ -6,7 +6,8 @@ import { listenerUrlOf, SlbBindingArgs, SlbBindingState } from "../model";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
 import { driverFor } from "./world";
 
-function outputs(args: SlbBindingArgs): SlbBindingState {
+/** What the binding's outputs are for its inputs: create adds nothing the inputs do not say (a preview shows them all). */
+export function slbBindingOutputs(args: SlbBindingArgs): SlbBindingState {
     return { ...args, listen: { address: args.listen.address ?? "127.0.0.1", port: args.listen.port }, url: listenerUrlOf(args.listen) };
 }
 
@@ -29,7 +30,7 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         if (olds.aliyun?.loadBalancerId !== news.aliyun?.loadBalancerId || olds.aliyun?.region !== news.aliyun?.region) replaces.push("aliyun");
         // __provider is the serialized provider: it names the checkout's path, which says nothing of the binding.
         const before = canonicalJson({ ...olds, url: undefined, __provider: undefined });
-        const after = canonicalJson({ ...outputs(news as SlbBindingArgs), url: undefined, __provider: undefined });
+        const after = canonicalJson({ ...slbBindingOutputs(news as SlbBindingArgs), url: undefined, __provider: undefined });
         // Same inputs but the listener is gone (a reset load balancer, a config cleaned by hand): the next up makes it again.
         const lost = before === after && replaces.length === 0 && !(await driverFor(news as SlbBindingArgs).hasListener(news as SlbBindingArgs).catch(() => true));
         return { changes: before !== after || replaces.length > 0 || lost, replaces, deleteBeforeReplace: true };
@@ -39,7 +40,7 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const failures = validateSlbBinding(args);
         if (failures.length) throw new Error(formatFailures(`slb binding ${args.name}`, failures));
         await driverFor(args).ensureListener(args);
-        return { id: `${args.driver === "aliyun" ? args.aliyun!.loadBalancerId : args.haproxy!.configPath}#${args.name}`, outs: outputs(args) };
+        return { id: `${args.driver === "aliyun" ? args.aliyun!.loadBalancerId : args.haproxy!.configPath}#${args.name}`, outs: slbBindingOutputs(args) };
     },
     async read(id, props) {
         return { id, props };
@@ -47,7 +48,7 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
     async update(_id, _olds, news) {
         const args = news as SlbBindingArgs;
         await driverFor(args).ensureListener(args);
-        return { outs: outputs(args) };
+        return { outs: slbBindingOutputs(args) };
     },
     async delete(_id, props) {
         await driverFor(props as SlbBindingArgs).removeListener(props.name);

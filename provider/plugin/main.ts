@@ -1,7 +1,9 @@
 // Entry point of the provider plugin `pulumi-resource-berth` (bin/pulumi-resource-berth runs it).
-// @pulumi/pulumi's provider.main serves the gRPC protocol; two things it does not do are added
+// @pulumi/pulumi's provider.main serves the gRPC protocol; three things it does not do are added
 // here: progress lines sent to the engine's log against the resource's URN (so they show under
-// the resource in `pulumi up`), and detailed diffs (its Diff handler drops them).
+// the resource in `pulumi up`), detailed diffs (its Diff handler drops them), and previews of a
+// create or an update that give the outputs the inputs already say (it cannot tell a preview from
+// `up`, so it says it supports none, and the engine shows every output not among the inputs as unknown).
 import * as path from "path";
 import { provider } from "@pulumi/pulumi";
 import { BerthProvider } from "./provider";
@@ -13,6 +15,7 @@ const engineProto = require(path.join(sdkDir, "proto", "engine_pb.js"));
 const engineRpc = require(path.join(sdkDir, "proto", "engine_grpc_pb.js"));
 const providerProto = require(path.join(sdkDir, "proto", "provider_pb.js"));
 const providerRpc = require(path.join(sdkDir, "proto", "provider_grpc_pb.js"));
+const structProto = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [sdkDir] }));
 
 // The engine passes its address as the one positional argument.
 const engineAddress = process.argv.slice(2).filter((a) => !a.startsWith("-")).pop();
@@ -49,9 +52,36 @@ function diffHandler(call: any, callback: (err: any, resp?: any) => void): void 
     );
 }
 
+type Handler = (this: unknown, call: any, callback: (err: any, resp?: any) => void) => void;
+
+/** provider.main's Configure, also saying that Create and Update take previews (handled below). */
+const configureHandler = (configure: Handler): Handler =>
+    function (call, callback) {
+        configure.call(this, call, (err, resp) => callback(err, resp?.setSupportspreview(true)));
+    };
+
+/** provider.main's Create or Update for `up`; in a preview, the outputs the inputs say, and nothing run. */
+function previewingHandler(run: Handler, inputsOf: (req: any) => any, response: () => any): Handler {
+    return function (call, callback) {
+        const req = call.request;
+        if (!req.getPreview()) return run.call(this, call, callback);
+        try {
+            const outs = berth.previewOutputs(req.getUrn(), inputsOf(req).toJavaScript());
+            callback(null, response().setProperties(structProto.Struct.fromJavaScript(outs)));
+        } catch (e) {
+            callback(e);
+        }
+    };
+}
+
 const addService = grpc.Server.prototype.addService;
-grpc.Server.prototype.addService = function (service: unknown, implementation: object) {
-    const impl = service === providerRpc.ResourceProviderService ? Object.assign(Object.create(implementation), { diff: diffHandler }) : implementation;
+grpc.Server.prototype.addService = function (service: unknown, implementation: Record<string, Handler>) {
+    const impl = service !== providerRpc.ResourceProviderService ? implementation : Object.assign(Object.create(implementation), {
+        diff: diffHandler,
+        configure: configureHandler(implementation.configure),
+        create: previewingHandler(implementation.create, (req) => req.getProperties(), () => new providerProto.CreateResponse()),
+        update: previewingHandler(implementation.update, (req) => req.getNews(), () => new providerProto.UpdateResponse()),
+    });
     return addService.call(this, service, impl);
 };
 

@@ -5,10 +5,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../docker/labels";
-import { clusterProvider } from "../engine/cluster";
+import { clusterOutputs, clusterProvider } from "../engine/cluster";
 import { changedProperties, serviceProvider } from "../engine/service";
-import { slbBindingProvider } from "../engine/slbBinding";
-import { ServiceArgs, ServiceState } from "../model";
+import { slbBindingOutputs, slbBindingProvider } from "../engine/slbBinding";
+import { ClusterArgs, ServiceArgs, ServiceState, SlbBindingArgs } from "../model";
 import { withProgressSink } from "../progress";
 import { buildCanary } from "../../components/canary";
 import { BerthKit } from "../../components/kit";
@@ -19,6 +19,7 @@ import { registryRotationProvider } from "../engine/registryRotation";
 import { pluginKit } from "./kit";
 import { COMPONENTS, ResourceToken } from "./types";
 import { cancelWaits } from "../wait";
+import { UNKNOWN } from "../validate";
 import { resourceReferenceFailures, schemaSecretKeys, unwrapSecrets, wrapSecrets } from "./wire";
 
 type Values = Record<string, any>;
@@ -35,6 +36,8 @@ interface Served {
     engine: pulumi.dynamic.ResourceProvider;
     /** Inputs the TypeScript class fills in when the program leaves them out. */
     defaults: (name: string) => Values;
+    /** The outputs the inputs alone say, for a preview; without it a preview's outputs are the inputs. */
+    previewOutputs?: (inputs: Values) => Values;
     /** Outputs the plugin adds: what other resources take as inputs. */
     extraOutputs: (outs: Values) => Values;
     /** Which properties changed, as the engine sees it (inputs only, by default). */
@@ -47,11 +50,13 @@ const SERVED: Record<ResourceToken, Served> = {
     "berth:index:Cluster": {
         engine: clusterProvider,
         defaults: (name) => ({ name }),
+        previewOutputs: (i) => clusterOutputs(i as ClusterArgs),
         extraOutputs: (o) => ({ ref: { name: o.name, nodes: o.nodes } }),
     },
     "berth:index:SlbBinding": {
         engine: slbBindingProvider,
         defaults: (name) => ({ name, driver: "haproxy" }),
+        previewOutputs: (i) => slbBindingOutputs(i as SlbBindingArgs),
         // Only the parts that are set: the wire's Struct has no undefined.
         extraOutputs: (o) => ({
             state: Object.fromEntries(
@@ -214,6 +219,19 @@ export class BerthProvider implements pulumi.provider.Provider {
                 return { outs: this.sealed(token, r.outs ?? {}, n.secretKeys) };
             }),
         );
+    }
+
+    /**
+     * A create or an update in `pulumi preview` (the plugin says it supports previews): the outputs as far
+     * as the inputs say, nothing touched. A binding's `state` and a cluster's `ref` are so known at a new
+     * stack's first preview, and its Services plan then, as in TypeScript.
+     */
+    previewOutputs(urn: string, inputs: Values): Values {
+        const { token } = parseUrn(urn);
+        const i = unwrapSecrets(inputs);
+        // What derives from an unknown input stays unknown: left out, as the engine itself would leave it.
+        if (JSON.stringify(i.plain).includes(UNKNOWN)) return inputs;
+        return this.sealed(token, SERVED[token].previewOutputs?.(i.plain) ?? i.plain, i.secretKeys);
     }
 
     async construct(name: string, type: string, inputs: pulumi.Inputs, options: pulumi.ComponentResourceOptions) {

@@ -13,6 +13,14 @@ import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody }
 const PUBLIC = listenerUrl(18180);
 const PRIVATE = listenerUrl(18181);
 
+/** What a pull-request bot reads: `pulumi preview --json`, run by the CLI in the stack's program directory. */
+async function previewJson(stack: Stack): Promise<{ steps: any[] }> {
+    const args = ["preview", "--json", "--stack", stack.name];
+    return JSON.parse(execFileSync((await pulumiCommand()).command, args, { cwd: stack.workspace.workDir, env: { ...process.env, ...stack.workspace.envVars }, encoding: "utf8", maxBuffer: 64 << 20 }));
+}
+
+const serviceStep = (preview: { steps: any[] }) => preview.steps.find((s) => s.urn.endsWith("berth:index:Service::py-web"));
+
 describe("berth from Python through the provider plugin", function () {
     this.timeout(600_000);
     let stack: Stack;
@@ -26,6 +34,16 @@ describe("berth from Python through the provider plugin", function () {
         stack = await openProgramStack("python", { image: local.images.v1, replicas: "2", publicPort: "18180", privatePort: "18181" });
     });
     after(async () => removeProgramStack(stack));
+
+    it("previews the new stack: the service's plan names its slots and nodes, and nothing is created", async () => {
+        const step = serviceStep(await previewJson(stack));
+        assert.equal(step.op, "create");
+        assert.match(step.newState.inputs.plannedChange, /^create py-web: 2 container\(s\)\n/);
+        assert.match(step.newState.inputs.plannedChange, /\nbatch 1\/1: start slot 0 on h\d, slot 1 on h\d\n/);
+        assert.match(step.newState.inputs.plannedChange, /new backends join at weight 0, get 100 in py-public, 50 in py-private once healthy there/);
+        assert.deepEqual(await containersOf("py-web"), []);
+        await assert.rejects(fetch(PUBLIC, { signal: AbortSignal.timeout(3000) }), "the preview made no listener");
+    });
 
     it("deploys v1 behind both bindings, progress lines under the service", async () => {
         const up = await stack.up({ onOutput, onEvent });
@@ -53,8 +71,7 @@ describe("berth from Python through the provider plugin", function () {
         assert.match(preview.stdout, /~ plannedChange\s*:\s*\n(.*\n)*?\s*\+ blue-green release of a new revision \(image changed\)\n/);
         assert.match(preview.stdout, /batch 1\/1: start slot 0 on h\d, slot 1 on h\d\n\s*\+\s+then retire py-web-/, "the plan names each slot and node");
         // What a pull-request bot reads: the plan in the step's new inputs of `pulumi preview --json`.
-        const json = JSON.parse(execFileSync((await pulumiCommand()).command, ["preview", "--json", "--stack", stack.name], { cwd: stack.workspace.workDir, env: { ...process.env, ...stack.workspace.envVars }, encoding: "utf8", maxBuffer: 64 << 20 }));
-        const step = json.steps.find((s: any) => s.urn.endsWith("berth:index:Service::py-web"));
+        const step = serviceStep(await previewJson(stack));
         assert.equal(step.op, "update");
         assert.match(step.newState.inputs.plannedChange, /^blue-green release of a new revision \(image changed\)\n.*\nbatch 1\/1: start slot 0 on h\d, slot 1 on h\d\n/);
         assert.doesNotMatch(preview.stdout, /~ (replicas|bindings|cluster)\s*:/, "only what changed is shown");

@@ -1,5 +1,7 @@
 // The provider plugin's wire handling: secrets in and out, resources passed where outputs belong.
 import * as assert from "node:assert/strict";
+import { BerthProvider } from "../../provider/plugin/provider";
+import { UNKNOWN } from "../../provider/validate";
 import { resourceReferenceFailures, schemaSecretKeys, secret, unwrapSecrets, wrapSecrets } from "../../provider/plugin/wire";
 import { deriveSchema } from "../../scripts/schema";
 
@@ -25,5 +27,27 @@ describe("provider plugin wire values", () => {
         const failures = resourceReferenceFailures({ cluster: REF, bindings: [{ slb: REF }] }, { cluster: "the Cluster's `ref` output" });
         assert.deepEqual(failures.map((f) => f.property), ["cluster", "bindings[0].slb"]);
         assert.match(failures[0].reason, /pass its outputs instead: the Cluster's `ref` output/);
+    });
+
+    describe("outputs in a preview (nothing run)", () => {
+        const plugin = new BerthProvider(() => undefined);
+        const urn = (type: string, name: string) => `urn:pulumi:s::p::berth:index:${type}::${name}`;
+        const binding = { name: "web", driver: "haproxy", haproxy: { adminSocket: "/run/a.sock", masterSocket: "/run/m.sock", configPath: "/etc/h.cfg" }, listen: { port: 8080 } };
+
+        it("a binding's state, its url from the listener's settings", () => {
+            const outs = plugin.previewOutputs(urn("SlbBinding", "web"), binding);
+            assert.deepEqual(outs.state, { ...binding, listen: { address: "127.0.0.1", port: 8080 }, url: "http://127.0.0.1:8080/" });
+        });
+
+        it("a cluster's ref, with the nodes as up gives them, secret when the nodes are", () => {
+            const nodes = [{ name: "h1", docker: "tcp://h1:2375", address: "h1" }];
+            const outs = plugin.previewOutputs(urn("Cluster", "c"), { name: "c", nodes: secret(nodes) });
+            assert.deepEqual(outs.ref, secret({ name: "c", nodes: [{ ...nodes[0], schedulable: true }] }));
+        });
+
+        it("what derives from an unknown input stays unknown: the outputs are the inputs", () => {
+            const unknownPort = { ...binding, listen: { port: UNKNOWN } };
+            assert.deepEqual(plugin.previewOutputs(urn("SlbBinding", "web"), unknownPort), unknownPort);
+        });
     });
 });
