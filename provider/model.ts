@@ -336,6 +336,9 @@ export interface SlbBindingState extends SlbBindingArgs {
     url: string;
 }
 
+/** Only the fields that are set: Pulumi's wire (a protobuf Struct) cannot hold undefined. */
+export const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
 /** The listener's URL, from its settings alone: so it is known before the listener exists (preview). */
 export const listenerUrlOf = (listen: SlbBindingArgs["listen"]): string => `http://${listen.address ?? "127.0.0.1"}:${listen.port}/`;
 

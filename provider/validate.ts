@@ -15,6 +15,10 @@ export interface Failure {
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const isUnknown = (v: unknown): boolean => v === UNKNOWN;
 
+/** Whether a value (deeply) holds something Pulumi does not know yet during preview. */
+export const holdsUnknown = (v: unknown): boolean =>
+    isUnknown(v) || (typeof v === "object" && v !== null && Object.values(v).some(holdsUnknown));
+
 // Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
 const IMAGE_REF = /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const DNS_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -7,14 +7,14 @@ import { dockerHealthcheck } from "../docker/health";
 import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
-import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";
+import { BackendState, ContainerState, DEFAULTS, defined, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, Progress, progressFor } from "../progress";
 import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
 import { describePlan, NOTHING_TO_DO } from "../rollout/describe";
 import { isServing, PlanInput, planRelease, PlanError, ReleasePlan } from "../rollout/plan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
-import { Failure, formatFailures, isUnknown, validatePlacement, validateService } from "../validate";
+import { Failure, formatFailures, holdsUnknown, isUnknown, validatePlacement, validateService } from "../validate";
 import { changedInputs, containerDefinition, describeChange, replacedInputs, SERVICE_CHANGES, SERVICE_FIELDS } from "../changes";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
@@ -63,8 +63,6 @@ async function resizeInPlace(hosts: Map<string, HostClient>, containers: Contain
     }
     return refused;
 }
-
-const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 /** The part of a binding the service needs (check keeps only this in the inputs); the rest is the listener's. */
 function bindingRef(b: ServiceBinding): ServiceBinding {
@@ -417,10 +415,6 @@ async function failWithState(id: string, base: ServiceState, error: any, update 
     if (update && properties && ids(properties) === ids(base)) throw new Error(message);
     throw Object.assign(new Error(message), { id, properties: { ...(properties ?? base), lastRelease: [message] }, reasons: [message] });
 }
-
-/** Whether a value (deeply) holds something Pulumi does not know yet during preview. */
-const holdsUnknown = (v: unknown): boolean =>
-    isUnknown(v) || (typeof v === "object" && v !== null && Object.values(v).some(holdsUnknown));
 
 /** The inputs the plan needs that are not known yet. */
 const unknownInputs = (args: ServiceArgs): string[] => SERVICE_FIELDS.filter((k) => SERVICE_CHANGES[k].kind !== "nothing" && holdsUnknown(args[k]));

@@ -8,7 +8,7 @@ import { canonicalJson } from "../docker/labels";
 import { clusterOutputs, clusterProvider } from "../engine/cluster";
 import { changedProperties, serviceProvider } from "../engine/service";
 import { slbBindingOutputs, slbBindingProvider } from "../engine/slbBinding";
-import { ClusterArgs, ServiceArgs, ServiceState, SlbBindingArgs } from "../model";
+import { ClusterArgs, defined, ServiceArgs, ServiceState, SlbBindingArgs } from "../model";
 import { withProgressSink } from "../progress";
 import { buildCanary } from "../../components/canary";
 import { BerthKit } from "../../components/kit";
@@ -19,7 +19,7 @@ import { registryRotationProvider } from "../engine/registryRotation";
 import { pluginKit } from "./kit";
 import { COMPONENTS, ResourceToken } from "./types";
 import { cancelWaits } from "../wait";
-import { UNKNOWN } from "../validate";
+import { holdsUnknown } from "../validate";
 import { resourceReferenceFailures, schemaSecretKeys, unwrapSecrets, wrapSecrets } from "./wire";
 
 type Values = Record<string, any>;
@@ -57,12 +57,8 @@ const SERVED: Record<ResourceToken, Served> = {
         engine: slbBindingProvider,
         defaults: (name) => ({ name, driver: "haproxy" }),
         previewOutputs: (i) => slbBindingOutputs(i as SlbBindingArgs),
-        // Only the parts that are set: the wire's Struct has no undefined.
         extraOutputs: (o) => ({
-            state: Object.fromEntries(
-                Object.entries({ name: o.name, driver: o.driver, haproxy: o.haproxy, aliyun: o.aliyun, protocol: o.protocol, listen: o.listen, healthCheck: o.healthCheck, url: o.url })
-                    .filter(([, v]) => v !== undefined),
-            ),
+            state: defined({ name: o.name, driver: o.driver, haproxy: o.haproxy, aliyun: o.aliyun, protocol: o.protocol, listen: o.listen, healthCheck: o.healthCheck, url: o.url }),
         }),
     },
     "berth:index:Service": {
@@ -230,7 +226,7 @@ export class BerthProvider implements pulumi.provider.Provider {
         const { token } = parseUrn(urn);
         const i = unwrapSecrets(inputs);
         // What derives from an unknown input stays unknown: left out, as the engine itself would leave it.
-        if (JSON.stringify(i.plain).includes(UNKNOWN)) return inputs;
+        if (holdsUnknown(i.plain)) return inputs;
         return this.sealed(token, SERVED[token].previewOutputs?.(i.plain) ?? i.plain, i.secretKeys);
     }
 

@@ -75,6 +75,9 @@ function trafficLine(bindings: BindingView[]): string {
     return `each batch: new backends join at weight 0, get ${weights} once healthy there; old ones go to weight 0, drain, leave`;
 }
 
+/** Every container the plan retires, batch by batch. */
+const retiredBy = (plan: ReleasePlan): ContainerState[] => plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]);
+
 /** Backend changes the release makes for containers it keeps: registered where missing, re-weighted, re-registered on a new host port. */
 export function keptBackendChanges(facts: PlanFacts): string[] {
     const lines: string[] = [];
@@ -91,7 +94,7 @@ export function keptBackendChanges(facts: PlanFacts): string[] {
         if (register.length) lines.push(...wrapList(`binding ${b.pool}: register at weight ${b.weight} once healthy there:`, register));
         if (reweight.length) lines.push(...wrapList(`binding ${b.pool}: re-weight`, reweight));
     }
-    const live = new Set(facts.plan.keep.concat(facts.plan.batches.flatMap((x) => [...x.retireBefore, ...x.retireAfter])).filter((c) => c.state === "running").map((c) => c.name));
+    const live = new Set([...facts.plan.keep, ...retiredBy(facts.plan)].filter((c) => c.state === "running").map((c) => c.name));
     for (const b of facts.bindings) {
         const orphans = b.backends.filter((x) => !live.has(x.name)).map((x) => x.name);
         if (orphans.length) lines.push(...wrapList(`binding ${b.pool}: remove (their containers are gone):`, orphans));
@@ -105,7 +108,7 @@ export function keptBackendChanges(facts: PlanFacts): string[] {
 /** Seconds the plan takes at best: per batch that starts containers, Docker's first check, the slowest load balancer's rise, a time-based drain; pauses between batches. */
 export function estimateSeconds(facts: PlanFacts): number {
     const starting = facts.plan.batches.filter((b) => b.start.length > 0).length;
-    const retiring = facts.plan.batches.some((b) => b.retireBefore.length + b.retireAfter.length > 0);
+    const retiring = retiredBy(facts.plan).length > 0;
     const lb = Math.max(0, ...facts.bindings.map((b) => b.healthySeconds));
     const timedDrain = [...facts.bindings, ...facts.leaving].some((b) => b.drainsByTime) && retiring ? facts.drainTimeoutSeconds : 0;
     const perBatch = facts.dockerHealthySeconds + lb + timedDrain;
@@ -118,8 +121,8 @@ export function describePlan(facts: PlanFacts): string[] {
     // Nothing on the nodes or in the load balancers changes.
     if (plan.batches.length === 0 && facts.resized.length === 0 && backendChanges.length === 0) return [facts.summary ?? NOTHING_TO_DO, ...plan.notes];
     const started = plan.batches.reduce((n, b) => n + b.start.length, 0);
-    const retired = plan.batches.reduce((n, b) => n + b.retireBefore.length + b.retireAfter.length, 0);
-    const serving = plan.keep.filter(isServing).length + plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).filter(isServing).length;
+    const retired = retiredBy(plan).length;
+    const serving = [...plan.keep, ...retiredBy(plan)].filter(isServing).length;
     const lines = [
         facts.summary ?? "repair: what runs differs from what the inputs ask for",
         `revision ${facts.revision}, ${facts.replicas} replica(s): keep ${plan.keep.length}, start ${started}, retire ${retired}` +
