@@ -4,6 +4,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../docker/labels";
 import { ClusterArgs, NodeInventory } from "../model";
 import { Failure, formatFailures, isUnknown, validateCluster } from "../validate";
+import { storedProviderChanged } from "./storedProvider";
 import { hostsFor } from "./world";
 import { NodeConnectionError } from "../docker/faults";
 
@@ -59,7 +60,8 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
         const changes =
             canonicalJson(olds.nodes) !== canonicalJson(clusterOutputs(news as ClusterArgs).nodes) ||
             canonicalJson(olds.registries ?? []) !== canonicalJson(news.registries ?? []) ||
-            !("registries" in olds);
+            !("registries" in olds) ||
+            storedProviderChanged(olds, news);
         return { changes: changes || replaces.length > 0, replaces };
     },
     async create(inputs) {

@@ -12,6 +12,7 @@ import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "
 import { isDrained, isLbHealthy } from "../slb/driver";
 import { Failure, formatFailures, isUnknown, validateRotation } from "../validate";
 import { waitUntil } from "../wait";
+import { storedProviderChanged } from "./storedProvider";
 import { driverFor } from "./world";
 
 export function currentBucketOf(args: RegistryRotationArgs): string {
@@ -140,7 +141,7 @@ export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id, olds, news) {
         const changed = RELEVANT.filter((k) => canonicalJson(olds[k] ?? null) !== canonicalJson(news[k] ?? null));
         const replaces = ["name", "node"].filter((k) => olds[k] !== news[k]);
-        return { changes: changed.length > 0 || replaces.length > 0, replaces, deleteBeforeReplace: true };
+        return { changes: changed.length > 0 || replaces.length > 0 || storedProviderChanged(olds, news), replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
         const args = inputs as RegistryRotationArgs;

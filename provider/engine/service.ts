@@ -16,6 +16,7 @@ import { isServing, PlanInput, planRelease, PlanError, ReleasePlan } from "../ro
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, holdsUnknown, isUnknown, validatePlacement, validateService } from "../validate";
 import { changedInputs, containerDefinition, describeChange, replacedInputs, SERVICE_CHANGES, SERVICE_FIELDS } from "../changes";
+import { storedProviderChanged } from "./storedProvider";
 import { driverFor, hostsFor, nodeViews } from "./world";
 
 
@@ -565,7 +566,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         // it), with or without refresh. check's plan says; without one, compare with the last state.
         const repair = inputs.length === 0 && replaces.length === 0
             && (planDoesWork(news as ServiceArgs) ?? (changedProperties(olds as ServiceState, news as ServiceArgs).length > 0 || (await driftedFrom(olds as ServiceState))));
-        return { changes: inputs.length > 0 || replaces.length > 0 || repair, replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
+        return { changes: inputs.length > 0 || replaces.length > 0 || repair || storedProviderChanged(olds, news), replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
     },
     async create(inputs) {
         const args = inputs as ServiceArgs;

@@ -4,6 +4,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../docker/labels";
 import { listenerUrlOf, SlbBindingArgs, SlbBindingState } from "../model";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
+import { storedProviderChanged, withoutProvider } from "./storedProvider";
 import { driverFor } from "./world";
 
 /** What the binding's outputs are for its inputs: create adds nothing the inputs do not say (a preview shows them all). */
@@ -28,12 +29,11 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const replaces = ["name", "driver"].filter((k) => olds[k] !== news[k]);
         if (olds.haproxy?.configPath !== news.haproxy?.configPath) replaces.push("haproxy");
         if (olds.aliyun?.loadBalancerId !== news.aliyun?.loadBalancerId || olds.aliyun?.region !== news.aliyun?.region) replaces.push("aliyun");
-        // __provider is the serialized provider: it names the checkout's path, which says nothing of the binding.
-        const before = canonicalJson({ ...olds, url: undefined, __provider: undefined });
-        const after = canonicalJson({ ...slbBindingOutputs(news as SlbBindingArgs), url: undefined, __provider: undefined });
+        const before = canonicalJson({ ...withoutProvider(olds), url: undefined });
+        const after = canonicalJson({ ...withoutProvider(slbBindingOutputs(news as SlbBindingArgs)), url: undefined });
         // Same inputs but the listener is gone (a reset load balancer, a config cleaned by hand): the next up makes it again.
         const lost = before === after && replaces.length === 0 && !(await driverFor(news as SlbBindingArgs).hasListener(news as SlbBindingArgs).catch(() => true));
-        return { changes: before !== after || replaces.length > 0 || lost, replaces, deleteBeforeReplace: true };
+        return { changes: before !== after || replaces.length > 0 || lost || storedProviderChanged(olds, news), replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
         const args = inputs as SlbBindingArgs;

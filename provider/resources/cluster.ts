@@ -53,7 +53,7 @@ export class Cluster extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: ClusterResourceArgs, opts?: pulumi.CustomResourceOptions) {
         super(
-            lazyProvider(require.resolve("../engine/cluster"), "clusterProvider"),
+            lazyProvider("cluster", "clusterProvider"),
             name,
             { name: args.name ?? name, nodes: args.nodes, registries: secretCredentials(name, args.registries) ?? [], inventory: undefined },
             withSecretOutputs(opts, ["nodes", "registries"]),

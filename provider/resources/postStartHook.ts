@@ -8,6 +8,6 @@ export class PostStartHook extends pulumi.dynamic.Resource {
     declare readonly output: pulumi.Output<string>;
 
     constructor(name: string, args: { [K in keyof PostStartHookArgs]: DeepInput<PostStartHookArgs[K]> }, opts?: pulumi.CustomResourceOptions) {
-        super(lazyProvider(require.resolve("../engine/hook"), "hookProvider"), name, { ...args, output: undefined }, opts, "berth", "PostStartHook");
+        super(lazyProvider("hook", "hookProvider"), name, { ...args, output: undefined }, opts, "berth", "PostStartHook");
     }
 }

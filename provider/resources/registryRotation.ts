@@ -42,7 +42,7 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
     constructor(name: string, args: RegistryBucketRotationArgs, opts?: pulumi.CustomResourceOptions) {
         warnIfPlainSecretKey(name, args.storage);
         super(
-            lazyProvider(require.resolve("../engine/registryRotation"), "registryRotationProvider"),
+            lazyProvider("registryRotation", "registryRotationProvider"),
             name,
             {
                 name: args.name ?? name,

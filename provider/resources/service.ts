@@ -61,7 +61,7 @@ export class Service extends pulumi.dynamic.Resource {
                   b instanceof SlbBinding ? { slb: b.state } : { slb: b.binding.state, weight: b.weight, containerPort: b.containerPort },
               );
         super(
-            lazyProvider(require.resolve("../engine/service"), "serviceProvider"),
+            lazyProvider("service", "serviceProvider"),
             name,
             {
                 name: args.name ?? name,

@@ -34,7 +34,7 @@ export class SlbBinding extends pulumi.dynamic.Resource {
     constructor(name: string, args: SlbBindingResourceArgs, opts?: pulumi.CustomResourceOptions) {
         const aliyun = args.aliyun && pulumi.output(args.aliyun).apply((a) => (a.accessKeySecret === undefined ? a : pulumi.secret(a)));
         super(
-            lazyProvider(require.resolve("../engine/slbBinding"), "slbBindingProvider"),
+            lazyProvider("slbBinding", "slbBindingProvider"),
             name,
             {
                 name: args.name ?? name,

@@ -1,9 +1,10 @@
 // Runs Pulumi programs through the real `pulumi` CLI (Automation API, local file backend).
 import { InlineProgramArgs, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { mkdirSync } from "fs";
+import { mkdirSync, mkdtempSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { isolateInlineRunChannels } from "./inlineRuns";
+import { linkBerthInto } from "../../provider/resources/lazy";
 
 isolateInlineRunChannels();
 
@@ -16,6 +17,7 @@ export async function pulumiCommand(): Promise<PulumiCommand> {
 /**
  * Opens (or creates) a stack of an inline program. Stack config lives in the workspace directory:
  * give `workDir` for config that must outlast this process (the demo); without it a temporary one is used.
+ * The dynamic provider runs in the work directory and loads berth by package name from there.
  */
 export async function openStack(
     projectName: string,
@@ -24,7 +26,9 @@ export async function openStack(
     config: Record<string, string> = {},
     workDir?: string,
 ): Promise<Stack> {
-    if (workDir) mkdirSync(workDir, { recursive: true });
+    workDir = workDir ?? mkdtempSync(path.join(os.tmpdir(), "berth-inline-"));
+    mkdirSync(workDir, { recursive: true });
+    linkBerthInto(workDir);
     const stack = await LocalWorkspace.createOrSelectStack(
         { projectName, stackName, program },
         {
