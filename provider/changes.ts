@@ -54,6 +54,7 @@ export const SERVICE_CHANGES: { readonly [K in keyof Required<ServiceArgs>]: Fie
     restartTrigger: { kind: "revision" },
     // Credentials are read at the next pull: rotating them alone changes nothing that runs.
     registries: { kind: "nothing" },
+    stack: { kind: "nothing" },
     // Computed by check: the digest is compared through the revision hash, the plan is what the preview shows.
     imageDigest: { kind: "nothing" },
     plannedChange: { kind: "nothing" },

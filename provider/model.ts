@@ -240,6 +240,8 @@ export interface ServiceArgs {
     restartTrigger?: string;
     /** The cluster's registry credentials (a reference to them, not a copy the user keeps). */
     registries?: RegistryCredentials[];
+    /** Set by berth, never by hand: the stack that owns the service (organization/project/stack). Its containers carry it; another stack's are never changed. */
+    stack?: string;
     /** Computed by check, never set: the image's digest the preview resolved, which up then runs. */
     imageDigest?: string;
     /** Computed by check, never set: the release plan of the next `pulumi up`, one line each for the summary, every batch, the binding changes, the fewest serving, the drain budget and the estimate. */
@@ -250,7 +252,7 @@ export interface ServiceArgs {
 export interface ContainerState {
     /** Docker container ID. */
     id: string;
-    /** Container name: <service>-<slot>-<revision>. */
+    /** Container name: <service>-<owner>-<slot>-<revision>-<nonce>. */
     name: string;
     /** Node the container runs on. */
     node: string;
@@ -264,6 +266,10 @@ export interface ContainerState {
     health: string;
     /** host port per container port, as published */
     hostPorts: Record<string, number>;
+    /** The stack that owns it (organization/project/stack); absent on containers made before owners. */
+    stack?: string;
+    /** Owner id of the Service resource that started it; absent on containers made before owners. */
+    owner?: string;
 }
 
 export interface BackendState {
@@ -343,6 +349,8 @@ export const defined = <T extends object>(o: T): T => Object.fromEntries(Object.
 export const listenerUrlOf = (listen: SlbBindingArgs["listen"]): string => `http://${listen.address ?? "127.0.0.1"}:${listen.port}/`;
 
 export interface ServiceState extends ServiceArgs {
+    /** Minted when the resource is created: its containers carry it, and it changes and removes only those (a forced replacement gets a new one). */
+    ownerId?: string;
     /** The image as repo@sha256 digest that every container runs. */
     imageDigest: string;
     /** Revision of the containers the last release started. */

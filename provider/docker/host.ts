@@ -27,6 +27,15 @@ export interface ContainerLimits {
     restartPolicy: { Name: string; MaximumRetryCount?: number };
 }
 
+/** A running container as placement sees it: the berth service and owner it belongs to (if any) and the host ports it holds. */
+export interface RunningContainer {
+    id: string;
+    service?: string;
+    stack?: string;
+    owner?: string;
+    ports: number[];
+}
+
 export interface HostClient {
     readonly node: string;
     /** Fails within a few seconds when the engine does not answer. */
@@ -34,8 +43,7 @@ export interface HostClient {
     info(): Promise<HostInfo>;
     /** Containers carrying all the given labels, running or not. */
     list(labels: Record<string, string>): Promise<ContainerState[]>;
-    /** Running containers: the berth service each belongs to (if any) and the host ports it holds. */
-    running(): Promise<Array<{ service?: string; ports: number[] }>>;
+    running(): Promise<RunningContainer[]>;
     ensureImage(ref: string, onProgress?: (line: string) => void): Promise<void>;
     /** Image reference with digest (repo@sha256:...) of a local image, if the host has it. */
     localDigest(ref: string): Promise<string | undefined>;
@@ -67,6 +75,13 @@ function parseHealth(status: string): string {
     return "none";
 }
 
+/** The owner labels, where the container has them (the state cannot hold undefined). */
+export function ownerOf(labels: Record<string, string> | undefined): Pick<ContainerState, "stack" | "owner"> {
+    const stack = labels?.[LABEL.stack];
+    const owner = labels?.[LABEL.owner];
+    return { ...(stack ? { stack } : {}), ...(owner ? { owner } : {}) };
+}
+
 function fromListing(node: string, c: Docker.ContainerInfo): ContainerState {
     const hostPorts: Record<string, number> = {};
     for (const p of c.Ports ?? []) if (p.PublicPort) hostPorts[String(p.PrivatePort)] = p.PublicPort;
@@ -79,6 +94,7 @@ function fromListing(node: string, c: Docker.ContainerInfo): ContainerState {
         state: c.State,
         health: parseHealth(c.Status ?? ""),
         hostPorts,
+        ...ownerOf(c.Labels),
     };
 }
 
@@ -111,9 +127,9 @@ export class DockerHost implements HostClient {
         return found.map((c) => fromListing(this.node, c));
     }
 
-    async running(): Promise<Array<{ service?: string; ports: number[] }>> {
+    async running(): Promise<RunningContainer[]> {
         const running = await this.docker.listContainers({ all: false });
-        return running.map((c) => ({ service: c.Labels?.[LABEL.service], ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => p.PublicPort) }));
+        return running.map((c) => ({ id: c.Id, service: c.Labels?.[LABEL.service], ...ownerOf(c.Labels), ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => p.PublicPort) }));
     }
 
     async localDigest(ref: string): Promise<string | undefined> {
@@ -206,6 +222,7 @@ export class DockerHost implements HostClient {
             state: c.State.Status,
             health: c.State.Health?.Status ?? "none",
             hostPorts,
+            ...ownerOf(c.Config.Labels),
             lastHealthOutput: log.length ? log[log.length - 1].Output.trim() : undefined,
             limits: {
                 nanoCpus: c.HostConfig.NanoCpus || undefined,

@@ -11,7 +11,19 @@ export const LABEL = {
     specHash: "berth.spec-hash",
     /** The image tag, or the digest when the service pins one: what monitoring shows as the version. */
     version: "berth.version",
+    /** The stack that owns the container: organization/project/stack. */
+    stack: "berth.stack",
+    /** The owner id of the resource that started it, minted at its create and kept in its state. */
+    owner: "berth.owner",
 } as const;
+
+/**
+ * A resource's owner id: `o` and 7 hex digits. The letter keeps container names of owners apart from
+ * names made before owners (`<service>-<slot>-...`), whose second part is a number.
+ */
+export function mintOwnerId(): string {
+    return `o${randomBytes(4).toString("hex").slice(0, 7)}`;
+}
 
 export function specHash(spec: unknown): string {
     return createHash("sha256").update(canonicalJson(spec)).digest("hex");
@@ -23,17 +35,22 @@ export function revisionOf(hash: string): string {
 }
 
 /**
- * `<service>-<slot>-<revision>-<nonce>`: the nonce keeps names unique across the cluster when a slot
- * of the same revision moves to another node while the old container still serves (a load
- * balancer names its backends after the containers).
+ * `<service>-<owner>-<slot>-<revision>-<nonce>`: a load balancer names its backends after the
+ * containers, so the owner keeps one service name of two stacks (or of a resource and its forced
+ * replacement) apart in names, backends and their removal; the nonce keeps names unique when a slot
+ * of the same revision moves to another node while the old container still serves.
  */
-export function containerName(service: string, slot: number, revision: string): string {
-    return `${service}-${slot}-${revision}-${randomBytes(2).toString("hex")}`;
+export function containerName(service: string, owner: string, slot: number, revision: string): string {
+    return `${service}-${owner}-${slot}-${revision}-${randomBytes(2).toString("hex")}`;
 }
 
-/** Matches the names (and so the backends) of one service's containers. */
-export function containerNamePattern(service: string): RegExp {
-    return new RegExp(`^${service}-\\d+-[0-9a-f]{10}-[0-9a-f]{4}$`);
+/**
+ * Matches the names (and so the backends) of one service's containers: of the given owner, or without
+ * one of any owner (what a binding of the stack holds of the service); names made before owners match both.
+ */
+export function containerNamePattern(service: string, owner?: string): RegExp {
+    const ownerPart = `(-${owner ?? "o[0-9a-f]{7}"})?`;
+    return new RegExp(`^${service}${ownerPart}-\\d+-[0-9a-f]{10}-[0-9a-f]{4}$`);
 }
 
 /** JSON with object keys sorted, so equal specs hash equally whatever the key order. */

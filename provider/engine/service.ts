@@ -2,9 +2,9 @@
 // Every create/update is one reconcile: read what really runs (Docker and every load balancer),
 // plan batches, run them with health gates, drain and rollback.
 import type * as pulumi from "@pulumi/pulumi";
-import { ContainerLimits, ContainerSpec, HostClient } from "../docker/host";
+import { ContainerLimits, ContainerSpec, HostClient, RunningContainer } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
-import { canonicalJson, containerName, containerNamePattern, LABEL, revisionOf, specHash } from "../docker/labels";
+import { canonicalJson, containerName, containerNamePattern, LABEL, mintOwnerId, revisionOf, specHash } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
 import { BackendState, ContainerState, DEFAULTS, defined, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";
@@ -83,12 +83,40 @@ function boundSlbs(args: ServiceArgs): BoundSlb[] {
     }));
 }
 
-/** The labels that pick out this service's containers on a host. */
+/** The labels that pick out the containers of this service name on a host, whichever stack owns them. */
 const selectorOf = (args: ServiceArgs) => ({ [LABEL.service]: args.name, [LABEL.cluster]: args.cluster.name });
 
-async function listContainers(args: ServiceArgs, hosts: Map<string, HostClient>, reachable: Set<string>): Promise<ContainerState[]> {
+/**
+ * Whom a Service resource acts for: its stack and the owner id minted at its create. It also owns the
+ * containers of its last state made before owners (no labels say whose they are; the state does).
+ */
+export interface Owner {
+    stack?: string;
+    id: string;
+    adopted: Set<string>;
+}
+
+export function ownerFrom(args: Pick<ServiceArgs, "stack">, ownerId: string | undefined, lastContainers: ContainerState[] = []): Owner {
+    return { stack: args.stack, id: ownerId ?? mintOwnerId(), adopted: new Set(lastContainers.filter((c) => !c.owner).map((c) => c.id)) };
+}
+
+/**
+ * A container of this service name is the resource's own, a predecessor's (the same stack's, of another
+ * owner: the resource this one replaces), or another stack's, which it never changes.
+ */
+export function ownership(owner: Owner, c: Pick<ContainerState, "id" | "stack" | "owner">): "own" | "predecessor" | "foreign" {
+    if (c.owner === owner.id || (!c.owner && !c.stack && owner.adopted.has(c.id))) return "own";
+    if (c.owner && owner.stack !== undefined && c.stack === owner.stack) return "predecessor";
+    return "foreign";
+}
+
+/** The resource's containers of this service; with `predecessors`, also those of the resource it replaces (a release takes them over). */
+async function listContainers(args: ServiceArgs, owner: Owner, hosts: Map<string, HostClient>, reachable: Set<string>, predecessors = false): Promise<ContainerState[]> {
     const lists = await Promise.all([...hosts.values()].filter((h) => reachable.has(h.node)).map((h) => h.list(selectorOf(args))));
-    return lists.flat();
+    return lists.flat().filter((c) => {
+        const whose = ownership(owner, c);
+        return whose === "own" || (predecessors && whose === "predecessor");
+    });
 }
 
 /**
@@ -118,8 +146,9 @@ function retireTarget(args: ServiceArgs, nodes: NodeSpec[], hosts: Map<string, H
     };
 }
 
-async function listBackends(args: ServiceArgs, slbs: BoundSlb[]): Promise<Record<string, BackendState[]>> {
-    const own = containerNamePattern(args.name);
+/** Backends of this service name: of the given owner (and made before owners), or without one, all the stack's binding holds. */
+async function listBackends(args: ServiceArgs, slbs: BoundSlb[], owner?: Owner): Promise<Record<string, BackendState[]>> {
+    const own = containerNamePattern(args.name, owner?.id);
     const result: Record<string, BackendState[]> = {};
     for (const slb of slbs) {
         result[slb.pool] = (await slb.driver.backends(slb.pool))
@@ -152,7 +181,10 @@ interface Nodes {
 /** What one pass sees on the nodes: the service's containers, and what else holds ports or runs beside it. */
 interface Observed {
     nodes: Nodes;
+    /** The resource's containers and its predecessor's. */
     containers: ContainerState[];
+    /** Ids of the predecessor's containers: replaced whatever revision they run, as its delete removes them. */
+    predecessors: Set<string>;
     foreignHostPorts: Map<string, Map<number, string>>;
     servicesOnNode: Map<string, Set<string>>;
 }
@@ -168,20 +200,20 @@ interface Revision {
 const MAX_PASSES = 5;
 
 /** One reconcile: what runs (Docker, every load balancer) brought to what the inputs ask for. Returns the new state. */
-async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<ServiceState> {
+async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<ServiceState> {
     const progress = progressFor(args.name);
     const specs = nodesOf(args, previous, progress);
     const hosts = hostsFor(specs, args.registries);
-    const first = await observe(args, specs, hosts, new Map(), progress);
+    const first = await observe(args, owner, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
-    const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
+    const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, owner, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
     await removeOrphanBackends(args, [...target.slbs, ...dropSlbs], first.containers, specs, first.nodes.reachable, progress);
     await leaveBindings(target, dropSlbs, first.containers, progress);
-    const report = await releaseUntilDone(args, rev, target, first, progress);
+    const report = await releaseUntilDone(args, owner, rev, target, first, progress);
     const { reachable } = await nodeViews(specs, hosts);
     await drainStranded(args, rev.revision, target, specs, reachable, progress);
-    const after = await listContainers(args, hosts, reachable);
-    return { ...withoutCredentials(args), imageDigest: rev.imageDigest, revision: rev.revision, containers: after, backends: await listBackends(args, target.slbs), lastRelease: report };
+    const after = await listContainers(args, owner, hosts, reachable);
+    return { ...withoutCredentials(args), ownerId: owner.id, imageDigest: rev.imageDigest, revision: rev.revision, containers: after, backends: await listBackends(args, target.slbs, owner), lastRelease: report };
 }
 
 /** The cluster's nodes, plus those that left it: drained like cordoned ones before berth forgets them. */
@@ -192,23 +224,30 @@ function nodesOf(args: ServiceArgs, previous: ServiceState | undefined, progress
 }
 
 /** Asks every node what runs: the service's containers, ports held by anything else (and what was learned to be held), services beside it. */
-async function observe(args: ServiceArgs, specs: NodeSpec[], hosts: Map<string, HostClient>, held: Map<string, Map<number, string>>, progress: (l: string) => void): Promise<Observed> {
+async function observe(args: ServiceArgs, owner: Owner, specs: NodeSpec[], hosts: Map<string, HostClient>, held: Map<string, Map<number, string>>, progress: (l: string) => void): Promise<Observed> {
     const { views, reachable, errors } = await nodeViews(specs, hosts);
     for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
     const foreignHostPorts = new Map<string, Map<number, string>>();
     const servicesOnNode = new Map<string, Set<string>>();
     await Promise.all(
         [...reachable].map(async (node) => {
-            const others = (await hosts.get(node)!.running()).filter((r) => r.service !== args.name);
+            // What other stacks own counts for host ports; affinity is to the same stack's services.
+            const others = (await hosts.get(node)!.running()).filter((r) => r.service !== args.name || ownership(owner, r) === "foreign");
             const ports = new Map(held.get(node) ?? []);
-            for (const r of others) for (const port of r.ports) ports.set(port, r.service ? `a container of service ${r.service}` : "a container berth does not manage");
+            for (const r of others) for (const port of r.ports) ports.set(port, holderOf(r, owner));
             foreignHostPorts.set(node, ports);
-            servicesOnNode.set(node, new Set(others.flatMap((r) => (r.service ? [r.service] : []))));
+            servicesOnNode.set(node, new Set(others.flatMap((r) => (r.service && (!r.stack || r.stack === owner.stack) ? [r.service] : []))));
         }),
     );
     const nodes = { specs, hosts, views, reachable };
-    return { nodes, containers: await listContainers(args, hosts, reachable), foreignHostPorts, servicesOnNode };
+    const containers = await listContainers(args, owner, hosts, reachable, true);
+    const predecessors = new Set(containers.filter((c) => ownership(owner, c) === "predecessor").map((c) => c.id));
+    for (const c of containers.filter((c) => predecessors.has(c.id))) progress(`${c.name} on ${c.node} belongs to the resource this one replaces (owner ${c.owner}): the release replaces it`);
+    return { nodes, containers, predecessors, foreignHostPorts, servicesOnNode };
 }
+
+const holderOf = (r: RunningContainer, owner: Owner) =>
+    !r.service ? "a container berth does not manage" : `a container of service ${r.service}${r.stack && r.stack !== owner.stack ? ` of stack ${r.stack}` : ""}`;
 
 /** An unchanged tag keeps the digest it was last resolved to: a moved tag is not a release until the image input changes. */
 const keptDigest = (previous: Partial<ServiceArgs> | undefined, args: ServiceArgs): string | undefined =>
@@ -226,9 +265,9 @@ function revisionWith(args: ServiceArgs, imageDigest: string): Revision {
     return { imageDigest, hash, revision: revisionOf(hash) };
 }
 
-function containerSpecFor(args: ServiceArgs, rev: Revision): (slot: number) => ContainerSpec {
+function containerSpecFor(args: ServiceArgs, owner: Owner, rev: Revision): (slot: number) => ContainerSpec {
     return (slot) => ({
-        name: containerName(args.name, slot, rev.revision),
+        name: containerName(args.name, owner.id, slot, rev.revision),
         image: rev.imageDigest,
         env: args.env ?? {},
         command: args.command,
@@ -240,6 +279,8 @@ function containerSpecFor(args: ServiceArgs, rev: Revision): (slot: number) => C
             [LABEL.slot]: String(slot),
             [LABEL.specHash]: rev.hash,
             [LABEL.version]: versionOf(args.image),
+            ...(owner.stack ? { [LABEL.stack]: owner.stack } : {}),
+            [LABEL.owner]: owner.id,
         },
         ports: (args.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort ?? 0 })),
         healthcheck: dockerHealthcheck(args.healthCheck, args.ports?.[0]?.containerPort),
@@ -261,7 +302,7 @@ async function leaveBindings(target: ReleaseTarget, dropSlbs: BoundSlb[], contai
  * Observe, plan, run; when a batch teaches that the world differs from what was observed (a host
  * port held outside Docker, a node gone), plan again with that knowledge, within the same run.
  */
-async function releaseUntilDone(args: ServiceArgs, rev: Revision, target: ReleaseTarget, first: Observed, progress: (l: string) => void): Promise<string[]> {
+async function releaseUntilDone(args: ServiceArgs, owner: Owner, rev: Revision, target: ReleaseTarget, first: Observed, progress: (l: string) => void): Promise<string[]> {
     const held = new Map<string, Map<number, string>>();
     const report: string[] = [];
     let seen = first;
@@ -273,7 +314,7 @@ async function releaseUntilDone(args: ServiceArgs, rev: Revision, target: Releas
             const line = `re-planning with what batch failures taught: ${describeLearned(e)}`;
             progress(line);
             report.push(line);
-            seen = await observe(args, seen.nodes.specs, seen.nodes.hosts, held, progress);
+            seen = await observe(args, owner, seen.nodes.specs, seen.nodes.hosts, held, progress);
         }
     }
 }
@@ -337,8 +378,9 @@ const servingOf = (seen: Observed, revision: string) => seen.containers.filter((
 
 /** One pass: plan from what was observed, then run the batches. */
 async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget, seen: Observed, progress: (l: string) => void): Promise<string[]> {
-    const replace = await resizeInPlace(seen.nodes.hosts, servingOf(seen, rev.revision), limitsOf(args), progress);
-    const input = planInputFor(args, rev, seen, replace);
+    const own = servingOf(seen, rev.revision).filter((c) => !seen.predecessors.has(c.id));
+    const replace = await resizeInPlace(seen.nodes.hosts, own, limitsOf(args), progress);
+    const input = planInputFor(args, rev, seen, new Set([...replace, ...seen.predecessors]));
     const { replicas, rules } = input;
     const plan = planRelease(input);
     const fewest = Number.isFinite(plan.lowestServing) ? `; fewest serving ${plan.lowestServing}` : "";
@@ -358,8 +400,8 @@ async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget
  * Backends pointing at containers that no longer exist (an interrupted run, a container removed by
  * hand). A backend on a node that does not answer is left alone: its container may still serve.
  */
-export async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], nodes: NodeSpec[], reachable: Set<string>, progress: (l: string) => void) {
-    const own = containerNamePattern(args.name);
+export async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], nodes: NodeSpec[], reachable: Set<string>, progress: (l: string) => void, owner?: Owner) {
+    const own = containerNamePattern(args.name, owner?.id);
     const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
     // `nodes` includes those leaving the cluster: their containers may still serve.
     const unknown = new Set(nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
@@ -391,11 +433,15 @@ async function driftedFrom(state: ServiceState): Promise<boolean> {
     return runningShape(now) !== runningShape(state);
 }
 
+/** The owner a state records (state written before owners has no id: it owns only the containers it lists). */
+const ownerOfState = (state: ServiceState) => ownerFrom(state, state.ownerId, state.containers);
+
 async function stateNow(args: ServiceState): Promise<ServiceState> {
     const hosts = hostsFor(args.cluster.nodes);
     const { reachable } = await nodeViews(args.cluster.nodes, hosts);
     const slbs = boundSlbs(args);
-    return { ...withoutCredentials(args), containers: await listContainers(args, hosts, reachable), backends: await listBackends(args, slbs).catch(() => args.backends ?? {}) };
+    const owner = ownerOfState(args);
+    return { ...withoutCredentials(args), containers: await listContainers(args, owner, hosts, reachable), backends: await listBackends(args, slbs, owner).catch(() => args.backends ?? {}) };
 }
 
 /**
@@ -492,7 +538,8 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const previous = creating ? undefined : (olds as ServiceState);
     const specs = nodesOf(args, previous, quiet);
     const hosts = hostsFor(specs, args.registries);
-    const seen = await reading("cluster", () => observe(args, specs, hosts, new Map(), quiet));
+    const owner = ownerFrom(args, previous?.ownerId, previous?.containers);
+    const seen = await reading("cluster", () => observe(args, owner, specs, hosts, new Map(), quiet));
     await checkDiskQuota(args, hosts, seen.nodes.reachable);
     const kept = keptDigest(previous, args);
     const { digest, unreachable } = kept ? { digest: kept, unreachable: undefined } : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
@@ -573,10 +620,12 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const failures = validateService(args);
         if (failures.length) throw new Error(formatFailures(`service ${args.name}`, failures));
         const id = `${args.cluster.name}/${args.name}`;
+        // A new owner id, also for a forced replacement of the same id: the old resource's delete then removes only its own containers.
+        const owner = ownerFrom(args, undefined);
         try {
-            return { id, outs: await reconcile(args, undefined, []) };
+            return { id, outs: await reconcile(args, owner, undefined, []) };
         } catch (e) {
-            return failWithState(id, { ...withoutCredentials(args), imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
+            return failWithState(id, { ...withoutCredentials(args), ownerId: owner.id, imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
         }
     },
     async read(id, props) {
@@ -588,7 +637,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const keep = new Set(boundSlbs(args).map((s) => s.pool));
         const dropped = boundSlbs(previous).filter((s) => !keep.has(s.pool));
         try {
-            return { outs: await reconcile(args, previous, dropped) };
+            return { outs: await reconcile(args, ownerFrom(args, previous.ownerId, previous.containers), previous, dropped) };
         } catch (e) {
             return failWithState(id, previous, e, true);
         }
@@ -599,10 +648,11 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const hosts = hostsFor(args.cluster.nodes);
         const { views, reachable, errors } = await nodeViews(args.cluster.nodes, hosts);
         for (const [node, error] of errors) progress(`node ${node} does not answer; its containers of ${args.name} stay until it returns: ${error}`);
-        const containers = await listContainers(args, hosts, reachable);
+        const owner = ownerOfState(args);
+        const containers = await listContainers(args, owner, hosts, reachable);
         const target = retireTarget(args, args.cluster.nodes, hosts, views, progress);
         progress(`removing ${containers.length} container(s)`);
-        await removeOrphanBackends(args, target.slbs, containers, args.cluster.nodes, reachable, progress);
+        await removeOrphanBackends(args, target.slbs, containers, args.cluster.nodes, reachable, progress, owner);
         await retire(target, containers);
     },
 };

@@ -35,7 +35,7 @@ export interface DetailedDiff {
 interface Served {
     engine: pulumi.dynamic.ResourceProvider;
     /** Inputs the TypeScript class fills in when the program leaves them out. */
-    defaults: (name: string) => Values;
+    defaults: (name: string, stack: string) => Values;
     /** The outputs the inputs alone say, for a preview; without it a preview's outputs are the inputs. */
     previewOutputs?: (inputs: Values) => Values;
     /** Outputs the plugin adds: what other resources take as inputs. */
@@ -63,7 +63,7 @@ const SERVED: Record<ResourceToken, Served> = {
     },
     "berth:index:Service": {
         engine: serviceProvider,
-        defaults: (name) => ({ name, replicas: 1, ports: [], env: {} }),
+        defaults: (name, stack) => ({ name, replicas: 1, ports: [], env: {}, stack }),
         extraOutputs: () => ({}),
         changed: (olds, news) => changedProperties(olds as ServiceState, news as ServiceArgs),
         referenceHints: { cluster: "the Cluster's `ref` output", bindings: "the SlbBinding's `state` output as `slb`" },
@@ -98,12 +98,12 @@ class PluginComponent extends pulumi.ComponentResource {
 
 export const schemaJson = (): string => fs.readFileSync(path.resolve(__dirname, "..", "..", "..", "schema.json"), "utf8");
 
-/** urn:pulumi:stack::project::type::name -> type, name */
-function parseUrn(urn: string): { token: ResourceToken; name: string } {
+/** urn:pulumi:stack::project::type::name -> type, name, and the stack as project/stack (a URN names no organization) */
+function parseUrn(urn: string): { token: ResourceToken; name: string; stack: string } {
     const parts = urn.split("::");
     const token = parts[2].split("$").pop()!;
     if (!(token in SERVED)) throw new Error(`berth serves no resource type ${token}`);
-    return { token: token as ResourceToken, name: parts[3] };
+    return { token: token as ResourceToken, name: parts[3], stack: `${parts[1]}/${parts[0].split(":").pop()}` };
 }
 
 export interface ProgressLog {
@@ -153,12 +153,12 @@ export class BerthProvider implements pulumi.provider.Provider {
     }
 
     async check(urn: string, olds: Values, news: Values) {
-        const { token, name } = parseUrn(urn);
+        const { token, name, stack } = parseUrn(urn);
         const served = SERVED[token];
         const referenceFailures = resourceReferenceFailures(news, served.referenceHints ?? {});
         if (referenceFailures.length) return { inputs: news, failures: referenceFailures };
         const n = unwrapSecrets(news);
-        const inputs = { ...served.defaults(name), ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)) };
+        const inputs = { ...served.defaults(name, stack), ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)) };
         const result = await served.engine.check!(unwrapSecrets(olds).plain, inputs);
         const secretKeys = [...n.secretKeys, ...schemaSecretKeys(this.spec, this.inputsSchema(token), result.inputs ?? inputs)];
         return { inputs: wrapSecrets(result.inputs ?? inputs, secretKeys), failures: result.failures ?? [] };

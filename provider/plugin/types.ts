@@ -37,7 +37,7 @@ export interface SlbBindingOutputs extends SlbBindingState {
 }
 
 /** Containers of one image on a cluster, released blue-green behind every binding. */
-export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange" | "imageDigest"> {
+export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange" | "imageDigest" | "stack"> {
     /** Service name, used in container names and labels; defaults to the resource name. */
     name?: string;
 }

@@ -52,6 +52,8 @@ export class Service extends pulumi.dynamic.Resource {
     declare readonly lastRelease: pulumi.Output<string[]>;
     /** What the last `pulumi up` was planned to do (the preview shows the next one). */
     declare readonly plannedChange: pulumi.Output<string>;
+    /** Minted when the resource was created: its containers carry it; a forced replacement gets a new one. */
+    declare readonly ownerId: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceResourceArgs, opts?: pulumi.CustomResourceOptions) {
         const cluster = clusterRef(args.cluster);
@@ -83,6 +85,8 @@ export class Service extends pulumi.dynamic.Resource {
                 release: args.release,
                 restartTrigger: args.restartTrigger,
                 registries: args.cluster instanceof Cluster ? args.cluster.registries : undefined,
+                stack: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+                ownerId: undefined,
                 imageDigest: undefined,
                 revision: undefined,
                 containers: undefined,

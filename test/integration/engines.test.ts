@@ -56,7 +56,7 @@ describe("engines against the real hosts", function () {
         const before = await containersOf("api");
         await assert.rejects(serviceProvider.update!(id, state, { ...args, image: local.images.unhealthy }), (e: any) => {
             assert.match(e.message, /service api: release of api failed in batch 1\/1/);
-            assert.match(e.message, /container api-\d-[0-9a-f]{10}-[0-9a-f]{4} on h\d is unhealthy/);
+            assert.match(e.message, /container api-o[0-9a-f]{7}-\d-[0-9a-f]{10}-[0-9a-f]{4} on h\d is unhealthy/);
             assert.match(e.message, /last check: .*404/);
             assert.match(e.message, /previous revision keeps serving/);
             // Rolled back whole: the last state is still true, so no partial state (which would make every later preview an update).

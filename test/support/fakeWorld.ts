@@ -4,7 +4,7 @@
 // that stop answering, and a failure injectable at any call.
 import { createHash } from "crypto";
 import * as sinon from "sinon";
-import { ContainerLimits, ContainerSpec, HostClient } from "../../provider/docker/host";
+import { ContainerLimits, ContainerSpec, HostClient, ownerOf, RunningContainer } from "../../provider/docker/host";
 import { LABEL } from "../../provider/docker/labels";
 import * as world from "../../provider/engine/world";
 import { RegistryClient } from "../../provider/registry/client";
@@ -133,9 +133,9 @@ export class FakeHost implements HostClient {
         this.enter("list", labels);
         return [...this.containers.values()].filter((c) => Object.entries(labels).every(([k, v]) => c.labels[k] === v)).map(stateOf);
     }
-    async running(): Promise<Array<{ service?: string; ports: number[] }>> {
+    async running(): Promise<RunningContainer[]> {
         this.enter("running");
-        return [...this.containers.values()].filter((c) => c.state === "running").map((c) => ({ service: c.labels[LABEL.service], ports: Object.values(c.hostPorts) }));
+        return [...this.containers.values()].filter((c) => c.state === "running").map((c) => ({ id: c.id, service: c.labels[LABEL.service], ...ownerOf(c.labels), ports: Object.values(c.hostPorts) }));
     }
     async ensureImage(ref: string): Promise<void> {
         this.enter("ensureImage", ref);
@@ -185,7 +185,7 @@ export class FakeHost implements HostClient {
     }
 }
 
-const stateOf = (c: FakeContainer): ContainerState => ({ id: c.id, name: c.name, node: c.node, slot: c.slot, revision: c.revision, state: c.state, health: c.health, hostPorts: { ...c.hostPorts } });
+const stateOf = (c: FakeContainer): ContainerState => ({ id: c.id, name: c.name, node: c.node, slot: c.slot, revision: c.revision, state: c.state, health: c.health, hostPorts: { ...c.hostPorts }, ...ownerOf(c.labels) });
 
 export class FakeSlb implements SlbDriver {
     /** Like HAProxy: sessions in flight are reported, so drains wait for them. */

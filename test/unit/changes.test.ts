@@ -32,6 +32,7 @@ const other: { [K in keyof Required<ServiceArgs>]: ServiceArgs[K] } = {
     healthCheck: { httpPath: "/ready" }, cpus: 0.5, memoryMb: 256, restartPolicy: { name: "always" }, diskQuotaMb: 100,
     stopGracePeriodSeconds: 30, bindings: [], release: { batchSize: 2 }, restartTrigger: "now",
     registries: [{ server: "r", username: "u", password: "p" }], imageDigest: "r/x@sha256:1", plannedChange: "anything",
+    stack: "organization/infra/prod",
 };
 
 describe("change kinds of the Service inputs", () => {

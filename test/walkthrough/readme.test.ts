@@ -98,7 +98,7 @@ describe("the README's walk-through through the demo CLI", function () {
         assert.notEqual(r.status, 0, "the release of an unhealthy image fails");
         assert.match(r.output, /demo failed: /);
         // The batch's label (what it starts and retires) comes between "failed in" and the reason.
-        assert.match(r.output, /release of web failed in batch [\s\S]*container web-\d+-[0-9a-f]{10}-[0-9a-f]{4} on h\d+ is unhealthy[\s\S]*The previous revision keeps serving/,
+        assert.match(r.output, /release of web failed in batch [\s\S]*container web-o[0-9a-f]{7}-\d+-[0-9a-f]{10}-[0-9a-f]{4} on h\d+ is unhealthy[\s\S]*The previous revision keeps serving/,
             `the error names the service, the container and its health, and says the old revision keeps serving:\n${r.output}`);
         await serves("v2");
         assert.deepEqual(ids(await containersOf("web")), ids(before), "rolled back: only the v2 containers are left");
