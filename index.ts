@@ -10,3 +10,4 @@ export { WebService, WebServiceArgs, ListenerArgs } from "./components/webServic
 export { Canary, CanaryArgs, CanarySpec } from "./components/canary";
 export { ServiceGroup, ServiceGroupArgs, GroupMemberArgs } from "./components/serviceGroup";
 export { PostStartHookSpec } from "./provider/engine/hook";
+export { linkBerthInto } from "./provider/resources/lazy";
