@@ -309,6 +309,8 @@ export interface AliyunEndpoint {
 export interface SlbBindingArgs {
     /** Listener and backend pool name on the load balancer. */
     name: string;
+    /** Set by berth, never by hand: the stack that owns the listener (organization/project/stack); another stack's is a preview error. */
+    stack?: string;
     /** Load balancer kind: haproxy (local) or aliyun (Classic Load Balancer). */
     driver: "haproxy" | "aliyun";
     /** The HAProxy to configure (driver haproxy). */
@@ -340,6 +342,8 @@ export interface SlbBindingArgs {
 export interface SlbBindingState extends SlbBindingArgs {
     /** URL clients use to reach the listener. */
     url: string;
+    /** Minted when the resource was created; the listener records it with the stack, and only this resource removes it. */
+    ownerId?: string;
 }
 
 /** Only the fields that are set: Pulumi's wire (a protobuf Struct) cannot hold undefined. */

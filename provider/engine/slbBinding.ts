@@ -1,11 +1,15 @@
 // SlbBinding: one listener and its backend pool on one load balancer. Services register their
 // containers in it; the binding itself only creates and removes the listener.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson } from "../docker/labels";
+import { canonicalJson, mintOwnerId } from "../docker/labels";
 import { listenerUrlOf, SlbBindingArgs, SlbBindingState } from "../model";
+import { progressFor } from "../progress";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
 import { storedProviderChanged, withoutProvider } from "./storedProvider";
 import { driverFor } from "./world";
+
+/** What the load balancer keeps of the binding (HAProxy writes it into its section): the inputs, not the serialized provider. */
+const listenerArgs = (args: SlbBindingArgs): SlbBindingArgs => withoutProvider({ ...args, stack: undefined });
 
 /** What the binding's outputs are for its inputs: create adds nothing the inputs do not say (a preview shows them all). */
 export function slbBindingOutputs(args: SlbBindingArgs): SlbBindingState {
@@ -17,10 +21,15 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const failures = validateSlbBinding(news);
         const reach = news.driver === "aliyun" ? news.aliyun?.loadBalancerId : news.haproxy?.adminSocket;
         if (failures.length === 0 && !isUnknown(reach) && !isUnknown(news.aliyun?.accessKeySecret)) {
+            const driver = driverFor(news as SlbBindingArgs);
             try {
-                await driverFor(news as SlbBindingArgs).ping();
+                await driver.ping();
             } catch (e: any) {
                 failures.push({ property: news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket", reason: e?.message ?? String(e) });
+            }
+            if (failures.length === 0 && !isUnknown(news.listen)) {
+                const clash = await driver.listenerClash(news as SlbBindingArgs, news.stack);
+                if (clash) failures.push(clash);
             }
         }
         return { inputs: news, failures };
@@ -29,7 +38,7 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const replaces = ["name", "driver"].filter((k) => olds[k] !== news[k]);
         if (olds.haproxy?.configPath !== news.haproxy?.configPath) replaces.push("haproxy");
         if (olds.aliyun?.loadBalancerId !== news.aliyun?.loadBalancerId || olds.aliyun?.region !== news.aliyun?.region) replaces.push("aliyun");
-        const before = canonicalJson({ ...withoutProvider(olds), url: undefined });
+        const before = canonicalJson({ ...withoutProvider(olds), url: undefined, ownerId: undefined });
         const after = canonicalJson({ ...withoutProvider(slbBindingOutputs(news as SlbBindingArgs)), url: undefined });
         // Same inputs but the listener is gone (a reset load balancer, a config cleaned by hand): the next up makes it again.
         const lost = before === after && replaces.length === 0 && !(await driverFor(news as SlbBindingArgs).hasListener(news as SlbBindingArgs).catch(() => true));
@@ -39,18 +48,23 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const args = inputs as SlbBindingArgs;
         const failures = validateSlbBinding(args);
         if (failures.length) throw new Error(formatFailures(`slb binding ${args.name}`, failures));
-        await driverFor(args).ensureListener(args);
-        return { id: `${args.driver === "aliyun" ? args.aliyun!.loadBalancerId : args.haproxy!.configPath}#${args.name}`, outs: slbBindingOutputs(args) };
+        const ownerId = mintOwnerId();
+        await driverFor(args).ensureListener(listenerArgs(args), { stack: args.stack, ownerId });
+        return { id: `${args.driver === "aliyun" ? args.aliyun!.loadBalancerId : args.haproxy!.configPath}#${args.name}`, outs: { ...slbBindingOutputs(args), ownerId } };
     },
     async read(id, props) {
         return { id, props };
     },
-    async update(_id, _olds, news) {
+    async update(_id, olds, news) {
         const args = news as SlbBindingArgs;
-        await driverFor(args).ensureListener(args);
-        return { outs: slbBindingOutputs(args) };
+        // A listener made before owners is adopted by the binding whose state it is.
+        const ownerId = olds.ownerId ?? mintOwnerId();
+        await driverFor(args).ensureListener(listenerArgs(args), { stack: args.stack, ownerId });
+        return { outs: { ...slbBindingOutputs(args), ownerId } };
     },
     async delete(_id, props) {
-        await driverFor(props as SlbBindingArgs).removeListener(props.name);
+        const state = props as SlbBindingState;
+        const kept = await driverFor(state).removeListener(state.name, state.ownerId ? { stack: state.stack, ownerId: state.ownerId } : undefined);
+        if (kept) progressFor(`binding ${state.name}`)(kept);
     },
 };

@@ -55,7 +55,7 @@ const SERVED: Record<ResourceToken, Served> = {
     },
     "berth:index:SlbBinding": {
         engine: slbBindingProvider,
-        defaults: (name) => ({ name, driver: "haproxy" }),
+        defaults: (name, stack) => ({ name, driver: "haproxy", stack }),
         previewOutputs: (i) => slbBindingOutputs(i as SlbBindingArgs),
         extraOutputs: (o) => ({
             state: defined({ name: o.name, driver: o.driver, haproxy: o.haproxy, aliyun: o.aliyun, protocol: o.protocol, listen: o.listen, healthCheck: o.healthCheck, url: o.url }),

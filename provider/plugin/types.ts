@@ -23,7 +23,7 @@ export interface ClusterOutputs extends ClusterArgs {
 }
 
 /** A listener and backend pool on one load balancer. A service may serve through many. */
-export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver"> {
+export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver" | "stack"> {
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
     name?: string;
     /** Load balancer kind: haproxy or aliyun. Default haproxy. */

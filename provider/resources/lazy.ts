@@ -3,7 +3,7 @@
 // module and loads it, with `require`, inside the provider process. It names it by package name,
 // never by path: state outlives the checkout that wrote it (the next CI job runs from a new path),
 // and a path in the closure would make every later delete load the first checkout's files.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 
@@ -57,6 +57,9 @@ export function linkBerthInto(workDir: string): void {
     if (current !== undefined) fs.unlinkSync(link);
     fs.symlinkSync(packageRoot, link, "dir");
 }
+
+/** The stack the program runs as, as owners record it: organization/project/stack. */
+export const stackOfProgram = () => `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
 
 /** Marks outputs secret whatever the inputs were: outputs that carry node keys must never be stored in plain text. */
 export function withSecretOutputs(opts: pulumi.CustomResourceOptions | undefined, outputs: string[]): pulumi.CustomResourceOptions {

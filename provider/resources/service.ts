@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec, ServiceBinding } from "../model";
 import { Cluster, clusterRef } from "./cluster";
-import { lazyProvider, withSecretOutputs } from "./lazy";
+import { lazyProvider, stackOfProgram, withSecretOutputs } from "./lazy";
 import { SlbBinding } from "./slbBinding";
 
 export interface ServiceBindingArgs {
@@ -85,7 +85,7 @@ export class Service extends pulumi.dynamic.Resource {
                 release: args.release,
                 restartTrigger: args.restartTrigger,
                 registries: args.cluster instanceof Cluster ? args.cluster.registries : undefined,
-                stack: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+                stack: stackOfProgram(),
                 ownerId: undefined,
                 imageDigest: undefined,
                 revision: undefined,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AliyunEndpoint, HaproxyEndpoint, listenerUrlOf, SlbBindingState } from "../model";
-import { lazyProvider } from "./lazy";
+import { lazyProvider, stackOfProgram } from "./lazy";
 
 export interface SlbBindingResourceArgs {
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
@@ -24,6 +24,8 @@ export class SlbBinding extends pulumi.dynamic.Resource {
     declare readonly listen: pulumi.Output<{ address: string; port: number }>;
     declare readonly healthCheck: pulumi.Output<SlbBindingState["healthCheck"]>;
     declare readonly url: pulumi.Output<string>;
+    /** Minted when the resource was created; the listener records it with the stack. */
+    declare readonly ownerId: pulumi.Output<string>;
 
     /**
      * The optional settings as given (the engine returns them unchanged). `state` takes them from here:
@@ -44,7 +46,9 @@ export class SlbBinding extends pulumi.dynamic.Resource {
                 protocol: args.protocol,
                 listen: args.listen,
                 healthCheck: args.healthCheck,
+                stack: stackOfProgram(),
                 url: undefined,
+                ownerId: undefined,
             },
             { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "aliyun"] },
             "berth",

@@ -7,6 +7,18 @@ export interface Backend {
     port: number;
 }
 
+/** Who made a listener: the stack and the SlbBinding resource's owner id. */
+export interface ListenerOwner {
+    stack?: string;
+    ownerId: string;
+}
+
+/** Why a binding cannot be this stack's listener, as a failure of the input at fault. */
+export interface ListenerClash {
+    property: "name" | "listen.port";
+    reason: string;
+}
+
 export interface BackendStatus extends Backend {
     weight: number;
     /** UP, DOWN, DRAIN, MAINT, ... as the load balancer says */
@@ -27,10 +39,14 @@ export interface SlbDriver {
     readonly countsInFlight: boolean;
     /** Fails with a clear message when the load balancer does not answer. */
     ping(): Promise<void>;
-    ensureListener(binding: SlbBindingArgs): Promise<void>;
+    /** Makes or updates the listener, recording its owner where the load balancer can hold it; fails on a clash (see listenerClash). */
+    ensureListener(binding: SlbBindingArgs, owner?: ListenerOwner): Promise<void>;
     /** Whether the listener and pool ensureListener made for `binding` are still there (read-only). */
     hasListener(binding: SlbBindingArgs): Promise<boolean>;
-    removeListener(name: string): Promise<void>;
+    /** Why `binding` cannot be this stack's listener (another stack's name or address), or undefined (read-only). */
+    listenerClash(binding: SlbBindingArgs, stack: string | undefined): Promise<ListenerClash | undefined>;
+    /** Removes the listener unless another owner's: then leaves it and says whose it is. */
+    removeListener(name: string, owner?: ListenerOwner): Promise<string | undefined>;
     backends(pool: string): Promise<BackendStatus[]>;
     /**
      * Adds backends with health checks on, at weight 0 (HAProxy) or at the smallest weight where a load

@@ -9,8 +9,8 @@ import lockfile from "proper-lockfile";
 import { HaproxyEndpoint, SlbBindingArgs } from "../model";
 import { mapLimited } from "../limit";
 import { waitUntil } from "../wait";
-import { Backend, BackendStatus, SlbDriver } from "./driver";
-import { PersistedServer, readSection, renderSection, serverOptions, writeSection } from "./haproxyConfig";
+import { Backend, BackendStatus, ListenerClash, ListenerOwner, SlbDriver } from "./driver";
+import { listenerClash, PersistedServer, readSection, renderSection, serverOptions, writeSection } from "./haproxyConfig";
 
 const SOCKET_TIMEOUT_MS = 5000;
 
@@ -122,21 +122,34 @@ export class HaproxyDriver implements SlbDriver {
         }
     }
 
-    async ensureListener(binding: SlbBindingArgs): Promise<void> {
+    async ensureListener(binding: SlbBindingArgs, owner?: ListenerOwner): Promise<void> {
         const { changed } = await this.editConfig((config) => {
+            // Checked again under the config lock: another stack may have taken the name since check.
+            const clash = listenerClash(config, binding, owner?.stack);
+            if (clash) throw new Error(`HAProxy ${this.endpoint.configPath}: ${clash.reason}`);
             const servers = readSection(config, binding.name)?.servers ?? [];
-            return { config: writeSection(config, binding.name, renderSection(binding, servers)), result: undefined };
+            return { config: writeSection(config, binding.name, renderSection(binding, servers, owner)), result: undefined };
         });
         if (changed) await this.reload();
+    }
+
+    async listenerClash(binding: SlbBindingArgs, stack: string | undefined): Promise<ListenerClash | undefined> {
+        const clash = listenerClash(await fs.readFile(this.endpoint.configPath, "utf8"), binding, stack);
+        return clash && { ...clash, reason: `HAProxy ${this.endpoint.configPath}: ${clash.reason}` };
     }
 
     async hasListener(binding: SlbBindingArgs): Promise<boolean> {
         return readSection(await fs.readFile(this.endpoint.configPath, "utf8"), binding.name) !== undefined;
     }
 
-    async removeListener(name: string): Promise<void> {
-        const { changed } = await this.editConfig((config) => ({ config: writeSection(config, name, null), result: undefined }));
+    async removeListener(name: string, owner?: ListenerOwner): Promise<string | undefined> {
+        const { changed, result } = await this.editConfig((config) => {
+            const found = readSection(config, name)?.owner;
+            if (owner && found && found.ownerId !== owner.ownerId) return { config, result: `listener ${name} now belongs to ${found.stack ? `stack ${found.stack}` : "another stack"} (owner ${found.ownerId}): left in place` };
+            return { config: writeSection(config, name, null), result: undefined };
+        });
         if (changed) await this.reload();
+        return result;
     }
 
     async backends(pool: string): Promise<BackendStatus[]> {
@@ -164,7 +177,7 @@ export class HaproxyDriver implements SlbDriver {
         const { result } = await this.editConfig((config) => {
             const section = readSection(config, pool);
             if (!section) throw new Error(`HAProxy ${this.endpoint.configPath} has no listener ${pool}; create its SlbBinding first`);
-            return { config: writeSection(config, pool, renderSection(section.binding, change(section.servers))), result: section.binding };
+            return { config: writeSection(config, pool, renderSection(section.binding, change(section.servers), section.owner)), result: section.binding };
         });
         return result;
     }

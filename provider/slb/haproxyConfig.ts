@@ -1,7 +1,7 @@
 // Pure rendering and editing of the HAProxy configuration sections berth manages. Runtime API
 // changes are lost on reload, so every change is also written here.
 import { DEFAULTS, SlbBindingArgs } from "../model";
-import { Backend } from "./driver";
+import { Backend, ListenerClash, ListenerOwner } from "./driver";
 
 export interface PersistedServer extends Backend {
     weight: number;
@@ -20,10 +20,11 @@ export function serverLine(binding: SlbBindingArgs, s: PersistedServer): string 
     return `    server ${s.name} ${s.address}:${s.port} weight ${s.weight} ${serverOptions(binding)}`;
 }
 
-export function renderSection(binding: SlbBindingArgs, servers: PersistedServer[]): string {
+export function renderSection(binding: SlbBindingArgs, servers: PersistedServer[], owner?: ListenerOwner): string {
     const lines = [
         begin(binding.name),
         `# binding ${JSON.stringify(binding)}`,
+        ...(owner ? [`# owner ${JSON.stringify(owner)}`] : []),
         `frontend ${binding.name}`,
         `    bind ${binding.listen.address ?? "127.0.0.1"}:${binding.listen.port}`,
         // Explicit, not from the defaults section: tcp forwards connections (sessions are connections), http requests.
@@ -53,7 +54,7 @@ function sectionBounds(config: string, name: string): [number, number] | undefin
     return [start, stop + end(name).length + 1];
 }
 
-export function readSection(config: string, name: string): { binding: SlbBindingArgs; servers: PersistedServer[] } | undefined {
+export function readSection(config: string, name: string): { binding: SlbBindingArgs; servers: PersistedServer[]; owner?: ListenerOwner } | undefined {
     const bounds = sectionBounds(config, name);
     if (!bounds) return undefined;
     const text = config.slice(bounds[0], bounds[1]);
@@ -64,7 +65,26 @@ export function readSection(config: string, name: string): { binding: SlbBinding
         port: Number(m[3]),
         weight: Number(m[4]),
     }));
-    return { binding, servers };
+    const owner = /^# owner (.*)$/m.exec(text)?.[1];
+    return { binding, servers, ...(owner ? { owner: JSON.parse(owner) as ListenerOwner } : {}) };
+}
+
+const sectionNames = (config: string) => [...config.matchAll(/^# berth:begin (\S+)$/gm)].map((m) => m[1]);
+const listenOf = (b: SlbBindingArgs) => `${b.listen.address ?? "127.0.0.1"}:${b.listen.port}`;
+const whose = (owner: ListenerOwner | undefined) => (owner?.stack ? `stack ${owner.stack}` : "no stack (made before owners)");
+
+/**
+ * Why `binding` cannot be this stack's listener here: its name is another stack's section, or
+ * another section listens on its address and port (HAProxy would bind both and split the connections).
+ */
+export function listenerClash(config: string, binding: SlbBindingArgs, stack: string | undefined): ListenerClash | undefined {
+    const same = readSection(config, binding.name);
+    if (same?.owner && same.owner.stack !== stack) return { property: "name", reason: `listener ${binding.name} belongs to ${whose(same.owner)}: give this stack's binding another name` };
+    for (const name of sectionNames(config).filter((n) => n !== binding.name)) {
+        const other = readSection(config, name)!;
+        if (listenOf(other.binding) === listenOf(binding)) return { property: "listen.port", reason: `${listenOf(binding)} is already the listener ${name} of ${whose(other.owner)}` };
+    }
+    return undefined;
 }
 
 /** Replaces (or appends, or with `section` null removes) one managed section. */

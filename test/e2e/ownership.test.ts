@@ -16,6 +16,8 @@ interface Shape {
     hostPort?: number;
     /** The Service inside a component (with an alias from where it was). */
     inComponent?: boolean;
+    /** The listener's name; default: named after the stack. */
+    bindingName?: string;
 }
 
 /** One program for every stack: the listener's section is named after the stack, as two stacks' listeners must differ. */
@@ -24,7 +26,7 @@ function program(shape: Shape) {
         const slb = local.slbs[0];
         const cluster = new Cluster("own", { nodes: nodeSpecs() });
         const binding = new SlbBinding("own-web", {
-            name: `own-web-${pulumi.getStack()}`,
+            name: shape.bindingName ?? `own-web-${pulumi.getStack()}`,
             haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
             listen: { address: slb.address, port: shape.port },
             healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
@@ -99,6 +101,17 @@ describe("ownership: stacks and resources change only what they own (real CLI, u
         assert.deepEqual((await byStack(a)).map((c) => c.id).sort(), aIds, "A's containers untouched");
         assert.equal((await byStack(b)).length, 0);
         assert.equal((await backendsIn(`own-web-${a.name}`)).length, 3);
+    });
+
+    it("another stack's listener name or address is a preview error naming that stack; nothing is touched", async () => {
+        const a = await open("la", { replicas: 1, port: 18098 });
+        await a.up({ onOutput });
+        const sameName = await open("lb", { replicas: 1, port: 18099, bindingName: `own-web-${a.name}` });
+        await assert.rejects(sameName.preview({ onOutput }), new RegExp(`listener own-web-${a.name} belongs to stack organization/berth-ownership/${a.name}: give this stack's binding another name`));
+        const samePort = await open("lc", { replicas: 1, port: 18098 });
+        await assert.rejects(samePort.up({ onOutput }), new RegExp(`:18098 is already the listener own-web-${a.name} of stack organization/berth-ownership/${a.name}`));
+        assert.equal((await containersOf("web")).length, 1, "no container of the refused stacks");
+        await waitForBody(listenerUrl(18098), /berth-demo v1/);
     });
 
     for (const hostPort of [undefined, 18196]) {

@@ -9,7 +9,7 @@ import { LABEL } from "../../provider/docker/labels";
 import * as world from "../../provider/engine/world";
 import { RegistryClient } from "../../provider/registry/client";
 import { ContainerState, HostInfo, NodeSpec, SlbBindingRef, SlbBindingState } from "../../provider/model";
-import { Backend, BackendStatus, SlbDriver } from "../../provider/slb/driver";
+import { Backend, BackendStatus, ListenerClash, SlbDriver } from "../../provider/slb/driver";
 import { FatalError } from "../../provider/wait";
 
 interface FakeContainer extends ContainerState {
@@ -210,8 +210,13 @@ export class FakeSlb implements SlbDriver {
         this.enter("hasListener");
         return true;
     }
-    async removeListener(): Promise<void> {
+    async listenerClash(): Promise<ListenerClash | undefined> {
+        this.enter("listenerClash");
+        return undefined;
+    }
+    async removeListener(): Promise<string | undefined> {
         this.enter("removeListener");
+        return undefined;
     }
     async backends(): Promise<BackendStatus[]> {
         this.enter("backends");

@@ -9,7 +9,7 @@
 // SetLoadBalancerTCPListenerAttribute / SetLoadBalancerHTTPListenerAttribute (a health check changed),
 // StartLoadBalancerListener, DeleteLoadBalancerListener, DescribeLoadBalancerAttribute, DescribeHealthStatus.
 import { DEFAULTS, NodeSpec, SlbBindingArgs } from "../../model";
-import { Backend, BackendStatus, SlbDriver } from "../driver";
+import { Backend, BackendStatus, ListenerClash, SlbDriver } from "../driver";
 import { AliyunClient } from "./client";
 
 /** The Add/Remove/SetVServerGroup* actions take at most 20 servers per call. */
@@ -129,15 +129,21 @@ export class AliyunSlbDriver implements SlbDriver {
         return group !== undefined && (await this.listeners()).some((l) => Number(l.ListenerPort) === binding.listen.port);
     }
 
-    async removeListener(name: string): Promise<void> {
+    /** CLB listeners record no owner (a vServer group's name is its only identity): no clash is known. */
+    async listenerClash(): Promise<ListenerClash | undefined> {
+        return undefined;
+    }
+
+    async removeListener(name: string): Promise<string | undefined> {
         const groupId = await this.findGroup(name);
-        if (!groupId) return;
+        if (!groupId) return undefined;
         const attr = await this.client.call("DescribeVServerGroupAttribute", { VServerGroupId: groupId });
         for (const l of attr.AssociatedObjects?.Listeners?.Listener ?? []) {
             await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: l.Port });
         }
         await this.client.call("DeleteVServerGroup", { VServerGroupId: groupId });
         this.groups.delete(name);
+        return undefined;
     }
 
     private async members(pool: string): Promise<{ groupId: string; servers: GroupServer[]; listenerPorts: number[] }> {
