@@ -5,6 +5,8 @@ import { canonicalJson } from "../docker/labels";
 import { listenerUrlOf, SlbBindingArgs, SlbBindingState } from "../model";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
 import { driverFor } from "./world";
+import { warnFor } from "../progress";
+import { noAnswer, reachVerdict, settleWithin } from "../reach";
 
 /** What the binding's outputs are for its inputs: create adds nothing the inputs do not say (a preview shows them all). */
 export function slbBindingOutputs(args: SlbBindingArgs): SlbBindingState {
@@ -16,11 +18,12 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const failures = validateSlbBinding(news);
         const reach = news.driver === "aliyun" ? news.aliyun?.loadBalancerId : news.haproxy?.adminSocket;
         if (failures.length === 0 && !isUnknown(reach) && !isUnknown(news.aliyun?.accessKeySecret)) {
-            try {
-                await driverFor(news as SlbBindingArgs).ping();
-            } catch (e: any) {
-                failures.push({ property: news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket", reason: e?.message ?? String(e) });
-            }
+            const [ping] = await settleWithin([driverFor(news as SlbBindingArgs)], (d) => d.ping());
+            const e = ping.status === "rejected" ? ping.reason : undefined;
+            // Not reachable from here (a runner outside the load balancer's network): the rule in reach.ts decides.
+            const verdict = reachVerdict("plan", { nodes: [], slbs: e && noAnswer(e) ? [{ name: news.name, error: e?.message ?? String(e) }] : [] });
+            if (verdict.kind === "unknown") warnFor(`slb binding ${news.name}`)(`${verdict.reason}; services bound to it show no plan until it answers`);
+            else if (e) failures.push({ property: news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket", reason: e?.message ?? String(e) });
         }
         return { inputs: news, failures };
     },
