@@ -38,6 +38,9 @@ export async function settleWithin<T, R>(items: T[], probe: (item: T) => Promise
     }
 }
 
+/** An update that stopped before changing anything, because of what it could not reach. */
+export class OutOfReachError extends Error {}
+
 /** What one step's probes found. `error` is set on what could not be reached. */
 export interface Reach {
     nodes: Array<{ name: string; schedulable: boolean; error?: string }>;

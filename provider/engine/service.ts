@@ -17,7 +17,7 @@ import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusi
 import { Failure, formatFailures, holdsUnknown, isUnknown, validatePlacement, validateService } from "../validate";
 import { changedInputs, containerDefinition, describeChange, replacedInputs, SERVICE_CHANGES, SERVICE_FIELDS } from "../changes";
 import { driverFor, hostsFor, nodeViews, reachOf } from "./world";
-import { reachVerdict } from "../reach";
+import { OutOfReachError, reachVerdict } from "../reach";
 
 
 /** Limits Docker changes in place: not part of the revision, so changing them starts no release. */
@@ -174,7 +174,7 @@ async function reconcile(args: ServiceArgs, previous: ServiceState | undefined, 
     const hosts = hostsFor(specs, args.registries);
     // Nothing changes when a load balancer or every schedulable node is out of reach (reach.ts).
     const verdict = reachVerdict("act", await reachOf(specs, hosts, [...boundSlbs(args), ...dropSlbs]));
-    if (verdict.kind === "fail") throw new Error(verdict.reason);
+    if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await observe(args, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
     const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
@@ -417,6 +417,8 @@ async function stateNow(args: ServiceState): Promise<ServiceState> {
  * inputs say "no change" instead of a phantom update.
  */
 async function failWithState(id: string, base: ServiceState, error: any, update = false): Promise<never> {
+    // Stopped before changing anything: the last state (none, for a create) is still true.
+    if (error instanceof OutOfReachError) throw new Error(`service ${base.name}: ${error.message}`);
     let properties: ServiceState | undefined;
     try {
         properties = await stateNow(base);
