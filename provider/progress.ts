@@ -1,19 +1,30 @@
 // Progress lines. The provider's output shows in `pulumi up`, so long operations say what they do.
 import { AsyncLocalStorage } from "async_hooks";
+import { logToEngine, Severity } from "./engineLog";
 
 export type Progress = (line: string) => void;
 
 // The dynamic provider's stdout reaches `pulumi up` as is; the provider plugin handles several
 // resources at once and sends each one's lines to the engine against that resource's URN.
-const sinks = new AsyncLocalStorage<(line: string) => void>();
+const sinks = new AsyncLocalStorage<(line: string, severity?: Severity) => void>();
 
 /** Runs `fn` with the progress lines of everything it calls going to `sink`. */
-export function withProgressSink<T>(sink: (line: string) => void, fn: () => T): T {
+export function withProgressSink<T>(sink: (line: string, severity?: Severity) => void, fn: () => T): T {
     return sinks.run(sink, fn);
 }
 
 export function progressFor(scope: string, write?: (line: string) => void): Progress {
     return (line) => (write ?? sinks.getStore() ?? console.log)(`[berth] ${scope}: ${line}`);
+}
+
+/** A warning: among the run's warnings (the dynamic provider knows no URN: without one), else a progress line. */
+export function warnFor(scope: string): Progress {
+    return (line) => {
+        const text = `[berth] ${scope}: ${line}`;
+        const sink = sinks.getStore();
+        if (sink) sink(text, "warning");
+        else if (!logToEngine("", text, "warning")) console.log(text);
+    };
 }
 
 /** Prints a repeating status only when it changes, or every `everyMs` while it stays the same. */

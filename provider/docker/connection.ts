@@ -9,6 +9,7 @@ import { NodeSpec } from "../model";
 import { hostKeyBlobs, sshPort, sshUser } from "./credentials";
 import { ConnectionContext, connectionFault, NodeConnectionError } from "./faults";
 import { SshAgent } from "./sshAgent";
+import { noAnswer } from "../reach";
 
 const SSH_HANDSHAKE_TIMEOUT_MS = 5000;
 
@@ -37,7 +38,7 @@ export class NodeConnection {
     /** The error, as the node field at fault and why. */
     explain(e: unknown): NodeConnectionError {
         const fault = connectionFault(this.node, e, this.context);
-        return new NodeConnectionError(this.node.name, fault.field, fault.reason);
+        return new NodeConnectionError(this.node.name, fault.field, fault.reason, noAnswer(e));
     }
 
     private endpoint(): Endpoint {

@@ -88,9 +88,12 @@ export function connectionFault(node: NodeSpec, e: any, context: ConnectionConte
     return { field: "docker", reason: `does not answer: ${message}` };
 }
 
-/** An error that names the node field at fault; its message reads well after "Docker on node X (url): ". */
+/**
+ * An error that names the node field at fault; its message reads well after "Docker on node X (url): ".
+ * `noAnswer`: nothing answered there (see reach.ts), as opposed to an answer that refused us.
+ */
 export class NodeConnectionError extends Error {
-    constructor(readonly node: string, readonly field: string, readonly reason: string) {
+    constructor(readonly node: string, readonly field: string, readonly reason: string, readonly noAnswer = false) {
         super(field === "docker" ? reason : `${field}: ${reason}`);
     }
 }

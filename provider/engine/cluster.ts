@@ -7,26 +7,28 @@ import { Failure, formatFailures, isUnknown, validateCluster } from "../validate
 import { storedProviderChanged } from "./storedProvider";
 import { hostsFor } from "./world";
 import { NodeConnectionError } from "../docker/faults";
+import { warnFor } from "../progress";
+import { NoAnswerError, noAnswer, Reach, reachVerdict, settleWithin } from "../reach";
 
-/** Each node's inventory; for a node that does not answer, the node field at fault (see docker/faults.ts). */
-async function probe(args: ClusterArgs): Promise<Array<NodeInventory & { field?: string; reason?: string }>> {
+/**
+ * Each node's inventory, all asked within one deadline; for a node that does not answer, the node
+ * field at fault (see docker/faults.ts) and whether anything answered there (see reach.ts).
+ */
+async function probe(args: ClusterArgs): Promise<Array<NodeInventory & { field?: string; reason?: string; noAnswer?: boolean }>> {
     const hosts = hostsFor(args.nodes);
-    return Promise.all(
-        args.nodes.map(async (n) => {
-            try {
-                const i = await hosts.get(n.name)!.info();
-                return { name: n.name, ...i, reachable: true };
-            } catch (e: any) {
-                const none = { engineVersion: "", apiVersion: "", cpus: 0, memoryBytes: 0, storageDriver: "", backingFilesystem: "" };
-                const fault = e instanceof NodeConnectionError ? { field: e.field, reason: e.reason } : {};
-                return { name: n.name, ...none, reachable: false, error: e?.message ?? String(e), ...fault };
-            }
-        }),
-    );
+    const infos = await settleWithin(args.nodes, (n) => hosts.get(n.name)!.info());
+    return args.nodes.map((n, i) => {
+        const info = infos[i];
+        if (info.status === "fulfilled") return { name: n.name, ...info.value, reachable: true };
+        const e = info.reason;
+        const none = { engineVersion: "", apiVersion: "", cpus: 0, memoryBytes: 0, storageDriver: "", backingFilesystem: "" };
+        const fault = e instanceof NodeConnectionError ? { field: e.field, reason: e.reason } : e instanceof NoAnswerError ? { reason: e.message } : {};
+        return { name: n.name, ...none, reachable: false, error: e?.message ?? String(e), ...fault, noAnswer: noAnswer(e) };
+    });
 }
 
 async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
-    return (await probe(args)).map(({ field: _f, reason: _r, ...node }) => node);
+    return (await probe(args)).map(({ field: _f, reason: _r, noAnswer: _n, ...node }) => node);
 }
 
 /** The outputs the inputs alone say (a preview knows them); `outputs` adds what the nodes report. */
@@ -43,13 +45,20 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
         if (failures.length === 0 && Array.isArray(news.nodes)) {
             const known = (news.nodes as ClusterArgs["nodes"]).filter((n) => !isUnknown(n.docker));
             const inv = await probe({ name: news.name, nodes: known });
+            const unreached: Reach["nodes"] = [];
             inv.forEach((node, i) => {
+                if (node.reachable) return;
+                const reason = node.reason ?? `does not answer: ${node.error}`;
+                // Not reachable from here (a runner outside the nodes' network): the rule in reach.ts decides.
+                if (node.noAnswer) unreached.push({ name: node.name, schedulable: known[i].schedulable !== false, error: `${known[i].docker}: ${reason}` });
                 // A cordoned node may be down for maintenance; every other node must answer.
-                if (!node.reachable && known[i].schedulable !== false) {
+                else if (known[i].schedulable !== false) {
                     const index = (news.nodes as ClusterArgs["nodes"]).indexOf(known[i]);
-                    failures.push({ property: `nodes[${index}].${node.field ?? "docker"}`, reason: `Docker on node ${node.name} (${known[i].docker}): ${node.reason ?? `does not answer: ${node.error}`}` });
+                    failures.push({ property: `nodes[${index}].${node.field ?? "docker"}`, reason: `Docker on node ${node.name} (${known[i].docker}): ${reason}` });
                 }
             });
+            const verdict = reachVerdict("plan", { nodes: unreached, slbs: [] });
+            if (verdict.kind === "unknown") warnFor(`cluster ${news.name}`)(`${verdict.reason}; services on it show no plan until they answer`);
         }
         return { inputs: news, failures };
     },

@@ -9,7 +9,7 @@ import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
 import { BackendState, ContainerState, DEFAULTS, defined, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
-import { few, Progress, progressFor } from "../progress";
+import { few, Progress, progressFor, warnFor } from "../progress";
 import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
 import { describePlan, NOTHING_TO_DO } from "../rollout/describe";
 import { isServing, PlanInput, planRelease, PlanError, ReleasePlan } from "../rollout/plan";
@@ -17,7 +17,8 @@ import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusi
 import { Failure, formatFailures, holdsUnknown, isUnknown, validatePlacement, validateService } from "../validate";
 import { changedInputs, containerDefinition, describeChange, replacedInputs, SERVICE_CHANGES, SERVICE_FIELDS } from "../changes";
 import { storedProviderChanged } from "./storedProvider";
-import { driverFor, hostsFor, nodeViews } from "./world";
+import { driverFor, hostsFor, nodeViews, reachOf } from "./world";
+import { OutOfReachError, reachVerdict } from "../reach";
 
 
 /** Limits Docker changes in place: not part of the revision, so changing them starts no release. */
@@ -204,6 +205,9 @@ async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState
     const progress = progressFor(args.name);
     const specs = nodesOf(args, previous, progress);
     const hosts = hostsFor(specs, args.registries);
+    // Nothing changes when a load balancer or every schedulable node is out of reach (reach.ts).
+    const verdict = reachVerdict("act", await reachOf(specs, hosts, [...boundSlbs(args), ...dropSlbs]));
+    if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await observe(args, owner, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
     const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, owner, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
@@ -426,9 +430,18 @@ export function runningShape(s: Pick<ServiceState, "containers" | "backends">): 
     });
 }
 
-/** Whether what runs now differs from the last state (containers on a node that stopped answering count as gone); a world that cannot be read at all counts as unchanged. */
+/**
+ * Whether what runs now differs from the last state (containers on a cordoned node that stopped
+ * answering count as gone); a world that cannot be read at all counts as unchanged, and so does one
+ * whose nodes or load balancers cannot be reached from here (reach.ts): the input diff alone.
+ */
 async function driftedFrom(state: ServiceState): Promise<boolean> {
     if (!state.containers) return false;
+    const verdict = reachVerdict("plan", await reachOf(state.cluster.nodes, hostsFor(state.cluster.nodes), boundSlbs(state)));
+    if (verdict.kind === "unknown") {
+        warnFor(`service ${state.name}`)(`what runs is not compared with the last state: ${verdict.reason}`);
+        return false;
+    }
     const now = await stateNow(state).catch(() => state);
     return runningShape(now) !== runningShape(state);
 }
@@ -451,6 +464,8 @@ async function stateNow(args: ServiceState): Promise<ServiceState> {
  * inputs say "no change" instead of a phantom update.
  */
 async function failWithState(id: string, base: ServiceState, error: any, update = false): Promise<never> {
+    // Stopped before changing anything: the last state (none, for a create) is still true.
+    if (error instanceof OutOfReachError) throw new Error(`service ${base.name}: ${error.message}`);
     let properties: ServiceState | undefined;
     try {
         properties = await stateNow(base);
@@ -508,6 +523,13 @@ async function reading<T>(property: string, step: () => Promise<T>): Promise<T> 
     }
 }
 
+/** The load balancers of the bindings, and of those the service leaves. */
+function slbsTouched(args: ServiceArgs, previous: ServiceState | undefined): BoundSlb[] {
+    const slbs = boundSlbs(args);
+    const kept = new Set(slbs.map((s) => s.pool));
+    return [...slbs, ...(previous ? boundSlbs(previous).filter((s) => !kept.has(s.pool)) : [])];
+}
+
 /** Each binding as the plan sees it, and those the service leaves (their backends are drained and deregistered). */
 async function bindingsNow(args: ServiceArgs, previous: ServiceState | undefined) {
     const view = async (owner: ServiceArgs, slb: BoundSlb) =>
@@ -538,6 +560,12 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const previous = creating ? undefined : (olds as ServiceState);
     const specs = nodesOf(args, previous, quiet);
     const hosts = hostsFor(specs, args.registries);
+    // A plan made without a node or load balancer would not be the one up runs: none, and why (reach.ts).
+    const verdict = reachVerdict("plan", await reachOf(specs, hosts, slbsTouched(args, previous)));
+    if (verdict.kind === "unknown") {
+        warnFor(`service ${args.name}`)(`${PLAN_UNREACHED}: ${verdict.reason}`);
+        return { lines: [summary ?? "inputs unchanged", `${PLAN_UNREACHED}: ${verdict.reason}; up plans with what it reaches then`] };
+    }
     const owner = ownerFrom(args, previous?.ownerId, previous?.containers);
     const seen = await reading("cluster", () => observe(args, owner, specs, hosts, new Map(), quiet));
     await checkDiskQuota(args, hosts, seen.nodes.reachable);
@@ -582,9 +610,13 @@ export function changedProperties(olds: ServiceState, news: ServiceArgs): string
 /** Where check could not plan (an input not known until up): diff then compares what runs with the last state. */
 const PLAN_AT_UP = "the plan is made at up";
 
-/** Whether check's plan does anything (undefined: no plan, as for state written before plans, or a plan made at up). */
+/** Where check could not reach a node or load balancer: diff cannot either, and shows the input diff alone. */
+const PLAN_UNREACHED = "the plan is unknown";
+
+/** Whether check's plan does anything (undefined: no plan, as for state written before plans, or a plan made at up; false where check could not reach everything). */
 function planDoesWork(news: ServiceArgs): boolean | undefined {
     if (!news.plannedChange || news.plannedChange.includes(PLAN_AT_UP)) return undefined;
+    if (news.plannedChange.includes(PLAN_UNREACHED)) return false;
     return news.plannedChange.split("\n")[0] !== NOTHING_TO_DO;
 }
 

@@ -3,10 +3,11 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson, mintOwnerId } from "../docker/labels";
 import { listenerUrlOf, SlbBindingArgs, SlbBindingState } from "../model";
-import { progressFor } from "../progress";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
 import { storedProviderChanged, withoutProvider } from "./storedProvider";
 import { driverFor } from "./world";
+import { progressFor, warnFor } from "../progress";
+import { noAnswer, reachVerdict, settleWithin } from "../reach";
 
 /** What the load balancer keeps of the binding (HAProxy writes it into its section): the inputs, not the serialized provider. */
 const listenerArgs = (args: SlbBindingArgs): SlbBindingArgs => withoutProvider({ ...args, stack: undefined });
@@ -21,14 +22,14 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const failures = validateSlbBinding(news);
         const reach = news.driver === "aliyun" ? news.aliyun?.loadBalancerId : news.haproxy?.adminSocket;
         if (failures.length === 0 && !isUnknown(reach) && !isUnknown(news.aliyun?.accessKeySecret)) {
-            const driver = driverFor(news as SlbBindingArgs);
-            try {
-                await driver.ping();
-            } catch (e: any) {
-                failures.push({ property: news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket", reason: e?.message ?? String(e) });
-            }
-            if (failures.length === 0 && !isUnknown(news.listen)) {
-                const clash = await driver.listenerClash(news as SlbBindingArgs, news.stack);
+            const [ping] = await settleWithin([driverFor(news as SlbBindingArgs)], (d) => d.ping());
+            const e = ping.status === "rejected" ? ping.reason : undefined;
+            // Not reachable from here (a runner outside the load balancer's network): the rule in reach.ts decides.
+            const verdict = reachVerdict("plan", { nodes: [], slbs: e && noAnswer(e) ? [{ name: news.name, error: e?.message ?? String(e) }] : [] });
+            if (verdict.kind === "unknown") warnFor(`slb binding ${news.name}`)(`${verdict.reason}; services bound to it show no plan until it answers`);
+            else if (e) failures.push({ property: news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket", reason: e?.message ?? String(e) });
+            else if (!isUnknown(news.listen)) {
+                const clash = await driverFor(news as SlbBindingArgs).listenerClash(news as SlbBindingArgs, news.stack);
                 if (clash) failures.push(clash);
             }
         }

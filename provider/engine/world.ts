@@ -7,6 +7,7 @@ import { HaproxyDriver } from "../slb/haproxy";
 import { AliyunClient } from "../slb/aliyun/client";
 import { AliyunSlbDriver } from "../slb/aliyun/driver";
 import { SlbDriver } from "../slb/driver";
+import { Reach, settleWithin } from "../reach";
 
 export function hostsFor(nodes: NodeSpec[], registries?: RegistryCredentials[]): Map<string, HostClient> {
     return new Map(nodes.map((n) => [n.name, new DockerHost(n, registries)]));
@@ -18,20 +19,25 @@ export function driverFor(binding: SlbBindingRef, nodes: NodeSpec[] = []): SlbDr
     return new HaproxyDriver(binding.haproxy!);
 }
 
-/** Asks every node's Docker whether it answers; a node that does not is left out of placement. */
+/** Asks every node's Docker whether it answers, all within one deadline; a node that does not is left out of placement. */
 export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient>): Promise<{ views: NodeView[]; reachable: Set<string>; errors: Map<string, string> }> {
     const errors = new Map<string, string>();
-    const views = await Promise.all(
-        nodes.map(async (n) => {
-            let reachable = true;
-            try {
-                await hosts.get(n.name)!.ping();
-            } catch (e: any) {
-                reachable = false;
-                errors.set(n.name, e?.message ?? String(e));
-            }
-            return { name: n.name, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, reachable };
-        }),
-    );
+    const pings = await settleWithin(nodes, (n) => hosts.get(n.name)!.ping());
+    const views = nodes.map((n, i) => {
+        const ping = pings[i];
+        if (ping.status === "rejected") errors.set(n.name, ping.reason?.message ?? String(ping.reason));
+        return { name: n.name, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, reachable: ping.status === "fulfilled" };
+    });
     return { views, reachable: new Set(views.filter((v) => v.reachable).map((v) => v.name)), errors };
+}
+
+/** Which nodes and load balancers answer, asked all at once within one deadline: what reach.ts's rule decides on. */
+export async function reachOf(nodes: NodeSpec[], hosts: Map<string, HostClient>, slbs: Array<{ pool: string; driver: SlbDriver }>): Promise<Reach> {
+    const probes = [...nodes.map((n) => () => hosts.get(n.name)!.ping()), ...slbs.map((s) => () => s.driver.ping())];
+    const settled = await settleWithin(probes, (probe) => probe());
+    const error = (r: PromiseSettledResult<void>) => (r.status === "rejected" ? r.reason?.message ?? String(r.reason) : undefined);
+    return {
+        nodes: nodes.map((n, i) => ({ name: n.name, schedulable: n.schedulable !== false, error: error(settled[i]) })),
+        slbs: slbs.map((s, i) => ({ name: s.pool, error: error(settled[nodes.length + i]) })),
+    };
 }

@@ -7,29 +7,18 @@
 import * as path from "path";
 import { provider } from "@pulumi/pulumi";
 import { BerthProvider } from "./provider";
+import { logToEngine } from "../engineLog";
 
 // The same gRPC and generated protocol modules as provider.main's server, or instances mismatch.
 const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] }));
-const engineProto = require(path.join(sdkDir, "proto", "engine_pb.js"));
-const engineRpc = require(path.join(sdkDir, "proto", "engine_grpc_pb.js"));
 const providerProto = require(path.join(sdkDir, "proto", "provider_pb.js"));
 const providerRpc = require(path.join(sdkDir, "proto", "provider_grpc_pb.js"));
 const structProto = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [sdkDir] }));
 
-// The engine passes its address as the one positional argument.
-const engineAddress = process.argv.slice(2).filter((a) => !a.startsWith("-")).pop();
-const engine = engineAddress ? new engineRpc.EngineClient(engineAddress, grpc.credentials.createInsecure()) : undefined;
-
-function logToEngine(urn: string, line: string): void {
-    if (!engine) return void console.error(line);
-    const req = new engineProto.LogRequest().setSeverity(engineProto.LogSeverity.INFO).setMessage(line).setUrn(urn);
-    engine.log(req, (err: Error | null) => {
-        if (err) console.error(line);
-    });
-}
-
-const berth = new BerthProvider(logToEngine);
+const berth = new BerthProvider((urn, line, severity) => {
+    if (!logToEngine(urn, line, severity)) console.error(line);
+});
 
 /** The Diff handler of provider.main's server, with the detailed diff berth computes. */
 function diffHandler(call: any, callback: (err: any, resp?: any) => void): void {

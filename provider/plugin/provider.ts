@@ -10,6 +10,7 @@ import { changedProperties, serviceProvider } from "../engine/service";
 import { slbBindingOutputs, slbBindingProvider } from "../engine/slbBinding";
 import { ClusterArgs, defined, ServiceArgs, ServiceState, SlbBindingArgs } from "../model";
 import { withProgressSink } from "../progress";
+import { Severity } from "../engineLog";
 import { buildCanary } from "../../components/canary";
 import { BerthKit } from "../../components/kit";
 import { buildServiceGroup } from "../../components/serviceGroup";
@@ -107,7 +108,7 @@ function parseUrn(urn: string): { token: ResourceToken; name: string; stack: str
 }
 
 export interface ProgressLog {
-    (urn: string, line: string): void;
+    (urn: string, line: string, severity?: Severity): void;
 }
 
 export class BerthProvider implements pulumi.provider.Provider {
@@ -139,7 +140,7 @@ export class BerthProvider implements pulumi.provider.Provider {
 
     /** Runs an engine call with its progress lines going to the engine's log against `urn`. */
     private run<T>(urn: string, fn: () => Promise<T>): Promise<T> {
-        return withProgressSink((line) => this.log(urn, line), fn);
+        return withProgressSink((line, severity) => this.log(urn, line, severity), fn);
     }
 
     /** Keeps the secrets of a failed create/update's recorded state secret. */
@@ -159,7 +160,7 @@ export class BerthProvider implements pulumi.provider.Provider {
         if (referenceFailures.length) return { inputs: news, failures: referenceFailures };
         const n = unwrapSecrets(news);
         const inputs = { ...served.defaults(name, stack), ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)) };
-        const result = await served.engine.check!(unwrapSecrets(olds).plain, inputs);
+        const result = await this.run(urn, () => served.engine.check!(unwrapSecrets(olds).plain, inputs));
         const secretKeys = [...n.secretKeys, ...schemaSecretKeys(this.spec, this.inputsSchema(token), result.inputs ?? inputs)];
         return { inputs: wrapSecrets(result.inputs ?? inputs, secretKeys), failures: result.failures ?? [] };
     }
@@ -171,7 +172,7 @@ export class BerthProvider implements pulumi.provider.Provider {
         // The engines compare their own outputs: leave out the ones the plugin adds.
         const o = unwrapSecrets(olds).plain;
         for (const k of Object.keys(served.extraOutputs(o))) delete o[k];
-        const result = await served.engine.diff!(id, o, n);
+        const result = await this.run(urn, () => served.engine.diff!(id, o, n));
         const replaces = result.replaces ?? [];
         const changed = served.changed
             ? served.changed(o, n)

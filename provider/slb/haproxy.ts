@@ -38,13 +38,14 @@ function sendOnce(path: string, command: string, halfClose: boolean): Promise<st
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         const sock = net.createConnection(path);
-        sock.setTimeout(SOCKET_TIMEOUT_MS, () => sock.destroy(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000}s`)));
+        sock.setTimeout(SOCKET_TIMEOUT_MS, () => sock.destroy(Object.assign(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" })));
         sock.on("connect", () => {
             sock.write(command + "\n");
             if (halfClose) sock.end();
         });
         sock.on("data", (d) => chunks.push(d));
-        sock.on("error", (e) => reject(new Error(`HAProxy socket ${path} does not answer (${command.split(" ")[0]}): ${e.message}`)));
+        // The code says whether anything answered there (see reach.ts).
+        sock.on("error", (e: NodeJS.ErrnoException) => reject(Object.assign(new Error(`HAProxy socket ${path} does not answer (${command.split(" ")[0]}): ${e.message}`), { code: e.code })));
         sock.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
     });
 }

@@ -7,6 +7,7 @@ import { DockerHost } from "../../provider/docker/host";
 import { clusterProvider } from "../../provider/engine/cluster";
 import { serviceProvider } from "../../provider/engine/service";
 import { NodeSpec } from "../../provider/model";
+import { withProgressSink } from "../../provider/progress";
 import { assertNoKey, Remote, startRemoteHosts, stopRemoteHosts } from "../support/remote";
 import { local, nodeSpecs } from "../support/world";
 
@@ -76,9 +77,13 @@ describe("remote nodes (TLS and SSH) against real hosts", function () {
         await expectFailure({ ...remote.tlsNode, docker }, "nodes[1].docker", new RegExp(`server certificate does not cover ${remote.hosts.tls.otherAddress.replace(/\./g, "\\.")}`));
     });
 
-    it("names nodes[i].docker when nothing listens on the port", async () => {
+    it("passes with a warning naming the node when nothing listens on the port: not reachable from here (reach.ts)", async () => {
         const docker = `tcp://${remote.hosts.tls.address}:2377`;
-        await expectFailure({ ...remote.tlsNode, docker }, "nodes[1].docker", /nothing listens on [\d.]+:2377 \(connection refused\)/);
+        const warnings: string[] = [];
+        const failures = await withProgressSink((line, severity) => void (severity === "warning" && warnings.push(line)), () => check({ ...remote.tlsNode, docker }));
+        assert.deepEqual(failures, []);
+        assert.equal(warnings.length, 1, warnings.join("\n"));
+        assert.match(warnings[0], /^\[berth\] cluster remote: node tls could not be reached from here \(tls: tcp:\/\/[\d.]+:2377: nothing listens on [\d.]+:2377 \(connection refused\)\)/);
     });
 
     it("names nodes[i].ssh.privateKey when the node refuses the key", async () => {
