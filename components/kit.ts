@@ -29,6 +29,7 @@ export interface KitBinding {
 export interface KitService extends pulumi.CustomResource {
     revision: pulumi.Output<string>;
     containers: pulumi.Output<ContainerState[]>;
+    ownerId: pulumi.Output<string>;
 }
 
 export interface BerthKit {

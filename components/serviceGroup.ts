@@ -7,6 +7,7 @@ import type { PostStartHookSpec } from "../provider/engine/hook";
 import { ServiceArgs } from "../provider/model";
 import type { ServiceInputs } from "../provider/plugin/types";
 import { Cluster, clusterRef } from "../provider/resources/cluster";
+import { stackOfProgram } from "../provider/resources/lazy";
 import { BerthKit, DeepInput, dynamicKit, Inputs } from "./kit";
 
 /** A service of a ServiceGroup and its post-start hook. */
@@ -61,9 +62,10 @@ export function buildServiceGroup(parent: pulumi.Resource, name: string, args: {
                     image: hook.image,
                     env: hook.apply((h) => h.env ?? {}),
                     timeoutSeconds: hook.timeoutSeconds,
-                    serviceArgs: pulumi.output(serviceArgs) as pulumi.Output<any>,
+                    serviceArgs: pulumi.output({ ...serviceArgs, stack: stackOfProgram() }) as pulumi.Output<any>,
                     revision: service.revision,
                     containers: service.containers,
+                    ownerId: service.ownerId,
                 },
                 { parent, dependsOn: [service] },
             );

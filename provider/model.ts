@@ -136,7 +136,10 @@ export interface ReleaseSpec {
     batchSize?: number;
     /** Pause between batches, to watch a canary batch. */
     pauseSeconds?: number;
-    /** Share (0..1) of running containers failing health at once above which berth replaces none of them; default 0.5. */
+    /**
+     * Share (0..1) of running containers failing health at once above which berth replaces none of them; default 0.5.
+     * @fractional
+     */
     circuitBreakerShare?: number;
 }
 
@@ -222,7 +225,10 @@ export interface ServiceArgs {
     command?: string[];
     /** Container health check; releases wait for it. */
     healthCheck?: HealthCheckSpec;
-    /** CPU and memory limits: changed in place (docker update), no restart and no release. */
+    /**
+     * CPU and memory limits: changed in place (docker update), no restart and no release.
+     * @fractional
+     */
     cpus?: number;
     /** Memory limit in MiB; changed in place like cpus. */
     memoryMb?: number;

@@ -4,8 +4,9 @@
 // test/unit/schema.test.ts fails when the committed file differs from what this derives.
 //
 // Rules: property docs are the JSDoc comments (a property without one is an error); a property
-// tagged `@secret`, or named like a key, password or token, is secret; interfaces become named
-// object types (an `Args`, `Spec` or `State` suffix dropped for anonymous members' names).
+// tagged `@secret`, or named like a key, password or token, is secret; a number is an integer
+// (counts, ports, seconds, sizes: typed SDKs then get ints) unless tagged `@fractional`; interfaces
+// become named object types (an `Args`, `Spec` or `State` suffix dropped for anonymous members' names).
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
@@ -52,7 +53,7 @@ class Deriver {
         const parts = type.isUnion() ? type.types.filter((t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null))) : [type];
         if (parts.every((t) => t.flags & ts.TypeFlags.BooleanLike)) return { type: "boolean" };
         if (parts.every((t) => t.flags & ts.TypeFlags.StringLike)) return { type: "string" };
-        if (parts.every((t) => t.flags & ts.TypeFlags.NumberLike)) return { type: "number" };
+        if (parts.every((t) => t.flags & ts.TypeFlags.NumberLike)) return { type: where && ts.getJSDocTags(where).some((t) => t.tagName.text === "fractional") ? "number" : "integer" };
         if (parts.length !== 1) throw new Error(`cannot describe the union ${this.checker.typeToString(type)} in a schema`);
         const t = parts[0];
         if (this.checker.isArrayType(t)) return { type: "array", items: this.type(this.checker.getTypeArguments(t as ts.TypeReference)[0], where) };
@@ -93,8 +94,10 @@ export function deriveSchema(): Record<string, unknown> {
     const exported = new Map(checker.getExportsOfModule(checker.getSymbolAtLocation(source)!).map((s) => [s.name, s]));
     const deriver = new Deriver(checker);
     const declared = (name: string) => {
-        const symbol = exported.get(name);
-        if (!symbol) throw new Error(`provider/plugin/types.ts exports no ${name}`);
+        const found = exported.get(name);
+        if (!found) throw new Error(`provider/plugin/types.ts exports no ${name}`);
+        // Re-exported (the components' inputs): the docs are on the declaration it names.
+        const symbol = found.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(found) : found;
         return { type: checker.getDeclaredTypeOfSymbol(symbol), docs: ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() };
     };
     const resources: Record<string, unknown> = {};
@@ -112,6 +115,7 @@ export function deriveSchema(): Record<string, unknown> {
             required: outs.required,
         };
     }
+    for (const [token, r] of Object.entries(resources)) if (!(r as { description: string }).description) deriver.undocumented.push(`${token} (its inputs' interface)`);
     if (deriver.undocumented.length) throw new Error(`document these properties (a JSDoc comment): ${deriver.undocumented.join(", ")}`);
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
     const sorted = Object.fromEntries(Object.keys(deriver.types).sort().map((k) => [`berth:index:${k}`, deriver.types[k]]));
@@ -122,6 +126,7 @@ export function deriveSchema(): Record<string, unknown> {
         description: "Zero-downtime blue-green deployments to plain Docker hosts behind load balancers.",
         keywords: ["docker", "blue-green", "haproxy", "deployment", "category/infrastructure"],
         license: pkg.license,
+        publisher: "berth",
         language: {
             nodejs: { packageName: pkg.name },
             python: { packageName: "pulumi_berth", respectSchemaVersion: true },

@@ -14,7 +14,8 @@ export interface CommandResult {
 
 export interface CommandRunner {
     execIn(containerId: string, command: string[], env: Record<string, string>, timeoutSeconds: number): Promise<CommandResult>;
-    runOnce(image: string, command: string[], env: Record<string, string>, timeoutSeconds: number): Promise<CommandResult>;
+    /** `labels`: the owner's, on the one-off container beside berth's own hook label. */
+    runOnce(image: string, command: string[], env: Record<string, string>, timeoutSeconds: number, labels?: Record<string, string>): Promise<CommandResult>;
 }
 
 const envList = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
@@ -56,8 +57,8 @@ export class DockerCommands implements CommandRunner {
         return { exitCode: ExitCode ?? -1, output: Buffer.concat(output).toString("utf8") };
     }
 
-    async runOnce(image: string, command: string[], env: Record<string, string>, timeoutSeconds: number): Promise<CommandResult> {
-        const container = await this.docker.createContainer({ Image: image, Cmd: command, Env: envList(env), Labels: { "berth.hook": "true" } });
+    async runOnce(image: string, command: string[], env: Record<string, string>, timeoutSeconds: number, labels: Record<string, string> = {}): Promise<CommandResult> {
+        const container = await this.docker.createContainer({ Image: image, Cmd: command, Env: envList(env), Labels: { ...labels, "berth.hook": "true" } });
         try {
             await container.start();
             const { StatusCode } = await withTimeout(`one-off container of ${image} on ${this.node.name}`, timeoutSeconds, container.wait());

@@ -17,6 +17,11 @@ export const LABEL = {
     owner: "berth.owner",
 } as const;
 
+/** The labels that say whose a container is (none that are not known). */
+export function ownerLabels(stack: string | undefined, owner: string | undefined): Record<string, string> {
+    return { ...(stack ? { [LABEL.stack]: stack } : {}), ...(owner ? { [LABEL.owner]: owner } : {}) };
+}
+
 /**
  * A resource's owner id: `o` and 7 hex digits. The letter keeps container names of owners apart from
  * names made before owners (`<service>-<slot>-...`), whose second part is a number.

@@ -5,13 +5,13 @@
 // the previous inputs), or removes its containers on a first deploy, and fails: resources that
 // depend on the hook (the next services of a ServiceGroup) are then not released.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson, LABEL } from "../docker/labels";
+import { canonicalJson, LABEL, ownerLabels } from "../docker/labels";
 import { CommandResult, CommandRunner, DockerCommands } from "../docker/commands";
 import { ContainerState, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { progressFor } from "../progress";
 import { isServing } from "../rollout/plan";
 import { Failure, formatFailures, isUnknown } from "../validate";
-import { serviceProvider } from "./service";
+import { ownerFrom, ownership, serviceProvider } from "./service";
 import { hostsFor } from "./world";
 
 export interface PostStartHookSpec {
@@ -30,6 +30,7 @@ export interface PostStartHookSpec {
 /** A hooked service's inputs, its name filled in: what a rollback releases again. */
 export interface HookedServiceArgs extends Omit<ServiceArgs, "plannedChange"> {}
 
+/** A command run in (or beside) a service's first serving container after each release; a failure rolls the service back. */
 export interface PostStartHookArgs extends PostStartHookSpec {
     /** The service's inputs, its name filled in (a rollback releases them again). */
     serviceArgs: HookedServiceArgs;
@@ -37,6 +38,8 @@ export interface PostStartHookArgs extends PostStartHookSpec {
     revision: string;
     /** The service's containers, as its outputs say. */
     containers: ContainerState[];
+    /** The service's owner id: the hook runs in its containers only, never in another stack's of the same name. */
+    ownerId?: string;
 }
 
 export interface PostStartHookState extends PostStartHookArgs {
@@ -69,7 +72,7 @@ export function firstContainer(revision: string, containers: ContainerState[]): 
 
 const serviceId = (a: HookedServiceArgs) => `${a.cluster.name}/${a.name}`;
 const recorded = (args: PostStartHookArgs, containers: ContainerState[]): ServiceState => ({
-    ...args.serviceArgs, imageDigest: "", revision: args.revision, containers, backends: {}, lastRelease: [],
+    ...args.serviceArgs, ownerId: args.ownerId, imageDigest: "", revision: args.revision, containers, backends: {}, lastRelease: [],
 });
 
 /**
@@ -81,7 +84,9 @@ async function currentContainers(args: PostStartHookArgs, progress: (l: string) 
     const service = args.serviceArgs;
     const hosts = hostsFor(service.cluster.nodes);
     const selector = { [LABEL.service]: service.name, [LABEL.cluster]: service.cluster.name };
-    const running = (await Promise.all([...hosts.values()].map((h) => h.list(selector).catch(() => [])))).flat();
+    const owner = ownerFrom(service, args.ownerId, args.containers);
+    const listed = (await Promise.all([...hosts.values()].map((h) => h.list(selector).catch(() => [])))).flat();
+    const running = listed.filter((c) => ownership(owner, c) === "own");
     if (firstContainer(args.revision, running)) return running;
     progress(`revision ${args.revision} of ${service.name} is not running (rolled back after a failed hook?): releasing it again`);
     const result = await serviceProvider.update!(serviceId(service), recorded(args, running), service);
@@ -99,7 +104,7 @@ async function runHook(args: PostStartHookArgs, progress: (l: string) => void): 
         const image = args.image ?? args.serviceArgs.image;
         await hostsFor([node]).get(node.name)!.ensureImage(image, progress);
         progress(`post-start hook: running ${JSON.stringify(args.command)} in a one-off container of ${image} on ${node.name}`);
-        return runner.runOnce(image, args.command, args.env ?? {}, timeout);
+        return runner.runOnce(image, args.command, args.env ?? {}, timeout, ownerLabels(first.stack, first.owner));
     }
     progress(`post-start hook: running ${JSON.stringify(args.command)} in ${first.name} on ${node.name}`);
     return runner.execIn(first.id, args.command, args.env ?? {}, timeout);

@@ -4,7 +4,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ContainerLimits, ContainerSpec, HostClient, RunningContainer } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
-import { canonicalJson, containerName, containerNamePattern, LABEL, mintOwnerId, revisionOf, specHash } from "../docker/labels";
+import { canonicalJson, containerName, containerNamePattern, LABEL, mintOwnerId, ownerLabels, revisionOf, specHash } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
 import { BackendState, ContainerState, DEFAULTS, defined, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";
@@ -283,8 +283,7 @@ function containerSpecFor(args: ServiceArgs, owner: Owner, rev: Revision): (slot
             [LABEL.slot]: String(slot),
             [LABEL.specHash]: rev.hash,
             [LABEL.version]: versionOf(args.image),
-            ...(owner.stack ? { [LABEL.stack]: owner.stack } : {}),
-            [LABEL.owner]: owner.id,
+            ...ownerLabels(owner.stack, owner.id),
         },
         ports: (args.ports ?? []).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort ?? 0 })),
         healthcheck: dockerHealthcheck(args.healthCheck, args.ports?.[0]?.containerPort),

@@ -13,6 +13,6 @@ function resource<T>(token: string, name: string, args: object, outputs: string[
 
 export const pluginKit: BerthKit = {
     slbBinding: (name, args, opts) => resource<KitBinding>("berth:index:SlbBinding", name, args, ["url", "state"], opts),
-    service: (name, args, opts) => resource<KitService>("berth:index:Service", name, args, ["revision", "containers"], opts),
+    service: (name, args, opts) => resource<KitService>("berth:index:Service", name, args, ["revision", "containers", "ownerId"], opts),
     postStartHook: (name, args, opts) => resource<pulumi.CustomResource>("berth:index:PostStartHook", name, args, ["output"], opts),
 };
