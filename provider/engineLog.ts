@@ -3,7 +3,8 @@
 // carries (or among the run's diagnostics without one), and a warning as a warning.
 import * as path from "path";
 
-export type Severity = "info" | "warning";
+/** status: an info line the next status replaces (Pulumi shows it beside the resource while it runs, not among the lasting lines). */
+export type Severity = "info" | "warning" | "status";
 
 const address = process.argv.slice(2).filter((a) => !a.startsWith("-")).pop();
 let engine: { client: any; proto: any } | undefined;
@@ -23,7 +24,7 @@ export function logToEngine(urn: string, line: string, severity: Severity = "inf
     const e = connect();
     if (!e) return false;
     const level = severity === "warning" ? e.proto.LogSeverity.WARNING : e.proto.LogSeverity.INFO;
-    e.client.log(new e.proto.LogRequest().setSeverity(level).setMessage(line).setUrn(urn), (err: Error | null) => {
+    e.client.log(new e.proto.LogRequest().setSeverity(level).setMessage(line).setUrn(urn).setEphemeral(severity === "status"), (err: Error | null) => {
         if (err) console.error(line);
     });
     return true;

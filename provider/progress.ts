@@ -2,7 +2,8 @@
 import { AsyncLocalStorage } from "async_hooks";
 import { logToEngine, Severity } from "./engineLog";
 
-export type Progress = (line: string) => void;
+/** A progress line; `status`: a wait in progress, which the next status replaces (decisions and outcomes last). */
+export type Progress = (line: string, status?: boolean) => void;
 
 // The dynamic provider's stdout reaches `pulumi up` as is; the provider plugin handles several
 // resources at once and sends each one's lines to the engine against that resource's URN.
@@ -14,7 +15,13 @@ export function withProgressSink<T>(sink: (line: string, severity?: Severity) =>
 }
 
 export function progressFor(scope: string, write?: (line: string) => void): Progress {
-    return (line) => (write ?? sinks.getStore() ?? console.log)(`[berth] ${scope}: ${line}`);
+    return (line, status) => {
+        const text = `[berth] ${scope}: ${line}`;
+        const sink = sinks.getStore();
+        if (write) write(text);
+        else if (sink) sink(text, status ? "status" : "info");
+        else console.log(text);
+    };
 }
 
 /** A warning: among the run's warnings (the dynamic provider knows no URN: without one), else a progress line. */
@@ -27,14 +34,14 @@ export function warnFor(scope: string): Progress {
     };
 }
 
-/** Prints a repeating status only when it changes, or every `everyMs` while it stays the same. */
+/** Prints a repeating status (a wait in progress) only when it changes, or every `everyMs` while it stays the same. */
 export function throttled(progress: Progress, everyMs = 5000): Progress {
     let last = "";
     let at = 0;
     return (line) => {
         const now = Date.now();
         if (line !== last || now - at >= everyMs) {
-            progress(line);
+            progress(line, true);
             last = line;
             at = now;
         }

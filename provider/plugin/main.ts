@@ -43,11 +43,23 @@ function diffHandler(call: any, callback: (err: any, resp?: any) => void): void 
 
 type Handler = (this: unknown, call: any, callback: (err: any, resp?: any) => void) => void;
 
-/** provider.main's Configure, also saying that Create and Update take previews (handled below). */
+/** provider.main's Configure, also taking the stack's `berth:` keys and saying that Create and Update take previews (handled below). */
 const configureHandler = (configure: Handler): Handler =>
     function (call, callback) {
+        try {
+            berth.configure(call.request.getArgs()?.toJavaScript() ?? {});
+        } catch (e) {
+            return callback(e);
+        }
         configure.call(this, call, (err, resp) => callback(err, resp?.setSupportspreview(true)));
     };
+
+/** A changed `berth:` key changes the inputs of the resources it reaches (check applies it), never the provider: no replacement. */
+function diffConfigHandler(call: any, callback: (err: any, resp?: any) => void): void {
+    const changed = berth.configChanged(call.request.getOlds()?.toJavaScript() ?? {}, call.request.getNews()?.toJavaScript() ?? {});
+    const Changes = providerProto.DiffResponse.DiffChanges;
+    callback(null, new providerProto.DiffResponse().setChanges(changed.length ? Changes.DIFF_SOME : Changes.DIFF_NONE).setDiffsList(changed));
+}
 
 /** provider.main's Create or Update for `up`; in a preview, the outputs the inputs say, and nothing run. */
 function previewingHandler(run: Handler, inputsOf: (req: any) => any, response: () => any): Handler {
@@ -68,6 +80,7 @@ grpc.Server.prototype.addService = function (service: unknown, implementation: R
     const impl = service !== providerRpc.ResourceProviderService ? implementation : Object.assign(Object.create(implementation), {
         diff: diffHandler,
         configure: configureHandler(implementation.configure),
+        diffConfig: diffConfigHandler,
         create: previewingHandler(implementation.create, (req) => req.getProperties(), () => new providerProto.CreateResponse()),
         update: previewingHandler(implementation.update, (req) => req.getNews(), () => new providerProto.UpdateResponse()),
     });

@@ -10,6 +10,7 @@ import { changedProperties, serviceProvider } from "../engine/service";
 import { slbBindingOutputs, slbBindingProvider } from "../engine/slbBinding";
 import { ClusterArgs, defined, ServiceArgs, ServiceState, SlbBindingArgs } from "../model";
 import { withProgressSink } from "../progress";
+import { BerthConfig, CONFIG_KEYS, readConfig, withConfigDefaults } from "../config";
 import { Severity } from "../engineLog";
 import { buildCanary } from "../../components/canary";
 import { BerthKit } from "../../components/kit";
@@ -121,6 +122,20 @@ export class BerthProvider implements pulumi.provider.Provider {
 
     getSchema = async () => schemaJson();
 
+    private config: BerthConfig = {};
+
+    /** The stack's `berth:` keys (Configure's arguments; secrets arrive wrapped). */
+    configure(args: Values): void {
+        const plain = unwrapSecrets(args).plain;
+        this.config = readConfig((key) => (typeof plain[key] === "string" ? plain[key] : plain[key] === undefined ? undefined : JSON.stringify(plain[key])));
+    }
+
+    /** The `berth:` keys whose values differ. */
+    configChanged(olds: Values, news: Values): string[] {
+        const [o, n] = [unwrapSecrets(olds).plain, unwrapSecrets(news).plain];
+        return CONFIG_KEYS.filter((k) => canonicalJson(o[k] ?? null) !== canonicalJson(n[k] ?? null));
+    }
+
     /** Ctrl-C in `pulumi up`: releases stop waiting at their next safe point and roll the unfinished batch back. */
     cancel = async () => cancelWaits();
 
@@ -159,7 +174,8 @@ export class BerthProvider implements pulumi.provider.Provider {
         const referenceFailures = resourceReferenceFailures(news, served.referenceHints ?? {});
         if (referenceFailures.length) return { inputs: news, failures: referenceFailures };
         const n = unwrapSecrets(news);
-        const inputs = { ...served.defaults(name, stack), ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)) };
+        const given = { ...served.defaults(name, stack), ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)) };
+        const inputs = withConfigDefaults(token, given, this.config);
         const result = await this.run(urn, () => served.engine.check!(unwrapSecrets(olds).plain, inputs));
         const secretKeys = [...n.secretKeys, ...schemaSecretKeys(this.spec, this.inputsSchema(token), result.inputs ?? inputs)];
         return { inputs: wrapSecrets(result.inputs ?? inputs, secretKeys), failures: result.failures ?? [] };

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
+import { BerthConfig, readConfig } from "../config";
 
 /** The engines a serialized provider may load, as `pulumi-berth/dist/provider/engine/<name>`. */
 export type EngineModule = "service" | "slbBinding" | "cluster" | "hook" | "registryRotation";
@@ -60,6 +61,13 @@ export function linkBerthInto(workDir: string): void {
 
 /** The stack the program runs as, as owners record it: organization/project/stack. */
 export const stackOfProgram = () => `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+
+/** The stack's `berth:` configuration as the program sees it (the access key secret apart: read it as a secret). */
+export function stackConfig(): BerthConfig {
+    const config = new pulumi.Config("berth");
+    return readConfig((key) => (key === "aliyunAccessKeySecret" ? undefined : config.get(key)));
+}
+stackConfig.aliyunAccessKeySecret = () => new pulumi.Config("berth").getSecret("aliyunAccessKeySecret");
 
 /** Marks outputs secret whatever the inputs were: outputs that carry node keys must never be stored in plain text. */
 export function withSecretOutputs(opts: pulumi.CustomResourceOptions | undefined, outputs: string[]): pulumi.CustomResourceOptions {

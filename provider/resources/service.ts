@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec, ServiceBinding } from "../model";
 import { Cluster, clusterRef } from "./cluster";
-import { lazyProvider, stackOfProgram, withSecretOutputs } from "./lazy";
+import { lazyProvider, stackConfig, stackOfProgram, withSecretOutputs } from "./lazy";
+import { releaseWithDefaults } from "../config";
 import { SlbBinding } from "./slbBinding";
 
 export interface ServiceBindingArgs {
@@ -82,7 +83,7 @@ export class Service extends pulumi.dynamic.Resource {
                 diskQuotaMb: args.diskQuotaMb,
                 stopGracePeriodSeconds: args.stopGracePeriodSeconds,
                 bindings,
-                release: args.release,
+                release: pulumi.output(args.release).apply((r) => releaseWithDefaults(r, stackConfig())),
                 restartTrigger: args.restartTrigger,
                 registries: args.cluster instanceof Cluster ? args.cluster.registries : undefined,
                 stack: stackOfProgram(),

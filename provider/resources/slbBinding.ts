@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AliyunEndpoint, HaproxyEndpoint, listenerUrlOf, SlbBindingState } from "../model";
-import { lazyProvider, stackOfProgram } from "./lazy";
+import { lazyProvider, stackConfig, stackOfProgram } from "./lazy";
+import { aliyunWithDefaults } from "../config";
 
 export interface SlbBindingResourceArgs {
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
@@ -34,7 +35,13 @@ export class SlbBinding extends pulumi.dynamic.Resource {
     private readonly given: Pick<SlbBindingResourceArgs, "haproxy" | "aliyun" | "protocol" | "healthCheck">;
 
     constructor(name: string, args: SlbBindingResourceArgs, opts?: pulumi.CustomResourceOptions) {
-        const aliyun = args.aliyun && pulumi.output(args.aliyun).apply((a) => (a.accessKeySecret === undefined ? a : pulumi.secret(a)));
+        // The stack's berth: region and access key where the binding names none.
+        const aliyun =
+            args.aliyun &&
+            pulumi.all([args.aliyun, stackConfig.aliyunAccessKeySecret()]).apply(([a, secret]) => {
+                const endpoint = aliyunWithDefaults(a, { ...stackConfig(), ...(secret ? { aliyunAccessKeySecret: secret } : {}) });
+                return endpoint.accessKeySecret === undefined ? endpoint : pulumi.secret(endpoint);
+            });
         super(
             lazyProvider("slbBinding", "slbBindingProvider"),
             name,

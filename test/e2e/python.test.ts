@@ -61,6 +61,11 @@ describe("berth from Python through the provider plugin", function () {
         }
         const underService = events.filter((e) => e.diagnosticEvent?.urn?.endsWith("berth:index:Service::py-web") && e.diagnosticEvent.message.includes("[berth] py-web:"));
         assert.ok(underService.length > 0, "the plugin logs progress against the service's URN");
+        // Waits are statuses the next one replaces; decisions and outcomes last.
+        const waits = underService.filter((e) => /waiting for (Docker|load balancer) health/.test(e.diagnosticEvent!.message));
+        assert.ok(waits.length > 0 && waits.every((e) => e.diagnosticEvent!.ephemeral === true), JSON.stringify(waits.map((e) => e.diagnosticEvent)));
+        const lasting = underService.filter((e) => /batch 1\/1: start|traffic on/.test(e.diagnosticEvent!.message));
+        assert.ok(lasting.length > 0 && lasting.every((e) => !e.diagnosticEvent!.ephemeral), JSON.stringify(lasting.map((e) => e.diagnosticEvent)));
     });
 
     it("previews a new image as a detailed diff of the service alone", async () => {

@@ -89,7 +89,7 @@ describe("release engine (real hosts, real HAProxy)", function () {
         assert.equal(s.failed, 0, JSON.stringify(s));
         const batches = state.lastRelease.filter((l) => l.startsWith("batch "));
         assert.equal(batches.length, 3, state.lastRelease.join("\n"));
-        for (const line of batches) assert.match(line, /retire first rel-\d-[\w-]+ on (h\d); start slot \d on \1/);
+        for (const line of batches) assert.match(line, /retire first rel-o[0-9a-f]{7}-\d-[\w-]+ on (h\d); start slot \d on \1/);
         assert.ok(fewest >= 2, `serving backends fell to ${fewest}`);
         assert.equal((await containersOf("rel")).filter((c) => c.revision === state.revision).length, 3);
     });
@@ -114,7 +114,7 @@ describe("release engine (real hosts, real HAProxy)", function () {
             assert.ok(state.lastRelease.some((l) => /re-planning with what batch failures taught: node h1: host port 8081 is held by a process outside Docker/.test(l)), state.lastRelease.join("\n"));
             const batches = state.lastRelease.filter((l) => /^batch \d\/2: retire first/.test(l));
             assert.equal(batches.length, 2, state.lastRelease.join("\n"));
-            for (const line of batches) assert.match(line, /retire first rel-\d-[\w-]+ on (h\d); start slot \d on \1/);
+            for (const line of batches) assert.match(line, /retire first rel-o[0-9a-f]{7}-\d-[\w-]+ on (h\d); start slot \d on \1/);
             assert.deepEqual(state.containers.map((c) => c.node).sort(), ["h2", "h3"]);
             assert.ok(state.containers.every((c) => c.revision === state.revision));
 
@@ -149,7 +149,7 @@ describe("release engine (real hosts, real HAProxy)", function () {
         state = (await serviceProvider.create(args)).outs;
         let killed = false;
         watchProgress((l) => {
-            if (!killed && /started rel-\d-\S+ on h2/.test(l)) {
+            if (!killed && /started rel-o[0-9a-f]{7}-\d-\S+ on h2/.test(l)) {
                 killed = true;
                 killDocker(1);
             }

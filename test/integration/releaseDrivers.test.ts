@@ -171,7 +171,7 @@ for (const make of [haproxyRig, aliyunRig]) {
             assert.equal(s.failed, 0, JSON.stringify(s));
             const batches = state.lastRelease.filter((l) => l.startsWith("batch "));
             assert.equal(batches.length, 3, state.lastRelease.join("\n"));
-            for (const line of batches) assert.match(line, /retire first drv-\d-[\w-]+ on (h\d); start slot \d on \1/);
+            for (const line of batches) assert.match(line, /retire first drv-o[0-9a-f]{7}-\d-[\w-]+ on (h\d); start slot \d on \1/);
             assert.ok(fewest >= 2, `serving backends fell to ${fewest}`);
         });
 
