@@ -289,6 +289,20 @@ export interface BackendState {
     weight: number;
 }
 
+/** How berth reaches an HAProxy on its own host: its sockets through the SSH connection, its config and `haproxy -c` by commands there. */
+export interface HaproxySsh {
+    /** The load balancer's host name or address. */
+    host: string;
+    /** SSH port. Default 22. */
+    port?: number;
+    /** Remote user: it must read and write the config file (and its directory) and use both sockets. */
+    user: string;
+    /** Private key (OpenSSH or PEM): a Pulumi secret. */
+    privateKey: string;
+    /** The host's public key (`ssh-ed25519 AAAA...`); any other host key is refused. */
+    hostPublicKey: string;
+}
+
 export interface HaproxyEndpoint {
     /** Runtime API socket (stats socket, level admin). */
     adminSocket: string;
@@ -296,6 +310,8 @@ export interface HaproxyEndpoint {
     masterSocket?: string;
     /** Configuration file berth keeps its sections in. */
     configPath: string;
+    /** HAProxy on another host: the sockets and the config path are that host's. Default: this machine. */
+    ssh?: HaproxySsh;
 }
 
 /** An existing Aliyun Classic Load Balancer (CLB) instance; berth creates and owns the listener and its vServer group. */

@@ -1,7 +1,7 @@
 // Pure input validation. Each problem names the property path and what is wrong, so that
 // `pulumi preview` fails before anything is touched.
 import { ClusterArgs, DEFAULTS, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
-import { credentialFaults } from "./docker/credentials";
+import { credentialFaults, sshKeyFaults } from "./docker/credentials";
 import { PERIOD_KINDS, prefixProblem } from "./registry/period";
 import { RegistryRotationArgs } from "./registry/rotationModel";
 import { Constraint, LABEL_KEY, parseAffinity, parseConstraint } from "./schedule/placement";
@@ -320,6 +320,16 @@ export function validateSlbBinding(args: Partial<SlbBindingArgs>): Failure[] {
                 if (typeof v !== "string" || !v.startsWith("/")) c.fail(`haproxy.${key}`, `must be an absolute path, got ${JSON.stringify(v)}`);
             });
         }
+        // On another host: reached as the nodes are over SSH, never trusting a host key on first use.
+        c.known(h.ssh, (ssh) => {
+            for (const key of ["host", "user"] as const) {
+                if (!ssh[key]) c.fail(`haproxy.ssh.${key}`, "is required");
+                c.known(ssh[key], (v) => {
+                    if (typeof v !== "string" || (key === "host" && !HOST.test(v))) c.fail(`haproxy.ssh.${key}`, `must be ${key === "host" ? "an IP address or host name" : "a user name"}, got ${JSON.stringify(v)}`);
+                });
+            }
+            for (const f of sshKeyFaults(ssh, (v) => !isUnknown(v))) c.fail(`haproxy.ssh.${f.field}`, f.reason);
+        });
     });
     if (!args.listen) c.fail("listen", "is required");
     c.known(args.listen, (l) => {

@@ -3,7 +3,9 @@
 #   - "tls": a host whose dockerd also listens on tcp 2376 with --tlsverify (10.231.K.241; its
 #     second address 10.231.K.243 is not in the server certificate, to stage a name mismatch);
 #   - "ssh": a host running sshd (10.231.K.242:22) where user "berth" runs
-#     `docker system dial-stdio` against that host's own dockerd (sshd sets DOCKER_HOST).
+#     `docker system dial-stdio` against that host's own dockerd (sshd sets DOCKER_HOST), and an
+#     HAProxy of its own run by "berth" (listeners on 10.231.K.242): a load balancer on another host,
+#     which berth reaches only over SSH.
 # start (idempotent; removes every container on both) generates a CA, server and client certificates (and, for error tests, another CA and an
 # expired client certificate), the SSH host key and a client key, then writes remote.json (paths
 # of all of these) next to the cluster's cluster.json. The cluster (scripts/cluster.sh start) must run.
@@ -28,6 +30,10 @@ host_addr() {
 }
 readonly TLS_OTHER_ADDR="$SUBNET.243"
 sshd_cfg() { echo "$(host_run ssh)/sshd_config"; }
+# The remote load balancer's files belong to the SSH user: berth edits them over SSH as that user.
+readonly LB_DIR="$SSH_HOME/lb-$CLUSTER"
+lb_cfg() { echo "$LB_DIR/haproxy.cfg"; }
+lb_pids() { proc_pids haproxy "$(re_escape "$(lb_cfg)")"; }
 # By its pidfile: sshd rewrites its command line (setproctitle), so proc_pids cannot match it.
 sshd_pids() {
   local pid
@@ -128,6 +134,33 @@ sshd_starting_pids() {
   if [[ -n "${SSHD_LAUNCHED:-}" ]] && alive "$SSHD_LAUNCHED"; then echo "$SSHD_LAUNCHED"; fi
 }
 
+# ensure_remote_slb: a fresh HAProxy in the ssh host's namespace, run by the SSH user, with only its
+# base config (a clean slate, as cluster.sh clean gives the local SLBs).
+ensure_remote_slb() {
+  terminate "remote haproxy" 10 $(lb_pids)
+  mkdir -p "$LB_DIR"
+  rm -f "$LB_DIR"/*.sock "$LB_DIR"/haproxy.cfg.berth-*
+  cat >"$(lb_cfg)" <<EOF
+# HAProxy config of berth cluster $CLUSTER's remote load balancer (host "ssh"), base part written by
+# scripts/remote-hosts.sh. Sections managed by berth follow.
+global
+    stats socket $LB_DIR/admin.sock level admin
+    stats timeout 30s
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout queue 5s
+EOF
+  chown -R "$SSH_USER:" "$LB_DIR"
+  log "starting the remote load balancer (haproxy as $SSH_USER in the ssh host's namespace)"
+  launch "$LOG_DIR/hssh-haproxy.log" nsenter --net="$NETNS_DIR/$(host_ns ssh)" runuser -u "$SSH_USER" -- \
+    haproxy -W -S "$LB_DIR/master.sock" -f "$(lb_cfg)" -p "$LB_DIR/haproxy.pid"
+  wait_for "remote haproxy" "$LOG_DIR/hssh-haproxy.log" lb_pids sock_cmd "$LB_DIR/admin.sock" "show info"
+}
+
 cmd_start() {
   [[ -f "$RUN_DIR/cluster.json" ]] || die "cluster $CLUSTER is not running (run: scripts/cluster.sh start)"
   command -v /usr/sbin/sshd >/dev/null && command -v openssl >/dev/null || die "missing sshd or openssl (run scripts/setup/system.sh)"
@@ -148,6 +181,7 @@ cmd_start() {
   wait_for "dockerd tls (tcp $TLS_PORT)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$(host_addr tls)" "$TLS_PORT"
   ensure_sshd
   wait_for sshd "$LOG_DIR/hssh-sshd.log" sshd_starting_pids tcp_answers "$(host_addr ssh)" 22
+  ensure_remote_slb
   write_remote_json
   log "remote hosts up: tls $(host_addr tls):$TLS_PORT, ssh $SSH_USER@$(host_addr ssh); see $RUN_DIR/remote.json"
 }
@@ -165,6 +199,10 @@ write_remote_json() {
     "name": "ssh", "docker": "ssh://$SSH_USER@$(host_addr ssh)", "address": "$(host_addr ssh)",
     "localDocker": "unix://$(host_sock ssh)",
     "privateKey": "$PKI/ssh-client-key", "hostPublicKey": "$PKI/ssh-host-key.pub"
+  },
+  "slb": {
+    "host": "$(host_addr ssh)", "user": "$SSH_USER", "address": "$(host_addr ssh)",
+    "adminSocket": "$LB_DIR/admin.sock", "masterSocket": "$LB_DIR/master.sock", "configPath": "$(lb_cfg)"
   }
 }
 EOF
@@ -173,6 +211,7 @@ EOF
 cmd_stop() {
   take_lock
   local h
+  terminate "remote haproxy" 10 $(lb_pids)
   for h in tls ssh; do
     if [[ -e "$NETNS_DIR/$(host_ns "$h")" || -n "$(dockerd_pids "$h")" ]]; then stop_host "$h"; fi
   done

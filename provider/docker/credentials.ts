@@ -73,28 +73,34 @@ function tlsFaults(tls: NonNullable<NodeSpec["tls"]>, known: (v: unknown) => boo
 function sshFaults(node: NodeSpec, known: (v: unknown) => boolean): NodeFault[] {
     const ssh = node.ssh;
     if (!ssh) return [{ field: "ssh", reason: "is required for ssh:// nodes: { privateKey, hostPublicKey } (berth never trusts a host key on first use)" }];
+    const faults = sshKeyFaults(ssh, known).map((f) => ({ ...f, field: `ssh.${f.field}` }));
+    if (known(ssh.user) && !sshUser(node)) faults.push({ field: "ssh.user", reason: "is required (or give it in the URL: ssh://user@host)" });
+    return faults;
+}
+
+/** The key, host key and port of an SSH connection (a node's, or an HAProxy host's), as fields of it. */
+export function sshKeyFaults(ssh: { privateKey?: unknown; hostPublicKey?: unknown; port?: unknown }, known: (v: unknown) => boolean): NodeFault[] {
     const faults: NodeFault[] = [];
     if (known(ssh.privateKey)) {
         const parsed = isText(ssh.privateKey) ? ssh2Utils.parseKey(ssh.privateKey) : new Error("missing");
         if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey()) {
-            faults.push({ field: "ssh.privateKey", reason: "is not an unencrypted private key in OpenSSH or PEM format (-----BEGIN OPENSSH PRIVATE KEY-----)" });
+            faults.push({ field: "privateKey", reason: "is not an unencrypted private key in OpenSSH or PEM format (-----BEGIN OPENSSH PRIVATE KEY-----)" });
         }
     }
     if (known(ssh.hostPublicKey)) {
         if (!isText(ssh.hostPublicKey)) {
-            faults.push({ field: "ssh.hostPublicKey", reason: "is required: the node's SSH host public key (berth never trusts a host key on first use)" });
+            faults.push({ field: "hostPublicKey", reason: "is required: the host's SSH public key (berth never trusts a host key on first use)" });
         } else {
             try {
                 hostKeyBlobs(ssh.hostPublicKey);
             } catch (e: any) {
-                faults.push({ field: "ssh.hostPublicKey", reason: e.message });
+                faults.push({ field: "hostPublicKey", reason: e.message });
             }
         }
     }
-    if (known(ssh.port) && ssh.port !== undefined && (!Number.isInteger(ssh.port) || ssh.port < 1 || ssh.port > 65535)) {
-        faults.push({ field: "ssh.port", reason: `must be a whole number from 1 to 65535, got ${JSON.stringify(ssh.port)}` });
+    if (known(ssh.port) && ssh.port !== undefined && (!Number.isInteger(ssh.port) || (ssh.port as number) < 1 || (ssh.port as number) > 65535)) {
+        faults.push({ field: "port", reason: `must be a whole number from 1 to 65535, got ${JSON.stringify(ssh.port)}` });
     }
-    if (known(ssh.user) && !sshUser(node)) faults.push({ field: "ssh.user", reason: "is required (or give it in the URL: ssh://user@host)" });
     return faults;
 }
 

@@ -27,7 +27,7 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
             // Not reachable from here (a runner outside the load balancer's network): the rule in reach.ts decides.
             const verdict = reachVerdict("plan", { nodes: [], slbs: e && noAnswer(e) ? [{ name: news.name, error: e?.message ?? String(e) }] : [] });
             if (verdict.kind === "unknown") warnFor(`slb binding ${news.name}`)(`${verdict.reason}; services bound to it show no plan until it answers`);
-            else if (e) failures.push({ property: news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket", reason: e?.message ?? String(e) });
+            else if (e) failures.push({ property: e.field ?? (news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket"), reason: e?.message ?? String(e) });
             else if (!isUnknown(news.listen)) {
                 const clash = await driverFor(news as SlbBindingArgs).listenerClash(news as SlbBindingArgs, news.stack);
                 if (clash) failures.push(clash);

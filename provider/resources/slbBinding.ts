@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AliyunEndpoint, HaproxyEndpoint, listenerUrlOf, SlbBindingState } from "../model";
+import type { DeepInput } from "../../components/kit";
 import { lazyProvider, stackConfig, stackOfProgram } from "./lazy";
 import { aliyunWithDefaults } from "../config";
 
@@ -7,7 +8,8 @@ export interface SlbBindingResourceArgs {
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
     name?: pulumi.Input<string>;
     driver?: pulumi.Input<"haproxy" | "aliyun">;
-    haproxy?: pulumi.Input<HaproxyEndpoint>;
+    /** The HAProxy, here or (with `ssh`) on its own host; give `ssh.privateKey` as a secret. */
+    haproxy?: DeepInput<HaproxyEndpoint>;
     /** With driver "aliyun": the CLB instance; the access key is kept as a secret in the state. */
     aliyun?: pulumi.Input<{ [K in keyof AliyunEndpoint]: pulumi.Input<AliyunEndpoint[K]> }>;
     protocol?: pulumi.Input<"tcp" | "http">;

@@ -1,16 +1,14 @@
 // HAProxy driver: servers change through the runtime API (no reload, no dropped connection) and
 // every change is persisted in the managed section of the configuration file, so that a reload
 // or restart keeps them. Listeners (frontend + backend) need a reload via the master socket.
-import { execFile } from "child_process";
-import { promises as fs } from "fs";
-import * as net from "net";
+// The HAProxy may run here or on its own host, reached over SSH (haproxyHost.ts).
 import retry from "async-retry";
-import lockfile from "proper-lockfile";
 import { HaproxyEndpoint, SlbBindingArgs } from "../model";
 import { mapLimited } from "../limit";
 import { waitUntil } from "../wait";
 import { Backend, BackendStatus, ListenerClash, ListenerOwner, SlbDriver } from "./driver";
 import { listenerClash, PersistedServer, readSection, renderSection, serverOptions, writeSection } from "./haproxyConfig";
+import { HaproxyHost, LocalHaproxyHost, quote, SshHaproxyHost } from "./haproxyHost";
 
 const SOCKET_TIMEOUT_MS = 5000;
 
@@ -19,11 +17,11 @@ const SOCKET_TIMEOUT_MS = 5000;
  * EAGAIN (the socket's accept queue is full under a burst) and ECONNREFUSED (the master CLI
  * just after a reload, while it re-executes itself) are retried; anything else is an answer.
  */
-export function socketCommand(path: string, command: string, halfClose = false): Promise<string> {
+function socketCommand(host: HaproxyHost, path: string, command: string, halfClose = false): Promise<string> {
     return retry(
         async (bail) => {
             try {
-                return await sendOnce(path, command, halfClose);
+                return await sendOnce(host, path, command, halfClose);
             } catch (e: any) {
                 // async-retry still runs the next attempt when the attempt throws after bail: return instead.
                 if (!/EAGAIN|ECONNREFUSED/.test(String(e?.message))) return bail(e) as never;
@@ -34,19 +32,24 @@ export function socketCommand(path: string, command: string, halfClose = false):
     );
 }
 
-function sendOnce(path: string, command: string, halfClose: boolean): Promise<string> {
+async function sendOnce(host: HaproxyHost, path: string, command: string, halfClose: boolean): Promise<string> {
+    // The code says whether anything answered there (see reach.ts).
+    const failed = (e: NodeJS.ErrnoException & { field?: string }) =>
+        Object.assign(new Error(`HAProxy socket ${path} does not answer (${command.split(" ")[0]}, on ${host.where}): ${e.message}`), { code: e.code, field: e.field });
+    const sock = await host.connect(path).catch((e) => Promise.reject(failed(e)));
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
-        const sock = net.createConnection(path);
-        sock.setTimeout(SOCKET_TIMEOUT_MS, () => sock.destroy(Object.assign(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" })));
-        sock.on("connect", () => {
-            sock.write(command + "\n");
-            if (halfClose) sock.end();
+        const timer = setTimeout(() => sock.destroy(Object.assign(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" })), SOCKET_TIMEOUT_MS);
+        sock.write(command + "\n");
+        if (halfClose) sock.end();
+        sock.on("data", (d: Buffer) => chunks.push(d));
+        // HAProxy closed its side: close ours (an SSH channel stays open until both sides end).
+        sock.on("end", () => sock.end());
+        sock.on("error", (e: NodeJS.ErrnoException) => reject(failed(e)));
+        sock.on("close", () => {
+            clearTimeout(timer);
+            resolve(Buffer.concat(chunks).toString("utf8"));
         });
-        sock.on("data", (d) => chunks.push(d));
-        // The code says whether anything answered there (see reach.ts).
-        sock.on("error", (e: NodeJS.ErrnoException) => reject(Object.assign(new Error(`HAProxy socket ${path} does not answer (${command.split(" ")[0]}): ${e.message}`), { code: e.code })));
-        sock.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
     });
 }
 
@@ -64,40 +67,60 @@ export function parseStat(csv: string): Array<Record<string, string>> {
 export class HaproxyDriver implements SlbDriver {
     readonly countsInFlight = true;
 
-    constructor(private readonly endpoint: HaproxyEndpoint) {}
+    private readonly host: HaproxyHost;
+
+    constructor(private readonly endpoint: HaproxyEndpoint) {
+        this.host = endpoint.ssh ? new SshHaproxyHost(endpoint.ssh) : new LocalHaproxyHost();
+    }
+
+    private admin(command: string): Promise<string> {
+        return socketCommand(this.host, this.endpoint.adminSocket, command);
+    }
 
     private async run(command: string, ok: RegExp = /^$/): Promise<string> {
-        const out = (await socketCommand(this.endpoint.adminSocket, command)).trim();
+        const out = (await this.admin(command)).trim();
         if (!ok.test(out)) throw new Error(`HAProxy refused '${command}': ${out}`);
         return out;
     }
 
     async ping(): Promise<void> {
-        const info = await socketCommand(this.endpoint.adminSocket, "show info");
+        const info = await this.admin("show info");
         if (!/^Name: HAProxy/m.test(info)) throw new Error(`HAProxy socket ${this.endpoint.adminSocket} answered, but not as HAProxy: ${info.slice(0, 80)}`);
     }
 
     private async workerPid(): Promise<string> {
-        const info = await socketCommand(this.endpoint.adminSocket, "show info");
+        const info = await this.admin("show info");
         return /^Pid: (\d+)/m.exec(info)?.[1] ?? "";
     }
 
-    /** Edits the config file under a lock shared with every other berth process. */
-    private async editConfig<T>(edit: (config: string) => { config: string; result: T }): Promise<{ changed: boolean; result: T }> {
-        const path = this.endpoint.configPath;
-        const release = await lockfile.lock(path, { realpath: false, retries: { retries: 100, minTimeout: 20, maxTimeout: 200 }, stale: 30000 });
-        try {
-            const before = await fs.readFile(path, "utf8");
+    /** Edits the config file under a lock (on HAProxy's host) shared with every other berth process. */
+    private editConfig<T>(edit: (config: string) => { config: string; result: T }): Promise<{ changed: boolean; result: T }> {
+        return this.host.withLock(`${this.endpoint.configPath}.berth-lock`, async () => {
+            const before = await this.readConfig();
             const { config, result } = edit(before);
-            if (config !== before) {
-                const tmp = `${path}.berth-tmp`;
-                await fs.writeFile(tmp, config);
-                await fs.rename(tmp, path);
-            }
+            if (config !== before) await this.replaceConfig(config);
             return { changed: config !== before, result };
-        } finally {
-            await release();
-        }
+        });
+    }
+
+    private async readConfig(): Promise<string> {
+        const path = this.endpoint.configPath;
+        const read = await this.host.run(`cat ${quote(path)}`);
+        if (read.code !== 0) throw new Error(`cannot read the HAProxy config ${path} on ${this.host.where}: ${read.stderr.trim()}`);
+        return read.stdout;
+    }
+
+    /**
+     * Writes the config beside the file, has `haproxy -c` check it on HAProxy's host, and only then
+     * renames it over the file: a reload never reads half a file, or one HAProxy rejects.
+     */
+    private async replaceConfig(config: string): Promise<void> {
+        const [path, tmp] = [quote(this.endpoint.configPath), quote(`${this.endpoint.configPath}.berth-tmp`)];
+        // haproxy lives in sbin, which a non-root user's PATH may lack.
+        const haproxy = `PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" haproxy`;
+        const r = await this.host.run(`cat > ${tmp} && { ${haproxy} -c -q -f ${tmp} || { rc=$?; rm -f ${tmp}; exit $rc; }; } && mv -f ${tmp} ${path}`, config);
+        if (r.code === 127) throw new Error(`haproxy is not installed on ${this.host.where}: berth checks every config with haproxy -c there before using it`);
+        if (r.code !== 0) throw new Error(`HAProxy on ${this.host.where} rejects the new ${this.endpoint.configPath}: ${(r.stderr || r.stdout).trim()}`);
     }
 
     /**
@@ -107,20 +130,15 @@ export class HaproxyDriver implements SlbDriver {
      */
     async reload(): Promise<void> {
         if (!this.endpoint.masterSocket) throw new Error("haproxy.masterSocket is needed to add, change or remove a listener (it reloads HAProxy)");
-        await validateConfigFile(this.endpoint.configPath);
-        const path = this.endpoint.configPath;
-        // Its own lock, not the config file's: proper-lockfile tracks one lock per path in a process.
-        const release = await lockfile.lock(`${path}.reload`, { realpath: false, retries: { retries: 300, minTimeout: 50, maxTimeout: 200 }, stale: 60000 });
-        try {
+        const { masterSocket, configPath } = this.endpoint;
+        await this.host.withLock(`${configPath}.berth-reload-lock`, async () => {
             const before = await this.workerPid();
-            await socketCommand(this.endpoint.masterSocket, "reload", true);
+            await socketCommand(this.host, masterSocket, "reload", true);
             await waitUntil(async () => ((await this.workerPid()) !== before ? true : undefined), {
                 timeoutSeconds: 30,
-                what: `HAProxy to reload ${path}`,
+                what: `HAProxy on ${this.host.where} to reload ${configPath}`,
             });
-        } finally {
-            await release();
-        }
+        });
     }
 
     async ensureListener(binding: SlbBindingArgs, owner?: ListenerOwner): Promise<void> {
@@ -135,12 +153,12 @@ export class HaproxyDriver implements SlbDriver {
     }
 
     async listenerClash(binding: SlbBindingArgs, stack: string | undefined): Promise<ListenerClash | undefined> {
-        const clash = listenerClash(await fs.readFile(this.endpoint.configPath, "utf8"), binding, stack);
+        const clash = listenerClash(await this.readConfig(), binding, stack);
         return clash && { ...clash, reason: `HAProxy ${this.endpoint.configPath}: ${clash.reason}` };
     }
 
     async hasListener(binding: SlbBindingArgs): Promise<boolean> {
-        return readSection(await fs.readFile(this.endpoint.configPath, "utf8"), binding.name) !== undefined;
+        return readSection(await this.readConfig(), binding.name) !== undefined;
     }
 
     async removeListener(name: string, owner?: ListenerOwner): Promise<string | undefined> {
@@ -155,7 +173,7 @@ export class HaproxyDriver implements SlbDriver {
 
     async backends(pool: string): Promise<BackendStatus[]> {
         // By name, HAProxy picks the frontend (it shares the pool's name): list all servers, filter.
-        const rows = parseStat(await socketCommand(this.endpoint.adminSocket, "show stat -1 4 -1"));
+        const rows = parseStat(await this.admin("show stat -1 4 -1"));
         return rows
             .filter((r) => r.pxname === pool && r.svname !== "BACKEND" && r.svname !== "FRONTEND")
             .map((r) => {
@@ -222,7 +240,7 @@ export class HaproxyDriver implements SlbDriver {
                 if ((await busy()) > 0) await this.run(`shutdown sessions server ${id}`);
                 await waitUntil(async () => ((await busy()) === 0 ? true : undefined), { timeoutSeconds: 15, what: `sessions on ${id} to end` });
                 // It also refuses while connections are attached; idle ones are purged shortly after maint.
-                await waitUntil(async () => ((await socketCommand(this.endpoint.adminSocket, `del server ${id}`)).includes("Server deleted") ? true : undefined), {
+                await waitUntil(async () => ((await this.admin(`del server ${id}`)).includes("Server deleted") ? true : undefined), {
                     timeoutSeconds: 15,
                     what: `HAProxy to delete ${id}`,
                 });
@@ -231,15 +249,4 @@ export class HaproxyDriver implements SlbDriver {
         const gone = new Set(names);
         await this.persist(pool, (servers) => servers.filter((s) => !gone.has(s.name)));
     }
-}
-
-/** Refuses to reload a configuration HAProxy itself rejects (when the haproxy binary is at hand). */
-function validateConfigFile(path: string): Promise<void> {
-    return new Promise((resolve, reject) =>
-        execFile("haproxy", ["-c", "-q", "-f", path], (err, _stdout, stderr) => {
-            if (err && (err as NodeJS.ErrnoException).code === "ENOENT") return resolve();
-            if (err) return reject(new Error(`HAProxy rejects ${path}: ${stderr.trim()}`));
-            resolve();
-        }),
-    );
 }

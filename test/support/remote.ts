@@ -4,13 +4,15 @@ import { execFileSync } from "child_process";
 import { readFileSync } from "fs";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { NodeSpec } from "../../provider/model";
+import { HaproxyEndpoint, NodeSpec } from "../../provider/model";
 
 const SCRIPT = path.join(__dirname, "../../../scripts/remote-hosts.sh");
 
 interface RemoteHosts {
     tls: { name: string; docker: string; address: string; otherAddress: string; localDocker: string; ca: string; cert: string; key: string; otherCa: string; expiredCert: string; expiredKey: string };
     ssh: { name: string; docker: string; address: string; localDocker: string; privateKey: string; hostPublicKey: string };
+    /** An HAProxy on the ssh host, run by its SSH user: a load balancer berth reaches only over SSH. */
+    slb: { host: string; user: string; address: string; adminSocket: string; masterSocket: string; configPath: string };
 }
 
 export interface Remote {
@@ -18,6 +20,9 @@ export interface Remote {
     hosts: RemoteHosts;
     tlsNode: NodeSpec & { tls: NonNullable<NodeSpec["tls"]> };
     sshNode: NodeSpec & { ssh: NonNullable<NodeSpec["ssh"]> };
+    /** The remote load balancer as an SlbBinding's `haproxy` input (over SSH), and the address its listeners bind. */
+    remoteSlb: HaproxyEndpoint & { ssh: NonNullable<HaproxyEndpoint["ssh"]> };
+    remoteSlbAddress: string;
     /** The same hosts through their local unix sockets, to look at what runs there. */
     localNodes: NodeSpec[];
     read(file: string): string;
@@ -36,6 +41,13 @@ export function startRemoteHosts(): Remote {
         tlsNode: { name: tls.name, docker: tls.docker, address: tls.address, tls: { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) } },
         sshNode: { name: ssh.name, docker: ssh.docker, address: ssh.address, ssh: { privateKey: read(ssh.privateKey), hostPublicKey: read(ssh.hostPublicKey) } },
         localNodes: [tls, ssh].map((h) => ({ name: h.name, docker: h.localDocker, address: h.address })),
+        remoteSlb: {
+            adminSocket: hosts.slb.adminSocket,
+            masterSocket: hosts.slb.masterSocket,
+            configPath: hosts.slb.configPath,
+            ssh: { host: hosts.slb.host, user: hosts.slb.user, privateKey: read(ssh.privateKey), hostPublicKey: read(ssh.hostPublicKey) },
+        },
+        remoteSlbAddress: hosts.slb.address,
     };
 }
 
