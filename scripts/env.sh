@@ -9,6 +9,9 @@ export BERTH_PULUMI_BIN
 # The Python that berth's Python language host and Python programs run on (pulumi SDK installed).
 BERTH_PYTHON="$(bash "$BERTH_ROOT/scripts/setup/python.sh")/bin/python"
 export BERTH_PYTHON
+# An S3-compatible server (moto) for the tests that keep Pulumi state in object storage.
+BERTH_S3_SERVER_BIN="$(bash "$BERTH_ROOT/scripts/setup/s3-server.sh")/moto_server"
+export BERTH_S3_SERVER_BIN
 export PATH="$BERTH_NODE_BIN:$BERTH_PULUMI_BIN:$PATH"
 # Each local cluster (BERTH_CLUSTER: demo, test, bench, ...) keeps its stacks in its own state
 # directory, so the tests' stacks never lock or touch the demo's.

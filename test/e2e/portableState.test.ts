@@ -5,12 +5,13 @@
 // rewritten), and where the old checkout is gone, `berth-restate` lets `destroy` run.
 import * as assert from "node:assert/strict";
 import { execFileSync } from "child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "fs";
+import { cpSync, mkdtempSync, rmSync } from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
 import { packageRoot } from "../../provider/resources/lazy";
-import { pulumiCommand, removeStack } from "../../scripts/lib/stack";
+import { removeStack } from "../../scripts/lib/stack";
+import { checkout, checkoutStack } from "../support/checkout";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, waitForBody } from "../support/world";
 
 const PORT = 18093;
@@ -36,31 +37,6 @@ if (config.getBoolean("worker") !== false) {
 exports.url = binding.url;
 `;
 
-/** An infra repo as a CI job checks it out: the program, and berth installed in its node_modules (a copy, at this path only). */
-function checkout(root: string, name: string): string {
-    const dir = path.join(root, name);
-    const modules = path.join(dir, "node_modules");
-    mkdirSync(modules, { recursive: true });
-    // berth's dependencies as links (so @pulumi/pulumi is one instance), berth itself copied.
-    for (const entry of readdirSync(path.join(packageRoot, "node_modules"))) {
-        if (!entry.startsWith(".")) symlinkSync(path.join(packageRoot, "node_modules", entry), path.join(modules, entry));
-    }
-    const berth = path.join(modules, "pulumi-berth");
-    mkdirSync(berth);
-    cpSync(path.join(packageRoot, "package.json"), path.join(berth, "package.json"));
-    cpSync(path.join(packageRoot, "dist"), path.join(berth, "dist"), { recursive: true });
-    writeFileSync(path.join(dir, "Pulumi.yaml"), "name: berth-portable\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
-    writeFileSync(path.join(dir, "index.js"), PROGRAM);
-    return dir;
-}
-
-async function stackIn(dir: string, name: string): Promise<Stack> {
-    return LocalWorkspace.createOrSelectStack(
-        { stackName: name, workDir: dir },
-        { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "" } },
-    );
-}
-
 const berthResources = (state: any) => (state.deployment.resources ?? []).filter((r: any) => r.type.startsWith("pulumi-nodejs:dynamic/berth:"));
 
 describe("state that outlives the checkout (real CLI, program in an infra repo)", function () {
@@ -82,9 +58,9 @@ describe("state that outlives the checkout (real CLI, program in an infra repo)"
     after(() => rmSync(root, { recursive: true, force: true }));
 
     it("removes a resource and destroys from another checkout after the first one is deleted", async () => {
-        const first = checkout(root, "ci-job-1");
+        const first = checkout(root, "ci-job-1", PROGRAM);
         const name = `portable-${Date.now()}`;
-        stack = await stackIn(first, name);
+        stack = await checkoutStack(first, name);
         await stack.up({ onOutput });
         await waitForBody(listenerUrl(PORT), /berth-demo v1/);
         assert.equal((await containersOf("portable-worker")).length, 1);
@@ -92,12 +68,12 @@ describe("state that outlives the checkout (real CLI, program in an infra repo)"
         for (const r of berthResources(state)) {
             assert.doesNotMatch(r.outputs.__provider, new RegExp(`${root}|${packageRoot}`), `${r.urn} stores a path`);
         }
-        const second = checkout(root, "ci-job-2");
+        const second = checkout(root, "ci-job-2", PROGRAM);
         // The stack's settings file (its secrets salt) is committed in an infra repo.
         cpSync(path.join(first, `Pulumi.${name}.yaml`), path.join(second, `Pulumi.${name}.yaml`));
         rmSync(first, { recursive: true, force: true });
 
-        stack = await stackIn(second, name);
+        stack = await checkoutStack(second, name);
         await stack.setConfig("worker", { value: "false" });
         const up = await stack.up({ onOutput });
         assert.equal(up.summary.resourceChanges?.delete, 1, JSON.stringify(up.summary.resourceChanges));
@@ -112,9 +88,9 @@ describe("state that outlives the checkout (real CLI, program in an infra repo)"
     });
 
     it("rewrites a stack that loads berth by path: preview shows the update, berth-restate recovers a deleted checkout", async () => {
-        const dir = checkout(root, "clone");
+        const dir = checkout(root, "clone", PROGRAM);
         const name = `restate-${Date.now()}`;
-        stack = await stackIn(dir, name);
+        stack = await checkoutStack(dir, name);
         await stack.up({ onOutput });
         const current = await stack.exportStack();
         const berthCount = berthResources(current).length;
