@@ -187,7 +187,7 @@ describe("preview fidelity: the plan is what up does", function () {
         spec.replicas = 2;
         const plan = await previewThenUp("update");
         assert.equal(plan.starts.size, 0);
-        assert.deepEqual(sorted(plan.retires).map((n) => n.split("-")[1]), ["2", "3"]);
+        assert.deepEqual(sorted(plan.retires).map((n) => /-(\d+)-[0-9a-f]{10}-[0-9a-f]{4}$/.exec(n)![1]), ["2", "3"]);
     });
 
     it("cpus and memory: docker update in place, no container replaced", async () => {
