@@ -1,5 +1,6 @@
 // Waiting on conditions with a deadline, never on fixed sleeps, and cancelling the waits that move
 // a release forward.
+import { AsyncLocalStorage } from "async_hooks";
 import { setTimeout as delay } from "timers/promises";
 
 export class DeadlineError extends Error {}
@@ -22,19 +23,36 @@ export function cancelWaits(): void {
     cancellation.abort();
 }
 
-/** Whether the operation was cancelled: long operations stop at their next safe point. */
-export const cancelled = (): boolean => cancellation.signal.aborted;
+// Per operation: the deadline a resource's customTimeouts gives its create or update (the plugin sets it).
+const deadlines = new AsyncLocalStorage<{ at: number; what: string }>();
 
-const cancelledWhile = (what: string) => new CancelledError(`cancelled (Ctrl-C or pulumi cancel) while waiting for ${what}`);
+/** Runs `fn` (a create or an update) with a deadline: its cancellable waits end once it passes, as at Ctrl-C. */
+export function withDeadline<T>(seconds: number, what: string, fn: () => T): T {
+    return deadlines.run({ at: Date.now() + seconds * 1000, what }, fn);
+}
 
-/** A configured pause that a cancellation ends early. */
+/** Why waits that move the operation forward must stop now, if they must: a cancellation or the operation's deadline. */
+function stopping(what: string): CancelledError | undefined {
+    if (cancellation.signal.aborted) return new CancelledError(`cancelled (Ctrl-C or pulumi cancel) while waiting for ${what}`);
+    const d = deadlines.getStore();
+    if (d && Date.now() >= d.at) return new CancelledError(`${d.what} passed while waiting for ${what}`);
+    return undefined;
+}
+
+/** Whether the operation was cancelled or ran past its deadline: long operations stop at their next safe point. */
+export const cancelled = (): boolean => stopping("") !== undefined;
+
+/** A configured pause that a cancellation or the operation's deadline ends early. */
 export async function cancellablePause(seconds: number, what: string): Promise<void> {
+    const d = deadlines.getStore();
+    const ms = Math.min(seconds * 1000, d ? Math.max(0, d.at - Date.now()) : Infinity);
     try {
-        await delay(seconds * 1000, undefined, { signal: cancellation.signal });
+        await delay(ms, undefined, { signal: cancellation.signal });
     } catch (e: any) {
-        if (e?.name === "AbortError") throw cancelledWhile(what);
-        throw e;
+        if (e?.name !== "AbortError") throw e;
     }
+    const stop = stopping(what);
+    if (stop) throw stop;
 }
 
 export interface WaitOptions {
@@ -58,7 +76,8 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined>, opts: Wa
     const deadline = started + opts.timeoutSeconds * 1000;
     let lastError: unknown;
     for (;;) {
-        if (opts.cancellable && cancellation.signal.aborted) throw cancelledWhile(opts.what);
+        const stop = opts.cancellable ? stopping(opts.what) : undefined;
+        if (stop) throw stop;
         try {
             const value = await probe();
             if (value !== undefined) return value;

@@ -33,7 +33,9 @@ web = berth.Service("py-web",
                         berth.ServiceBindingArgs(slb=private.state, weight=50),
                     ],
                     release=berth.ReleaseSpecArgs(healthy_timeout_seconds=config.get_int("healthyTimeout") or 60, lb_healthy_timeout_seconds=30,
-                                                  drain_timeout_seconds=30))
+                                                  drain_timeout_seconds=30),
+                    # customTimeouts bound a whole release: its waits end there and the unfinished batch rolls back.
+                    opts=pulumi.ResourceOptions(custom_timeouts=pulumi.CustomTimeouts(update=config.get("updateTimeout"))))
 
 pulumi.export("publicUrl", public.url)
 pulumi.export("privateUrl", private.url)

@@ -8,6 +8,7 @@ import * as path from "path";
 import { provider } from "@pulumi/pulumi";
 import { BerthProvider } from "./provider";
 import { logToEngine } from "../engineLog";
+import { withDeadline } from "../wait";
 
 // The same gRPC and generated protocol modules as provider.main's server, or instances mismatch.
 const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
@@ -61,11 +62,18 @@ function diffConfigHandler(call: any, callback: (err: any, resp?: any) => void):
     callback(null, new providerProto.DiffResponse().setChanges(changed.length ? Changes.DIFF_SOME : Changes.DIFF_NONE).setDiffsList(changed));
 }
 
-/** provider.main's Create or Update for `up`; in a preview, the outputs the inputs say, and nothing run. */
-function previewingHandler(run: Handler, inputsOf: (req: any) => any, response: () => any): Handler {
+/**
+ * provider.main's Create or Update for `up`, within the resource's customTimeouts (its release's waits
+ * end at the deadline and the unfinished batch rolls back); in a preview, the outputs the inputs say, and nothing run.
+ */
+function previewingHandler(kind: "create" | "update", run: Handler, inputsOf: (req: any) => any, response: () => any): Handler {
     return function (call, callback) {
         const req = call.request;
-        if (!req.getPreview()) return run.call(this, call, callback);
+        if (!req.getPreview()) {
+            const timeout = req.getTimeout();
+            if (!(timeout > 0)) return run.call(this, call, callback);
+            return withDeadline(timeout, `the ${kind} timeout of ${timeout}s (customTimeouts)`, () => run.call(this, call, callback));
+        }
         try {
             const outs = berth.previewOutputs(req.getUrn(), inputsOf(req).toJavaScript());
             callback(null, response().setProperties(structProto.Struct.fromJavaScript(outs)));
@@ -81,8 +89,8 @@ grpc.Server.prototype.addService = function (service: unknown, implementation: R
         diff: diffHandler,
         configure: configureHandler(implementation.configure),
         diffConfig: diffConfigHandler,
-        create: previewingHandler(implementation.create, (req) => req.getProperties(), () => new providerProto.CreateResponse()),
-        update: previewingHandler(implementation.update, (req) => req.getNews(), () => new providerProto.UpdateResponse()),
+        create: previewingHandler("create", implementation.create, (req) => req.getProperties(), () => new providerProto.CreateResponse()),
+        update: previewingHandler("update", implementation.update, (req) => req.getNews(), () => new providerProto.UpdateResponse()),
     });
     return addService.call(this, service, impl);
 };

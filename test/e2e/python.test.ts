@@ -138,6 +138,24 @@ describe("berth from Python through the provider plugin", function () {
         await stack.setAllConfig({ image: { value: local.images.v2 }, healthRetries: { value: "5" }, healthyTimeout: { value: "60" } });
     });
 
+    it("ends a release at its customTimeouts: the waits stop at the deadline, the batch rolls back, v2 keeps serving", async () => {
+        const before = await containersOf("py-web");
+        await stack.setAllConfig({ image: { value: local.images.unhealthy }, healthRetries: { value: "100" }, healthyTimeout: { value: "300" }, updateTimeout: { value: "8s" } });
+        const started = Date.now();
+        await assert.rejects(stack.up({ onOutput }), (e: Error) => {
+            assert.match(e.message, /the update timeout of 8s \(customTimeouts\) passed while waiting for containers to be healthy in Docker/);
+            assert.match(e.message, /The previous revision keeps serving/);
+            return true;
+        });
+        const seconds = (Date.now() - started) / 1000;
+        console.log(`      pulumi up with customTimeouts update 8s ended after ${seconds.toFixed(1)} s`);
+        assert.ok(seconds < 60, `ended after ${seconds} s, not at the 300 s health deadline`);
+        assert.deepEqual((await containersOf("py-web")).map((c) => c.id).sort(), before.map((c) => c.id).sort(), "the new containers are gone, the old untouched");
+        assert.match(await waitForBody(PUBLIC, /berth-demo/), /berth-demo v2/);
+        await stack.setAllConfig({ image: { value: local.images.v2 }, healthRetries: { value: "5" }, healthyTimeout: { value: "60" } });
+        await stack.removeConfig("updateTimeout");
+    });
+
     it("destroys: no container, backend or listener left", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf("py-web"), []);
