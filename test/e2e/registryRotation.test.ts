@@ -7,7 +7,7 @@ import { Cluster, RegistryBucketRotation, SlbBinding } from "../../index";
 import { NodeConnection } from "../../provider/docker/connection";
 import { ROTATION_LABEL } from "../../provider/registry/bucketHost";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
-import { bridgeAddress, rotationAccess } from "../support/registry";
+import { bridgeAddress, rotationAccess, storedState } from "../support/registry";
 import { cleanSlate, local, nodeSpecs } from "../support/world";
 
 const ACCESS = rotationAccess();
@@ -84,8 +84,10 @@ describe("RegistryBucketRotation through the pulumi CLI", function () {
         assert.equal(up.outputs.bucket.value, "images-2026q4");
         assert.equal(up.outputs.address.value, `${bridgeAddress}:5101`);
         // The TLS key and the password are secrets in the state, never in its plain text.
-        const state = JSON.stringify(await stack.exportStack());
+        const state = storedState("berth-rotation", stack.name);
         assert.ok(!state.includes(ACCESS.users[0].password) && !state.includes("PRIVATE KEY"), "no password or key in plain state");
+        const rotation = JSON.parse(state).checkpoint.latest.resources.find((r: any) => r.type.endsWith("RegistryBucketRotation"));
+        for (const key of ["tls", "users"]) assert.ok(rotation.inputs[key].ciphertext && rotation.outputs[key].ciphertext, `${key} is a secret in inputs and outputs`);
         assert.ok(!(up.stdout + up.stderr).includes(ACCESS.users[0].password));
         await stack.setConfig("now", { value: "2027-01-05T10:00:00Z" });
         const preview = await stack.preview({ diff: true });

@@ -18,6 +18,11 @@ export function rotationAccess(password = `pw-${randomBytes(9).toString("hex")}`
     return { tls: { certificate: read(local.pki.certificate), key: read(local.pki.key), ca: read(local.pki.ca) }, users: [{ username: "ci", password }] };
 }
 
+/** A stack's state as the file backend stores it (the Automation API's export decrypts secrets). */
+export function storedState(project: string, stack: string): string {
+    return readFileSync(`${process.env.PULUMI_BACKEND_URL!.replace("file://", "")}/.pulumi/stacks/${project}/${stack}.json`, "utf8");
+}
+
 /** skopeo's flags for a TLS registry signed by the cluster CA: a cert dir holding it (made once per process). */
 let certDir: string | undefined;
 export function clusterCertDir(): string {
