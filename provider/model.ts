@@ -86,6 +86,8 @@ export interface RegistryCredentials {
     username: string;
     /** Password or token: a Pulumi secret. */
     password: string;
+    /** PEM certificate of the CA that signed the registry's certificate, when this machine's CAs do not include it (berth's manifest lookups; the nodes trust it themselves). */
+    ca?: string;
 }
 
 export interface ClusterArgs {

@@ -1,6 +1,7 @@
 // Pure input validation. Each problem names the property path and what is wrong, so that
 // `pulumi preview` fails before anything is touched.
 import { ClusterArgs, DEFAULTS, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
+import { createPrivateKey, X509Certificate } from "crypto";
 import { credentialFaults, sshKeyFaults } from "./docker/credentials";
 import { PERIOD_KINDS, prefixProblem } from "./registry/period";
 import { RegistryRotationArgs } from "./registry/rotationModel";
@@ -124,6 +125,13 @@ function validateRegistries(c: Checker, registries: unknown): void {
             }
             c.known(r?.server, (s) => {
                 if (typeof s === "string" && s && !HOST.test(s.replace(/^https?:\/\//, ""))) c.fail(`registries[${i}].server`, `must be a registry host[:port], got ${JSON.stringify(s)}`);
+            });
+            c.known(r?.ca, (pem) => {
+                try {
+                    new X509Certificate(pem);
+                } catch {
+                    c.fail(`registries[${i}].ca`, "is not a PEM certificate (-----BEGIN CERTIFICATE-----)");
+                }
             });
         });
     });
@@ -397,5 +405,71 @@ export function validateRotation(args: Partial<RegistryRotationArgs>): Failure[]
         if (s.kind === "s3" && Boolean(s.accessKey) !== Boolean(s.secretKey)) c.fail("storage.secretKey", "accessKey and secretKey go together (or neither, for instance credentials)");
     });
     if (!args.binding) c.fail("binding", "is required (the stable address for push and pull)");
+    c.known(args.binding, (b) => {
+        // TLS ends at the bucket registries: HTTP mode, or an HTTP health check, would speak plain HTTP to them.
+        if (!isUnknown(b.protocol) && b.protocol !== "tcp") c.fail("binding", `must forward connections (protocol "tcp"), so that TLS reaches the bucket registries; got protocol ${JSON.stringify(b.protocol ?? "http")}`);
+        if (b.healthCheck?.httpPath) c.fail("binding", "must not have healthCheck.httpPath: the bucket registries answer HTTPS only (a TCP check is used)");
+    });
+    validateRotationTls(c, args);
+    validateRotationUsers(c, args.users);
     return c.failures;
+}
+
+/** The certificate and key parse, belong together and name every address clients use (never quoted). */
+function validateRotationTls(c: Checker, args: Partial<RegistryRotationArgs>): void {
+    if (args.tls === undefined || args.tls === null) return c.fail("tls", "is required: {certificate, key, ca?} (the bucket registries serve HTTPS only)");
+    c.known(args.tls, (tls) => {
+        let certificate: X509Certificate | undefined;
+        c.known(tls.certificate, (pem) => {
+            try {
+                certificate = new X509Certificate(pem);
+            } catch {
+                c.fail("tls.certificate", "is not a PEM certificate (-----BEGIN CERTIFICATE-----)");
+            }
+        });
+        if (!tls.certificate) c.fail("tls.certificate", "is required: a PEM certificate");
+        if (!tls.key) c.fail("tls.key", "is required: the certificate's PEM private key");
+        c.known(tls.key, (pem) => {
+            try {
+                if (certificate && !certificate.checkPrivateKey(createPrivateKey(pem))) c.fail("tls.key", "is not the private key of tls.certificate");
+            } catch {
+                // The parser's message can echo parts of the input: say only what it is not.
+                c.fail("tls.key", "is not an unencrypted PEM private key");
+            }
+        });
+        c.known(tls.ca, (pem) => {
+            try {
+                new X509Certificate(pem);
+            } catch {
+                c.fail("tls.ca", "is not a PEM certificate (-----BEGIN CERTIFICATE-----)");
+            }
+        });
+        if (!certificate) return;
+        const node = args.cluster?.nodes?.find((n) => n.name === args.node);
+        for (const [what, host] of [["the binding's listen address", args.binding?.listen?.address], [`node ${args.node}'s address`, node?.address]] as const) {
+            if (typeof host !== "string" || isUnknown(host) || !host) continue;
+            const named = /^[\d.]+$|:/.test(host) ? certificate.checkIP(host) : certificate.checkHost(host);
+            if (!named) c.fail("tls.certificate", `does not name ${host} (${what}): clients would refuse it`);
+        }
+    });
+}
+
+function validateRotationUsers(c: Checker, users: unknown): void {
+    if (users === undefined || users === null) return c.fail("users", "is required: at least one {username, password} (anyone else is refused)");
+    c.known(users, (us) => {
+        if (!Array.isArray(us) || us.length === 0) return c.fail("users", "must be a list of at least one {username, password}");
+        const seen = new Set<string>();
+        us.forEach((u, i) => {
+            c.known(u?.username, (name) => {
+                if (typeof name !== "string" || !/^[^:\s]+$/.test(name)) c.fail(`users[${i}].username`, `must be a non-empty name without ':' or spaces, got ${JSON.stringify(name)}`);
+                else if (seen.has(name)) c.fail(`users[${i}].username`, `${JSON.stringify(name)} is listed twice`);
+                else seen.add(name);
+            });
+            if (!u?.username) c.fail(`users[${i}].username`, "is required");
+            if (!u?.password) c.fail(`users[${i}].password`, "is required (a secret)");
+            c.known(u?.password, (p) => {
+                if (typeof p !== "string") c.fail(`users[${i}].password`, "must be a string");
+            });
+        });
+    });
 }

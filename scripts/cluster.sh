@@ -5,6 +5,8 @@
 #   - N "hosts": network namespace berth-h$i (cluster demo) or bK-h$i (others), 10.231.K.$((10+i)),
 #     each with its own dockerd;
 #   - a registry (Debian docker-registry) at 10.231.K.1:5000 with the demo images;
+#   - a CA of the cluster and a registry certificate it signed (for the rotation's bucket registries),
+#     the CA in each host's trust store;
 #   - two HAProxy SLBs (master-worker) whose configs other code extends; listeners go on 127.0.K.1.
 # So the test suite (cluster "test") and benchmarks (cluster "bench") never touch the demo's hosts.
 # Usage: scripts/cluster.sh start|stop [--purge]|status|clean|path
@@ -36,6 +38,11 @@ readonly BRIDGE_ADDR=$SUBNET.1
 readonly NET_PREFIX=24
 readonly SLB_ADDRESS=127.0.$K.1
 readonly REGISTRY="$BRIDGE_ADDR:5000"
+# Plain-HTTP registries, each by host:port: the demo images' and the two the credential tests run.
+# Any other registry (the rotation's bucket registries, behind a stable address or at their own
+# ports) must present a certificate the host trusts.
+readonly INSECURE_REGISTRIES=("$REGISTRY" "$BRIDGE_ADDR:5001" "$BRIDGE_ADDR:5002")
+readonly SYSTEM_CERT_DIR=/etc/ssl/certs
 readonly IMAGE_REPO=berth-demo
 readonly IMAGE_TAGS=(v1 v2 unhealthy)
 readonly SLBS=(slb1 slb2)
@@ -67,6 +74,8 @@ slb_run() { echo "$RUN_DIR/$1"; }
 slb_cfg() { echo "$DATA_DIR/$1/haproxy.cfg"; }
 slb_log() { echo "$LOG_DIR/$1-haproxy.log"; }
 registry_cfg() { echo "$DATA_DIR/registry/config.yml"; }
+pki_dir() { echo "$DATA_DIR/pki"; }
+host_trust() { echo "$(host_data "$1")-trust"; } # the host's own CA directory (its OS trust store)
 image_ref() { echo "$REGISTRY/$IMAGE_REPO:$1"; }
 
 # docker CLI against host $1.
@@ -321,8 +330,8 @@ ensure_dockerd() {
   if [[ -n "$pids" ]]; then
     if ! dockerd_in_netns "$i" "${pids%%$'\n'*}"; then
       log "dockerd of h$i runs in a stale network namespace: restarting it"
-    elif ! tr '\0' '\n' <"/proc/${pids%%$'\n'*}/cmdline" | grep -xF "$SUBNET.0/$NET_PREFIX" >/dev/null; then
-      # Started by an older cluster.sh (insecure registry: one address, not the subnet).
+    elif ! tr '\0' '\n' <"/proc/${pids%%$'\n'*}/environ" | grep -xF "SSL_CERT_DIR=$SYSTEM_CERT_DIR:$(host_trust "$i")" >/dev/null; then
+      # Started by an older cluster.sh (the whole subnet an insecure registry, no cluster CA).
       log "dockerd of h$i runs with older options: restarting it"
     else
       return 0
@@ -339,7 +348,11 @@ ensure_dockerd() {
   rm -f "$(host_sock "$i")" "$(host_run "$i")/docker.pid" "$(host_run "$i")/exec/containerd/containerd.pid"
   log "starting dockerd for h$i ($(host_addr "$i"))"
   # NO_PROXY: pulls from our registry must never go through a proxy.
+  # SSL_CERT_DIR: the system's CAs and the host's own trust directory, which holds the cluster CA
+  # (dockerd reads it once, at start), so registries it signed are trusted at any port.
+  trust_cluster_ca "$i"
   launch "$(host_log "$i")" env -u AWS_CA_BUNDLE \
+    SSL_CERT_DIR="$SYSTEM_CERT_DIR:$(host_trust "$i")" \
     NO_PROXY="$BRIDGE_ADDR,$SUBNET.0/24${NO_PROXY:+,$NO_PROXY}" \
     no_proxy="$BRIDGE_ADDR,$SUBNET.0/24${no_proxy:+,$no_proxy}" \
     nsenter --net="$NETNS_DIR/$(host_ns "$i")" \
@@ -348,12 +361,18 @@ ensure_dockerd() {
     --data-root "$(host_data "$i")" \
     --exec-root "$(host_run "$i")/exec" \
     --pidfile "$(host_run "$i")/docker.pid" \
-    --insecure-registry "$SUBNET.0/$NET_PREFIX" \
+    "${INSECURE_REGISTRIES[@]/#/--insecure-registry=}" \
     --containerd-namespace "$(host_ns "$i")" \
     --containerd-plugins-namespace "$(host_ns "$i")-plugins" \
     "${@:2}"
-  # (--containerd-*namespace keeps hosts apart should a system containerd be shared. The whole
-  # subnet is an insecure registry: tests run registries on other ports and on the hosts.)
+  # (--containerd-*namespace keeps hosts apart should a system containerd be shared.)
+}
+
+# trust_cluster_ca I: the cluster CA in host I's trust directory, as a team's configuration
+# management installs its CA on every node (update-ca-certificates).
+trust_cluster_ca() {
+  mkdir -p "$(host_trust "$1")"
+  cp "$(pki_dir)/ca.crt" "$(host_trust "$1")/berth-$CLUSTER-ca.crt"
 }
 
 wait_dockerd() {
@@ -430,6 +449,41 @@ existing_hosts() {
       { tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | sed -nE "s#^$re\$#\\1#p" || true
     done
   } | sort -nu
+}
+
+# ---------------------------------------------------------------------------------------------
+# PKI: the cluster's CA, and a registry certificate it signs for the bridge address (where the
+# load balancers listen) and every host's address (where bucket registries answer at their own
+# ports). Made once; the certificate again when the hosts change.
+
+registry_cert_sans() {
+  local i sans="IP:$BRIDGE_ADDR"
+  for ((i = 1; i <= HOSTS; i++)); do sans+=",IP:$(host_addr "$i")"; done
+  echo "$sans"
+}
+
+ensure_pki() {
+  local dir sans
+  dir=$(pki_dir)
+  sans=$(registry_cert_sans)
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  if [[ ! -f "$dir/ca.crt" || ! -f "$dir/ca.key" ]]; then
+    log "creating the CA of cluster $CLUSTER"
+    quietly openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+      -subj "/CN=berth $CLUSTER CA" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+      -keyout "$dir/ca.key" -out "$dir/ca.crt" || die "could not create the cluster CA"
+    rm -f "$dir/registry.crt"
+  fi
+  [[ -f "$dir/registry.crt" && -f "$dir/registry.key" && "$(cat "$dir/registry.sans" 2>/dev/null)" == "$sans" ]] && return 0
+  log "issuing the registry certificate ($sans)"
+  quietly openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=berth $CLUSTER registry" \
+    -keyout "$dir/registry.key" -out "$dir/registry.csr" || die "could not create the registry key"
+  quietly openssl x509 -req -in "$dir/registry.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 825 \
+    -extfile <(printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$sans") -out "$dir/registry.crt" ||
+    die "could not issue the registry certificate"
+  rm -f "$dir/registry.csr"
+  echo "$sans" >"$dir/registry.sans"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -677,7 +731,7 @@ stop_slb() {
 write_cluster_json() {
   local tmp="$RUN_DIR/cluster.json.tmp"
   node -e '
-    const [cluster, n, registry, repo, runDir, dataDir, zones, slbs, tags, subnet, prefix, slbAddress] = process.argv.slice(1);
+    const [cluster, n, registry, repo, runDir, dataDir, zones, slbs, tags, subnet, prefix, slbAddress, pkiDir] = process.argv.slice(1);
     const zs = zones.split(" ");
     const hosts = [];
     for (let i = 1; i <= Number(n); i++) {
@@ -690,9 +744,11 @@ write_cluster_json() {
     const slbList = slbs.split(" ").map((s) => ({ name: s,
       adminSocket: `${runDir}/${s}/admin.sock`, masterSocket: `${runDir}/${s}/master.sock`,
       configPath: `${dataDir}/${s}/haproxy.cfg`, address: slbAddress }));
-    process.stdout.write(JSON.stringify({ cluster, hosts, registry, images, slbs: slbList }, null, 2) + "\n");
+    // The cluster CA, and the registry certificate and key it signed (for bucket registries).
+    const pki = { ca: `${pkiDir}/ca.crt`, certificate: `${pkiDir}/registry.crt`, key: `${pkiDir}/registry.key` };
+    process.stdout.write(JSON.stringify({ cluster, hosts, registry, images, slbs: slbList, pki }, null, 2) + "\n");
   ' "$CLUSTER" "$HOSTS" "$REGISTRY" "$IMAGE_REPO" "$RUN_DIR" "$DATA_DIR" "${ZONES[*]}" "${SLBS[*]}" "${IMAGE_TAGS[*]}" \
-    "$SUBNET" "$HOST_PREFIX" "$SLB_ADDRESS" >"$tmp"
+    "$SUBNET" "$HOST_PREFIX" "$SLB_ADDRESS" "$(pki_dir)" >"$tmp"
   mv "$tmp" "$RUN_DIR/cluster.json"
 }
 
@@ -742,6 +798,7 @@ cmd_start() {
     fi
   done
   ensure_bridge
+  ensure_pki
   # Start everything first, then wait: the daemons come up in parallel.
   for ((i = 1; i <= HOSTS; i++)); do
     ensure_host_net "$i"

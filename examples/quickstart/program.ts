@@ -12,6 +12,8 @@ export interface LocalCluster {
     registry: string;
     images: Record<string, string>;
     slbs: Array<{ name: string; adminSocket: string; masterSocket: string; configPath: string; address: string }>;
+    /** Paths of the cluster's CA (every host trusts it) and the registry certificate and key it signed (bridge and host addresses). */
+    pki: { ca: string; certificate: string; key: string };
 }
 
 /** Where scripts/cluster.sh describes the local cluster named by BERTH_CLUSTER (default demo). */

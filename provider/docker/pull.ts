@@ -51,7 +51,8 @@ export async function withRetry<T>(what: string, progress: Progress, fn: () => P
 export async function lookupDigest(image: string, registries: RegistryCredentials[] | undefined, progress: Progress): Promise<{ digest?: string; unreachable?: string }> {
     const ref = parseReference(image);
     if (ref.digest) return { digest: image };
-    const client = new RegistryClient(ref.server, credentialsFor(ref.server, registries));
+    const credentials = credentialsFor(ref.server, registries);
+    const client = new RegistryClient(ref.server, credentials, credentials?.ca);
     try {
         const manifest = await withRetry(`manifest lookup of ${image} at ${ref.server}`, progress, () => client.manifest(ref.repository, ref.tag!));
         return { digest: `${ref.name}@${manifest.digest}` };

@@ -6,6 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../docker/labels";
 import { progressFor, Progress } from "../progress";
 import { BucketHost, BucketRegistry, DEFAULT_REGISTRY_IMAGE } from "../registry/bucketHost";
+import { BucketStorage } from "../registry/config";
 import { carryForward, contentsOf, imagesInUse, missingInUse } from "../registry/copy";
 import { bucketName, newestFirst, periodOf, retention } from "../registry/period";
 import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../registry/rotationModel";
@@ -25,7 +26,7 @@ const backendName = (r: BucketRegistry) => `${r.bucket}-${r.containerId.slice(0,
 function hostOf(args: RegistryRotationArgs): BucketHost {
     const node = args.cluster.nodes.find((n) => n.name === args.node);
     if (!node) throw new Error(`node ${args.node} is not in cluster ${args.cluster.name}`);
-    return new BucketHost(node, args.name, args.image ?? DEFAULT_REGISTRY_IMAGE);
+    return new BucketHost(node, args.name, args.image ?? DEFAULT_REGISTRY_IMAGE, { tls: args.tls, users: args.users });
 }
 
 /** Points the stable address at `current` only: added at weight 0, raised once healthy, the others drained and removed. */
@@ -51,6 +52,21 @@ async function switchStable(args: RegistryRotationArgs, current: BucketRegistry,
     await driver.removeBackends(pool, [...names]);
 }
 
+/**
+ * Registries started with other TLS or users (or none: before berth gave them any) give way to
+ * ones with the rotation's, each started beside the one it replaces; the stable address moves to
+ * the successor before its predecessor stops.
+ */
+async function renewAccess(args: RegistryRotationArgs, host: BucketHost, storage: BucketStorage, note: Progress, progress: Progress): Promise<void> {
+    const driver = driverFor(args.binding);
+    for (const r of (await host.list()).filter((r) => r.running && !r.accessCurrent)) {
+        note(`bucket ${r.bucket}: restarting its registry with the rotation's TLS and users`);
+        const successor = await host.start(r.bucket, storage, r.readOnly);
+        if ((await driver.backends(args.binding.name)).some((b) => b.name === backendName(r))) await switchStable(args, successor, progress);
+        await host.remove(r.containerId);
+    }
+}
+
 async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationState> {
     const progress = progressFor(`registry ${args.name}`);
     const lines: string[] = [];
@@ -63,6 +79,7 @@ async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationSt
     const host = hostOf(args);
     const bucket = currentBucketOf(args);
     await host.ensureImage(progress);
+    await renewAccess(args, host, storage, note, progress);
 
     let registries = await host.list();
     let current = registries.find((r) => r.bucket === bucket && !r.readOnly && r.running);
@@ -103,7 +120,7 @@ async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationSt
         const registry = registries.find((r) => r.bucket === b && r.running)!;
         // Anything in use that lives only here moves to the current bucket first (carry with keep 0).
         lines.push(...(await carryForward(host, registry, current, 0, inUse, progress)));
-        const missing = await missingInUse(registry, current, inUse);
+        const missing = await missingInUse(host, registry, current, inUse);
         if (missing.length) {
             note(`NOT purging bucket ${b}: images in use are not in ${bucket} yet: ${missing.join(", ")}`);
             continue;
@@ -118,18 +135,19 @@ async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationSt
 
 /** What the buckets hold now, current first. */
 async function observe(args: RegistryRotationArgs, bucket: string): Promise<Pick<RegistryRotationState, "address" | "buckets">> {
-    const registries = (await hostOf(args).list()).filter((r) => r.running);
+    const host = hostOf(args);
+    const registries = (await host.list()).filter((r) => r.running);
     const order = newestFirst(args.prefix, registries.map((r) => r.bucket));
     const buckets = await Promise.all(
         order.map(async (name) => {
             const r = registries.find((x) => x.bucket === name)!;
-            return { name, address: r.address, readOnly: r.readOnly, ...(await contentsOf(r)) };
+            return { name, address: r.address, readOnly: r.readOnly, ...(await contentsOf(host, r)) };
         }),
     );
     return { address: stableAddress(args), buckets: [...buckets.filter((b) => b.name === bucket), ...buckets.filter((b) => b.name !== bucket)] };
 }
 
-const RELEVANT = ["node", "prefix", "period", "retain", "keepTags", "storage", "image", "currentBucket"] as const;
+const RELEVANT = ["node", "prefix", "period", "retain", "keepTags", "storage", "image", "tls", "users", "currentBucket"] as const;
 
 export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {

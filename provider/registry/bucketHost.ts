@@ -1,23 +1,43 @@
 // The node that runs a rotation's bucket registries, reached through its Docker API like any other:
 // one registry container per bucket (read-write for the current bucket, read-only for retained
 // ones), each bucket a Docker volume or an S3-compatible bucket.
+import { hashSync } from "bcryptjs";
 import Docker from "dockerode";
 import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import * as tar from "tar-fs";
 import * as tarStream from "tar-stream";
 import { NodeConnection } from "../docker/connection";
+import { canonicalJson } from "../docker/labels";
 import { NodeSpec } from "../model";
 import { Progress } from "../progress";
 import { waitUntil } from "../wait";
-import { BucketStorage, CONFIG_PATH, DATA_DIR, REGISTRY_PORT, renderRegistryConfig } from "./config";
+import { RegistryClient } from "./client";
+import { BucketStorage, CONFIG_PATH, DATA_DIR, HTPASSWD_PATH, REGISTRY_PORT, renderRegistryConfig, TLS_CERTIFICATE_PATH, TLS_KEY_PATH } from "./config";
+import { RegistryUser, RotationTls } from "./rotationModel";
 
 /** Built on the node from Debian's docker-registry binary when no other image is configured. */
 export const DEFAULT_REGISTRY_IMAGE = "berth-registry:debian";
 
-export const ROTATION_LABEL = { rotation: "berth.rotation", bucket: "berth.bucket", mode: "berth.bucket-mode" } as const;
+export const ROTATION_LABEL = { rotation: "berth.rotation", bucket: "berth.bucket", mode: "berth.bucket-mode", access: "berth.bucket-access" } as const;
+
+/** What the bucket registries serve with: their certificate and who may push and pull. */
+export interface BucketAccess {
+    tls: RotationTls;
+    users: RegistryUser[];
+}
+
+/**
+ * Tells a registry started with other TLS or users apart. A hash over the private key too, so the
+ * label says nothing about a password (whoever reads labels reads the node's files anyway).
+ */
+export const accessFingerprint = (access: BucketAccess): string => createHash("sha256").update(canonicalJson(access)).digest("hex").slice(0, 16);
+
+/** htpasswd lines with bcrypt hashes, the only kind the registry accepts. */
+export const htpasswd = (users: RegistryUser[]): string => users.map((u) => `${u.username}:${hashSync(u.password, 10)}\n`).join("");
 
 export interface BucketRegistry {
     bucket: string;
@@ -26,16 +46,26 @@ export interface BucketRegistry {
     /** host:port where this bucket's registry answers. */
     address: string;
     running: boolean;
+    /** Started with the rotation's current TLS and users (else it gives way to one that is). */
+    accessCurrent: boolean;
 }
 
 export class BucketHost {
     private readonly docker: Docker;
+    private readonly fingerprint: string;
     constructor(
         readonly node: NodeSpec,
         readonly rotation: string,
         readonly image: string,
+        readonly access: BucketAccess,
     ) {
         this.docker = new NodeConnection(node).docker(60_000);
+        this.fingerprint = accessFingerprint(access);
+    }
+
+    /** A client of a bucket's registry, as berth's first user, trusting the rotation's CA. */
+    client(registry: BucketRegistry): RegistryClient {
+        return new RegistryClient(registry.address, this.access.users?.[0], this.access.tls?.ca);
     }
 
     async list(): Promise<BucketRegistry[]> {
@@ -46,6 +76,7 @@ export class BucketHost {
             readOnly: c.Labels[ROTATION_LABEL.mode] === "ro",
             address: `${this.node.address}:${c.Ports.find((p) => p.PrivatePort === REGISTRY_PORT && p.PublicPort)?.PublicPort ?? 0}`,
             running: c.State === "running",
+            accessCurrent: c.Labels[ROTATION_LABEL.access] === this.fingerprint,
         }));
     }
 
@@ -91,10 +122,12 @@ export class BucketHost {
         if (storage.kind === "volume") {
             await this.docker.createVolume({ Name: bucket, Labels: { [ROTATION_LABEL.rotation]: this.rotation, [ROTATION_LABEL.bucket]: bucket } });
         }
+        const mode = readOnly ? "ro" : "rw";
         const container = await this.docker.createContainer({
-            name: `${this.rotation}-${bucket}-${readOnly ? "ro" : "rw"}`,
+            // With the access fingerprint: the current bucket's registry with new TLS or users starts beside the old one.
+            name: `${this.rotation}-${bucket}-${mode}-${this.fingerprint.slice(0, 8)}`,
             Image: this.image,
-            Labels: { [ROTATION_LABEL.rotation]: this.rotation, [ROTATION_LABEL.bucket]: bucket, [ROTATION_LABEL.mode]: readOnly ? "ro" : "rw" },
+            Labels: { [ROTATION_LABEL.rotation]: this.rotation, [ROTATION_LABEL.bucket]: bucket, [ROTATION_LABEL.mode]: mode, [ROTATION_LABEL.access]: this.fingerprint },
             ExposedPorts: { [`${REGISTRY_PORT}/tcp`]: {} },
             // The S3 driver panics at start when AWS_CA_BUNDLE is set; never hand it one.
             Env: ["AWS_CA_BUNDLE="],
@@ -105,17 +138,26 @@ export class BucketHost {
             },
         });
         try {
-            await container.putArchive(configArchive(renderRegistryConfig(bucket, storage, readOnly)), { path: "/" });
+            await container.putArchive(
+                filesArchive({
+                    [CONFIG_PATH]: renderRegistryConfig(bucket, storage, readOnly),
+                    [TLS_CERTIFICATE_PATH]: this.access.tls.certificate,
+                    [TLS_KEY_PATH]: this.access.tls.key,
+                    [HTPASSWD_PATH]: htpasswd(this.access.users),
+                }),
+                { path: "/" },
+            );
             await container.start();
         } catch (e) {
             await container.remove({ force: true }).catch(() => undefined);
             throw e;
         }
         const registry = (await this.list()).find((r) => r.containerId === container.id)!;
+        const client = this.client(registry);
         await waitUntil(
             async () => {
-                const res = await fetch(`http://${registry.address}/v2/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-                return res?.ok ? true : undefined;
+                await client.ping();
+                return true;
             },
             { timeoutSeconds: 30, what: `registry of bucket ${bucket} at ${registry.address} to answer` },
         );
@@ -184,11 +226,14 @@ function registryBuildContext(): string {
     return dir;
 }
 
-function configArchive(config: string): NodeJS.ReadableStream {
+/** Files by their path in the container, readable by its user only (the key, the hashes, an S3 secret key). */
+function filesArchive(files: Record<string, string>): NodeJS.ReadableStream {
     const dir = mkdtempSync(path.join(tmpdir(), "berth-registry-config-"));
-    const file = path.join(dir, CONFIG_PATH);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, config, { mode: 0o600 });
+    for (const [target, content] of Object.entries(files)) {
+        const file = path.join(dir, target);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, content, { mode: 0o600 });
+    }
     const pack = tar.pack(dir);
     pack.on("end", () => rmSync(dir, { recursive: true, force: true }));
     return pack;

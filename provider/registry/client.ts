@@ -2,6 +2,8 @@
 // repositories, tags and sizes. Copying images between registries is left to skopeo.
 import axios, { AxiosResponse } from "axios";
 import { createHash } from "crypto";
+import * as http from "http";
+import * as https from "https";
 
 /** A registry's own answer (or a network failure), quoted as the registry said it. */
 export class RegistryError extends Error {
@@ -34,17 +36,24 @@ const TIMEOUT_MS = 10000;
 export class RegistryClient {
     private base?: string;
     private bearer?: string;
+    // No keep-alive, as Docker's own registry client: a connection held open through a TCP load
+    // balancer would keep a drained backend busy.
+    private readonly agents: { httpAgent: http.Agent; httpsAgent: https.Agent };
     constructor(
         readonly server: string,
         private readonly credentials?: { username: string; password: string },
-    ) {}
+        /** PEM of the CA the registry's certificate is signed by, when this machine does not trust it. */
+        ca?: string,
+    ) {
+        this.agents = { httpAgent: new http.Agent(), httpsAgent: new https.Agent(ca ? { ca } : {}) };
+    }
 
     /** https first, plain http when the server does not speak TLS (a local or insecure registry). */
     private async baseUrl(): Promise<string> {
         if (this.base) return this.base;
         const host = this.server === "docker.io" ? "registry-1.docker.io" : this.server;
         try {
-            await axios.get(`https://${host}/v2/`, { timeout: TIMEOUT_MS, validateStatus: () => true });
+            await axios.get(`https://${host}/v2/`, { ...this.agents, timeout: TIMEOUT_MS, validateStatus: () => true });
             this.base = `https://${host}`;
         } catch (e: any) {
             const tlsRefused = /EPROTO|SSL|wrong version|ECONNRESET/i.test(`${e?.code} ${e?.message}`);
@@ -83,6 +92,7 @@ export class RegistryClient {
             axios.request<Buffer>({
                 method,
                 url: base + path,
+                ...this.agents,
                 headers: { ...headers, ...this.authHeader() },
                 responseType: "arraybuffer",
                 timeout: TIMEOUT_MS,

@@ -19,6 +19,10 @@ export type BucketStorage =
 /** Where the registry keeps a volume bucket inside its container. */
 export const DATA_DIR = "/var/lib/registry";
 export const CONFIG_PATH = "/etc/docker/registry/config.yml";
+/** The certificate (chain), its key and the htpasswd file, beside the configuration (none in the environment or labels). */
+export const TLS_CERTIFICATE_PATH = "/etc/docker/registry/tls.crt";
+export const TLS_KEY_PATH = "/etc/docker/registry/tls.key";
+export const HTPASSWD_PATH = "/etc/docker/registry/htpasswd";
 export const REGISTRY_PORT = 5000;
 
 export function registryConfig(bucket: string, storage: BucketStorage, readOnly: boolean): Record<string, unknown> {
@@ -46,7 +50,10 @@ export function registryConfig(bucket: string, storage: BucketStorage, readOnly:
             // old buckets are dropped whole.
             maintenance: { readonly: { enabled: readOnly } },
         },
-        http: { addr: `:${REGISTRY_PORT}` },
+        // HTTPS only (a plain-HTTP request gets 400), and nothing without a user's password: whoever
+        // reaches the port could otherwise replace an image production pulls.
+        http: { addr: `:${REGISTRY_PORT}`, tls: { certificate: TLS_CERTIFICATE_PATH, key: TLS_KEY_PATH, minimumtls: "tls1.2" } },
+        auth: { htpasswd: { realm: "berth", path: HTPASSWD_PATH } },
     };
 }
 

@@ -2,23 +2,40 @@
 // protocol, keeps digests and retries), each copy verified by digest; and what a bucket holds.
 import { execFile } from "child_process";
 import Docker from "dockerode";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
 import { promisify } from "util";
 import { NodeConnection } from "../docker/connection";
 import { NodeSpec } from "../model";
 import { Progress } from "../progress";
-import { BucketHost, BucketRegistry } from "./bucketHost";
+import { BucketAccess, BucketHost, BucketRegistry } from "./bucketHost";
 import { Carry, InUse, keepTag, selectCarry, TagInfo } from "./carry";
 import { RegistryClient } from "./client";
 import { parseReference } from "./reference";
 
 const run = promisify(execFile);
 
-export async function skopeoCopy(source: string, destination: string): Promise<void> {
+export async function skopeoCopy(source: string, destination: string, access: BucketAccess): Promise<void> {
+    // The password goes in an auth file readable by this user only, never on a command line (ps shows those).
+    const dir = mkdtempSync(path.join(tmpdir(), "berth-skopeo-"));
     try {
-        // Bucket registries speak plain HTTP on the cluster's network, hence no TLS verification.
-        await run("skopeo", ["copy", "--all", "--preserve-digests", "--insecure-policy", "--retry-times", "3", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${source}`, `docker://${destination}`], { timeout: 300_000 });
+        const { username, password } = access.users[0];
+        const auth = Buffer.from(`${username}:${password}`).toString("base64");
+        const hosts = [source, destination].map((ref) => ref.split("/")[0]);
+        writeFileSync(path.join(dir, "auth.json"), JSON.stringify({ auths: Object.fromEntries(hosts.map((h) => [h, { auth }])) }), { mode: 0o600 });
+        // skopeo trusts the *.crt in a cert dir besides the system's CAs.
+        const certs = access.tls.ca ? [path.join(dir, "certs")] : [];
+        for (const c of certs) {
+            mkdirSync(c);
+            writeFileSync(path.join(c, "ca.crt"), access.tls.ca!);
+        }
+        const certArgs = certs.flatMap((c) => [`--src-cert-dir=${c}`, `--dest-cert-dir=${c}`]);
+        await run("skopeo", ["copy", "--all", "--preserve-digests", "--insecure-policy", "--retry-times", "3", `--authfile=${path.join(dir, "auth.json")}`, ...certArgs, `docker://${source}`, `docker://${destination}`], { timeout: 300_000 });
     } catch (e: any) {
         throw new Error(`skopeo copy ${source} -> ${destination} failed: ${String(e?.stderr || e?.message).trim()}`);
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
     }
 }
 
@@ -43,15 +60,15 @@ async function digestIn(client: RegistryClient, repository: string, reference: s
  * use, skipping what the target already holds, and checks each copy's digest. Returns one line per copy.
  */
 export async function carryForward(host: BucketHost, source: BucketRegistry, target: BucketRegistry, keep: number, inUse: InUse[], progress: Progress): Promise<string[]> {
-    const from = new RegistryClient(source.address);
-    const to = new RegistryClient(target.address);
+    const from = host.client(source);
+    const to = host.client(target);
     const done: string[] = [];
     for (const repository of await from.repositories()) {
         const carry = selectCarry(repository, await tagsOf(from, host, source, repository), keep, inUse);
         for (const c of carry) {
             const destinationTag = c.tag === c.digest ? keepTag(c.digest) : c.tag;
             if ((await digestIn(to, repository, destinationTag)) === c.digest) continue;
-            await skopeoCopy(`${source.address}/${repository}${refSuffix(c)}`, `${target.address}/${repository}:${destinationTag}`);
+            await skopeoCopy(`${source.address}/${repository}${refSuffix(c)}`, `${target.address}/${repository}:${destinationTag}`, host.access);
             const copied = await digestIn(to, repository, destinationTag);
             if (copied !== c.digest) throw new Error(`copy of ${repository}:${c.tag} from ${source.bucket} to ${target.bucket} has digest ${copied}, expected ${c.digest}: not purging anything`);
             const line = `copied ${repository}:${destinationTag} (${c.why}) ${source.bucket} -> ${target.bucket}, digest ${c.digest} verified`;
@@ -65,9 +82,9 @@ export async function carryForward(host: BucketHost, source: BucketRegistry, tar
 const refSuffix = (c: Carry) => (c.tag === c.digest ? `@${c.digest}` : `:${c.tag}`);
 
 /** In-use images `registry` holds that `target` does not (by digest): what a purge of `registry` would lose. */
-export async function missingInUse(registry: BucketRegistry, target: BucketRegistry, inUse: InUse[]): Promise<string[]> {
-    const from = new RegistryClient(registry.address);
-    const to = new RegistryClient(target.address);
+export async function missingInUse(host: BucketHost, registry: BucketRegistry, target: BucketRegistry, inUse: InUse[]): Promise<string[]> {
+    const from = host.client(registry);
+    const to = host.client(target);
     const missing: string[] = [];
     for (const u of inUse) {
         const digest = await digestIn(from, u.repository, u.digest ?? u.tag!);
@@ -117,8 +134,8 @@ export interface BucketContents {
     bytes: number;
 }
 
-export async function contentsOf(registry: BucketRegistry): Promise<BucketContents> {
-    const client = new RegistryClient(registry.address);
+export async function contentsOf(host: BucketHost, registry: BucketRegistry): Promise<BucketContents> {
+    const client = host.client(registry);
     const repositories: BucketContents["repositories"] = [];
     const blobs = new Map<string, number>();
     const walk = async (repository: string, reference: string): Promise<void> => {

@@ -4,6 +4,24 @@ import type { BucketContents } from "./copy";
 import type { BucketStorage } from "./config";
 import { PeriodKind } from "./period";
 
+/** The bucket registries serve HTTPS only, with this certificate; nodes trust the CA that signed it. */
+export interface RotationTls {
+    /** PEM certificate (its chain after it) naming the stable address's host and the registries' node address. */
+    certificate: string;
+    /** Its PEM private key: a secret. */
+    key: string;
+    /** PEM certificate of the CA that signed it, which berth's own connections trust (copy-forward, reads); default: this machine's trusted CAs. */
+    ca?: string;
+}
+
+/** A user of the bucket registries (htpasswd, bcrypt hashed by berth): any user may push and pull. */
+export interface RegistryUser {
+    /** User name (no ':'). */
+    username: string;
+    /** Password: a secret. */
+    password: string;
+}
+
 export interface RegistryRotationArgs {
     /** Name of the rotation (container and backend names). */
     name: string;
@@ -25,6 +43,10 @@ export interface RegistryRotationArgs {
     image?: string;
     /** The stable address for push and pull: a binding whose backend pool holds the current bucket's registry. */
     binding: SlbBindingState;
+    /** HTTPS of the bucket registries; the binding forwards connections (protocol tcp), so TLS reaches them. */
+    tls: RotationTls;
+    /** Who may push and pull (anyone else gets 401); berth's own copies use the first. */
+    users: RegistryUser[];
     /** Clock override (ISO 8601): the moment that decides the current period. Default: now. */
     now?: string;
     /** Computed by check: the bucket this moment falls in (a change shows the rotation in preview). */

@@ -13,6 +13,8 @@ export interface RegistryCredentialsArgs {
     username: pulumi.Input<string>;
     /** Pass a secret (`pulumi.secret(...)`, `config.requireSecret(...)`); a plain string draws a warning. */
     password: pulumi.Input<string>;
+    /** PEM of the CA that signed the registry's certificate, when this machine does not trust it. */
+    ca?: pulumi.Input<string>;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { BucketStorage } from "../registry/config";
 import { PeriodKind } from "../registry/period";
-import { BucketState } from "../registry/rotationModel";
+import { BucketState, RegistryUser, RotationTls } from "../registry/rotationModel";
 import { Cluster } from "./cluster";
 import { lazyProvider } from "./lazy";
 import { SlbBinding } from "./slbBinding";
@@ -24,8 +24,12 @@ export interface RegistryBucketRotationArgs {
     storage?: pulumi.Input<BucketStorage>;
     /** Registry image; default: built on the node from this machine's Debian docker-registry. */
     image?: pulumi.Input<string>;
-    /** The stable address for push and pull: its listener must be reachable from the nodes. */
+    /** The stable address for push and pull: its listener (protocol "tcp", TLS passes through) must be reachable from the nodes. */
     binding: SlbBinding;
+    /** HTTPS of the bucket registries: `{certificate, key (secret), ca?}`; the certificate names the binding's address and the node's, signed by a CA every node trusts. */
+    tls: pulumi.Input<InputsOf<RotationTls>>;
+    /** Who may push and pull (htpasswd, bcrypt): `[{username, password (secret)}]`; berth's own copies use the first. */
+    users: pulumi.Input<Array<pulumi.Input<InputsOf<RegistryUser>>>>;
     /** Clock override (ISO 8601) deciding the current period; default: the time of the run. */
     now?: pulumi.Input<string>;
 }
@@ -41,6 +45,8 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: RegistryBucketRotationArgs, opts?: pulumi.CustomResourceOptions) {
         warnIfPlainSecretKey(name, args.storage);
+        warnIfPlain(name, "tls.key", args.tls && !pulumi.Output.isInstance(args.tls) ? (args.tls as InputsOf<RotationTls>).key : undefined);
+        if (Array.isArray(args.users)) args.users.forEach((u, i) => warnIfPlain(name, `users[${i}].password`, u && !pulumi.Output.isInstance(u) ? (u as InputsOf<RegistryUser>).password : undefined));
         super(
             lazyProvider("registryRotation", "registryRotationProvider"),
             name,
@@ -56,6 +62,9 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
                 storage: args.storage === undefined ? undefined : pulumi.secret(args.storage),
                 image: args.image,
                 binding: args.binding.state,
+                // Secret as a whole: the private key and the passwords.
+                tls: pulumi.secret(args.tls),
+                users: pulumi.secret(args.users),
                 now: args.now,
                 currentBucket: undefined,
                 address: undefined,
@@ -63,14 +72,20 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
                 purged: undefined,
                 lastRotation: undefined,
             },
-            { ...opts, additionalSecretOutputs: ["storage", ...(opts?.additionalSecretOutputs ?? [])] },
+            { ...opts, additionalSecretOutputs: ["storage", "tls", "users", ...(opts?.additionalSecretOutputs ?? [])] },
             "berth",
             "RegistryBucketRotation",
         );
     }
 }
 
+type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+
+function warnIfPlain(resource: string, property: string, value: pulumi.Input<string> | undefined): void {
+    if (typeof value === "string") void pulumi.log.warn(`${resource}: ${property} is not a secret; pass pulumi.secret(...) or a secret config value (it is stored encrypted either way)`);
+}
+
 function warnIfPlainSecretKey(resource: string, storage: pulumi.Input<BucketStorage> | undefined): void {
     const key = storage && !pulumi.Output.isInstance(storage) && (storage as BucketStorage).kind === "s3" ? (storage as { secretKey?: pulumi.Input<string> }).secretKey : undefined;
-    if (typeof key === "string") void pulumi.log.warn(`${resource}: storage.secretKey is not a secret; pass pulumi.secret(...) or a secret config value (it is stored encrypted either way)`);
+    warnIfPlain(resource, "storage.secretKey", key);
 }

@@ -1,15 +1,18 @@
 // RegistryBucketRotation from Python through the provider plugin and the real `pulumi` CLI
 // (examples/python-registry): the quarter's bucket registry answers behind its stable address, the
-// next quarter previews as a rotation and runs one, destroy removes the buckets' registries.
+// next quarter previews as a rotation and runs one, destroy removes the buckets' registries. They
+// serve HTTPS only, to the user the stack names.
 import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
 import { NodeConnection } from "../../provider/docker/connection";
 import { ROTATION_LABEL } from "../../provider/registry/bucketHost";
 import { openProgramStack, removeProgramStack } from "../support/pythonStack";
-import { bridgeAddress } from "../support/registry";
-import { cleanSlate, httpGet, nodeSpecs } from "../support/world";
+import { RegistryClient } from "../../provider/registry/client";
+import { bridgeAddress, rotationAccess, storedState } from "../support/registry";
+import { cleanSlate, nodeSpecs } from "../support/world";
 
 const PORT = 5111;
+const ACCESS = rotationAccess();
 const docker = () => new NodeConnection(nodeSpecs()[0]).docker(30_000);
 
 /** The rotation's registries running on the node: bucket -> its mode (rw, ro). */
@@ -25,6 +28,7 @@ describe("RegistryBucketRotation from Python through the provider plugin", funct
     before(async () => {
         cleanSlate();
         stack = await openProgramStack("python-registry", { now: "2026-11-23T10:00:00Z", port: String(PORT) });
+        await stack.setConfig("registryPassword", { value: ACCESS.users[0].password, secret: true });
     });
     after(async () => {
         await removeProgramStack(stack);
@@ -36,8 +40,11 @@ describe("RegistryBucketRotation from Python through the provider plugin", funct
         const up = await stack.up();
         assert.equal(up.outputs.currentBucket.value, "images-2026q4");
         assert.equal(up.outputs.address.value, `${bridgeAddress}:${PORT}`);
-        const catalog = await httpGet(`http://${bridgeAddress}:${PORT}/v2/_catalog`);
-        assert.equal(catalog.status, 200, catalog.body);
+        const stable = `${bridgeAddress}:${PORT}`;
+        assert.deepEqual(await new RegistryClient(stable, ACCESS.users[0], ACCESS.tls.ca).repositories(), []);
+        await assert.rejects(new RegistryClient(stable, undefined, ACCESS.tls.ca).repositories(), /answered 401/);
+        const state = storedState("berth-python-registry", stack.name);
+        assert.ok(!state.includes(ACCESS.users[0].password) && !state.includes("PRIVATE KEY"), "no password or key in plain state");
         assert.deepEqual(await bucketRegistries(), { "images-2026q4": "rw" });
     });
 

@@ -7,8 +7,10 @@ import { Cluster, RegistryBucketRotation, SlbBinding } from "../../index";
 import { NodeConnection } from "../../provider/docker/connection";
 import { ROTATION_LABEL } from "../../provider/registry/bucketHost";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
-import { bridgeAddress } from "../support/registry";
+import { bridgeAddress, rotationAccess, storedState } from "../support/registry";
 import { cleanSlate, local, nodeSpecs } from "../support/world";
+
+const ACCESS = rotationAccess();
 
 function program() {
     const config = new pulumi.Config();
@@ -18,6 +20,7 @@ function program() {
     const binding = new SlbBinding("rot-e2e", {
         haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
         listen: { address: bridgeAddress, port: 5101 },
+        protocol: which === "bad" ? "http" : "tcp",
     });
     const rotation = new RegistryBucketRotation("rot-e2e", {
         cluster, binding, node: which === "bad" ? "h9" : "h1",
@@ -25,6 +28,8 @@ function program() {
         period: (which === "bad" ? "year" : "quarter") as "quarter",
         retain: which === "bad" ? 0 : 2,
         storage: which === "plain-key" ? { kind: "s3", region: "us-east-1", accessKey: "AKID", secretKey: "plain-secret-key" } : undefined,
+        tls: which === "bad" ? { certificate: ACCESS.tls.certificate, key: pulumi.secret("not a key") } : { ...ACCESS.tls, key: pulumi.secret(ACCESS.tls.key) },
+        users: which === "bad" ? [{ username: "a:b", password: pulumi.secret("x") }] : which === "plain-key" ? [{ username: "ci", password: "plain-password" }] : [{ username: "ci", password: pulumi.secret(ACCESS.users[0].password) }],
         now: config.require("now"),
     });
     return { bucket: rotation.currentBucket, address: rotation.address };
@@ -36,6 +41,9 @@ const problems: RegExp[] = [
     /property period value .* has a problem: must be one of quarter, month, week, got "year"/,
     /property prefix value .* has a problem: must start with a lowercase letter or digit .*S3 bucket name rules.*"Images_Prod"/,
     /property node value .* has a problem: "h9" is not a node of cluster rot-e2e \(nodes: h1, h2, h3\)/,
+    /property binding value .* has a problem: must forward connections \(protocol "tcp"\)/,
+    /property tls.key value .* has a problem: is not an unencrypted PEM private key/,
+    /property users\[0\].username value .* has a problem: must be a non-empty name without ':'/,
 ];
 
 describe("RegistryBucketRotation through the pulumi CLI", function () {
@@ -61,11 +69,13 @@ describe("RegistryBucketRotation through the pulumi CLI", function () {
         });
     });
 
-    it("warns about an S3 secret key given as a plain string, never printing it", async () => {
+    it("warns about an S3 secret key and a password given as plain strings, never printing them", async () => {
         await stack.setConfig("case", { value: "plain-key" });
         const preview = await stack.preview({ diff: true });
         assert.match(preview.stderr, /storage\.secretKey is not a secret/);
+        assert.match(preview.stderr, /users\[0\]\.password is not a secret/);
         assert.ok(!(preview.stdout + preview.stderr).includes("plain-secret-key"));
+        assert.ok(!(preview.stdout + preview.stderr).includes("plain-password"));
     });
 
     it("creates the quarter's bucket, and previews the next quarter as a rotation", async () => {
@@ -73,6 +83,12 @@ describe("RegistryBucketRotation through the pulumi CLI", function () {
         const up = await stack.up();
         assert.equal(up.outputs.bucket.value, "images-2026q4");
         assert.equal(up.outputs.address.value, `${bridgeAddress}:5101`);
+        // The TLS key and the password are secrets in the state, never in its plain text.
+        const state = storedState("berth-rotation", stack.name);
+        assert.ok(!state.includes(ACCESS.users[0].password) && !state.includes("PRIVATE KEY"), "no password or key in plain state");
+        const rotation = JSON.parse(state).checkpoint.latest.resources.find((r: any) => r.type.endsWith("RegistryBucketRotation"));
+        for (const key of ["tls", "users"]) assert.ok(rotation.inputs[key].ciphertext && rotation.outputs[key].ciphertext, `${key} is a secret in inputs and outputs`);
+        assert.ok(!(up.stdout + up.stderr).includes(ACCESS.users[0].password));
         await stack.setConfig("now", { value: "2027-01-05T10:00:00Z" });
         const preview = await stack.preview({ diff: true });
         assert.equal(preview.changeSummary.update, 1, JSON.stringify(preview.changeSummary));

@@ -1,10 +1,14 @@
 // RegistryBucketRotation against real registries on a node, real HAProxy as the stable address and
-// real pulls: several periods through the clock override.
+// real pulls: several periods through the clock override. The registries serve HTTPS with the local
+// cluster's certificate (the nodes trust its CA) and take nothing without a user's password.
 import * as assert from "node:assert/strict";
+import axios from "axios";
 import { execFile } from "child_process";
+import * as https from "https";
 import * as sinon from "sinon";
 import { promisify } from "util";
 import { NodeConnection } from "../../provider/docker/connection";
+import { DockerHost } from "../../provider/docker/host";
 import { registryRotationProvider } from "../../provider/engine/registryRotation";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
@@ -12,7 +16,7 @@ import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model
 import { BucketHost, DEFAULT_REGISTRY_IMAGE, ROTATION_LABEL } from "../../provider/registry/bucketHost";
 import { RegistryClient } from "../../provider/registry/client";
 import { RegistryRotationArgs, RegistryRotationState } from "../../provider/registry/rotationModel";
-import { bridgeAddress } from "../support/registry";
+import { bridgeAddress, clusterCertDir, rotationAccess } from "../support/registry";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
 
 const run = promisify(execFile);
@@ -20,10 +24,25 @@ const ID = "it/rot";
 const STABLE = `${bridgeAddress}:5100`;
 const h1 = () => new NodeConnection(nodeSpecs()[0]).docker(30_000);
 
-/** Pushes a demo image to the stable address (or any registry) with skopeo, as a CI job would. */
-async function push(demoTag: string, target: string): Promise<void> {
-    await run("skopeo", ["copy", "--insecure-policy", "--src-tls-verify=false", "--dest-tls-verify=false", `docker://${local.images[demoTag]}`, `docker://${target}`]);
+const ACCESS = rotationAccess();
+const USER = ACCESS.users[0];
+
+/** Pushes a demo image to the stable address (or any bucket) with skopeo, as a CI job would: with the user's password, or `as` none. */
+async function push(demoTag: string, target: string, as: { username: string; password: string } | "anonymous" = USER): Promise<void> {
+    const creds = as === "anonymous" ? [] : ["--dest-creds", `${as.username}:${as.password}`];
+    await run("skopeo", ["copy", "--insecure-policy", "--src-tls-verify=false", `--dest-cert-dir=${clusterCertDir()}`, ...creds, `docker://${local.images[demoTag]}`, `docker://${target}`]);
 }
+
+/** The status a registry answers to the start of a blob upload (the first request of any push). */
+async function uploadStatus(url: string, authorization?: string): Promise<number> {
+    const res = await axios.post(url, undefined, {
+        httpsAgent: new https.Agent({ ca: ACCESS.tls.ca }),
+        headers: authorization ? { Authorization: authorization } : {},
+        validateStatus: () => true,
+    });
+    return res.status;
+}
+const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
 
 async function removeRotationVolumes(): Promise<void> {
     const { Volumes } = await h1().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot`] } });
@@ -36,11 +55,13 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     let state: RegistryRotationState;
     let service: ServiceState;
     const args = (now: string, extra: Partial<RegistryRotationArgs> = {}): RegistryRotationArgs => ({
-        name: "rot", cluster: { name: "it", nodes: nodeSpecs() }, node: "h1", prefix: "images", retain: 2, keepTags: 1, binding, now, ...extra,
+        name: "rot", cluster: { name: "it", nodes: nodeSpecs() }, node: "h1", prefix: "images", retain: 2, keepTags: 1, binding, now, ...ACCESS, ...extra,
     });
     const serviceArgs = (image: string): ServiceArgs => ({
         // No health check: what matters here is that the image pulls.
         name: "rotsvc", cluster: { name: "it", nodes: nodeSpecs() }, image, replicas: 2, ports: [{ containerPort: 80 }], stopGracePeriodSeconds: 2,
+        // The nodes pull with the cluster's credentials for the stable address; berth's lookup trusts the CA.
+        registries: [{ server: STABLE, ...USER, ca: ACCESS.tls.ca }],
     });
     const bucket = (name: string) => state.buckets.find((b) => b.name === name);
     const tagsIn = (name: string, repository: string) => bucket(name)?.repositories.find((r) => r.name === repository)?.tags ?? [];
@@ -50,7 +71,8 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         await removeRotationVolumes();
         const slb = local.slbs[0];
         binding = (await slbBindingProvider.create({
-            name: "rot-stable", driver: "haproxy",
+            // tcp: TLS passes through to the bucket registries.
+            name: "rot-stable", driver: "haproxy", protocol: "tcp",
             haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
             // On the bridge address: the nodes pull through it.
             listen: { address: bridgeAddress, port: 5100 }, healthCheck: { intervalMs: 300, rise: 1, fall: 1 },
@@ -78,12 +100,35 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         assert.ok(bucket("images-2026q4")!.blobs >= 4 && bucket("images-2026q4")!.bytes > 100_000, JSON.stringify(bucket("images-2026q4")));
     });
 
+    it("refuses a push without the password (401) and plain HTTP, at the stable address and at the bucket's own", async () => {
+        const own = bucket("images-2026q4")!.address;
+        const seen: string[] = [];
+        for (const address of [STABLE, own]) {
+            const upload = `https://${address}/v2/intruder/app/blobs/uploads/`;
+            const statuses = { anonymous: await uploadStatus(upload), wrongPassword: await uploadStatus(upload, basic(USER.username, "not-the-password")), user: await uploadStatus(upload, basic(USER.username, USER.password)) };
+            assert.deepEqual(statuses, { anonymous: 401, wrongPassword: 401, user: 202 }, address);
+            // Plain HTTP is not served: the registry answers 400 (an HTTP request to an HTTPS server), before any auth.
+            const plain = await fetch(`http://${address}/v2/intruder/app/blobs/uploads/`, { method: "POST", signal: AbortSignal.timeout(5000) });
+            assert.equal(plain.status, 400, `${address}: ${await plain.text()}`);
+            await assert.rejects(push("unhealthy", `${address}/app:v1`, "anonymous"), /authentication required|unauthorized|401/i);
+            seen.push(`${address}: anonymous ${statuses.anonymous}, wrong password ${statuses.wrongPassword}, user ${statuses.user}, plain HTTP ${plain.status}`);
+        }
+        console.error(`      ${seen.join("; ")}`);
+        // Nothing anonymous landed: app:v1 is still what the service runs.
+        const client = new RegistryClient(STABLE, USER, ACCESS.tls.ca);
+        assert.equal(`${STABLE}/app@${(await client.manifest("app", "v1")).digest}`, service.imageDigest);
+        assert.ok(!(await client.repositories()).includes("intruder/app"));
+        await assert.rejects(new RegistryClient(STABLE, undefined, ACCESS.tls.ca).tags("app"), /answered 401/);
+        // A node without the credentials cannot pull either: its daemon trusts the CA, and is asked for a password.
+        await assert.rejects(new DockerHost(nodeSpecs()[0]).ensureImage(`${STABLE}/app:v3`, () => undefined), /no basic auth credentials|unauthorized|authentication required/i);
+    });
+
     it("2027q1: copies forward the in-use image and the newest tag, moves the address with no failed pull, a push during the switch is not lost", async () => {
         // Pull through the stable address and push to it, continuously, while the rotation runs.
         let rotating = true;
         const pulls = { ok: 0, failed: [] as string[] };
         const pushes: Array<{ repository: string; attempts: number; errors: string[] }> = [];
-        const client = new RegistryClient(STABLE);
+        const client = new RegistryClient(STABLE, USER, ACCESS.tls.ca);
         const puller = (async () => {
             while (rotating) {
                 await client.manifest("app", "v1").then(() => pulls.ok++, (e) => pulls.failed.push(e.message));
@@ -117,7 +162,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         assert.equal(bucket("images-2026q4")!.readOnly, true);
         assert.equal(bucket("images-2027q1")!.readOnly, false);
         // Every push that completed is in the new bucket (carried forward, or landed there on a retry).
-        const current = new RegistryClient(bucket("images-2027q1")!.address);
+        const current = new RegistryClient(bucket("images-2027q1")!.address, USER, ACCESS.tls.ca);
         for (const p of pushes.filter((p) => p.attempts <= 5 && p.errors.length < p.attempts)) {
             assert.deepEqual(await current.tags(p.repository), ["t"], `${p.repository} (${p.attempts} attempt(s): ${p.errors.join(" | ")})`);
         }
@@ -127,7 +172,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         assert.ok(pushes.length >= 1);
         // The retained bucket serves at its own address, read-only.
         await assert.rejects(push("v1", `${bucket("images-2026q4")!.address}/app:new`), /read-only|405|UNSUPPORTED|denied/i);
-        assert.deepEqual(await new RegistryClient(bucket("images-2026q4")!.address).tags("app"), ["v1", "v2", "v3"]);
+        assert.deepEqual(await new RegistryClient(bucket("images-2026q4")!.address, USER, ACCESS.tls.ca).tags("app"), ["v1", "v2", "v3"]);
     });
 
     it("2027q2: purges 2026q4 (retain 2); a service rescheduled after two rotations still pulls its image", async () => {
@@ -164,7 +209,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     });
 
     it("gives an S3 bucket's registry its configuration (no S3 server here: the configuration is what is tested)", async () => {
-        const host = new BucketHost(nodeSpecs()[1], "rot", DEFAULT_REGISTRY_IMAGE);
+        const host = new BucketHost(nodeSpecs()[1], "rot", DEFAULT_REGISTRY_IMAGE, ACCESS);
         await host.ensureImage(() => undefined);
         const s3 = { kind: "s3" as const, region: "oss-cn-hangzhou", regionEndpoint: "https://oss-cn-hangzhou.aliyuncs.com", accessKey: "AKID", secretKey: "s3-secret-key", forcePathStyle: false };
         const registry = await host.start("images-2027q3", s3, true);
@@ -173,8 +218,11 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
             assert.deepEqual(config.storage.s3, { bucket: "images-2027q3", region: "oss-cn-hangzhou", regionendpoint: "https://oss-cn-hangzhou.aliyuncs.com", accesskey: "AKID", secretkey: "s3-secret-key", forcepathstyle: false, secure: true, rootdirectory: "/" });
             assert.equal(config.storage.maintenance.readonly.enabled, true);
             assert.equal(config.storage.filesystem, undefined);
-            const inspected = await new NodeConnection(nodeSpecs()[1]).docker(30_000).getContainer(registry.containerId).inspect();
-            assert.ok(!JSON.stringify(inspected).includes("s3-secret-key"), "the secret key is only in the config file");
+            assert.deepEqual(config.auth, { htpasswd: { realm: "berth", path: "/etc/docker/registry/htpasswd" } });
+            assert.equal(config.http.tls.certificate, "/etc/docker/registry/tls.crt");
+            const inspected = JSON.stringify(await new NodeConnection(nodeSpecs()[1]).docker(30_000).getContainer(registry.containerId).inspect());
+            assert.ok(!inspected.includes("s3-secret-key"), "the secret key is only in the config file");
+            assert.ok(!inspected.includes(USER.password) && !inspected.includes("PRIVATE KEY"), "nor the password or the TLS key in the container's configuration");
         } finally {
             await host.remove(registry.containerId);
         }

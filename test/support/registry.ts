@@ -1,14 +1,37 @@
 // Registries the tests start and remove themselves: Debian's docker-registry on this cluster's
 // bridge address (reachable from every node), optionally with htpasswd (bcrypt) authentication.
 import { ChildProcess, execFileSync, spawn } from "child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { randomBytes } from "crypto";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { NodeConnection } from "../../provider/docker/connection";
+import { RegistryUser, RotationTls } from "../../provider/registry/rotationModel";
 import { waitUntil } from "../../provider/wait";
 import { local, nodeSpecs } from "./world";
 
 export const bridgeAddress = local.registry.split(":")[0];
+
+/** The local cluster's registry certificate for a rotation, and one user; `password` a fresh one per run. */
+export function rotationAccess(password = `pw-${randomBytes(9).toString("hex")}`): { tls: RotationTls; users: RegistryUser[] } {
+    const read = (p: string) => readFileSync(p, "utf8");
+    return { tls: { certificate: read(local.pki.certificate), key: read(local.pki.key), ca: read(local.pki.ca) }, users: [{ username: "ci", password }] };
+}
+
+/** A stack's state as the file backend stores it (the Automation API's export decrypts secrets). */
+export function storedState(project: string, stack: string): string {
+    return readFileSync(`${process.env.PULUMI_BACKEND_URL!.replace("file://", "")}/.pulumi/stacks/${project}/${stack}.json`, "utf8");
+}
+
+/** skopeo's flags for a TLS registry signed by the cluster CA: a cert dir holding it (made once per process). */
+let certDir: string | undefined;
+export function clusterCertDir(): string {
+    if (!certDir) {
+        certDir = mkdtempSync(path.join(tmpdir(), `berth-${local.cluster}-certs-`));
+        copyFileSync(local.pki.ca, path.join(certDir, "ca.crt"));
+    }
+    return certDir;
+}
 
 export class TestRegistry {
     readonly address: string;

@@ -1,4 +1,14 @@
 import * as assert from "node:assert/strict";
+import { compareSync } from "bcryptjs";
+import { execFileSync } from "child_process";
+import { mkdtempSync, readFileSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import * as path from "path";
+import { SlbBindingState } from "../../provider/model";
+import { accessFingerprint, htpasswd } from "../../provider/registry/bucketHost";
+import { registryConfig } from "../../provider/registry/config";
+import { RegistryRotationArgs } from "../../provider/registry/rotationModel";
+import { validateRotation } from "../../provider/validate";
 import { keepTag, selectCarry, TagInfo } from "../../provider/registry/carry";
 import { bucketName, newestFirst, parseBucket, periodOf, periodStart, prefixProblem, retention } from "../../provider/registry/period";
 
@@ -57,5 +67,69 @@ describe("registry bucket carry-forward selection", () => {
         const carry = selectCarry("app", tags, 1, [{ repository: "app", digest: "sha256:a1" }, { repository: "app", tag: "v2" }, { repository: "app", digest: "sha256:gone" }, { repository: "other", digest: "sha256:a2" }]);
         assert.deepEqual(carry.map((c) => `${c.tag}:${c.why}`).sort(), ["sha256:gone:in use", "v1:in use", "v2:in use", "v3:newest"]);
         assert.equal(keepTag("sha256:0123456789abcdef"), "in-use-0123456789ab");
+    });
+});
+
+describe("registry bucket access (TLS and users)", () => {
+    const pki = (() => {
+        const dir = mkdtempSync(path.join(tmpdir(), "berth-unit-pki-"));
+        const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=unit", "-addext", "subjectAltName=IP:10.0.0.1,IP:10.0.0.11", "-keyout", "key.pem", "-out", "cert.pem");
+        openssl("genpkey", "-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.pem");
+        const read = (f: string) => readFileSync(path.join(dir, f), "utf8");
+        const out = { certificate: read("cert.pem"), key: read("key.pem"), otherKey: read("other.pem") };
+        rmSync(dir, { recursive: true, force: true });
+        return out;
+    })();
+    const args = (extra: Partial<RegistryRotationArgs> = {}): Partial<RegistryRotationArgs> => ({
+        name: "images", prefix: "images", node: "h1",
+        cluster: { name: "c", nodes: [{ name: "h1", docker: "unix:///run/h1.sock", address: "10.0.0.11" }] },
+        binding: { name: "stable", driver: "haproxy", protocol: "tcp", listen: { address: "10.0.0.1", port: 5000 } } as SlbBindingState,
+        tls: { certificate: pki.certificate, key: pki.key },
+        users: [{ username: "ci", password: "s3cret" }],
+        ...extra,
+    });
+    const failures = (a: Partial<RegistryRotationArgs>) => validateRotation(a).map((f) => `${f.property}: ${f.reason}`);
+
+    it("accepts a certificate naming the binding's and the node's address, its key, and users", () => {
+        assert.deepEqual(failures(args()), []);
+    });
+
+    it("requires TLS and users, a tcp binding, the certificate's own key and every address named, never quoting a key or password", () => {
+        assert.deepEqual(failures(args({ tls: undefined, users: undefined })), [
+            "tls: is required: {certificate, key, ca?} (the bucket registries serve HTTPS only)",
+            "users: is required: at least one {username, password} (anyone else is refused)",
+        ]);
+        const listen = { address: "10.0.0.2", port: 5000 };
+        const bad = failures(args({
+            binding: { name: "stable", driver: "haproxy", listen } as SlbBindingState,
+            tls: { certificate: pki.certificate, key: pki.otherKey },
+            users: [{ username: "a:b", password: "" }, { username: "ci", password: "x" }, { username: "ci", password: "y" }],
+        }));
+        assert.deepEqual(bad, [
+            'binding: must forward connections (protocol "tcp"), so that TLS reaches the bucket registries; got protocol "http"',
+            "tls.key: is not the private key of tls.certificate",
+            "tls.certificate: does not name 10.0.0.2 (the binding's listen address): clients would refuse it",
+            `users[0].username: must be a non-empty name without ':' or spaces, got "a:b"`,
+            "users[0].password: is required (a secret)",
+            'users[2].username: "ci" is listed twice',
+        ]);
+        assert.ok(!bad.join().includes("PRIVATE") && !bad.join().includes('"y"'));
+    });
+
+    it("configures HTTPS only and htpasswd auth; the htpasswd holds bcrypt hashes of the passwords, not the passwords", () => {
+        const config = registryConfig("images-2026q4", { kind: "volume" }, false) as any;
+        assert.deepEqual(config.http.tls, { certificate: "/etc/docker/registry/tls.crt", key: "/etc/docker/registry/tls.key", minimumtls: "tls1.2" });
+        assert.deepEqual(config.auth, { htpasswd: { realm: "berth", path: "/etc/docker/registry/htpasswd" } });
+        const lines = htpasswd([{ username: "ci", password: "s3cret" }, { username: "deploy", password: "other" }]).trim().split("\n");
+        assert.deepEqual(lines.map((l) => l.split(":")[0]), ["ci", "deploy"]);
+        assert.ok(lines.every((l) => /^[^:]+:\$2[aby]\$10\$/.test(l)) && !lines.join().includes("s3cret"));
+        assert.ok(compareSync("s3cret", lines[0].slice(3)));
+    });
+
+    it("fingerprints access by certificate, key and users, so a registry with other ones is replaced", () => {
+        const a = { tls: { certificate: pki.certificate, key: pki.key }, users: [{ username: "ci", password: "s3cret" }] };
+        assert.equal(accessFingerprint(a), accessFingerprint({ users: a.users, tls: { key: pki.key, certificate: pki.certificate } }));
+        assert.notEqual(accessFingerprint(a), accessFingerprint({ ...a, users: [{ username: "ci", password: "changed" }] }));
     });
 });
