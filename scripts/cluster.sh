@@ -641,16 +641,14 @@ ensure_images() {
 # ---------------------------------------------------------------------------------------------
 # HAProxy SLBs
 
-# Base config. Other code appends managed sections between "# berth:begin <name>" and
-# "# berth:end <name>", so start never rewrites an existing file.
-base_slb_config() {
-  local run
-  run=$(slb_run "$1")
+# haproxy_base_config WHAT SOCKET_DIR: an HAProxy's base config, its admin socket in SOCKET_DIR.
+# Other code appends managed sections between "# berth:begin <name>" and "# berth:end <name>".
+haproxy_base_config() {
   cat <<EOF
-# HAProxy config of berth SLB $1, base part written by scripts/cluster.sh.
+# HAProxy config of berth $1, base part written by berth's cluster scripts.
 # Sections managed by berth follow, each between its begin and end marker lines.
 global
-    stats socket $run/admin.sock level admin expose-fd listeners
+    stats socket $2/admin.sock level admin expose-fd listeners
     stats timeout 30s
 
 defaults
@@ -661,6 +659,9 @@ defaults
     timeout queue 5s
 EOF
 }
+
+# Start never rewrites an existing file: berth's sections stay.
+base_slb_config() { haproxy_base_config "SLB $1" "$(slb_run "$1")"; }
 
 # write_base_slb_config SLB: atomically (a reader never sees half a file).
 write_base_slb_config() {

@@ -140,20 +140,7 @@ ensure_remote_slb() {
   terminate "remote haproxy" 10 $(lb_pids)
   mkdir -p "$LB_DIR"
   rm -f "$LB_DIR"/*.sock "$LB_DIR"/haproxy.cfg.berth-*
-  cat >"$(lb_cfg)" <<EOF
-# HAProxy config of berth cluster $CLUSTER's remote load balancer (host "ssh"), base part written by
-# scripts/remote-hosts.sh. Sections managed by berth follow.
-global
-    stats socket $LB_DIR/admin.sock level admin
-    stats timeout 30s
-
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout queue 5s
-EOF
+  haproxy_base_config "cluster $CLUSTER's remote load balancer (host ssh)" "$LB_DIR" >"$(lb_cfg)"
   chown -R "$SSH_USER:" "$LB_DIR"
   log "starting the remote load balancer (haproxy as $SSH_USER in the ssh host's namespace)"
   launch "$LOG_DIR/hssh-haproxy.log" nsenter --net="$NETNS_DIR/$(host_ns ssh)" runuser -u "$SSH_USER" -- \
