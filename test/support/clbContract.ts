@@ -36,6 +36,8 @@ export interface ContractOptions {
     region: string;
     accessKeyId: string;
     accessKeySecret: string;
+    /** The key is a temporary (STS) one: every request must carry this token, as Aliyun requires. */
+    securityToken?: string;
     /** Address the CLB's listeners bind (the load balancer's service address). */
     listenAddress: string;
     /** server id (ECS instance or ENI) -> the address it answers at. */
@@ -174,6 +176,9 @@ export class ClbContractServer {
             if (!q.get(p)) throw new ApiError(400, "MissingParameter", `${p} is mandatory for this action.`);
         }
         if (q.get("AccessKeyId") !== this.opts.accessKeyId) throw new ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+        if (this.opts.securityToken !== undefined && q.get("SecurityToken") !== this.opts.securityToken) {
+            throw new ApiError(400, q.get("SecurityToken") ? "InvalidSecurityToken.Mismatch" : "InvalidSecurityToken.Missing", "The security token of a temporary access key is missing or wrong.");
+        }
         if (q.get("SignatureMethod") !== "HMAC-SHA1" || q.get("SignatureVersion") !== "1.0") throw new ApiError(400, "InvalidParameter", "SignatureMethod/SignatureVersion");
         if (q.get("Signature") !== expectedSignature(q, this.opts.accessKeySecret)) {
             throw new ApiError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");

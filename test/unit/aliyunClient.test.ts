@@ -1,6 +1,9 @@
 // The OpenAPI client and the CLB driver against the contract server: signatures it accepts or
 // rejects, retries on throttling, batches of at most 20 servers, errors that carry the request id.
 import * as assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import * as os from "os";
+import * as path from "path";
 import { AliyunApiError, AliyunClient, credentialsOf } from "../../provider/slb/aliyun/client";
 import { AliyunSlbDriver } from "../../provider/slb/aliyun/driver";
 import { ClbContractServer } from "../support/clbContract";
@@ -74,9 +77,51 @@ describe("Aliyun CLB client and driver (contract server)", function () {
         await assert.rejects(driver.addBackends("web", [{ name: "w", address: "127.0.0.9", port: 1 }]), /node bare has no cloud\.instanceId or cloud\.eniId/);
     });
 
-    it("takes credentials from the inputs first, then from the environment", () => {
-        assert.deepEqual(credentialsOf({ loadBalancerId: LB, region: "r", accessKeyId: "a", accessKeySecret: "b" }, {}), { accessKeyId: "a", accessKeySecret: "b" });
-        assert.deepEqual(credentialsOf({ loadBalancerId: LB, region: "r" }, { ALIBABA_CLOUD_ACCESS_KEY_ID: "x", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "y" }), { accessKeyId: "x", accessKeySecret: "y" });
-        assert.throws(() => credentialsOf({ loadBalancerId: LB, region: "r" }, {}), /ALIBABA_CLOUD_ACCESS_KEY_ID/);
+    describe("credentials: the inputs first, then the Alibaba Cloud credential chain", () => {
+        const CHAIN = ["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_CREDENTIALS_FILE", "ALIBABA_CLOUD_PROFILE", "HOME"];
+        const saved = Object.fromEntries(CHAIN.map((k) => [k, process.env[k]]));
+        const home = mkdtempSync(path.join(os.tmpdir(), "berth-aliyun-"));
+        const endpointOnly = { loadBalancerId: LB, region: "cn-hangzhou" };
+        beforeEach(() => {
+            for (const k of CHAIN) delete process.env[k];
+            process.env.HOME = home; // no profile of this machine's user
+        });
+        after(() => {
+            for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+            rmSync(home, { recursive: true, force: true });
+        });
+
+        it("uses the binding's key when it gives one, and refuses half a key", async () => {
+            process.env.ALIBABA_CLOUD_ACCESS_KEY_ID = "env";
+            process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = "env";
+            assert.deepEqual(await credentialsOf({ ...endpointOnly, accessKeyId: "a", accessKeySecret: "b" }), { accessKeyId: "a", accessKeySecret: "b" });
+            await assert.rejects(credentialsOf({ ...endpointOnly, accessKeyId: "a" }), /give both aliyun\.accessKeyId and aliyun\.accessKeySecret/);
+        });
+
+        it("takes an STS key and token from the environment, and the token reaches the API", async () => {
+            Object.assign(process.env, { ALIBABA_CLOUD_ACCESS_KEY_ID: "STS.AK", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "sts-secret", ALIBABA_CLOUD_SECURITY_TOKEN: "token-1" });
+            assert.deepEqual(await credentialsOf(endpointOnly), { accessKeyId: "STS.AK", accessKeySecret: "sts-secret", securityToken: "token-1" });
+            const sts = new ClbContractServer({ loadBalancerId: LB, region: "cn-hangzhou", accessKeyId: "STS.AK", accessKeySecret: "sts-secret", securityToken: "token-1", listenAddress: "127.0.0.1", servers: {} });
+            const at = await sts.start();
+            try {
+                const fromChain = new AliyunClient({ ...endpointOnly, endpoint: at });
+                assert.equal((await fromChain.call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB })).LoadBalancerId, LB);
+                const withoutToken = new AliyunClient({ ...endpointOnly, endpoint: at }, { accessKeyId: "STS.AK", accessKeySecret: "sts-secret" }, { retries: 0, minTimeoutMs: 5, maxTimeoutMs: 5 });
+                await assert.rejects(withoutToken.call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB }), /InvalidSecurityToken\.Missing/);
+            } finally {
+                await sts.stop();
+            }
+        });
+
+        it("reads a profile from the credentials file", async () => {
+            const file = path.join(home, "credentials.ini");
+            writeFileSync(file, "[default]\ntype = access_key\naccess_key_id = FILE.AK\naccess_key_secret = file-secret\n");
+            process.env.ALIBABA_CLOUD_CREDENTIALS_FILE = file;
+            assert.deepEqual(await credentialsOf(endpointOnly), { accessKeyId: "FILE.AK", accessKeySecret: "file-secret" });
+        });
+
+        it("says where a key can come from when the chain finds none", async () => {
+            await assert.rejects(credentialsOf(endpointOnly), /aliyun: no access key: set aliyun\.accessKeyId\/accessKeySecret or berth:aliyunAccessKeyId\/aliyunAccessKeySecret \(as secrets\), or give the Alibaba Cloud credential chain one/);
+        });
     });
 });

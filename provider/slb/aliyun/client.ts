@@ -6,6 +6,7 @@
 import { randomUUID } from "crypto";
 import axios, { AxiosInstance } from "axios";
 import retry from "async-retry";
+import Credential from "@alicloud/credentials";
 import { AliyunEndpoint } from "../../model";
 import { percentEncode, sign } from "./signature";
 
@@ -32,16 +33,29 @@ export class AliyunApiError extends Error {
 export interface Credentials {
     accessKeyId: string;
     accessKeySecret: string;
+    /** With temporary (STS) credentials: sent with every request. */
+    securityToken?: string;
 }
 
-/** Inputs first (Pulumi secrets in the stack), then the environment the Alibaba Cloud CLI and SDKs read. */
-export function credentialsOf(endpoint: AliyunEndpoint, env: NodeJS.ProcessEnv = process.env): Credentials {
-    const accessKeyId = endpoint.accessKeyId ?? env.ALIBABA_CLOUD_ACCESS_KEY_ID;
-    const accessKeySecret = endpoint.accessKeySecret ?? env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
-    if (!accessKeyId || !accessKeySecret) {
-        throw new Error("aliyun: no access key: set aliyun.accessKeyId/accessKeySecret (as secrets) or ALIBABA_CLOUD_ACCESS_KEY_ID/ALIBABA_CLOUD_ACCESS_KEY_SECRET");
+/**
+ * The binding's access key (its inputs or the stack's berth: keys, Pulumi secrets), else the one the
+ * Alibaba Cloud credential chain finds where `pulumi` runs, as its SDKs and CLI do: the environment
+ * (ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, with ALIBABA_CLOUD_SECURITY_TOKEN for STS), the credentials
+ * file (~/.alibabacloud/credentials.ini or ALIBABA_CLOUD_CREDENTIALS_FILE), the CLI's profile, OIDC,
+ * an ECS RAM role (ALIBABA_CLOUD_ECS_METADATA). Those are read then, never stored.
+ */
+export async function credentialsOf(endpoint: AliyunEndpoint): Promise<Credentials> {
+    if (endpoint.accessKeyId && endpoint.accessKeySecret) return { accessKeyId: endpoint.accessKeyId, accessKeySecret: endpoint.accessKeySecret };
+    if (endpoint.accessKeyId || endpoint.accessKeySecret) throw new Error("aliyun: give both aliyun.accessKeyId and aliyun.accessKeySecret, or neither (the credential chain then finds one)");
+    try {
+        const found = await new Credential().getCredential();
+        return { accessKeyId: found.accessKeyId!, accessKeySecret: found.accessKeySecret!, ...(found.securityToken ? { securityToken: found.securityToken } : {}) };
+    } catch (e: any) {
+        throw new Error(
+            "aliyun: no access key: set aliyun.accessKeyId/accessKeySecret or berth:aliyunAccessKeyId/aliyunAccessKeySecret (as secrets), " +
+                `or give the Alibaba Cloud credential chain one (environment, credentials file, CLI profile, RAM role): ${e?.message ?? e}`,
+        );
     }
-    return { accessKeyId, accessKeySecret };
 }
 
 export interface RetryOptions {
@@ -53,9 +67,12 @@ export interface RetryOptions {
 export class AliyunClient {
     private readonly http: AxiosInstance;
 
+    /** Found at the first call (the chain may ask a metadata service), then kept. */
+    private credentials?: Promise<Credentials>;
+
     constructor(
         readonly endpoint: AliyunEndpoint,
-        private readonly credentials: Credentials = credentialsOf(endpoint),
+        given?: Credentials,
         private readonly retryOptions: RetryOptions = { retries: 8, minTimeoutMs: 200, maxTimeoutMs: 5000 },
     ) {
         this.http = axios.create({
@@ -64,6 +81,7 @@ export class AliyunClient {
             // Errors come back as JSON bodies with a code: read them instead of throwing on status.
             validateStatus: () => true,
         });
+        if (given) this.credentials = Promise.resolve(given);
     }
 
     /** Calls one action; retries what the API says is worth retrying, with exponential backoff. */
@@ -83,19 +101,21 @@ export class AliyunClient {
     }
 
     private async once<T>(action: string, params: Record<string, string | number | undefined>): Promise<T> {
+        const credentials = await (this.credentials ??= credentialsOf(this.endpoint));
         const query: Record<string, string> = {
             Action: action,
             Version: API_VERSION,
             Format: "JSON",
             RegionId: this.endpoint.region,
-            AccessKeyId: this.credentials.accessKeyId,
+            AccessKeyId: credentials.accessKeyId,
+            ...(credentials.securityToken ? { SecurityToken: credentials.securityToken } : {}),
             SignatureMethod: "HMAC-SHA1",
             SignatureVersion: "1.0",
             SignatureNonce: randomUUID(),
             Timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
         };
         for (const [k, v] of Object.entries(params)) if (v !== undefined) query[k] = String(v);
-        query.Signature = sign("GET", query, this.credentials.accessKeySecret);
+        query.Signature = sign("GET", query, credentials.accessKeySecret);
         let res;
         try {
             // Encoded as signed (RFC 3986), not with axios' looser encoder.
