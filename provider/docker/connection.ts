@@ -45,7 +45,9 @@ export class NodeConnection {
         const m = /^(unix|tcp|ssh):\/\/(.+)$/.exec(this.node.docker);
         if (!m) throw new Error(`node ${this.node.name}: unsupported docker endpoint ${this.node.docker}`);
         const [, scheme, rest] = m;
-        if (scheme === "unix") return { socketPath: rest };
+        // A new connection per request: a local socket costs nothing to open, and a kept-alive one that
+        // dockerd closed (idle, or restarted) fails the next request with "socket hang up".
+        if (scheme === "unix") return { socketPath: rest, agent: new http.Agent({ keepAlive: false }) };
         const url = new URL(this.node.docker);
         if (scheme === "tcp") {
             const tls = this.node.tls;

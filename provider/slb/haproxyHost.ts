@@ -63,21 +63,25 @@ export class LocalHaproxyHost implements HaproxyHost {
         });
     }
 
-    run(command: string, stdin = ""): Promise<CommandResult> {
+    run(command: string, stdin?: string): Promise<CommandResult> {
         return new Promise((resolve, reject) => {
-            const child = spawn("sh", ["-c", command], { stdio: ["pipe", "pipe", "pipe"] });
+            const child = spawn("sh", ["-c", command], { stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
             let stdout = "";
             let stderr = "";
-            child.stdout.on("data", (d) => (stdout += d));
-            child.stderr.on("data", (d) => (stderr += d));
+            child.stdout!.on("data", (d) => (stdout += d));
+            child.stderr!.on("data", (d) => (stderr += d));
             child.once("error", reject);
             child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-            child.stdin.end(stdin);
+            // A child that exits before reading all its input closes the pipe (EPIPE): its exit code says what happened.
+            child.stdin?.on("error", (e: NodeJS.ErrnoException) => e.code === "EPIPE" || reject(e));
+            child.stdin?.end(stdin);
         });
     }
 
     async withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
         const child = spawn("sh", ["-c", lockCommand(lockPath)], { stdio: ["pipe", "pipe", "pipe"] });
+        // The holder gone early (EPIPE on release) released the lock with it; awaitLocked reports a holder that never held it.
+        child.stdin.on("error", () => undefined);
         const holder = Object.assign(child.stdout, { stderr: child.stderr });
         const closed = new Promise((r) => child.once("close", r));
         await awaitLocked(holder as unknown as Duplex, lockPath, this.where);
