@@ -301,6 +301,9 @@ ensure_host_net() {
     ip link del "$veth" 2>/dev/null || true
     ip -n "$ns" link del eth0 2>/dev/null || true
     ip link add "$veth" type veth peer name eth0 netns "$ns"
+    # A new eth0 has a new MAC: forget the old one, or the first connections go nowhere until the
+    # stale neighbor entry is probed again (seconds).
+    ip neigh flush to "$(host_addr "$i")" 2>/dev/null || true
   fi
   ip link set "$veth" master "$BRIDGE" up
   ip -n "$ns" link set lo up

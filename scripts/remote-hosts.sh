@@ -156,6 +156,7 @@ cmd_start() {
   ensure_ssh_user
   ensure_host_net tls
   ip -n "$(host_ns tls)" addr replace "$TLS_OTHER_ADDR/$NET_PREFIX" dev eth0
+  ip neigh flush to "$TLS_OTHER_ADDR" 2>/dev/null || true
   ensure_dockerd tls --host "tcp://0.0.0.0:$TLS_PORT" --tlsverify \
     --tlscacert "$PKI/ca.pem" --tlscert "$PKI/server.pem" --tlskey "$PKI/server-key.pem"
   ensure_host_net ssh
@@ -166,6 +167,7 @@ cmd_start() {
   remove_containers tls
   remove_containers ssh
   wait_for "dockerd tls (tcp $TLS_PORT)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$(host_addr tls)" "$TLS_PORT"
+  wait_for "dockerd tls (tcp $TLS_PORT, second address)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$TLS_OTHER_ADDR" "$TLS_PORT"
   ensure_sshd
   wait_for sshd "$LOG_DIR/hssh-sshd.log" sshd_starting_pids tcp_answers "$(host_addr ssh)" 22
   ensure_remote_slb
