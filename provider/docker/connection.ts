@@ -1,12 +1,11 @@
 // How a DockerHost reaches its node. One NodeConnection per node and provider call: every Docker
 // client of the host shares its agent, so requests reuse the node's TLS sessions or its one SSH
 // connection instead of a handshake each.
-import { createHash } from "crypto";
 import Docker from "dockerode";
 import * as http from "http";
 import * as https from "https";
 import { NodeSpec } from "../model";
-import { hostKeyBlobs, sshPort, sshUser } from "./credentials";
+import { fingerprint, hostKeyBlobs, sshPort, sshUser } from "./credentials";
 import { ConnectionContext, connectionFault, NodeConnectionError } from "./faults";
 import { SshAgent } from "./sshAgent";
 import { noAnswer } from "../reach";
@@ -15,12 +14,6 @@ const SSH_HANDSHAKE_TIMEOUT_MS = 5000;
 
 /** docker-modem takes an http(s) agent; dockerode's types do not say so. */
 type Endpoint = Docker.DockerOptions & { agent?: http.Agent };
-
-/** OpenSSH's way to show a host key: `ssh-ed25519 SHA256:...`. */
-function fingerprint(blob: Buffer): string {
-    const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
-    return `${type} SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
-}
 
 export class NodeConnection {
     private readonly options: Endpoint;

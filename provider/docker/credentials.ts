@@ -1,6 +1,6 @@
 // Pure checks of a remote node's certificates and keys, so that a bad one fails `pulumi preview`
 // naming the field, before any connection is tried. Messages never quote key material.
-import { createPrivateKey, X509Certificate } from "crypto";
+import { createHash, createPrivateKey, X509Certificate } from "crypto";
 import { utils as ssh2Utils } from "ssh2";
 import { NodeSpec } from "../model";
 
@@ -14,6 +14,12 @@ const isText = (v: unknown): v is string => typeof v === "string" && v.trim() !=
 
 export function parseCertificate(pem: string): X509Certificate {
     return new X509Certificate(pem);
+}
+
+/** OpenSSH's way to show a host key: `ssh-ed25519 SHA256:...`. */
+export function fingerprint(blob: Buffer): string {
+    const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString();
+    return `${type} SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 
 /** The public key blobs a `hostPublicKey` accepts: lines of `<type> <base64>`, optionally after known_hosts host patterns. */

@@ -22,14 +22,15 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const failures = validateSlbBinding(news);
         const reach = news.driver === "aliyun" ? news.aliyun?.loadBalancerId : news.haproxy?.adminSocket;
         if (failures.length === 0 && !isUnknown(reach) && !isUnknown(news.aliyun?.accessKeySecret)) {
-            const [ping] = await settleWithin([driverFor(news as SlbBindingArgs)], (d) => d.ping());
+            const driver = driverFor(news as SlbBindingArgs);
+            const [ping] = await settleWithin([driver], (d) => d.ping());
             const e = ping.status === "rejected" ? ping.reason : undefined;
             // Not reachable from here (a runner outside the load balancer's network): the rule in reach.ts decides.
             const verdict = reachVerdict("plan", { nodes: [], slbs: e && noAnswer(e) ? [{ name: news.name, error: e?.message ?? String(e) }] : [] });
             if (verdict.kind === "unknown") warnFor(`slb binding ${news.name}`)(`${verdict.reason}; services bound to it show no plan until it answers`);
             else if (e) failures.push({ property: e.field ?? (news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket"), reason: e?.message ?? String(e) });
             else if (!isUnknown(news.listen)) {
-                const clash = await driverFor(news as SlbBindingArgs).listenerClash(news as SlbBindingArgs, news.stack);
+                const clash = await driver.listenerClash(news as SlbBindingArgs, news.stack);
                 if (clash) failures.push(clash);
             }
         }

@@ -6,7 +6,7 @@ import { spawn } from "child_process";
 import * as net from "net";
 import { Duplex } from "stream";
 import { Client, ClientChannel } from "ssh2";
-import { hostKeyBlobs } from "../docker/credentials";
+import { fingerprint, hostKeyBlobs } from "../docker/credentials";
 import { HaproxySsh } from "../model";
 
 const SSH_HANDSHAKE_TIMEOUT_MS = 5000;
@@ -160,12 +160,12 @@ class SshSession {
             // Only the pinned host key: never trust on first use.
             hostVerifier: (key: Buffer) => {
                 const ok = hostKeyBlobs(this.ssh.hostPublicKey).some((k) => k.equals(key));
-                if (!ok) presented = key.toString("base64").slice(0, 24);
+                if (!ok) presented = fingerprint(key);
                 return ok;
             },
         });
         return ready.catch((e) => {
-            throw presented ? Object.assign(new Error(`${this.ssh.host} presented another host key (${presented}...): refused`), { field: "haproxy.ssh.hostPublicKey" }) : e;
+            throw presented ? Object.assign(new Error(`${this.ssh.host} presented another host key (${presented}): refused`), { field: "haproxy.ssh.hostPublicKey" }) : e;
         });
     }
 }
