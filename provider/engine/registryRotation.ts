@@ -3,10 +3,10 @@
 // address to it (health-gated, old one drained); copy again what was pushed during the switch;
 // turn older buckets read-only; purge beyond `retain`, never losing an image in use.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson } from "../docker/labels";
+import { canonicalJson, mintOwnerId } from "../docker/labels";
 import { progressFor, Progress } from "../progress";
 import { BucketHost, BucketRegistry, DEFAULT_REGISTRY_IMAGE } from "../registry/bucketHost";
-import { BucketStorage } from "../registry/config";
+import { BucketOwner } from "../registry/bucketStore";
 import { carryForward, contentsOf, imagesInUse, missingInUse } from "../registry/copy";
 import { bucketName, newestFirst, periodOf, retention } from "../registry/period";
 import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../registry/rotationModel";
@@ -23,10 +23,18 @@ export function currentBucketOf(args: RegistryRotationArgs): string {
 const stableAddress = (args: RegistryRotationArgs) => `${args.binding.listen.address}:${args.binding.listen.port}`;
 const backendName = (r: BucketRegistry) => `${r.bucket}-${r.containerId.slice(0, 8)}`;
 
-function hostOf(args: RegistryRotationArgs): BucketHost {
+/**
+ * Whom a rotation acts for: its stack and the owner id minted at its create. A state written before
+ * owners has none: it gets one now and keeps the registries and buckets that record no owner.
+ */
+function ownerOf(args: Pick<RegistryRotationArgs, "stack">, ownerId: string | undefined): BucketOwner {
+    return { stack: args.stack, id: ownerId ?? mintOwnerId(), adoptsUnowned: ownerId === undefined };
+}
+
+function hostOf(args: RegistryRotationArgs, owner: BucketOwner): BucketHost {
     const node = args.cluster.nodes.find((n) => n.name === args.node);
     if (!node) throw new Error(`node ${args.node} is not in cluster ${args.cluster.name}`);
-    return new BucketHost(node, args.name, args.image ?? DEFAULT_REGISTRY_IMAGE, { tls: args.tls, users: args.users });
+    return new BucketHost(node, args.name, args.image ?? DEFAULT_REGISTRY_IMAGE, { tls: args.tls, users: args.users }, args.storage ?? { kind: "volume" }, owner);
 }
 
 /** Points the stable address at `current` only: added at weight 0, raised once healthy, the others drained and removed. */
@@ -57,29 +65,28 @@ async function switchStable(args: RegistryRotationArgs, current: BucketRegistry,
  * ones with the rotation's, each started beside the one it replaces; the stable address moves to
  * the successor before its predecessor stops.
  */
-async function renewAccess(args: RegistryRotationArgs, host: BucketHost, storage: BucketStorage, note: Progress, progress: Progress): Promise<void> {
+async function renewAccess(args: RegistryRotationArgs, host: BucketHost, note: Progress, progress: Progress): Promise<void> {
     const driver = driverFor(args.binding);
     for (const r of (await host.list()).filter((r) => r.running && !r.accessCurrent)) {
         note(`bucket ${r.bucket}: restarting its registry with the rotation's TLS and users`);
-        const successor = await host.start(r.bucket, storage, r.readOnly);
+        const successor = await host.start(r.bucket, r.readOnly);
         if ((await driver.backends(args.binding.name)).some((b) => b.name === backendName(r))) await switchStable(args, successor, progress);
         await host.remove(r.containerId);
     }
 }
 
-async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationState> {
+async function reconcile(args: RegistryRotationArgs, owner: BucketOwner): Promise<RegistryRotationState> {
     const progress = progressFor(`registry ${args.name}`);
     const lines: string[] = [];
     const note = (l: string) => {
         progress(l);
         lines.push(l);
     };
-    const storage = args.storage ?? { kind: "volume" as const };
     const keepTags = args.keepTags ?? ROTATION_DEFAULTS.keepTags;
-    const host = hostOf(args);
+    const host = hostOf(args, owner);
     const bucket = currentBucketOf(args);
     await host.ensureImage(progress);
-    await renewAccess(args, host, storage, note, progress);
+    await renewAccess(args, host, note, progress);
 
     let registries = await host.list();
     let current = registries.find((r) => r.bucket === bucket && !r.readOnly && r.running);
@@ -87,7 +94,7 @@ async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationSt
         // A registry container that exited (or a read-only one left by an interrupted run) gives way.
         for (const stale of registries.filter((r) => r.bucket === bucket)) await host.remove(stale.containerId);
         note(`creating bucket ${bucket}`);
-        current = await host.start(bucket, storage, false);
+        current = await host.start(bucket, false);
     }
     // Ours: the stable address, or any port on the registries' node (a bucket's own address, for rollback).
     const node = args.cluster.nodes.find((n) => n.name === args.node)!;
@@ -101,17 +108,17 @@ async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationSt
     for (const p of previous) {
         note(`bucket ${p.bucket} read-only from now on`);
         await host.remove(p.containerId);
-        await host.start(p.bucket, storage, true);
+        await host.start(p.bucket, true);
     }
 
     registries = await host.list();
-    const known = [...new Set([...registries.map((r) => r.bucket), ...(storage.kind === "volume" ? await host.volumeBuckets() : [])])];
+    const known = [...new Set([...registries.map((r) => r.bucket), ...(await host.store.list(args.prefix))])];
     const { keep, purge } = retention(args.prefix, bucket, known, args.retain ?? ROTATION_DEFAULTS.retain);
     // Retained buckets serve read-only; buckets to purge are read first, to save what is in use.
     for (const b of [...keep, ...purge].filter((k) => k !== bucket && !registries.some((r) => r.bucket === k && r.running))) {
         note(`bucket ${b} has no running registry: starting it read-only`);
         for (const r of registries.filter((r) => r.bucket === b)) await host.remove(r.containerId);
-        await host.start(b, storage, true);
+        await host.start(b, true);
     }
     registries = await host.list();
     inUse = await imagesInUse(args.cluster.nodes, ours, progress);
@@ -127,15 +134,14 @@ async function reconcile(args: RegistryRotationArgs): Promise<RegistryRotationSt
         }
         note(`purging bucket ${b}`);
         for (const r of registries.filter((r) => r.bucket === b)) await host.remove(r.containerId);
-        if (storage.kind === "volume") await host.removeVolume(b);
+        await host.store.remove(b);
         purged.push(b);
     }
-    return { ...args, currentBucket: bucket, ...(await observe(args, bucket)), purged, lastRotation: lines };
+    return { ...args, ownerId: owner.id, currentBucket: bucket, ...(await observe(host, args, bucket)), purged, lastRotation: lines };
 }
 
 /** What the buckets hold now, current first. */
-async function observe(args: RegistryRotationArgs, bucket: string): Promise<Pick<RegistryRotationState, "address" | "buckets">> {
-    const host = hostOf(args);
+async function observe(host: BucketHost, args: RegistryRotationArgs, bucket: string): Promise<Pick<RegistryRotationState, "address" | "buckets">> {
     const registries = (await host.list()).filter((r) => r.running);
     const order = newestFirst(args.prefix, registries.map((r) => r.bucket));
     const buckets = await Promise.all(
@@ -165,19 +171,19 @@ export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
         const args = inputs as RegistryRotationArgs;
         const failures = validateRotation(args);
         if (failures.length) throw new Error(formatFailures(`registry rotation ${args.name}`, failures));
-        return { id: `${args.cluster.name}/${args.name}`, outs: await reconcile(args) };
+        return { id: `${args.cluster.name}/${args.name}`, outs: await reconcile(args, ownerOf(args, undefined)) };
     },
     async read(id, props) {
         const state = props as RegistryRotationState;
-        return { id, props: { ...state, ...(await observe(state, state.currentBucket)) } };
+        return { id, props: { ...state, ...(await observe(hostOf(state, ownerOf(state, state.ownerId)), state, state.currentBucket)) } };
     },
-    async update(_id, _olds, news) {
-        return { outs: await reconcile(news as RegistryRotationArgs) };
+    async update(_id, olds, news) {
+        return { outs: await reconcile(news as RegistryRotationArgs, ownerOf(news, (olds as RegistryRotationState).ownerId)) };
     },
     async delete(_id, props) {
         // Buckets hold images services may still need: the registries stop, the volumes stay.
         const state = props as RegistryRotationState;
-        const host = hostOf(state);
+        const host = hostOf(state, ownerOf(state, state.ownerId));
         const driver = driverFor(state.binding);
         const registries = await host.list();
         await driver.removeBackends(state.binding.name, (await driver.backends(state.binding.name)).map((b) => b.name).filter((n) => registries.some((r) => backendName(r) === n)));

@@ -77,7 +77,7 @@ const SERVED: Record<ResourceToken, Served> = {
     },
     "berth:index:RegistryBucketRotation": {
         engine: registryRotationProvider,
-        defaults: (name) => ({ name }),
+        defaults: (name, stack) => ({ name, stack }),
         extraOutputs: () => ({}),
         referenceHints: { cluster: "the Cluster's `ref` output", binding: "the SlbBinding's `state` output" },
     },

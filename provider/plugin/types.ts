@@ -64,7 +64,7 @@ export interface BucketStorage {
 }
 
 /** A registry whose storage is one bucket per period; old buckets are dropped whole, never garbage-collected. */
-export interface RegistryBucketRotationInputs extends Omit<RegistryRotationArgs, "name" | "cluster" | "storage" | "currentBucket"> {
+export interface RegistryBucketRotationInputs extends Omit<RegistryRotationArgs, "name" | "cluster" | "storage" | "currentBucket" | "stack"> {
     /** Name of the rotation (container and backend names); defaults to the resource name. */
     name?: string;
     /** The Cluster's `ref` output: the node named by `node` runs the bucket registries. */

@@ -1,6 +1,7 @@
 // The node that runs a rotation's bucket registries, reached through its Docker API like any other:
 // one registry container per bucket (read-write for the current bucket, read-only for retained
-// ones), each bucket a Docker volume or an S3-compatible bucket.
+// ones), each bucket a Docker volume or an S3-compatible bucket (see bucketStore.ts). The registries
+// carry their owner: a rotation of another stack on the same node is never touched.
 import { hashSync } from "bcryptjs";
 import Docker from "dockerode";
 import { execFileSync } from "child_process";
@@ -11,18 +12,17 @@ import * as path from "path";
 import * as tar from "tar-fs";
 import * as tarStream from "tar-stream";
 import { NodeConnection } from "../docker/connection";
-import { canonicalJson } from "../docker/labels";
+import { canonicalJson, LABEL, ownerLabels } from "../docker/labels";
 import { NodeSpec } from "../model";
 import { Progress } from "../progress";
 import { waitUntil } from "../wait";
 import { RegistryClient } from "./client";
-import { BucketStorage, CONFIG_PATH, DATA_DIR, HTPASSWD_PATH, REGISTRY_PORT, renderRegistryConfig, TLS_CERTIFICATE_PATH, TLS_KEY_PATH } from "./config";
+import { BucketOwner, bucketStore, BucketStore, ROTATION_LABEL } from "./bucketStore";
+import { BucketStorage, CONFIG_PATH, HTPASSWD_PATH, REGISTRY_PORT, renderRegistryConfig, TLS_CERTIFICATE_PATH, TLS_KEY_PATH } from "./config";
 import { RegistryUser, RotationTls } from "./rotationModel";
 
 /** Built on the node from Debian's docker-registry binary when no other image is configured. */
 export const DEFAULT_REGISTRY_IMAGE = "berth-registry:debian";
-
-export const ROTATION_LABEL = { rotation: "berth.rotation", bucket: "berth.bucket", mode: "berth.bucket-mode", access: "berth.bucket-access" } as const;
 
 /** What the bucket registries serve with: their certificate and who may push and pull. */
 export interface BucketAccess {
@@ -53,14 +53,18 @@ export interface BucketRegistry {
 export class BucketHost {
     private readonly docker: Docker;
     private readonly fingerprint: string;
+    readonly store: BucketStore;
     constructor(
         readonly node: NodeSpec,
         readonly rotation: string,
         readonly image: string,
         readonly access: BucketAccess,
+        private readonly storage: BucketStorage,
+        private readonly owner: BucketOwner,
     ) {
         this.docker = new NodeConnection(node).docker(60_000);
         this.fingerprint = accessFingerprint(access);
+        this.store = bucketStore(storage, this.docker, rotation, owner);
     }
 
     /** A client of a bucket's registry, as berth's first user, trusting the rotation's CA. */
@@ -68,9 +72,11 @@ export class BucketHost {
         return new RegistryClient(registry.address, this.access.users?.[0], this.access.tls?.ca);
     }
 
+    /** This owner's bucket registries (and, for a state made before owners, the ones without an owner). */
     async list(): Promise<BucketRegistry[]> {
         const found = await this.docker.listContainers({ all: true, filters: { label: [`${ROTATION_LABEL.rotation}=${this.rotation}`] } });
-        return found.map((c) => ({
+        const own = (owner: string | undefined) => (owner ? owner === this.owner.id : this.owner.adoptsUnowned);
+        return found.filter((c) => own(c.Labels[LABEL.owner])).map((c) => ({
             bucket: c.Labels[ROTATION_LABEL.bucket],
             containerId: c.Id,
             readOnly: c.Labels[ROTATION_LABEL.mode] === "ro",
@@ -78,12 +84,6 @@ export class BucketHost {
             running: c.State === "running",
             accessCurrent: c.Labels[ROTATION_LABEL.access] === this.fingerprint,
         }));
-    }
-
-    /** Buckets kept in volumes on this node, with or without a registry running on them. */
-    async volumeBuckets(): Promise<string[]> {
-        const { Volumes } = await this.docker.listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=${this.rotation}`] } });
-        return (Volumes ?? []).map((v) => v.Labels[ROTATION_LABEL.bucket]);
     }
 
     async ensureImage(progress: Progress): Promise<void> {
@@ -117,30 +117,35 @@ export class BucketHost {
         );
     }
 
-    /** Starts the bucket's registry (creating the volume the first time) and waits until it answers. */
-    async start(bucket: string, storage: BucketStorage, readOnly: boolean): Promise<BucketRegistry> {
-        if (storage.kind === "volume") {
-            await this.docker.createVolume({ Name: bucket, Labels: { [ROTATION_LABEL.rotation]: this.rotation, [ROTATION_LABEL.bucket]: bucket } });
-        }
+    /** Starts the bucket's registry (creating the bucket the first time) and waits until it answers. */
+    async start(bucket: string, readOnly: boolean): Promise<BucketRegistry> {
+        await this.store.create(bucket);
         const mode = readOnly ? "ro" : "rw";
         const container = await this.docker.createContainer({
-            // With the access fingerprint: the current bucket's registry with new TLS or users starts beside the old one.
-            name: `${this.rotation}-${bucket}-${mode}-${this.fingerprint.slice(0, 8)}`,
+            // The owner keeps one rotation name of two stacks apart; the access fingerprint lets the current
+            // bucket's registry with new TLS or users start beside the old one.
+            name: `${this.rotation}-${this.owner.id}-${bucket}-${mode}-${this.fingerprint.slice(0, 8)}`,
             Image: this.image,
-            Labels: { [ROTATION_LABEL.rotation]: this.rotation, [ROTATION_LABEL.bucket]: bucket, [ROTATION_LABEL.mode]: mode, [ROTATION_LABEL.access]: this.fingerprint },
+            Labels: {
+                [ROTATION_LABEL.rotation]: this.rotation,
+                [ROTATION_LABEL.bucket]: bucket,
+                [ROTATION_LABEL.mode]: mode,
+                [ROTATION_LABEL.access]: this.fingerprint,
+                ...ownerLabels(this.owner.stack, this.owner.id),
+            },
             ExposedPorts: { [`${REGISTRY_PORT}/tcp`]: {} },
             // The S3 driver panics at start when AWS_CA_BUNDLE is set; never hand it one.
             Env: ["AWS_CA_BUNDLE="],
             HostConfig: {
                 PortBindings: { [`${REGISTRY_PORT}/tcp`]: [{ HostPort: "" }] },
-                Binds: storage.kind === "volume" ? [`${bucket}:${DATA_DIR}`] : [],
+                Binds: this.store.binds(bucket),
                 RestartPolicy: { Name: "unless-stopped" },
             },
         });
         try {
             await container.putArchive(
                 filesArchive({
-                    [CONFIG_PATH]: renderRegistryConfig(bucket, storage, readOnly),
+                    [CONFIG_PATH]: renderRegistryConfig(bucket, this.storage, readOnly),
                     [TLS_CERTIFICATE_PATH]: this.access.tls.certificate,
                     [TLS_KEY_PATH]: this.access.tls.key,
                     [HTPASSWD_PATH]: htpasswd(this.access.users),
@@ -180,28 +185,10 @@ export class BucketHost {
         return content;
     }
 
-    /** When each tag was last pushed: the mtime of its link file in a volume bucket (the registry API does not say). */
-    async pushTimes(containerId: string, repository: string, tags: string[]): Promise<Map<string, number>> {
-        const times = new Map<string, number>();
-        for (const tag of tags) {
-            const link = `${DATA_DIR}/docker/registry/v2/repositories/${repository}/_manifests/tags/${tag}/current/link`;
-            try {
-                const stat = await (this.docker.getContainer(containerId) as any).infoArchive({ path: link });
-                times.set(tag, Date.parse(stat?.mtime ?? "") || 0);
-            } catch {
-                times.set(tag, 0);
-            }
-        }
-        return times;
-    }
-
     async remove(containerId: string): Promise<void> {
         await this.docker.getContainer(containerId).remove({ force: true });
     }
 
-    async removeVolume(bucket: string): Promise<void> {
-        await this.docker.getVolume(bucket).remove();
-    }
 }
 
 /** A FROM-scratch image context: the registry binary and, unless it is static, the libraries it loads. */

@@ -41,8 +41,8 @@ export async function skopeoCopy(source: string, destination: string, access: Bu
 
 export async function tagsOf(client: RegistryClient, host: BucketHost, registry: BucketRegistry, repository: string): Promise<TagInfo[]> {
     const tags = await client.tags(repository);
-    const times = await host.pushTimes(registry.containerId, repository, tags);
-    return Promise.all(tags.map(async (tag) => ({ tag, digest: (await client.manifest(repository, tag)).digest, pushedAt: times.get(tag) ?? 0 })));
+    const times = await host.store.pushTimes(registry.bucket, registry.containerId, repository, tags);
+    return Promise.all(tags.map(async (tag) => ({ tag, digest: (await client.manifest(repository, tag)).digest, pushedAt: times.get(tag)! })));
 }
 
 /** Digest of repository:tag in the registry, or undefined when it does not have it. */

@@ -51,6 +51,8 @@ export interface RegistryRotationArgs {
     now?: string;
     /** Computed by check: the bucket this moment falls in (a change shows the rotation in preview). */
     currentBucket?: string;
+    /** Set by berth, never by hand: the stack that owns the rotation (organization/project/stack); its registries and buckets record it. */
+    stack?: string;
 }
 
 export interface BucketState extends BucketContents {
@@ -64,6 +66,8 @@ export interface BucketState extends BucketContents {
 
 export interface RegistryRotationState extends RegistryRotationArgs {
     currentBucket: string;
+    /** Minted when the rotation was created; its registries and buckets record it, and only this resource changes them. */
+    ownerId?: string;
     /** host:port to push to and pull from. */
     address: string;
     /** Current bucket first, then retained ones, newest first. */

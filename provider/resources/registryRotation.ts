@@ -3,7 +3,7 @@ import { BucketStorage } from "../registry/config";
 import { PeriodKind } from "../registry/period";
 import { BucketState, RegistryUser, RotationTls } from "../registry/rotationModel";
 import { Cluster } from "./cluster";
-import { lazyProvider } from "./lazy";
+import { lazyProvider, stackOfProgram } from "./lazy";
 import { SlbBinding } from "./slbBinding";
 
 export interface RegistryBucketRotationArgs {
@@ -42,6 +42,8 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
     declare readonly buckets: pulumi.Output<BucketState[]>;
     declare readonly purged: pulumi.Output<string[]>;
     declare readonly lastRotation: pulumi.Output<string[]>;
+    /** Minted when the rotation was created; its registries and buckets record it with the stack. */
+    declare readonly ownerId: pulumi.Output<string>;
 
     constructor(name: string, args: RegistryBucketRotationArgs, opts?: pulumi.CustomResourceOptions) {
         warnIfPlainSecretKey(name, args.storage);
@@ -66,6 +68,8 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
                 tls: pulumi.secret(args.tls),
                 users: pulumi.secret(args.users),
                 now: args.now,
+                stack: stackOfProgram(),
+                ownerId: undefined,
                 currentBucket: undefined,
                 address: undefined,
                 buckets: undefined,

@@ -3,23 +3,21 @@
 // cluster's certificate (the nodes trust its CA) and take nothing without a user's password.
 import * as assert from "node:assert/strict";
 import axios from "axios";
-import { execFile } from "child_process";
 import * as https from "https";
 import * as sinon from "sinon";
-import { promisify } from "util";
 import { NodeConnection } from "../../provider/docker/connection";
 import { DockerHost } from "../../provider/docker/host";
 import { registryRotationProvider } from "../../provider/engine/registryRotation";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
-import { BucketHost, DEFAULT_REGISTRY_IMAGE, ROTATION_LABEL } from "../../provider/registry/bucketHost";
+import { BucketHost, DEFAULT_REGISTRY_IMAGE } from "../../provider/registry/bucketHost";
 import { RegistryClient } from "../../provider/registry/client";
-import { RegistryRotationArgs, RegistryRotationState } from "../../provider/registry/rotationModel";
-import { bridgeAddress, clusterCertDir, rotationAccess } from "../support/registry";
+import { ROTATION_LABEL } from "../../provider/registry/bucketStore";
+import { RegistryRotationArgs, RegistryRotationState, RegistryUser } from "../../provider/registry/rotationModel";
+import { bridgeAddress, pushImage, rotationAccess } from "../support/registry";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
 
-const run = promisify(execFile);
 const ID = "it/rot";
 const STABLE = `${bridgeAddress}:5100`;
 const h1 = () => new NodeConnection(nodeSpecs()[0]).docker(30_000);
@@ -27,11 +25,7 @@ const h1 = () => new NodeConnection(nodeSpecs()[0]).docker(30_000);
 const ACCESS = rotationAccess();
 const USER = ACCESS.users[0];
 
-/** Pushes a demo image to the stable address (or any bucket) with skopeo, as a CI job would: with the user's password, or `as` none. */
-async function push(demoTag: string, target: string, as: { username: string; password: string } | "anonymous" = USER): Promise<void> {
-    const creds = as === "anonymous" ? [] : ["--dest-creds", `${as.username}:${as.password}`];
-    await run("skopeo", ["copy", "--insecure-policy", "--src-tls-verify=false", `--dest-cert-dir=${clusterCertDir()}`, ...creds, `docker://${local.images[demoTag]}`, `docker://${target}`]);
-}
+const push = (demoTag: string, target: string, as: RegistryUser | "anonymous" = USER) => pushImage(demoTag, target, as);
 
 /** The status a registry answers to the start of a blob upload (the first request of any push). */
 async function uploadStatus(url: string, authorization?: string): Promise<number> {
@@ -55,7 +49,8 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     let state: RegistryRotationState;
     let service: ServiceState;
     const args = (now: string, extra: Partial<RegistryRotationArgs> = {}): RegistryRotationArgs => ({
-        name: "rot", cluster: { name: "it", nodes: nodeSpecs() }, node: "h1", prefix: "images", retain: 2, keepTags: 1, binding, now, ...ACCESS, ...extra,
+        name: "rot", cluster: { name: "it", nodes: nodeSpecs() }, node: "h1", prefix: "images", retain: 2, keepTags: 1, binding, now, stack: "it/rot/a", ...ACCESS,
+        ...extra,
     });
     const serviceArgs = (image: string): ServiceArgs => ({
         // No health check: what matters here is that the image pulls.
@@ -208,23 +203,23 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         assert.ok((Volumes ?? []).some((v) => v.Name === "images-2027q1"), "2027q1 not purged");
     });
 
-    it("gives an S3 bucket's registry its configuration (no S3 server here: the configuration is what is tested)", async () => {
-        const host = new BucketHost(nodeSpecs()[1], "rot", DEFAULT_REGISTRY_IMAGE, ACCESS);
-        await host.ensureImage(() => undefined);
-        const s3 = { kind: "s3" as const, region: "oss-cn-hangzhou", regionEndpoint: "https://oss-cn-hangzhou.aliyuncs.com", accessKey: "AKID", secretKey: "s3-secret-key", forcePathStyle: false };
-        const registry = await host.start("images-2027q3", s3, true);
+    it("another stack's rotation of the same name on the node: the same prefix is refused naming the stack, another prefix works beside it", async () => {
+        const before = (await new BucketHost(nodeSpecs()[0], "rot", DEFAULT_REGISTRY_IMAGE, ACCESS, { kind: "volume" }, { id: state.ownerId!, adoptsUnowned: false }).list()).map((r) => r.containerId).sort();
+        const otherBinding = (await slbBindingProvider.create({ ...binding, name: "rot-other", listen: { address: bridgeAddress, port: 5103 } })).outs;
+        const other = (extra: Partial<RegistryRotationArgs>) => args("2027-04-02T10:00:00Z", { stack: "org/other/prod", binding: otherBinding, ...extra });
+        await assert.rejects(registryRotationProvider.create(other({})), /bucket images-2027q2 \(a volume on the node\) belongs to stack it\/rot\/a \(owner o[0-9a-f]{7}\): give this rotation another prefix/);
+        const created = (await registryRotationProvider.create(other({ prefix: "theirs" }))).outs as RegistryRotationState;
         try {
-            const config = JSON.parse(await host.config(registry.containerId));
-            assert.deepEqual(config.storage.s3, { bucket: "images-2027q3", region: "oss-cn-hangzhou", regionendpoint: "https://oss-cn-hangzhou.aliyuncs.com", accesskey: "AKID", secretkey: "s3-secret-key", forcepathstyle: false, secure: true, rootdirectory: "/" });
-            assert.equal(config.storage.maintenance.readonly.enabled, true);
-            assert.equal(config.storage.filesystem, undefined);
-            assert.deepEqual(config.auth, { htpasswd: { realm: "berth", path: "/etc/docker/registry/htpasswd" } });
-            assert.equal(config.http.tls.certificate, "/etc/docker/registry/tls.crt");
-            const inspected = JSON.stringify(await new NodeConnection(nodeSpecs()[1]).docker(30_000).getContainer(registry.containerId).inspect());
-            assert.ok(!inspected.includes("s3-secret-key"), "the secret key is only in the config file");
-            assert.ok(!inspected.includes(USER.password) && !inspected.includes("PRIVATE KEY"), "nor the password or the TLS key in the container's configuration");
+            assert.notEqual(created.ownerId, state.ownerId);
+            assert.deepEqual(created.buckets.map((b) => b.name), ["theirs-2027q2"], "it sees only its own buckets");
+            state = (await registryRotationProvider.read!(ID, state)).props as RegistryRotationState;
+            assert.ok(state.buckets.every((b) => b.name.startsWith("images-")), `nor does the first see the other's: ${state.buckets.map((b) => b.name)}`);
         } finally {
-            await host.remove(registry.containerId);
+            await registryRotationProvider.delete!("it/rot-other", created);
+            await slbBindingProvider.delete!("it/rot-other", otherBinding);
         }
+        const after = (await new BucketHost(nodeSpecs()[0], "rot", DEFAULT_REGISTRY_IMAGE, ACCESS, { kind: "volume" }, { id: state.ownerId!, adoptsUnowned: false }).list()).map((r) => r.containerId).sort();
+        assert.deepEqual(after, before, "the first rotation's registries are untouched");
+        assert.ok((await new RegistryClient(STABLE, USER, ACCESS.tls.ca).tags("app")).includes("v1"), "its stable address still serves");
     });
 });

@@ -1,14 +1,17 @@
 // Registries the tests start and remove themselves: Debian's docker-registry on this cluster's
 // bridge address (reachable from every node), optionally with htpasswd (bcrypt) authentication.
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 import { randomBytes } from "crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
+import { promisify } from "util";
 import { NodeConnection } from "../../provider/docker/connection";
 import { RegistryUser, RotationTls } from "../../provider/registry/rotationModel";
 import { waitUntil } from "../../provider/wait";
 import { local, nodeSpecs } from "./world";
+
+const run = promisify(execFile);
 
 export const bridgeAddress = local.registry.split(":")[0];
 
@@ -31,6 +34,13 @@ export function clusterCertDir(): string {
         copyFileSync(local.pki.ca, path.join(certDir, "ca.crt"));
     }
     return certDir;
+}
+
+/** Pushes a local demo image to `target` with skopeo, as a CI job would: as `user`, or with no credentials. */
+export async function pushImage(demoTag: string, target: string, user: RegistryUser | "anonymous"): Promise<void> {
+    const creds = user === "anonymous" ? [] : ["--dest-creds", `${user.username}:${user.password}`];
+    const source = `docker://${local.images[demoTag]}`;
+    await run("skopeo", ["copy", "--insecure-policy", "--src-tls-verify=false", `--dest-cert-dir=${clusterCertDir()}`, ...creds, source, `docker://${target}`]);
 }
 
 export class TestRegistry {

@@ -1,5 +1,6 @@
-// An S3-compatible server (moto's server mode, installed by the set-up) on a free loopback port,
-// with one bucket: Pulumi state in object storage, as a team keeps it.
+// An S3-compatible server (moto's server mode, installed by the set-up) on a free port, with one
+// bucket: Pulumi state in object storage, as a team keeps it; on the cluster's bridge address, the
+// store a rotation's bucket registries on the nodes write to.
 import { ChildProcess, spawn } from "child_process";
 import * as net from "net";
 import { waitUntil } from "../../provider/wait";
@@ -16,9 +17,9 @@ export interface S3Server {
     stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+async function freePort(host: string): Promise<number> {
     return new Promise((resolve, reject) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
+        const server = net.createServer().listen(0, host, () => {
             const port = (server.address() as net.AddressInfo).port;
             server.close(() => resolve(port));
         });
@@ -26,12 +27,12 @@ async function freePort(): Promise<number> {
     });
 }
 
-export async function startS3(bucket: string): Promise<S3Server> {
+export async function startS3(bucket: string, host = "127.0.0.1"): Promise<S3Server> {
     const bin = process.env.BERTH_S3_SERVER_BIN;
     if (!bin) throw new Error("BERTH_S3_SERVER_BIN is not set: run through scripts/env.sh");
-    const port = await freePort();
-    const endpoint = `http://127.0.0.1:${port}`;
-    const child: ChildProcess = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    const port = await freePort(host);
+    const endpoint = `http://${host}:${port}`;
+    const child: ChildProcess = spawn(bin, ["-H", host, "-p", String(port)], { stdio: "ignore" });
     let exited: string | undefined;
     child.once("exit", (code, signal) => (exited = `moto_server exited (${code ?? signal})`));
     await waitUntil(

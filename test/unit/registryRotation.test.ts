@@ -68,6 +68,10 @@ describe("registry bucket carry-forward selection", () => {
         assert.deepEqual(carry.map((c) => `${c.tag}:${c.why}`).sort(), ["sha256:gone:in use", "v1:in use", "v2:in use", "v3:newest"]);
         assert.equal(keepTag("sha256:0123456789abcdef"), "in-use-0123456789ab");
     });
+    it("lists the copies oldest push first, so the new bucket's push times keep the order", () => {
+        const shuffled = [tags[2], tags[0], tags[3], tags[1]];
+        assert.deepEqual(selectCarry("app", shuffled, 3, []).map((c) => c.tag), ["v2", "v3", "latest"]);
+    });
 });
 
 describe("registry bucket access (TLS and users)", () => {
