@@ -152,6 +152,8 @@ export function deriveSchema(typesFile = TYPES_FILE, served: Served = { resource
         name: "berth",
         displayName: "berth",
         version: pkg.version,
+        repository: pkg.repository.url,
+        homepage: pkg.homepage,
         description: "Zero-downtime blue-green deployments to plain Docker hosts behind load balancers.",
         keywords: ["docker", "blue-green", "haproxy", "deployment", "category/infrastructure"],
         license: pkg.license,

@@ -54,6 +54,12 @@ describe("schema.json", () => {
         assert.equal(derived.types["berth:index:NodeTls"].properties.cert.secret, undefined);
     });
 
+    it("names the package's repository and homepage, from package.json", () => {
+        const pkg = JSON.parse(readFileSync(path.join(path.dirname(SCHEMA_FILE), "package.json"), "utf8"));
+        assert.equal(derived.repository, pkg.repository.url);
+        assert.equal(derived.homepage, pkg.homepage);
+    });
+
     it("describes every resource and component, and fails on one its inputs' interface leaves undescribed", () => {
         for (const [token, r] of Object.entries<any>(derived.resources)) assert.ok(r.description, token);
         assert.throws(() => deriveFrom(`export interface ThingInputs {}\n${OUTPUTS}`), undocumented("berth:index:Thing (its inputs' interface)"));
