@@ -123,6 +123,9 @@ export interface HealthCheckSpec {
     startPeriodSeconds?: number;
 }
 
+/** blueGreen: new containers serve before old ones go. stopFirst: old ones go first (singletons that must never run twice). */
+export type ReleaseStrategy = "blueGreen" | "stopFirst";
+
 export interface ReleaseSpec {
     /** How long new containers may take to be healthy in Docker. */
     healthyTimeoutSeconds?: number;
@@ -133,7 +136,7 @@ export interface ReleaseSpec {
     /** Fewest healthy backends that must serve during a batched release; default replicas - 1. */
     minAvailable?: number;
     /** blueGreen (default): new containers serve before old ones go. stopFirst: old go first (singletons that must never run twice). */
-    strategy?: "blueGreen" | "stopFirst";
+    strategy?: ReleaseStrategy;
     /** Most new containers one batch starts; default all that fit. */
     batchSize?: number;
     /** Pause between batches, to watch a canary batch. */
@@ -145,12 +148,18 @@ export interface ReleaseSpec {
     circuitBreakerShare?: number;
 }
 
+/** Docker restart policy name. */
+export type RestartPolicyName = "no" | "on-failure" | "always" | "unless-stopped";
+
 export interface RestartPolicySpec {
     /** Docker restart policy: no, on-failure, always or unless-stopped (default). */
-    name: "no" | "on-failure" | "always" | "unless-stopped";
+    name: RestartPolicyName;
     /** With on-failure: restarts before Docker gives up. */
     maxAttempts?: number;
 }
+
+/** hard: a release (and its preview) fails when the zones cannot be spanned; soft: best effort. */
+export type ZoneSpreadMode = "hard" | "soft";
 
 export interface PlacementSpec {
     /** Spread over at least `count` zones; hard: the release fails (and preview) when impossible; soft: best effort. */
@@ -158,7 +167,7 @@ export interface PlacementSpec {
         /** Fewest zones the containers must span. */
         count: number;
         /** hard (default): fail when impossible; soft: best effort. */
-        mode?: "hard" | "soft";
+        mode?: ZoneSpreadMode;
     };
     /** `node.name|node.zone|node.labels.<key> ==|!= <value>`; every one must hold. */
     constraints?: string[];
@@ -167,6 +176,12 @@ export interface PlacementSpec {
     /** Most containers of this service on one node. */
     maxPerNode?: number;
 }
+
+/** Load balancer kind: haproxy (local or over SSH) or aliyun (Aliyun Classic Load Balancer). */
+export type LoadBalancerDriver = "haproxy" | "aliyun";
+
+/** tcp: a listener forwards connections; http: it forwards requests. */
+export type ListenerProtocol = "tcp" | "http";
 
 /**
  * What a Service needs of a binding: the load balancer, the pool, and how soon it calls a backend
@@ -177,7 +192,7 @@ export interface SlbBindingRef {
     /** Listener and backend pool name on the load balancer. */
     name: string;
     /** Load balancer kind: haproxy (local) or aliyun (Classic Load Balancer). */
-    driver: "haproxy" | "aliyun";
+    driver: LoadBalancerDriver;
     /** The HAProxy to configure (driver haproxy). */
     haproxy?: HaproxyEndpoint;
     /** The Aliyun CLB instance (driver aliyun). */
@@ -201,6 +216,9 @@ export interface ServiceBinding {
     containerPort?: number;
 }
 
+/** replicated: a set number of containers; global: one on every eligible node. */
+export type ServiceMode = "replicated" | "global";
+
 export interface ServiceArgs {
     /** Service name, used in container names and labels. */
     name: string;
@@ -216,7 +234,7 @@ export interface ServiceArgs {
     /** Containers to run (mode replicated). Default 1. */
     replicas?: number;
     /** replicated (default): `replicas` containers; global: one on every eligible node. */
-    mode?: "replicated" | "global";
+    mode?: ServiceMode;
     /** Where containers may run: zones, constraints, affinity, most per node. */
     placement?: PlacementSpec;
     /** Container ports to publish on the nodes. */
@@ -336,13 +354,13 @@ export interface SlbBindingArgs {
     /** Set by berth, never by hand: the stack that owns the listener (organization/project/stack); another stack's is a preview error. */
     stack?: string;
     /** Load balancer kind: haproxy (local) or aliyun (Classic Load Balancer). */
-    driver: "haproxy" | "aliyun";
+    driver: LoadBalancerDriver;
     /** The HAProxy to configure (driver haproxy). */
     haproxy?: HaproxyEndpoint;
     /** The Aliyun CLB instance (driver aliyun). */
     aliyun?: AliyunEndpoint;
     /** tcp: the listener forwards connections; http (default): it forwards requests. */
-    protocol?: "tcp" | "http";
+    protocol?: ListenerProtocol;
     /** Where the listener binds (address default 127.0.0.1). */
     listen: {
         /** Bind address. Default 127.0.0.1. */

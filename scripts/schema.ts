@@ -6,7 +6,9 @@
 // Rules: property docs are the JSDoc comments (a property without one is an error); a property
 // tagged `@secret`, or named like a key, password or token, is secret; a number is an integer
 // (counts, ports, seconds, sizes: typed SDKs then get ints) unless tagged `@fractional`; interfaces
-// become named object types (an `Args`, `Spec` or `State` suffix dropped for anonymous members' names).
+// become named object types (an `Args`, `Spec` or `State` suffix dropped for anonymous members' names);
+// a union of string literals becomes an enum type named after its (documented) type alias, so typed
+// SDKs get enums that every use of the words shares.
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
@@ -52,6 +54,7 @@ class Deriver {
     private type(type: ts.Type, where: ts.Node | undefined): TypeSpec {
         const parts = type.isUnion() ? type.types.filter((t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null))) : [type];
         if (parts.every((t) => t.flags & ts.TypeFlags.BooleanLike)) return { type: "boolean" };
+        if (parts.every((t) => t.flags & ts.TypeFlags.StringLiteral)) return this.enumeration(parts as ts.StringLiteralType[], type, where);
         if (parts.every((t) => t.flags & ts.TypeFlags.StringLike)) return { type: "string" };
         if (parts.every((t) => t.flags & ts.TypeFlags.NumberLike)) return { type: where && ts.getJSDocTags(where).some((t) => t.tagName.text === "fractional") ? "number" : "integer" };
         if (parts.length !== 1) throw new Error(`cannot describe the union ${this.checker.typeToString(type)} in a schema`);
@@ -61,6 +64,26 @@ class Deriver {
         if (index && this.checker.getPropertiesOfType(t).length === 0) return { type: "object", additionalProperties: this.type(index.type, where) };
         if (t.flags & ts.TypeFlags.Object) return { $ref: `#/types/berth:index:${this.named(t)}` };
         throw new Error(`cannot describe ${this.checker.typeToString(t)} in a schema`);
+    }
+
+    /**
+     * Registers the enum of a union of words under its type alias's name. An optional property's type
+     * (the union with undefined) has lost the alias: the declaration's type node still names it.
+     */
+    private enumeration(parts: ts.StringLiteralType[], type: ts.Type, where: ts.Node | undefined): TypeSpec {
+        const node = where && ts.isPropertySignature(where) ? where.type : undefined;
+        const alias = type.aliasSymbol ?? (node && this.checker.getTypeFromTypeNode(node).aliasSymbol);
+        const values = parts.map((p) => p.value).sort();
+        if (!alias) throw new Error(`give the union ${values.map((v) => `"${v}"`).join(" | ")} a name (a type alias): it becomes a schema enum`);
+        const members = values.map((value) => ({ value }));
+        const known = this.types[alias.name];
+        if (known && JSON.stringify(known.enum) !== JSON.stringify(members)) throw new Error(`two schema types are named ${alias.name}`);
+        if (!known) {
+            const description = ts.displayPartsToString(alias.getDocumentationComment(this.checker)).trim();
+            if (!description) this.undocumented.push(`${alias.name} (its type alias)`);
+            this.types[alias.name] = { type: "string", description, enum: members };
+        }
+        return { $ref: `#/types/berth:index:${alias.name}` };
     }
 
     /** Registers an object type under its interface name (or its owner's and property's) and returns the name. */
@@ -86,23 +109,29 @@ class Deriver {
     }
 }
 
-/** The schema the TypeScript types describe. */
-export function deriveSchema(): Record<string, unknown> {
-    const program = ts.createProgram([TYPES_FILE], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS });
+/** Resource and component tokens -> the names of their input and output types in a types file. */
+type Served = Record<"resources" | "components", Record<string, { inputs: string; outputs: string }>>;
+
+/** The schema the TypeScript types describe; the tests pass a types file of their own to see its failures. */
+export function deriveSchema(typesFile = TYPES_FILE, served: Served = { resources: RESOURCES, components: COMPONENTS }): Record<string, unknown> {
+    const program = ts.createProgram([typesFile], { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS });
     const checker = program.getTypeChecker();
-    const source = program.getSourceFile(TYPES_FILE)!;
+    const source = program.getSourceFile(typesFile)!;
     const exported = new Map(checker.getExportsOfModule(checker.getSymbolAtLocation(source)!).map((s) => [s.name, s]));
     const deriver = new Deriver(checker);
     const declared = (name: string) => {
         const found = exported.get(name);
-        if (!found) throw new Error(`provider/plugin/types.ts exports no ${name}`);
+        if (!found) throw new Error(`${path.relative(REPO, typesFile)} exports no ${name}`);
         // Re-exported (the components' inputs): the docs are on the declaration it names.
         const symbol = found.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(found) : found;
         return { type: checker.getDeclaredTypeOfSymbol(symbol), docs: ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() };
     };
     const resources: Record<string, unknown> = {};
-    const served = [...Object.entries(RESOURCES).map(([t, r]) => [t, r, false] as const), ...Object.entries(COMPONENTS).map(([t, r]) => [t, r, true] as const)];
-    for (const [token, { inputs, outputs }, isComponent] of served) {
+    const tokens = [
+        ...Object.entries(served.resources).map(([t, r]) => [t, r, false] as const),
+        ...Object.entries(served.components).map(([t, r]) => [t, r, true] as const),
+    ];
+    for (const [token, { inputs, outputs }, isComponent] of tokens) {
         const i = declared(inputs);
         const ins = deriver.object(i.type, inputs);
         const outs = deriver.object(declared(outputs).type, outputs);
@@ -116,13 +145,15 @@ export function deriveSchema(): Record<string, unknown> {
         };
     }
     for (const [token, r] of Object.entries(resources)) if (!(r as { description: string }).description) deriver.undocumented.push(`${token} (its inputs' interface)`);
-    if (deriver.undocumented.length) throw new Error(`document these properties (a JSDoc comment): ${deriver.undocumented.join(", ")}`);
+    if (deriver.undocumented.length) throw new Error(`document these (a JSDoc comment): ${deriver.undocumented.join(", ")}`);
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
     const sorted = Object.fromEntries(Object.keys(deriver.types).sort().map((k) => [`berth:index:${k}`, deriver.types[k]]));
     return {
         name: "berth",
         displayName: "berth",
         version: pkg.version,
+        repository: pkg.repository.url,
+        homepage: pkg.homepage,
         description: "Zero-downtime blue-green deployments to plain Docker hosts behind load balancers.",
         keywords: ["docker", "blue-green", "haproxy", "deployment", "category/infrastructure"],
         license: pkg.license,

@@ -14,11 +14,14 @@ import { Failure, formatFailures, isUnknown } from "../validate";
 import { ownerFrom, ownership, serviceProvider } from "./service";
 import { hostsFor } from "./world";
 
+/** firstContainer: docker exec in the service's first healthy container; oneOff: a new container, removed after. */
+export type HookRunIn = "firstContainer" | "oneOff";
+
 export interface PostStartHookSpec {
     /** Command (and arguments) to run; exit 0 means success. */
     command: string[];
     /** firstContainer (default): docker exec in the service's first healthy container; oneOff: a new container, removed after. */
-    runIn?: "firstContainer" | "oneOff";
+    runIn?: HookRunIn;
     /** Image of the one-off container. Default: the service's image. */
     image?: string;
     /** Environment of the command. */

@@ -1,7 +1,7 @@
 // What the provider plugin serves, as TypeScript types: the engines' own argument and state types
 // (model.ts), with the resource name optional as in the TypeScript classes. scripts/schema.ts
 // derives schema.json from these, so the schema cannot drift from what the engines take.
-import { ClusterArgs, NodeInventory, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../model";
+import { ClusterArgs, LoadBalancerDriver, NodeInventory, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../model";
 import { RegistryRotationArgs, RegistryRotationState } from "../registry/rotationModel";
 export type { CanaryInputs, CanaryOutputs } from "../../components/canary";
 export type { ServiceGroupInputs, ServiceGroupOutputs } from "../../components/serviceGroup";
@@ -27,7 +27,7 @@ export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver"
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
     name?: string;
     /** Load balancer kind: haproxy or aliyun. Default haproxy. */
-    driver?: SlbBindingArgs["driver"];
+    driver?: LoadBalancerDriver;
 }
 
 /** A binding's outputs. */
@@ -45,10 +45,13 @@ export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange
 /** A service's outputs. */
 export type ServiceOutputs = ServiceState;
 
+/** volume: one Docker volume per bucket on the node; s3: one S3-compatible bucket per bucket. */
+export type BucketStorageKind = "volume" | "s3";
+
 /** Where a rotation's buckets live (provider/registry/config.ts's union, flattened for the schema). */
 export interface BucketStorage {
     /** volume (default): one Docker volume per bucket on the node; s3: one S3-compatible bucket per bucket. */
-    kind: "volume" | "s3";
+    kind: BucketStorageKind;
     /** s3: the store's region. */
     region?: string;
     /** s3: endpoint of an S3-compatible store (Aliyun OSS, Ceph RGW, MinIO); AWS when omitted. */

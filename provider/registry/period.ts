@@ -1,5 +1,6 @@
 // Pure period arithmetic for bucket rotation: which period a moment falls in, the bucket name of a
 // period, and the order of buckets. Weeks are ISO 8601 weeks (Monday first; week 1 holds 4 January).
+/** How long one bucket lasts: a calendar quarter, a calendar month or an ISO week. */
 export type PeriodKind = "quarter" | "month" | "week";
 export const PERIOD_KINDS: PeriodKind[] = ["quarter", "month", "week"];
 

@@ -1,5 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BackendState, ContainerState, HealthCheckSpec, NodeSpec, PlacementSpec, PortSpec, ReleaseSpec, RestartPolicySpec, ServiceBinding } from "../model";
+import {
+    BackendState,
+    ContainerState,
+    HealthCheckSpec,
+    NodeSpec,
+    PlacementSpec,
+    PortSpec,
+    ReleaseSpec,
+    RestartPolicySpec,
+    ServiceBinding,
+    ServiceMode,
+} from "../model";
 import { Cluster, clusterRef } from "./cluster";
 import { lazyProvider, stackConfig, stackOfProgram, withSecretOutputs } from "./lazy";
 import { releaseWithDefaults } from "../config";
@@ -21,7 +32,7 @@ export interface ServiceResourceArgs {
     image: pulumi.Input<string>;
     replicas?: pulumi.Input<number>;
     /** replicated (default) or global: one container on every eligible node. */
-    mode?: pulumi.Input<"replicated" | "global">;
+    mode?: pulumi.Input<ServiceMode>;
     placement?: pulumi.Input<PlacementSpec>;
     ports?: pulumi.Input<pulumi.Input<PortSpec>[]>;
     env?: pulumi.Input<Record<string, pulumi.Input<string>>>;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { AliyunEndpoint, HaproxyEndpoint, listenerUrlOf, SlbBindingState } from "../model";
+import { AliyunEndpoint, HaproxyEndpoint, ListenerProtocol, listenerUrlOf, LoadBalancerDriver, SlbBindingState } from "../model";
 import type { DeepInput } from "../../components/kit";
 import { lazyProvider, stackConfig, stackOfProgram } from "./lazy";
 import { aliyunWithDefaults } from "../config";
@@ -7,12 +7,12 @@ import { aliyunWithDefaults } from "../config";
 export interface SlbBindingResourceArgs {
     /** Listener and backend pool name on the load balancer; defaults to the resource name. */
     name?: pulumi.Input<string>;
-    driver?: pulumi.Input<"haproxy" | "aliyun">;
+    driver?: pulumi.Input<LoadBalancerDriver>;
     /** The HAProxy, here or (with `ssh`) on its own host; give `ssh.privateKey` as a secret. */
     haproxy?: DeepInput<HaproxyEndpoint>;
     /** With driver "aliyun": the CLB instance; the access key is kept as a secret in the state. */
     aliyun?: pulumi.Input<{ [K in keyof AliyunEndpoint]: pulumi.Input<AliyunEndpoint[K]> }>;
-    protocol?: pulumi.Input<"tcp" | "http">;
+    protocol?: pulumi.Input<ListenerProtocol>;
     listen: pulumi.Input<{ address?: pulumi.Input<string>; port: pulumi.Input<number> }>;
     healthCheck?: pulumi.Input<{ httpPath?: pulumi.Input<string>; intervalMs?: pulumi.Input<number>; rise?: pulumi.Input<number>; fall?: pulumi.Input<number> }>;
 }
@@ -20,10 +20,10 @@ export interface SlbBindingResourceArgs {
 /** A listener and backend pool on one load balancer. A service may serve through many. */
 export class SlbBinding extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;
-    declare readonly driver: pulumi.Output<"haproxy" | "aliyun">;
+    declare readonly driver: pulumi.Output<LoadBalancerDriver>;
     declare readonly haproxy: pulumi.Output<HaproxyEndpoint | undefined>;
     declare readonly aliyun: pulumi.Output<AliyunEndpoint | undefined>;
-    declare readonly protocol: pulumi.Output<"tcp" | "http" | undefined>;
+    declare readonly protocol: pulumi.Output<ListenerProtocol | undefined>;
     declare readonly listen: pulumi.Output<{ address: string; port: number }>;
     declare readonly healthCheck: pulumi.Output<SlbBindingState["healthCheck"]>;
     declare readonly url: pulumi.Output<string>;

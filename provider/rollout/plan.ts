@@ -1,7 +1,7 @@
 // Pure release planner: from what runs (actual) and what is wanted (desired) to batches of steps.
 // One plan covers create, version change, scale out/in, cordon and repair: containers of the
 // wanted revision that serve are kept; the rest are retired; missing ones are started.
-import { ContainerState } from "../model";
+import { ContainerState, ReleaseStrategy, ZoneSpreadMode } from "../model";
 import { few } from "../progress";
 import { emptyLoad, Exclusion, exclusions, NodeLoad, NodeView, place, PlacementResult, PlacementRules, staticExclusion, zonesSpanned } from "../schedule/placement";
 
@@ -35,7 +35,7 @@ export interface ReleasePlan {
 
 export interface ZoneSpread {
     count: number;
-    mode: "hard" | "soft";
+    mode: ZoneSpreadMode;
 }
 
 export interface PlanInput {
@@ -51,7 +51,7 @@ export interface PlanInput {
     /** Host ports held on each node by anything other than this service, and who holds each. */
     foreignHostPorts: Map<string, Map<number, string>>;
     /** blueGreen: new serve before old go; stopFirst: old go before new start (never two at once). */
-    strategy?: "blueGreen" | "stopFirst";
+    strategy?: ReleaseStrategy;
     /** Most new containers one batch starts; default all at once. */
     batchSize?: number;
     /** Share of running containers failing health at once above which nothing is replaced; default 0.5. */
