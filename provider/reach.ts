@@ -38,6 +38,42 @@ export async function settleWithin<T, R>(items: T[], probe: (item: T) => Promise
     }
 }
 
+/**
+ * How long planning remembers an endpoint that gave no answer within the deadline: the next planning
+ * step of the same run (the Service's check after its Cluster's, a diff after a check) reports it at
+ * once instead of waiting for it again. Acting never uses this memory: it asks again.
+ */
+export const SILENCE_MEMORY_MS = 60_000;
+const silent = new Map<string, { message: string; until: number }>();
+
+/**
+ * settleWithin for a planning step: what did not answer an earlier planning step of this run, within
+ * SILENCE_MEMORY_MS, fails at once (NoAnswerError); what does not answer now is remembered. `endpoint`
+ * names where a probe goes (a node's Docker URL, a load balancer).
+ */
+export async function settleForPlan<T, R>(
+    items: T[],
+    endpoint: (item: T) => string,
+    probe: (item: T) => Promise<R>,
+    deadlineMs = REACH_DEADLINE_MS,
+): Promise<PromiseSettledResult<R>[]> {
+    const started = Date.now();
+    const remembered = (item: T) => {
+        const s = silent.get(endpoint(item));
+        return s && s.until > started ? s : undefined;
+    };
+    const settled = await settleWithin(items, (item) => {
+        const s = remembered(item);
+        return s ? Promise.reject(new NoAnswerError(`${s.message} (earlier in this run)`)) : probe(item);
+    }, deadlineMs);
+    settled.forEach((r, i) => {
+        if (r.status === "rejected" && r.reason instanceof NoAnswerError && !remembered(items[i])) {
+            silent.set(endpoint(items[i]), { message: r.reason.message, until: Date.now() + SILENCE_MEMORY_MS });
+        }
+    });
+    return settled;
+}
+
 /** An update that stopped before changing anything, because of what it could not reach. */
 export class OutOfReachError extends Error {}
 

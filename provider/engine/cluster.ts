@@ -8,15 +8,16 @@ import { storedProviderChanged } from "./storedProvider";
 import { hostsFor } from "./world";
 import { NodeConnectionError } from "../docker/faults";
 import { warnFor } from "../progress";
-import { NoAnswerError, noAnswer, Reach, reachVerdict, settleWithin } from "../reach";
+import { NoAnswerError, noAnswer, Reach, reachVerdict, settleForPlan, settleWithin } from "../reach";
 
 /**
  * Each node's inventory, all asked within one deadline; for a node that does not answer, the node
  * field at fault (see docker/faults.ts) and whether anything answered there (see reach.ts).
  */
-async function probe(args: ClusterArgs): Promise<Array<NodeInventory & { field?: string; reason?: string; noAnswer?: boolean }>> {
+async function probe(args: ClusterArgs, step: "plan" | "act"): Promise<Array<NodeInventory & { field?: string; reason?: string; noAnswer?: boolean }>> {
     const hosts = hostsFor(args.nodes);
-    const infos = await settleWithin(args.nodes, (n) => hosts.get(n.name)!.info());
+    const info = (n: ClusterArgs["nodes"][number]) => hosts.get(n.name)!.info();
+    const infos = step === "plan" ? await settleForPlan(args.nodes, (n) => n.docker, info) : await settleWithin(args.nodes, info);
     return args.nodes.map((n, i) => {
         const info = infos[i];
         if (info.status === "fulfilled") return { name: n.name, ...info.value, reachable: true };
@@ -28,7 +29,7 @@ async function probe(args: ClusterArgs): Promise<Array<NodeInventory & { field?:
 }
 
 async function inventory(args: ClusterArgs): Promise<NodeInventory[]> {
-    return (await probe(args)).map(({ field: _f, reason: _r, noAnswer: _n, ...node }) => node);
+    return (await probe(args, "act")).map(({ field: _f, reason: _r, noAnswer: _n, ...node }) => node);
 }
 
 /** The outputs the inputs alone say (a preview knows them); `outputs` adds what the nodes report. */
@@ -44,7 +45,7 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
         const failures: Failure[] = validateCluster(news);
         if (failures.length === 0 && Array.isArray(news.nodes)) {
             const known = (news.nodes as ClusterArgs["nodes"]).filter((n) => !isUnknown(n.docker));
-            const inv = await probe({ name: news.name, nodes: known });
+            const inv = await probe({ name: news.name, nodes: known }, "plan");
             const unreached: Reach["nodes"] = [];
             inv.forEach((node, i) => {
                 if (node.reachable) return;

@@ -206,7 +206,7 @@ async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState
     const specs = nodesOf(args, previous, progress);
     const hosts = hostsFor(specs, args.registries);
     // Nothing changes when a load balancer or every schedulable node is out of reach (reach.ts).
-    const verdict = reachVerdict("act", await reachOf(specs, hosts, [...boundSlbs(args), ...dropSlbs]));
+    const verdict = reachVerdict("act", await reachOf("act", specs, hosts, [...boundSlbs(args), ...dropSlbs]));
     if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await observe(args, owner, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
@@ -436,7 +436,7 @@ export function runningShape(s: Pick<ServiceState, "containers" | "backends">): 
  */
 async function driftedFrom(state: ServiceState): Promise<boolean> {
     if (!state.containers) return false;
-    const verdict = reachVerdict("plan", await reachOf(state.cluster.nodes, hostsFor(state.cluster.nodes), boundSlbs(state)));
+    const verdict = reachVerdict("plan", await reachOf("plan", state.cluster.nodes, hostsFor(state.cluster.nodes), boundSlbs(state)));
     if (verdict.kind === "unknown") {
         warnFor(`service ${state.name}`)(`what runs is not compared with the last state: ${verdict.reason}`);
         return false;
@@ -560,7 +560,7 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const specs = nodesOf(args, previous, quiet);
     const hosts = hostsFor(specs, args.registries);
     // A plan made without a node or load balancer would not be the one up runs: none, and why (reach.ts).
-    const verdict = reachVerdict("plan", await reachOf(specs, hosts, slbsTouched(args, previous)));
+    const verdict = reachVerdict("plan", await reachOf("plan", specs, hosts, slbsTouched(args, previous)));
     if (verdict.kind === "unknown") {
         warnFor(`service ${args.name}`)(`${PLAN_UNREACHED}: ${verdict.reason}`);
         return { lines: [summary ?? "inputs unchanged", `${PLAN_UNREACHED}: ${verdict.reason}; up plans with what it reaches then`] };

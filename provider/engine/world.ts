@@ -7,7 +7,7 @@ import { HaproxyDriver } from "../slb/haproxy";
 import { AliyunClient } from "../slb/aliyun/client";
 import { AliyunSlbDriver } from "../slb/aliyun/driver";
 import { SlbDriver } from "../slb/driver";
-import { Reach, settleWithin } from "../reach";
+import { Reach, settleForPlan, settleWithin } from "../reach";
 
 export function hostsFor(nodes: NodeSpec[], registries?: RegistryCredentials[]): Map<string, HostClient> {
     return new Map(nodes.map((n) => [n.name, new DockerHost(n, registries)]));
@@ -31,10 +31,21 @@ export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient
     return { views, reachable: new Set(views.filter((v) => v.reachable).map((v) => v.name)), errors };
 }
 
-/** Which nodes and load balancers answer, asked all at once within one deadline: what reach.ts's rule decides on. */
-export async function reachOf(nodes: NodeSpec[], hosts: Map<string, HostClient>, slbs: Array<{ pool: string; driver: SlbDriver }>): Promise<Reach> {
-    const probes = [...nodes.map((n) => () => hosts.get(n.name)!.ping()), ...slbs.map((s) => () => s.driver.ping())];
-    const settled = await settleWithin(probes, (probe) => probe());
+/**
+ * Which nodes and load balancers answer, asked all at once within one deadline: what reach.ts's rule
+ * decides on. Planning does not wait again for what gave no answer earlier in the run.
+ */
+export async function reachOf(
+    step: "plan" | "act",
+    nodes: NodeSpec[],
+    hosts: Map<string, HostClient>,
+    slbs: Array<{ pool: string; driver: SlbDriver }>,
+): Promise<Reach> {
+    const probes = [
+        ...nodes.map((n) => ({ endpoint: n.docker, ask: () => hosts.get(n.name)!.ping() })),
+        ...slbs.map((s) => ({ endpoint: `load balancer ${s.pool}`, ask: () => s.driver.ping() })),
+    ];
+    const settled = step === "plan" ? await settleForPlan(probes, (p) => p.endpoint, (p) => p.ask()) : await settleWithin(probes, (p) => p.ask());
     const error = (r: PromiseSettledResult<void>) => (r.status === "rejected" ? r.reason?.message ?? String(r.reason) : undefined);
     return {
         nodes: nodes.map((n, i) => ({ name: n.name, schedulable: n.schedulable !== false, error: error(settled[i]) })),

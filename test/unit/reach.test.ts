@@ -2,7 +2,7 @@
 // do with them, which errors mean "nothing answered", and one deadline for a whole step's probes.
 import * as assert from "node:assert/strict";
 import { NodeConnectionError } from "../../provider/docker/faults";
-import { NoAnswerError, noAnswer, Reach, reachVerdict, settleWithin } from "../../provider/reach";
+import { NoAnswerError, noAnswer, Reach, reachVerdict, settleForPlan, settleWithin } from "../../provider/reach";
 
 const node = (name: string, error?: string, schedulable = true) => ({ name, schedulable, error });
 const reach = (nodes: Reach["nodes"], slbs: Reach["slbs"] = []): Reach => ({ nodes, slbs });
@@ -67,6 +67,24 @@ describe("reach: nodes and load balancers out of reach", () => {
         assert.deepEqual(settled.map((s) => (s.status === "fulfilled" ? s.value : s.reason.message)),
             ["did not answer within 0.2 s", "did not answer within 0.2 s", "did not answer within 0.2 s", "h4", "refused"]);
         assert.ok(settled.slice(0, 3).every((s) => s.status === "rejected" && s.reason instanceof NoAnswerError));
+    });
+
+    it("planning does not wait again for an endpoint that gave no answer earlier in the run; a refusal is asked again", async () => {
+        const asked: string[] = [];
+        const probe = (endpoint: string) => {
+            asked.push(endpoint);
+            return endpoint.startsWith("hang") ? new Promise<never>(() => undefined) : Promise.reject(new Error(`${endpoint} refused`));
+        };
+        const endpoints = ["hang://a", "refuse://b"];
+        const first = await settleForPlan(endpoints, (e) => e, probe, 100);
+        const started = Date.now();
+        const second = await settleForPlan([...endpoints, "hang://c"], (e) => e, probe, 100);
+        assert.deepEqual(asked, ["hang://a", "refuse://b", "refuse://b", "hang://c"], "hang://a is not asked again");
+        const reasons = (r: PromiseSettledResult<unknown>[]) => r.map((s) => (s.status === "rejected" ? s.reason.message : "answered"));
+        assert.deepEqual(reasons(first), ["did not answer within 0.1 s", "refuse://b refused"]);
+        assert.deepEqual(reasons(second), ["did not answer within 0.1 s (earlier in this run)", "refuse://b refused", "did not answer within 0.1 s"]);
+        assert.ok(second[0].status === "rejected" && second[0].reason instanceof NoAnswerError);
+        assert.ok(Date.now() - started < 1000);
     });
 
     it("returns as soon as every probe settled, long before the deadline", async () => {
