@@ -119,6 +119,11 @@ export class ClbContractServer {
         return c && { type: c.type, uri: c.uri, intervalMs: c.intervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall };
     }
 
+    /** The Description a listener keeps (berth's owner record). */
+    listenerDescription(port: number): string | undefined {
+        return this.listeners.get(port)?.description;
+    }
+
     async start(): Promise<string> {
         this.api = http.createServer((req, res) => this.handle(req, res));
         await new Promise<void>((r) => this.api!.listen(0, "127.0.0.1", r));
