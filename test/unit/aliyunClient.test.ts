@@ -144,6 +144,16 @@ describe("Aliyun CLB client and driver (contract server)", function () {
             assert.equal((await driver.listenerClash(web, prod.stack))?.property, "name");
         });
 
+        it("moves a binding's listener to its new port, the old port freed", async () => {
+            const driver = new AliyunSlbDriver(client(), nodes);
+            const moved = { ...web, listen: { port: await freePort() } };
+            await driver.ensureListener(web, prod);
+            await driver.ensureListener(moved, prod);
+            assert.deepEqual([await driver.hasListener(moved), await driver.hasListener(web)], [true, false]);
+            assert.equal(await description(moved.listen.port), "berth/o1234567/org/infra/prod");
+            assert.equal(await driver.listenerClash({ ...web, name: "api" }, staging.stack), undefined);
+        });
+
         it("reads any other Description as no owner, whose listener still holds its port", async () => {
             assert.deepEqual(ownerInDescription("berth/o1234567/"), { ownerId: "o1234567" });
             for (const text of [undefined, "", "http_0", "berth/o1234567", 'berth/{"stack":"x"}']) {

@@ -178,12 +178,16 @@ export class AliyunSlbDriver implements SlbDriver {
         if (existing && existing.protocol === protocol) {
             // The same listener, maybe with another health check: set it in place, traffic keeps flowing.
             await this.client.call(`SetLoadBalancer${kind}ListenerAttribute`, { ...listener, VServerGroup: "on" });
-            return;
+        } else {
+            // A protocol change needs a new listener: CLB cannot switch one between layer 4 and layer 7.
+            if (existing) await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
+            await this.client.call(`CreateLoadBalancer${kind}Listener`, { ...listener, Bandwidth: -1 });
+            await this.client.call("StartLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
         }
-        // A protocol change needs a new listener: CLB cannot switch one between layer 4 and layer 7.
-        if (existing) await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
-        await this.client.call(`CreateLoadBalancer${kind}Listener`, { ...listener, Bandwidth: -1 });
-        await this.client.call("StartLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
+        // The binding moved to another port: its listener on the old one goes, as HAProxy's old bind does.
+        for (const old of listeners.filter((l) => l.name === binding.name && l.port !== port)) {
+            await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: old.port });
+        }
     }
 
     async hasListener(binding: SlbBindingArgs): Promise<boolean> {
