@@ -19,6 +19,39 @@ export interface ListenerClash {
     reason: string;
 }
 
+/** A listener as the load balancer shows it: its name, where it listens, and its owner if it records one. */
+export interface RecordedListener {
+    name: string;
+    listen: string;
+    owner?: ListenerOwner;
+}
+
+/** The owner listener `name` records (on any of its listeners, where one name has several). */
+export const ownerOf = (listeners: RecordedListener[], name: string) => listeners.find((l) => l.name === name && l.owner)?.owner;
+
+const whose = (owner: ListenerOwner | undefined) => (owner?.stack ? `stack ${owner.stack}` : "no stack (made before owners, or not by berth)");
+
+/**
+ * Why the listener `wanted` cannot be this stack's, the same rule for every load balancer: its name is
+ * another stack's listener, or another listener listens where it would. A listener that records no
+ * owner (made before owners) is adopted by the binding whose state lists it.
+ */
+export function clashAmong(listeners: RecordedListener[], wanted: Omit<RecordedListener, "owner">, stack?: string): ListenerClash | undefined {
+    const owner = ownerOf(listeners, wanted.name);
+    if (owner && owner.stack !== stack) {
+        return { property: "name", reason: `listener ${wanted.name} belongs to ${whose(owner)}: give this stack's binding another name` };
+    }
+    const other = listeners.find((l) => l.name !== wanted.name && l.listen === wanted.listen);
+    if (other) return { property: "listen.port", reason: `${wanted.listen} is already the listener ${other.name} of ${whose(other.owner)}` };
+    return undefined;
+}
+
+/** Why removing listener `name` must leave it in place (another owner's: a replacement took it), or undefined. */
+export function keptListener(name: string, found: ListenerOwner | undefined, owner: ListenerOwner | undefined): string | undefined {
+    if (!owner || !found || found.ownerId === owner.ownerId) return undefined;
+    return `listener ${name} now belongs to ${found.stack ? `stack ${found.stack}` : "another stack"} (owner ${found.ownerId}): left in place`;
+}
+
 export interface BackendStatus extends Backend {
     weight: number;
     /** UP, DOWN, DRAIN, MAINT, ... as the load balancer says */

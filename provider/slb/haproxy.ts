@@ -6,7 +6,7 @@ import retry from "async-retry";
 import { HaproxyEndpoint, SlbBindingArgs } from "../model";
 import { mapLimited } from "../limit";
 import { waitUntil } from "../wait";
-import { Backend, BackendStatus, ListenerClash, ListenerOwner, SlbDriver } from "./driver";
+import { Backend, BackendStatus, keptListener, ListenerClash, ListenerOwner, SlbDriver } from "./driver";
 import { listenerClash, PersistedServer, readSection, renderSection, serverOptions, writeSection } from "./haproxyConfig";
 import { HaproxyHost, LocalHaproxyHost, quote, SshHaproxyHost } from "./haproxyHost";
 
@@ -163,9 +163,8 @@ export class HaproxyDriver implements SlbDriver {
 
     async removeListener(name: string, owner?: ListenerOwner): Promise<string | undefined> {
         const { changed, result } = await this.editConfig((config) => {
-            const found = readSection(config, name)?.owner;
-            if (owner && found && found.ownerId !== owner.ownerId) return { config, result: `listener ${name} now belongs to ${found.stack ? `stack ${found.stack}` : "another stack"} (owner ${found.ownerId}): left in place` };
-            return { config: writeSection(config, name, null), result: undefined };
+            const kept = keptListener(name, readSection(config, name)?.owner, owner);
+            return kept ? { config, result: kept } : { config: writeSection(config, name, null), result: undefined };
         });
         if (changed) await this.reload();
         return result;

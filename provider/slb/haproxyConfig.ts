@@ -1,7 +1,7 @@
 // Pure rendering and editing of the HAProxy configuration sections berth manages. Runtime API
 // changes are lost on reload, so every change is also written here.
 import { DEFAULTS, SlbBindingArgs } from "../model";
-import { Backend, ListenerClash, ListenerOwner } from "./driver";
+import { Backend, clashAmong, ListenerClash, ListenerOwner } from "./driver";
 
 export interface PersistedServer extends Backend {
     weight: number;
@@ -71,20 +71,17 @@ export function readSection(config: string, name: string): { binding: SlbBinding
 
 const sectionNames = (config: string) => [...config.matchAll(/^# berth:begin (\S+)$/gm)].map((m) => m[1]);
 const listenOf = (b: SlbBindingArgs) => `${b.listen.address ?? "127.0.0.1"}:${b.listen.port}`;
-const whose = (owner: ListenerOwner | undefined) => (owner?.stack ? `stack ${owner.stack}` : "no stack (made before owners)");
 
 /**
  * Why `binding` cannot be this stack's listener here: its name is another stack's section, or
  * another section listens on its address and port (HAProxy would bind both and split the connections).
  */
 export function listenerClash(config: string, binding: SlbBindingArgs, stack: string | undefined): ListenerClash | undefined {
-    const same = readSection(config, binding.name);
-    if (same?.owner && same.owner.stack !== stack) return { property: "name", reason: `listener ${binding.name} belongs to ${whose(same.owner)}: give this stack's binding another name` };
-    for (const name of sectionNames(config).filter((n) => n !== binding.name)) {
-        const other = readSection(config, name)!;
-        if (listenOf(other.binding) === listenOf(binding)) return { property: "listen.port", reason: `${listenOf(binding)} is already the listener ${name} of ${whose(other.owner)}` };
-    }
-    return undefined;
+    const sections = sectionNames(config).map((name) => {
+        const { binding: b, owner } = readSection(config, name)!;
+        return { name, listen: listenOf(b), owner };
+    });
+    return clashAmong(sections, { name: binding.name, listen: listenOf(binding) }, stack);
 }
 
 /** Replaces (or appends, or with `section` null removes) one managed section. */

@@ -63,9 +63,10 @@ describe("release on Aliyun CLB through the pulumi CLI (contract server)", funct
         await contract?.stop();
     });
 
-    it("deploys v1 behind the CLB listener, the access key secret nowhere in the output", async () => {
+    it("deploys v1 behind the CLB listener, which records its stack, the access key secret nowhere in the output", async () => {
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.url.value, URL);
+        assert.match(contract.listenerDescription(PORT) ?? "", new RegExp(`^berth/o[0-9a-f]{7}/organization/berth-clb/${stack.name}$`));
         await waitForBody(URL, /berth-demo v1/);
         assert.equal((await containersOf("clb-web")).length, 3);
         assert.ok(!log.join("").includes(KEY.accessKeySecret));

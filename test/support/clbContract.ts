@@ -1,7 +1,8 @@
 // A contract server for the Aliyun CLB OpenAPI (API version 2014-05-15): the actions berth uses,
 // over HTTP, with state, the documented error shape ({RequestId, Code, Message}), signature
 // checking, throttling on demand, health computed by really probing the backends, and listeners
-// that forward traffic to healthy backends by weight (TCP: a connection proxy; HTTP: a request proxy).
+// that forward traffic to healthy backends by weight (TCP: a connection proxy; HTTP: a request proxy),
+// and keep the Description they are given (berth's owner record), checked as the API documents it.
 // Behaviour follows the CLB API reference (vServer group and listener actions, DescribeHealthStatus)
 // and the CLB health check FAQ (https://www.alibabacloud.com/help/doc-detail/55205.htm): a backend
 // at weight 0 receives no traffic and is not health-checked, so its status stays "unavailable".
@@ -26,6 +27,7 @@ interface Listener {
     port: number;
     protocol: "tcp" | "http";
     groupId: string;
+    description: string;
     running: boolean;
     check: { type: "tcp" | "http"; uri: string; intervalMs: number; timeoutMs: number; rise: number; fall: number; lastAt: number };
     server?: net.Server;
@@ -62,6 +64,19 @@ function expectedSignature(query: URLSearchParams, secret: string): string {
     const pairs = [...query.entries()].filter(([k]) => k !== "Signature").sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const canonical = pairs.map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).join("&");
     return createHmac("sha1", `${secret}&`).update(`GET&%2F&${rfc3986(canonical)}`).digest("base64");
+}
+
+/**
+ * A listener's Description from a Create/Set call: 1-80 characters, letters, digits, -, /, . and _
+ * (Chinese characters too), as the CreateLoadBalancerTCPListener reference says; what the call leaves out keeps its value.
+ */
+function descriptionOf(q: URLSearchParams, was = ""): string {
+    const d = q.get("Description");
+    if (d === null) return was;
+    if (!/^[\w./\u4e00-\u9fff-]{1,80}$/.test(d)) {
+        throw new ApiError(400, "InvalidParameter", "The specified Description is invalid: 1 to 80 letters, digits, -, /, . or _.");
+    }
+    return d;
 }
 
 /** A listener's health check from a Create/Set call; what the call leaves out keeps its value (or the documented default). */
@@ -102,6 +117,11 @@ export class ClbContractServer {
     listenerCheck(port: number): Omit<Listener["check"], "lastAt"> | undefined {
         const c = this.listeners.get(port)?.check;
         return c && { type: c.type, uri: c.uri, intervalMs: c.intervalMs, timeoutMs: c.timeoutMs, rise: c.rise, fall: c.fall };
+    }
+
+    /** The Description a listener keeps (berth's owner record). */
+    listenerDescription(port: number): string | undefined {
+        return this.listeners.get(port)?.description;
     }
 
     async start(): Promise<string> {
@@ -223,7 +243,13 @@ export class ClbContractServer {
                     LoadBalancerId: this.opts.loadBalancerId,
                     Address: this.opts.listenAddress,
                     LoadBalancerStatus: "active",
-                    ListenerPortsAndProtocol: { ListenerPortAndProtocol: [...this.listeners.values()].map((l) => ({ ListenerPort: l.port, ListenerProtocol: l.protocol })) },
+                    ListenerPortsAndProtocol: {
+                        ListenerPortAndProtocol: [...this.listeners.values()].map((l) => ({
+                            ListenerPort: l.port,
+                            ListenerProtocol: l.protocol,
+                            Description: l.description,
+                        })),
+                    },
                 };
             case "CreateVServerGroup": {
                 this.lb(q);
@@ -231,9 +257,17 @@ export class ClbContractServer {
                 this.groups.set(id, { name: this.need(q, "VServerGroupName"), servers: [] });
                 return { VServerGroupId: id };
             }
-            case "DescribeVServerGroups":
+            case "DescribeVServerGroups": {
                 this.lb(q);
-                return { VServerGroups: { VServerGroup: [...this.groups].map(([id, g]) => ({ VServerGroupId: id, VServerGroupName: g.name })) } };
+                // The listeners of each group only with IncludeListener=true (default false).
+                const listening = q.get("IncludeListener") === "true";
+                const group = ([id, g]: [string, { name: string }]) => ({
+                    VServerGroupId: id,
+                    VServerGroupName: g.name,
+                    ...(listening ? { AssociatedObjects: { Listeners: { Listener: this.listenersOf(id) } } } : {}),
+                });
+                return { VServerGroups: { VServerGroup: [...this.groups].map(group) } };
+            }
             case "DescribeVServerGroupAttribute": {
                 const g = this.group(q);
                 const id = q.get("VServerGroupId");
@@ -241,7 +275,7 @@ export class ClbContractServer {
                     VServerGroupId: id,
                     VServerGroupName: g.name,
                     BackendServers: { BackendServer: g.servers.map(({ ServerId, Port, Weight, Type, Description }) => ({ ServerId, Port, Weight, Type, Description })) },
-                    AssociatedObjects: { Listeners: { Listener: [...this.listeners.values()].filter((l) => l.groupId === id).map((l) => ({ Port: l.port, Protocol: l.protocol })) } },
+                    AssociatedObjects: { Listeners: { Listener: this.listenersOf(id!) } },
                 };
             }
             case "AddVServerGroupBackendServers": {
@@ -286,7 +320,8 @@ export class ClbContractServer {
                 const groupId = this.need(q, "VServerGroupId");
                 this.group(q);
                 const tcp = action === "CreateLoadBalancerTCPListener";
-                this.listeners.set(port, { port, protocol: tcp ? "tcp" : "http", groupId, running: false, check: healthCheckOf(q, tcp) });
+                const check = healthCheckOf(q, tcp);
+                this.listeners.set(port, { port, protocol: tcp ? "tcp" : "http", groupId, description: descriptionOf(q), running: false, check });
                 return {};
             }
             // Set*ListenerAttribute: the given attributes change, the rest stay; the protocol cannot.
@@ -300,6 +335,7 @@ export class ClbContractServer {
                     this.group(q);
                     l.groupId = q.get("VServerGroupId")!;
                 }
+                l.description = descriptionOf(q, l.description);
                 l.check = healthCheckOf(q, tcp, l.check);
                 this.healthCheckChanges++;
                 return {};
@@ -335,6 +371,10 @@ export class ClbContractServer {
             default:
                 throw new ApiError(400, "InvalidAction.NotFound", `Specified api ${action} is not found.`);
         }
+    }
+
+    private listenersOf(groupId: string): Array<{ Port: number; Protocol: string }> {
+        return [...this.listeners.values()].filter((l) => l.groupId === groupId).map((l) => ({ Port: l.port, Protocol: l.protocol }));
     }
 
     private listener(q: URLSearchParams): Listener {

@@ -2,13 +2,24 @@
 // rejects, retries on throttling, batches of at most 20 servers, errors that carry the request id.
 import * as assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { once } from "events";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { AliyunApiError, AliyunClient, credentialsOf } from "../../provider/slb/aliyun/client";
-import { AliyunSlbDriver } from "../../provider/slb/aliyun/driver";
+import { AliyunSlbDriver, ownerInDescription, recordedStack } from "../../provider/slb/aliyun/driver";
 import { ClbContractServer } from "../support/clbContract";
 
 const LB = "lb-unit0001";
+
+/** A port nothing listens on now, for a listener the contract server really opens. */
+async function freePort(): Promise<number> {
+    const probe = net.createServer().listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const { port } = probe.address() as net.AddressInfo;
+    probe.close();
+    return port;
+}
 const nodes = Array.from({ length: 3 }, (_, i) => ({ name: `n${i}`, docker: "unix:///x", address: `127.0.0.${i + 2}`, cloud: { instanceId: `i-unit${i}` } }));
 
 describe("Aliyun CLB client and driver (contract server)", function () {
@@ -75,6 +86,101 @@ describe("Aliyun CLB client and driver (contract server)", function () {
         const driver = new AliyunSlbDriver(client(), [{ name: "bare", docker: "unix:///x", address: "127.0.0.9" }]);
         await driver.ensureListener({ name: "web", driver: "aliyun", aliyun: { loadBalancerId: LB, region: "cn-hangzhou" }, listen: { port: 0 } });
         await assert.rejects(driver.addBackends("web", [{ name: "w", address: "127.0.0.9", port: 1 }]), /node bare has no cloud\.instanceId or cloud\.eniId/);
+    });
+
+    describe("listener owners, recorded in the listener's Description", () => {
+        const aliyun = { loadBalancerId: LB, region: "cn-hangzhou" };
+        const web = { name: "web", driver: "aliyun" as const, aliyun, listen: { port: 0 } };
+        const prod = { stack: "org/infra/prod", ownerId: "o1234567" };
+        const staging = { stack: "org/infra/staging", ownerId: "o7654321" };
+        const description = async (port: number) => {
+            const lb = await client().call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB });
+            return lb.ListenerPortsAndProtocol.ListenerPortAndProtocol.find((l: any) => l.ListenerPort === port)?.Description;
+        };
+
+        it("names the other stack on a clash of name or port, at check and again when made", async () => {
+            const driver = new AliyunSlbDriver(client(), nodes);
+            await driver.ensureListener(web, prod);
+            assert.equal(await description(0), "berth/o1234567/org/infra/prod");
+            assert.equal(await driver.listenerClash(web, prod.stack), undefined, "its own stack may update it");
+            await driver.ensureListener({ ...web, healthCheck: { httpPath: "/health" } }, prod);
+            const byName = "aliyun: CLB lb-unit0001: listener web belongs to stack org/infra/prod: give this stack's binding another name";
+            assert.deepEqual(await driver.listenerClash(web, staging.stack), { property: "name", reason: byName });
+            assert.deepEqual(await driver.listenerClash({ ...web, name: "web-staging" }, staging.stack), {
+                property: "listen.port",
+                reason: "aliyun: CLB lb-unit0001: port 0 is already the listener web of stack org/infra/prod",
+            });
+            assert.equal(await driver.listenerClash({ ...web, name: "web-staging", listen: { port: 1 } }, staging.stack), undefined);
+            await assert.rejects(new AliyunSlbDriver(client(), nodes).ensureListener(web, staging), { message: byName });
+            assert.equal(await description(0), "berth/o1234567/org/infra/prod", "the refused stack changed nothing");
+        });
+
+        it("removes only its own listener, leaving another owner's in place and saying whose it is", async () => {
+            const driver = new AliyunSlbDriver(client(), nodes);
+            const webStaging = { ...web, name: "web-staging", listen: { port: await freePort() } };
+            await driver.ensureListener(web, prod);
+            await driver.ensureListener(webStaging, staging);
+            assert.equal(await driver.listenerClash(webStaging, staging.stack), undefined);
+            assert.equal(await driver.removeListener("web-staging", staging), undefined);
+            assert.deepEqual([await driver.hasListener(webStaging), await driver.hasListener(web)], [false, true]);
+            // A replacement of prod's binding took the listener: the old resource's delete leaves it.
+            const kept = await driver.removeListener("web", { stack: prod.stack, ownerId: "o0000000" });
+            assert.equal(kept, "listener web now belongs to stack org/infra/prod (owner o1234567): left in place");
+            assert.equal(await driver.hasListener(web), true);
+            assert.equal(await driver.removeListener("web", prod), undefined);
+            assert.equal(await driver.hasListener(web), false);
+        });
+
+        it("adopts a listener made before owners for the stack whose state lists it", async () => {
+            const driver = new AliyunSlbDriver(client(), nodes);
+            await driver.ensureListener(web);
+            assert.equal(await driver.removeListener("web", prod), undefined, "one without owner is removed by the binding that lists it");
+            assert.equal(await driver.hasListener(web), false);
+            await driver.ensureListener(web);
+            assert.equal(await description(0), "");
+            assert.equal(await driver.listenerClash(web, staging.stack), undefined);
+            await driver.ensureListener(web, staging);
+            assert.equal(await description(0), "berth/o7654321/org/infra/staging");
+            assert.equal((await driver.listenerClash(web, prod.stack))?.property, "name");
+        });
+
+        it("moves a binding's listener to its new port, the old port freed", async () => {
+            const driver = new AliyunSlbDriver(client(), nodes);
+            const moved = { ...web, listen: { port: await freePort() } };
+            await driver.ensureListener(web, prod);
+            await driver.ensureListener(moved, prod);
+            assert.deepEqual([await driver.hasListener(moved), await driver.hasListener(web)], [true, false]);
+            assert.equal(await description(moved.listen.port), "berth/o1234567/org/infra/prod");
+            assert.equal(await driver.listenerClash({ ...web, name: "api" }, staging.stack), undefined);
+        });
+
+        it("reads any other Description as no owner, whose listener still holds its port", async () => {
+            assert.deepEqual(ownerInDescription("berth/o1234567/"), { ownerId: "o1234567" });
+            for (const text of [undefined, "", "http_0", "berth/o1234567", 'berth/{"stack":"x"}']) {
+                assert.equal(ownerInDescription(text), undefined, text);
+            }
+            const driver = new AliyunSlbDriver(client(), nodes);
+            await driver.ensureListener(web, prod);
+            await client().call("SetLoadBalancerHTTPListenerAttribute", { LoadBalancerId: LB, ListenerPort: 0, Description: "http_0" });
+            assert.equal(await driver.listenerClash(web, staging.stack), undefined);
+            assert.deepEqual(await driver.listenerClash({ ...web, name: "api" }, staging.stack), {
+                property: "listen.port",
+                reason: "aliyun: CLB lb-unit0001: port 0 is already the listener web of no stack (made before owners, or not by berth)",
+            });
+        });
+
+        it("keeps a long stack within CLB's 80 characters, still told apart from its neighbours", async () => {
+            const long = (env: string) => `organization/${"a-very-long-project-name-".repeat(3)}/${env}`;
+            assert.notEqual(recordedStack(long("prod")), recordedStack(long("prd")));
+            assert.equal(recordedStack("org/p/s"), "org/p/s");
+            assert.match(recordedStack("org/p/ä")!, /^\.\.org\/p\/_\.[0-9a-f]{8}$/);
+            const driver = new AliyunSlbDriver(client(), nodes);
+            await driver.ensureListener(web, { stack: long("prod"), ownerId: "o1234567" });
+            assert.ok((await description(0)).length <= 80);
+            assert.deepEqual(ownerInDescription(await description(0)), { ownerId: "o1234567", stack: recordedStack(long("prod")) });
+            assert.equal(await driver.listenerClash(web, long("prod")), undefined);
+            assert.match((await driver.listenerClash(web, long("prd")))!.reason, /belongs to stack \.\.[\w./-]+-project-name-\/prod\.[0-9a-f]{8}:/);
+        });
     });
 
     describe("credentials: the inputs first, then the Alibaba Cloud credential chain", () => {

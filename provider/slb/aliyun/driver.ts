@@ -8,8 +8,12 @@
 // DeleteVServerGroup, CreateLoadBalancerTCPListener / CreateLoadBalancerHTTPListener,
 // SetLoadBalancerTCPListenerAttribute / SetLoadBalancerHTTPListenerAttribute (a health check changed),
 // StartLoadBalancerListener, DeleteLoadBalancerListener, DescribeLoadBalancerAttribute, DescribeHealthStatus.
+// A listener records its owner in its Description (see ownerDescription), read back from
+// DescribeLoadBalancerAttribute's ListenerPortsAndProtocol; DescribeVServerGroups (IncludeListener)
+// says which group, so which binding, each listener forwards to.
+import { createHash } from "crypto";
 import { DEFAULTS, NodeSpec, SlbBindingArgs } from "../../model";
-import { Backend, BackendStatus, ListenerClash, SlbDriver } from "../driver";
+import { Backend, BackendStatus, clashAmong, keptListener, ListenerClash, ListenerOwner, ownerOf, RecordedListener, SlbDriver } from "../driver";
 import { AliyunClient } from "./client";
 
 /** The Add/Remove/SetVServerGroup* actions take at most 20 servers per call. */
@@ -27,6 +31,40 @@ export function batches<T>(items: T[], size = BATCH): T[][] {
     const out: T[][] = [];
     for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
     return out;
+}
+
+/**
+ * A listener's Description is 1-80 characters of letters, digits, -, /, . and _ (CreateLoadBalancerTCPListener
+ * reference), so the owner is written as `berth/<ownerId>/<stack>`, not JSON. Owner ids are 8 characters
+ * (mintOwnerId), which leaves 65 for the stack.
+ */
+const STACK_ROOM = 80 - "berth//".length - 8;
+const OWNER_DESCRIPTION = /^berth\/([\w-]+)\/([\w./-]*)$/;
+
+/**
+ * The stack as a listener records it: as it is when it fits; else its tail and a hash of the whole,
+ * so that two stacks stay apart and the clash still names a recognizable stack.
+ */
+export function recordedStack(stack: string | undefined): string | undefined {
+    if (stack === undefined || (stack.length <= STACK_ROOM && /^[\w./-]*$/.test(stack))) return stack;
+    const hash = createHash("sha256").update(stack).digest("hex").slice(0, 8);
+    return `..${stack.replace(/[^\w./-]/g, "_").slice(-(STACK_ROOM - 11))}.${hash}`;
+}
+
+export const ownerDescription = (owner: ListenerOwner) => `berth/${owner.ownerId}/${recordedStack(owner.stack) ?? ""}`;
+
+/** The owner a Description records; none for any other text (a listener made before owners, or by hand). */
+export function ownerInDescription(description: string | undefined): ListenerOwner | undefined {
+    const m = OWNER_DESCRIPTION.exec(description ?? "");
+    return m ? { ownerId: m[1], ...(m[2] ? { stack: m[2] } : {}) } : undefined;
+}
+
+/** CLB listens on the instance's address: a listener is told apart by its port alone. */
+const listenOn = (port: number) => `port ${port}`;
+
+interface ClbListener extends RecordedListener {
+    port: number;
+    protocol: string;
 }
 
 interface ServerRef {
@@ -84,12 +122,35 @@ export class AliyunSlbDriver implements SlbDriver {
         return id;
     }
 
-    private async listeners(): Promise<Array<{ ListenerPort: number; ListenerProtocol: string }>> {
-        const res = await this.client.call("DescribeLoadBalancerAttribute", { LoadBalancerId: this.loadBalancerId });
-        return res.ListenerPortsAndProtocol?.ListenerPortAndProtocol ?? [];
+    /** The instance's listeners, each named after the vServer group it forwards to, with the owner it records. */
+    private async listeners(): Promise<ClbListener[]> {
+        const LoadBalancerId = this.loadBalancerId;
+        const [lb, groups] = await Promise.all([
+            this.client.call("DescribeLoadBalancerAttribute", { LoadBalancerId }),
+            this.client.call("DescribeVServerGroups", { LoadBalancerId, IncludeListener: "true" }),
+        ]);
+        const groupAt = new Map<number, string>();
+        for (const g of groups.VServerGroups?.VServerGroup ?? []) {
+            for (const l of g.AssociatedObjects?.Listeners?.Listener ?? []) groupAt.set(Number(l.Port), g.VServerGroupName);
+        }
+        return (lb.ListenerPortsAndProtocol?.ListenerPortAndProtocol ?? []).map((l: any) => {
+            const port = Number(l.ListenerPort);
+            // One without a vServer group is none of berth's: it goes by its protocol and port.
+            const name = groupAt.get(port) ?? `${l.ListenerProtocol}:${port}`;
+            return { name, port, protocol: l.ListenerProtocol, listen: listenOn(port), owner: ownerInDescription(l.Description) };
+        });
     }
 
-    async ensureListener(binding: SlbBindingArgs): Promise<void> {
+    private clash(listeners: ClbListener[], binding: SlbBindingArgs, stack: string | undefined): ListenerClash | undefined {
+        const clash = clashAmong(listeners, { name: binding.name, listen: listenOn(binding.listen.port) }, recordedStack(stack));
+        return clash && { ...clash, reason: `aliyun: CLB ${this.loadBalancerId}: ${clash.reason}` };
+    }
+
+    async ensureListener(binding: SlbBindingArgs, owner?: ListenerOwner): Promise<void> {
+        const listeners = await this.listeners();
+        // Checked again here, as near the change as CLB allows (it has no lock): another stack may have taken the name since check.
+        const clash = this.clash(listeners, binding, owner?.stack);
+        if (clash) throw new Error(clash.reason);
         const protocol = binding.protocol ?? "http";
         let groupId = await this.findGroup(binding.name);
         if (!groupId) {
@@ -97,7 +158,7 @@ export class AliyunSlbDriver implements SlbDriver {
             this.groups.set(binding.name, groupId);
         }
         const port = binding.listen.port;
-        const existing = (await this.listeners()).find((l) => Number(l.ListenerPort) === port);
+        const existing = listeners.find((l) => l.port === port);
         const h = binding.healthCheck ?? {};
         const listener = {
             LoadBalancerId: this.loadBalancerId,
@@ -110,33 +171,38 @@ export class AliyunSlbDriver implements SlbDriver {
             ...(protocol === "tcp"
                 ? { HealthCheckType: h.httpPath ? "http" : "tcp", HealthCheckURI: h.httpPath }
                 : { HealthCheck: "on", HealthCheckURI: h.httpPath ?? "/", StickySession: "off" }),
+            // Written on every change: a listener made before owners is adopted by the binding whose state lists it.
+            ...(owner ? { Description: ownerDescription(owner) } : {}),
         };
         const kind = protocol === "tcp" ? "TCP" : "HTTP";
-        if (existing && existing.ListenerProtocol === protocol) {
+        if (existing && existing.protocol === protocol) {
             // The same listener, maybe with another health check: set it in place, traffic keeps flowing.
             await this.client.call(`SetLoadBalancer${kind}ListenerAttribute`, { ...listener, VServerGroup: "on" });
-            return;
+        } else {
+            // A protocol change needs a new listener: CLB cannot switch one between layer 4 and layer 7.
+            if (existing) await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
+            await this.client.call(`CreateLoadBalancer${kind}Listener`, { ...listener, Bandwidth: -1 });
+            await this.client.call("StartLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
         }
-        // A protocol change needs a new listener: CLB cannot switch one between layer 4 and layer 7.
-        if (existing) await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
-        await this.client.call(`CreateLoadBalancer${kind}Listener`, { ...listener, Bandwidth: -1 });
-        await this.client.call("StartLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: port });
+        // The binding moved to another port: its listener on the old one goes, as HAProxy's old bind does.
+        for (const old of listeners.filter((l) => l.name === binding.name && l.port !== port)) {
+            await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: old.port });
+        }
     }
 
     async hasListener(binding: SlbBindingArgs): Promise<boolean> {
-        this.groups.delete(binding.name);
-        const group = await this.findGroup(binding.name);
-        return group !== undefined && (await this.listeners()).some((l) => Number(l.ListenerPort) === binding.listen.port);
+        return (await this.listeners()).some((l) => l.name === binding.name && l.port === binding.listen.port);
     }
 
-    /** CLB listeners record no owner (a vServer group's name is its only identity): no clash is known. */
-    async listenerClash(): Promise<ListenerClash | undefined> {
-        return undefined;
+    async listenerClash(binding: SlbBindingArgs, stack: string | undefined): Promise<ListenerClash | undefined> {
+        return this.clash(await this.listeners(), binding, stack);
     }
 
-    async removeListener(name: string): Promise<string | undefined> {
+    async removeListener(name: string, owner?: ListenerOwner): Promise<string | undefined> {
         const groupId = await this.findGroup(name);
         if (!groupId) return undefined;
+        const kept = keptListener(name, ownerOf(await this.listeners(), name), owner);
+        if (kept) return kept;
         const attr = await this.client.call("DescribeVServerGroupAttribute", { VServerGroupId: groupId });
         for (const l of attr.AssociatedObjects?.Listeners?.Listener ?? []) {
             await this.client.call("DeleteLoadBalancerListener", { LoadBalancerId: this.loadBalancerId, ListenerPort: l.Port });
