@@ -23,7 +23,12 @@ export interface BucketOwner {
     adoptsUnowned: boolean;
 }
 
-export const ROTATION_LABEL = { rotation: "berth.rotation", bucket: "berth.bucket", mode: "berth.bucket-mode", access: "berth.bucket-access" } as const;
+export const ROTATION_LABEL = {
+    rotation: "berth.rotation",
+    bucket: "berth.bucket",
+    mode: "berth.bucket-mode",
+    access: "berth.bucket-access",
+} as const;
 
 export interface BucketStore {
     /** Makes the bucket unless it is there; fails when another owner's bucket has its name. */
@@ -53,6 +58,9 @@ function ownedBy(owner: BucketOwner, found: { stack?: string; owner?: string }):
     return found.owner === owner.id || (owner.stack !== undefined && found.stack === owner.stack);
 }
 
+/** HEAD /containers/{id}/archive, which dockerode has no type for: the answer's headers hold the file's stat. */
+type ArchiveInfo = { infoArchive(o: { path: string }): Promise<{ headers: Record<string, string> }> };
+
 export class VolumeStore implements BucketStore {
     constructor(
         private readonly docker: Docker,
@@ -66,7 +74,8 @@ export class VolumeStore implements BucketStore {
         await this.docker.createVolume({ Name: bucket, Labels: labels });
         const found = (await this.docker.getVolume(bucket).inspect()).Labels ?? {};
         if (!ownedBy(this.owner, { stack: found[LABEL.stack], owner: found[LABEL.owner] })) {
-            throw new Error(`bucket ${bucket} (a volume on the node) belongs to ${whose(found[LABEL.stack], found[LABEL.owner])}: give this rotation another prefix`);
+            const owner = whose(found[LABEL.stack], found[LABEL.owner]);
+            throw new Error(`bucket ${bucket} (a volume on the node) belongs to ${owner}: give this rotation another prefix`);
         }
     }
 
@@ -85,9 +94,9 @@ export class VolumeStore implements BucketStore {
         const times = new Map<string, number>();
         for (const tag of tags) {
             const link = `${DATA_DIR}/${tagLinkKey(repository, tag)}`;
-            // HEAD /containers/{id}/archive answers with the file's stat in a header (base64 JSON); dockerode
-            // hands back the raw response and has no type for the call.
-            const response = await (this.docker.getContainer(containerId) as unknown as { infoArchive(o: { path: string }): Promise<{ headers: Record<string, string> }> }).infoArchive({ path: link });
+            // The stat comes as base64 JSON in a header of the raw response dockerode hands back.
+            const container = this.docker.getContainer(containerId) as unknown as ArchiveInfo;
+            const response = await container.infoArchive({ path: link });
             const header = response.headers["x-docker-container-path-stat"];
             const time = header ? Date.parse(JSON.parse(Buffer.from(header, "base64").toString("utf8")).mtime) : NaN;
             if (!time) throw new Error(`no push time for ${repository}:${tag}: Docker gave no time for ${link} (${header ?? "no stat header"})`);
@@ -115,7 +124,8 @@ export class S3Store implements BucketStore {
         private readonly owner: BucketOwner,
     ) {
         const secure = storage.secure ?? true;
-        const endpoint = storage.regionEndpoint && !storage.regionEndpoint.includes("://") ? `${secure ? "https" : "http"}://${storage.regionEndpoint}` : storage.regionEndpoint;
+        const given = storage.regionEndpoint;
+        const endpoint = given && !given.includes("://") ? `${secure ? "https" : "http"}://${given}` : given;
         this.s3 = new S3Client({
             region: storage.region,
             endpoint,
@@ -139,16 +149,22 @@ export class S3Store implements BucketStore {
             await this.s3.send(
                 new PutBucketTaggingCommand({
                     Bucket: bucket,
-                    Tagging: { TagSet: Object.entries({ ...this.ownerTags(), [OWNER_TAGS.rotation]: this.rotation }).map(([Key, Value]) => ({ Key, Value })) },
+                    Tagging: {
+                        TagSet: Object.entries({ ...this.ownerTags(), [OWNER_TAGS.rotation]: this.rotation }).map(([Key, Value]) => ({ Key, Value })),
+                    },
                 }),
             );
             return;
         } catch (e: any) {
-            if (e?.name === "BucketAlreadyExists") throw new Error(`S3 bucket ${bucket} exists and belongs to another account: give this rotation another prefix`);
+            if (e?.name === "BucketAlreadyExists") {
+                throw new Error(`S3 bucket ${bucket} exists and belongs to another account: give this rotation another prefix`);
+            }
             if (e?.name !== "BucketAlreadyOwnedByYou") throw this.failure(`create bucket ${bucket}`, e);
         }
         const found = await this.ownerOf(bucket);
-        if (!ownedBy(this.owner, found)) throw new Error(`S3 bucket ${bucket} belongs to ${whose(found.stack, found.owner)}: give this rotation another prefix`);
+        if (!ownedBy(this.owner, found)) {
+            throw new Error(`S3 bucket ${bucket} belongs to ${whose(found.stack, found.owner)}: give this rotation another prefix`);
+        }
     }
 
     async list(prefix: string): Promise<string[]> {
@@ -176,7 +192,7 @@ export class S3Store implements BucketStore {
         return new Map(
             tags.map((tag) => {
                 const time = modified.get(tagLinkKey(repository, tag));
-                if (!time) throw new Error(`no push time for ${repository}:${tag} in S3 bucket ${bucket} (object ${tagLinkKey(repository, tag)} missing)`);
+                if (!time) throw new Error(`no push time for ${repository}:${tag} in S3 bucket ${bucket}: no object ${tagLinkKey(repository, tag)}`);
                 return [tag, time];
             }),
         );
@@ -190,7 +206,8 @@ export class S3Store implements BucketStore {
             const done = await this.attempt(`empty bucket ${bucket}`, () =>
                 this.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } })),
             );
-            if (done.Errors?.length) throw new Error(`cannot empty S3 bucket ${bucket}: ${done.Errors.map((e) => `${e.Key}: ${e.Message}`).join("; ")}`);
+            const failed = (done.Errors ?? []).map((e) => `${e.Key}: ${e.Message}`);
+            if (failed.length) throw new Error(`cannot empty S3 bucket ${bucket}: ${failed.join("; ")}`);
         }
         await this.attempt(`remove bucket ${bucket}`, () => this.s3.send(new DeleteBucketCommand({ Bucket: bucket })));
     }
