@@ -2,6 +2,7 @@
 // behind HAProxy, released v1 -> v2 under load with zero failed requests, scaled, repaired after
 // drift, destroyed.
 import * as assert from "node:assert/strict";
+import { waitUntil } from "../../provider/wait";
 import { Stack } from "@pulumi/pulumi/automation";
 import { quickstart } from "../../examples/quickstart/program";
 import { Load, summarize } from "../support/load";
@@ -52,15 +53,18 @@ describe("quickstart through the pulumi CLI", function () {
         const started = Date.now();
         await stack.up({ onOutput });
         const releaseSeconds = (Date.now() - started) / 1000;
-        // Keep sending a little after the release so late failures show.
-        await waitForBody(URL, /berth-demo v2/);
+        const releasedAt = load.elapsedMs;
+        // Keep sending for a second after the release so late failures, and late v1 answers, show.
+        await waitUntil(async () => (load.elapsedMs > releasedAt + 1000 ? true : undefined), { timeoutSeconds: 10, what: "a second of load after the release" });
         const samples = await load.stop();
         const s = summarize(samples);
         console.log(`      release took ${releaseSeconds.toFixed(1)}s; ${s.total} requests (${s.slow} slow), ${s.failed} failed; versions ${JSON.stringify(s.versions)}`);
         assert.equal(s.failed, 0, `failed requests: ${JSON.stringify(s.errors)}`);
         assert.ok((s.versions.v1 ?? 0) > 0 && (s.versions.v2 ?? 0) > 0, "traffic moved from v1 to v2");
-        const doneAt = samples.filter((x) => x.version === "v1").reduce((m, x) => Math.max(m, x.at), 0);
-        assert.ok(samples.filter((x) => x.at > doneAt).every((x) => x.version === "v2"), "after the switch every response is v2");
+        // Once up has returned, the old containers are gone from the load balancer: every request sent after it gets v2.
+        const late = samples.filter((x) => x.at > releasedAt);
+        assert.ok(late.length > 0, "requests were sent after the release");
+        assert.deepEqual(late.filter((x) => x.version !== "v2").map((x) => `${x.at} ms: ${x.version ?? x.error}`), [], "every request after up returned got v2");
 
         const after = await containersOf("web");
         assert.equal(after.length, 3);

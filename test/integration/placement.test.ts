@@ -1,6 +1,7 @@
 // Placement, node whitelist and self-healing against the real hosts: cordon and drain, nodes that
 // leave, zones, affinity, global mode, in-place resize, drift repaired touching only what drifted.
 import * as assert from "node:assert/strict";
+import { waitUntil } from "../../provider/wait";
 import { execFileSync } from "child_process";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { clusterProvider } from "../../provider/engine/cluster";
@@ -122,14 +123,17 @@ describe("placement and self-healing (real hosts)", function () {
         let state = (await serviceProvider.create(args(nodeSpecs(), binding, { replicas: 4 }))).outs as ServiceState;
         const [exited, sick, removed, healthy] = state.containers;
         execFileSync("docker", ["-H", local.hosts.find((h) => h.name === exited.node)!.docker, "stop", exited.name]);
-        hosts().find((h) => h.node === removed.node)!.remove(removed.id);
+        await hosts().find((h) => h.node === removed.node)!.remove(removed.id);
         breakHealth(sick.node, sick.name);
-        await new Promise((r) => setTimeout(r, 3000));
-        const read = (await serviceProvider.read!(ID, state)).props as ServiceState;
-        const seen = new Map(read.containers.map((c) => [c.id, c]));
-        assert.equal(seen.get(exited.id)?.state, "exited");
-        assert.equal(seen.get(sick.id)?.health, "unhealthy");
-        assert.equal(seen.has(removed.id), false);
+        // Docker marks the broken one unhealthy after its failed checks: read until it does.
+        const read = await waitUntil(
+            async () => {
+                const props = (await serviceProvider.read!(ID, state)).props as ServiceState;
+                const seen = new Map(props.containers.map((c) => [c.id, c]));
+                return seen.get(exited.id)?.state === "exited" && seen.get(sick.id)?.health === "unhealthy" && !seen.has(removed.id) ? props : undefined;
+            },
+            { timeoutSeconds: 30, what: "read to see the exited, the unhealthy and the removed container" },
+        );
         const diff = await serviceProvider.diff!(ID, read, args(nodeSpecs(), binding, { replicas: 4 }));
         assert.equal(diff.changes, true, "preview shows the drift");
 

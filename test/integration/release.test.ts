@@ -9,7 +9,7 @@ import { HaproxyDriver } from "../../provider/slb/haproxy";
 import { waitUntil } from "../../provider/wait";
 import { breakHealth, freezeDocker, hideSocket, holdHostPort, killDocker, restartDocker } from "../support/faults";
 import { Load, summarize } from "../support/load";
-import { backendsIn, cleanSlate, containersOf, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+import { backendsIn, cleanSlate, containersOf, fewestDuring, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
 
 const ID = "it/rel";
 
@@ -78,14 +78,12 @@ describe("release engine (real hosts, real HAProxy)", function () {
         const args = serviceArgs([pub], { ports: [{ containerPort: 80, hostPort: 8080 }] });
         state = (await serviceProvider.create(args)).outs;
         const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
-        let fewest = 3;
-        const sampler = setInterval(async () => {
-            const up = (await backendsIn("rel-public")).filter((b) => b.weight > 0 && b.status === "UP").length;
-            fewest = Math.min(fewest, up);
-        }, 100);
-        state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
-        clearInterval(sampler);
+        const serving = async () => (await backendsIn("rel-public")).filter((b) => b.weight > 0 && b.status === "UP").length;
+        const { result, fewest, reads, failedReads } = await fewestDuring(serving, () => serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }));
+        state = result.outs;
         const s = summarize(await load.stop());
+        assert.deepEqual(failedReads, [], "every read of the load balancer during the release answered");
+        assert.ok(reads > 0);
         assert.equal(s.failed, 0, JSON.stringify(s));
         const batches = state.lastRelease.filter((l) => l.startsWith("batch "));
         assert.equal(batches.length, 3, state.lastRelease.join("\n"));

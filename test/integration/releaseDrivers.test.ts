@@ -14,7 +14,7 @@ import { isLbHealthy } from "../../provider/slb/driver";
 import { ClbContractServer } from "../support/clbContract";
 import { hideSocket } from "../support/faults";
 import { Load, summarize } from "../support/load";
-import { cleanSlate, containersOf, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+import { cleanSlate, containersOf, fewestDuring, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
 
 const ID = "it/drivers";
 const LB = "lb-berthcontract1";
@@ -155,20 +155,14 @@ for (const make of [haproxyRig, aliyunRig]) {
         it("tcp: a fixed host port on every node releases in batches, never below two serving, with zero failed requests", async () => {
             const { slb, args, load } = await deployUnderLoad("tcp", { ports: [{ containerPort: 80, hostPort: 8080 }], release: { ...RELEASE, minAvailable: 2 } });
             onProgress(() => undefined);
-            let fewest = 3;
-            let sampling = true;
-            const sampler = (async () => {
-                while (sampling) fewest = Math.min(fewest, (await servingNames(rig, slb, true).catch(() => ["unknown", "unknown", "unknown"])).length);
-            })();
-            try {
-                state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
-            } finally {
-                sampling = false;
-                await sampler;
-            }
+            const serving = async () => (await servingNames(rig, slb, true)).length;
+            const { result, fewest, reads, failedReads } = await fewestDuring(serving, () => serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }));
+            state = result.outs;
             const s = summarize(await load.stop());
-            figures.push(`${rig.driver} tcp fixed port: ${s.total} requests, ${s.failed} failed, fewest serving ${fewest}`);
+            figures.push(`${rig.driver} tcp fixed port: ${s.total} requests, ${s.failed} failed, fewest serving ${fewest} over ${reads} reads`);
             assert.equal(s.failed, 0, JSON.stringify(s));
+            assert.deepEqual(failedReads, [], "every read of the load balancer during the release answered");
+            assert.ok(reads > 0);
             const batches = state.lastRelease.filter((l) => l.startsWith("batch "));
             assert.equal(batches.length, 3, state.lastRelease.join("\n"));
             for (const line of batches) assert.match(line, /retire first drv-o[0-9a-f]{7}-\d-[\w-]+ on (h\d); start slot \d on \1/);
@@ -252,9 +246,29 @@ for (const make of [haproxyRig, aliyunRig]) {
     });
 }
 
-describe("the Aliyun driver's RAM permissions", () => {
-    it("lists in the README every OpenAPI action the release suite saw the driver call", function () {
-        if (calledActions.size === 0) this.skip();
+describe("the Aliyun driver's RAM permissions", function () {
+    this.timeout(180_000);
+    before(async () => {
+        // Run alone (--grep), no release block above has run: a release of its own shows the driver's calls.
+        if (calledActions.size > 0) return;
+        cleanSlate();
+        const rig = await aliyunRig();
+        try {
+            onProgress(() => undefined);
+            const slb = (await slbBindingProvider.create(rig.binding("drv-ram", 18340, "http"))).outs as SlbBindingState;
+            const args = serviceArgs(rig, slb);
+            const created = (await serviceProvider.create(args)).outs as ServiceState;
+            const released = (await serviceProvider.update!(ID, created, { ...args, image: local.images.v2 })).outs as ServiceState;
+            await serviceProvider.delete!(ID, released);
+            await slbBindingProvider.delete!(`it/${slb.name}`, slb);
+        } finally {
+            sinon.restore();
+            for (const c of rig.contract!.calls) calledActions.add(c.action);
+            await rig.contract!.stop();
+        }
+    });
+    it("lists in the README every OpenAPI action a release on the driver calls", function () {
+        assert.ok(calledActions.size > 0, "the driver called the contract server");
         const readme = readFileSync(path.resolve(__dirname, "..", "..", "..", "README.md"), "utf8");
         const listed = new Set([...readme.matchAll(/`slb:(\w+)`/g)].map((m) => m[1]));
         assert.deepEqual([...calledActions].filter((a) => !listed.has(a)), []);

@@ -8,7 +8,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { NodeConnection } from "../../provider/docker/connection";
 import { RegistryUser, RotationTls } from "../../provider/registry/rotationModel";
-import { waitUntil } from "../../provider/wait";
+import { FatalError, waitUntil } from "../../provider/wait";
 import { local, nodeSpecs } from "./world";
 
 const run = promisify(execFile);
@@ -62,11 +62,19 @@ export class TestRegistry {
     }
 
     async start(): Promise<void> {
+        // Whatever answers there already (a registry a crashed run left) is not this one: never adopt it.
+        const taken = await fetch(`http://${this.address}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
+            (res) => `answers ${res.status}`,
+            () => undefined,
+        );
+        if (taken) throw new Error(`${this.address} already ${taken} (a registry left by an earlier run?): stop it before the test starts its own`);
         const env = { ...process.env };
         delete env.AWS_CA_BUNDLE; // its s3 driver code panics at start when this is set
-        this.child = spawn("docker-registry", ["serve", `${this.dir}/config.yml`], { env, stdio: "ignore" });
+        const child = spawn("docker-registry", ["serve", `${this.dir}/config.yml`], { env, stdio: "ignore" });
+        this.child = child;
         await waitUntil(
             async () => {
+                if (child.exitCode !== null) throw new FatalError(`docker-registry for ${this.address} exited with ${child.exitCode} before it answered`);
                 const res = await fetch(`http://${this.address}/v2/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
                 return res && (res.status === 200 || res.status === 401) ? true : undefined;
             },

@@ -36,11 +36,36 @@ export function slbDriver(index = 0): HaproxyDriver {
     return new HaproxyDriver({ adminSocket: s.adminSocket, masterSocket: s.masterSocket, configPath: s.configPath });
 }
 
+/** The pool's backends on a local SLB; a pool that does not exist has none, and an SLB that does not answer is an error. */
 export async function backendsIn(pool: string, index = 0): Promise<BackendStatus[]> {
+    return slbDriver(index).backends(pool);
+}
+
+/**
+ * Reads a count over and over while `run` runs: the fewest it saw over the reads that succeeded,
+ * how many did, and every read that failed (a failed read is no count: the caller asserts there is none).
+ */
+export async function fewestDuring<T>(read: () => Promise<number>, run: () => Promise<T>): Promise<{ result: T; fewest: number; reads: number; failedReads: string[] }> {
+    let sampling = true;
+    let fewest = Infinity;
+    let reads = 0;
+    const failedReads: string[] = [];
+    const sampler = (async () => {
+        while (sampling) {
+            try {
+                fewest = Math.min(fewest, await read());
+                reads++;
+            } catch (e: any) {
+                failedReads.push(e?.message ?? String(e));
+            }
+            await new Promise((r) => setTimeout(r, 50));
+        }
+    })();
     try {
-        return await slbDriver(index).backends(pool);
-    } catch {
-        return [];
+        return { result: await run(), fewest, reads, failedReads };
+    } finally {
+        sampling = false;
+        await sampler;
     }
 }
 

@@ -44,10 +44,12 @@ function assertServing(w: FakeWorld, min: number, revision?: string): void {
 
 /** Converged: exactly the wanted containers run, each in the load balancer at full weight, nothing else there. */
 function assertConverged(w: FakeWorld, state: ServiceState, replicas: number): void {
-    const running = w.containers().filter((c: any) => c.state === "running");
-    assert.equal(running.length, replicas, running.map((c: any) => `${c.name} on ${c.node}`).join(", "));
-    assert.ok(running.every((c: any) => c.revision === state.revision));
-    assert.deepEqual([...w.slb("pub").servers.values()].map((s) => `${s.name} ${s.weight}`).sort(), running.map((c: any) => `${c.name} 100`).sort());
+    // Every container, whatever its state: a stopped leftover is not converged either.
+    const all = w.containers();
+    assert.deepEqual(all.filter((c: any) => c.state !== "running").map((c: any) => `${c.name} on ${c.node} (${c.state})`), [], "no container left stopped");
+    assert.equal(all.length, replicas, all.map((c: any) => `${c.name} on ${c.node}`).join(", "));
+    assert.ok(all.every((c: any) => c.revision === state.revision));
+    assert.deepEqual([...w.slb("pub").servers.values()].map((s) => `${s.name} ${s.weight}`).sort(), all.map((c: any) => `${c.name} 100`).sort());
 }
 
 describe("release engine against a fake world", function () {
@@ -56,7 +58,20 @@ describe("release engine against a fake world", function () {
 
     it("releases blue-green: all new serve before the old go", async () => {
         const { w, state, v2 } = await deployed();
-        assertConverged(w, (await serviceProvider.update!(ID, state, v2)).outs, 3);
+        // Before every call of the release: three weighted backends, each pointing at a container that serves.
+        const short: string[] = [];
+        w.onCall = (name) => {
+            try {
+                assertServing(w, 3);
+            } catch (e: any) {
+                short.push(`before ${name}: ${e.message}`);
+            }
+        };
+        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        w.onCall = () => undefined;
+        assert.deepEqual(short, []);
+        assert.ok(w.calls.includes("pub.setWeights") && w.calls.includes("pub.removeBackends"), "the release shifted and removed backends");
+        assertConverged(w, after, 3);
     });
 
     it("rolls back after a failure at each step that changes the world, and the next up converges", async () => {
