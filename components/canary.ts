@@ -4,7 +4,7 @@
 // releases blue-green and the canary's containers are drained and removed after it.
 import * as pulumi from "@pulumi/pulumi";
 import { ServiceArgs, ServiceBinding } from "../provider/model";
-import type { ServiceInputs } from "../provider/plugin/types";
+import type { ServiceInputs } from "../provider/model";
 import { Cluster, clusterRef } from "../provider/resources/cluster";
 import { BerthKit, DeepInput, dynamicKit, Inputs, KitService } from "./kit";
 

@@ -5,20 +5,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ContainerState, SlbBindingState } from "../provider/model";
 import type { PostStartHookArgs } from "../provider/engine/hook";
-import type { ServiceInputs, SlbBindingInputs } from "../provider/plugin/types";
+import type { ServiceInputs, SlbBindingInputs } from "../provider/model";
+import type { DeepInput, Inputs } from "../provider/resources/inputs";
 import { PostStartHook } from "../provider/resources/postStartHook";
 import { Service, ServiceResourceArgs } from "../provider/resources/service";
 import { SlbBinding, SlbBindingResourceArgs } from "../provider/resources/slbBinding";
 
-/** T with every value, however deep, a Pulumi input (what programs pass, and what construct receives). */
-export type DeepInput<T> = [T] extends [string | number | boolean | undefined | null]
-    ? pulumi.Input<T>
-    : T extends Array<infer U>
-      ? pulumi.Input<Array<DeepInput<U>>>
-      : T extends object
-        ? pulumi.Input<{ [K in keyof T]: DeepInput<T[K]> }>
-        : T;
-export type Inputs<T> = { [K in keyof T]: DeepInput<T[K]> };
+export type { DeepInput, Inputs };
 
 export interface KitBinding {
     url: pulumi.Output<string>;

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PostStartHookSpec } from "../provider/engine/hook";
 import { ServiceArgs } from "../provider/model";
-import type { ServiceInputs } from "../provider/plugin/types";
+import type { ServiceInputs } from "../provider/model";
 import { Cluster, clusterRef } from "../provider/resources/cluster";
 import { stackOfProgram } from "../provider/resources/lazy";
 import { BerthKit, DeepInput, dynamicKit, Inputs } from "./kit";

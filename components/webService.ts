@@ -3,7 +3,7 @@
 // the same code serves the TypeScript class below and the provider plugin (other languages).
 import * as pulumi from "@pulumi/pulumi";
 import { HaproxyEndpoint, ServiceArgs } from "../provider/model";
-import type { ServiceInputs } from "../provider/plugin/types";
+import type { ServiceInputs } from "../provider/model";
 import { Cluster, clusterRef } from "../provider/resources/cluster";
 import { BerthKit, DeepInput, dynamicKit, Inputs, KitService } from "./kit";
 

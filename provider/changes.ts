@@ -1,7 +1,7 @@
 // What changing each Service input does: the one table the revision hash, the diff and the preview's
 // wording derive from. The table is keyed by every field of ServiceArgs, so a field added there without
 // an entry here does not compile; test/unit/changes.test.ts checks the same at run time.
-import { canonicalJson } from "./docker/labels";
+import { canonicalJson } from "./canonical";
 import { DEFAULTS, ServiceArgs } from "./model";
 
 /**

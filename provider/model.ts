@@ -426,3 +426,20 @@ export const DEFAULTS = {
     lbRise: 2,
     lbFall: 2,
 } as const;
+
+// The resources' inputs as plain data, with the name optional (the resource name by default): what the
+// provider plugin serves and what the components take for the resources they build.
+
+/** A listener and backend pool on one load balancer. A service may serve through many. */
+export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver" | "stack"> {
+    /** Listener and backend pool name on the load balancer; defaults to the resource name. */
+    name?: string;
+    /** Load balancer kind: haproxy or aliyun. Default haproxy. */
+    driver?: LoadBalancerDriver;
+}
+
+/** Containers of one image on a cluster, released blue-green behind every binding. */
+export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange" | "imageDigest" | "stack"> {
+    /** Service name, used in container names and labels; defaults to the resource name. */
+    name?: string;
+}

@@ -3,8 +3,8 @@
 import { ClusterArgs, DEFAULTS, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
 import { createPrivateKey, X509Certificate } from "crypto";
 import { credentialFaults, sshKeyFaults } from "./docker/credentials";
-import { PERIOD_KINDS, prefixProblem } from "./registry/period";
-import { RegistryRotationArgs } from "./registry/rotationModel";
+import { PERIOD_KINDS, prefixProblem } from "./rotation/period";
+import { RegistryRotationArgs } from "./rotation/rotationModel";
 import { Constraint, LABEL_KEY, parseAffinity, parseConstraint } from "./schedule/placement";
 
 export interface Failure {

@@ -1,6 +1,6 @@
 // How berth marks what it owns on a Docker host. State lives in the world: these labels let
 // `read` rebuild a service's truth from Docker alone.
-import { createHash, randomBytes } from "crypto";
+import { randomBytes } from "crypto";
 
 export const LABEL = {
     managed: "berth.managed",
@@ -30,14 +30,7 @@ export function mintOwnerId(): string {
     return `o${randomBytes(4).toString("hex").slice(0, 7)}`;
 }
 
-export function specHash(spec: unknown): string {
-    return createHash("sha256").update(canonicalJson(spec)).digest("hex");
-}
 
-/** A revision is the short form of the spec hash: same spec, same revision. */
-export function revisionOf(hash: string): string {
-    return hash.slice(0, 10);
-}
 
 /**
  * `<service>-<owner>-<slot>-<revision>-<nonce>`: a load balancer names its backends after the
@@ -56,16 +49,4 @@ export function containerName(service: string, owner: string, slot: number, revi
 export function containerNamePattern(service: string, owner?: string): RegExp {
     const ownerPart = `(-${owner ?? "o[0-9a-f]{7}"})?`;
     return new RegExp(`^${service}${ownerPart}-\\d+-[0-9a-f]{10}-[0-9a-f]{4}$`);
-}
-
-/** JSON with object keys sorted, so equal specs hash equally whatever the key order. */
-export function canonicalJson(value: unknown): string {
-    if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-    if (value && typeof value === "object") {
-        const entries = Object.entries(value as Record<string, unknown>)
-            .filter(([, v]) => v !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-    }
-    return JSON.stringify(value);
 }

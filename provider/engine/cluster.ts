@@ -1,7 +1,7 @@
 // Cluster: the Docker hosts a service may run on. Owns no containers; it checks the nodes answer
 // and reports their inventory.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson } from "../docker/labels";
+import { canonicalJson } from "../canonical";
 import { ClusterArgs, NodeInventory } from "../model";
 import { Failure, formatFailures, isUnknown, validateCluster } from "../validate";
 import { storedProviderChanged } from "./storedProvider";

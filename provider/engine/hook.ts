@@ -5,7 +5,8 @@
 // the previous inputs), or removes its containers on a first deploy, and fails: resources that
 // depend on the hook (the next services of a ServiceGroup) are then not released.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson, LABEL, ownerLabels } from "../docker/labels";
+import { canonicalJson } from "../canonical";
+import { LABEL, ownerLabels } from "../docker/labels";
 import { CommandResult, CommandRunner, DockerCommands } from "../docker/commands";
 import { ContainerState, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { progressFor } from "../progress";

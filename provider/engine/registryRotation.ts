@@ -3,13 +3,14 @@
 // address to it (health-gated, old one drained); copy again what was pushed during the switch;
 // turn older buckets read-only; purge beyond `retain`, never losing an image in use.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson, mintOwnerId } from "../docker/labels";
+import { canonicalJson } from "../canonical";
+import { mintOwnerId } from "../docker/labels";
 import { progressFor, Progress } from "../progress";
-import { BucketHost, BucketRegistry, DEFAULT_REGISTRY_IMAGE } from "../registry/bucketHost";
-import { BucketOwner } from "../registry/bucketStore";
-import { carryForward, contentsOf, imagesInUse, missingInUse } from "../registry/copy";
-import { bucketName, newestFirst, periodOf, retention } from "../registry/period";
-import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../registry/rotationModel";
+import { BucketHost, BucketRegistry, DEFAULT_REGISTRY_IMAGE } from "../rotation/bucketHost";
+import { BucketOwner } from "../rotation/bucketStore";
+import { carryForward, contentsOf, imagesInUse, missingInUse } from "../rotation/copy";
+import { bucketName, newestFirst, periodOf, retention } from "../rotation/period";
+import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../rotation/rotationModel";
 import { isDrained, isLbHealthy } from "../slb/driver";
 import { Failure, formatFailures, isUnknown, validateRotation } from "../validate";
 import { waitUntil } from "../wait";

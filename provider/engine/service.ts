@@ -4,7 +4,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ContainerLimits, ContainerSpec, HostClient, RunningContainer } from "../docker/host";
 import { dockerHealthcheck } from "../docker/health";
-import { canonicalJson, containerName, containerNamePattern, LABEL, mintOwnerId, ownerLabels, revisionOf, specHash } from "../docker/labels";
+import { canonicalJson, revisionOf, specHash } from "../canonical";
+import { containerName, containerNamePattern, LABEL, mintOwnerId, ownerLabels } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
 import { BackendState, ContainerState, DEFAULTS, defined, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";

@@ -1,7 +1,8 @@
 // SlbBinding: one listener and its backend pool on one load balancer. Services register their
 // containers in it; the binding itself only creates and removes the listener.
 import type * as pulumi from "@pulumi/pulumi";
-import { canonicalJson, mintOwnerId } from "../docker/labels";
+import { canonicalJson } from "../canonical";
+import { mintOwnerId } from "../docker/labels";
 import { listenerUrlOf, SlbBindingArgs, SlbBindingState } from "../model";
 import { formatFailures, isUnknown, validateSlbBinding } from "../validate";
 import { storedProviderChanged, withoutProvider } from "./storedProvider";

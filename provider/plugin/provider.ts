@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { canonicalJson } from "../docker/labels";
+import { canonicalJson } from "../canonical";
 import { clusterOutputs, clusterProvider } from "../engine/cluster";
 import { changedProperties, serviceProvider } from "../engine/service";
 import { slbBindingOutputs, slbBindingProvider } from "../engine/slbBinding";

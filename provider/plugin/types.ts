@@ -1,11 +1,12 @@
 // What the provider plugin serves, as TypeScript types: the engines' own argument and state types
 // (model.ts), with the resource name optional as in the TypeScript classes. scripts/schema.ts
 // derives schema.json from these, so the schema cannot drift from what the engines take.
-import { ClusterArgs, LoadBalancerDriver, NodeInventory, ServiceArgs, ServiceState, SlbBindingArgs, SlbBindingState } from "../model";
-import { RegistryRotationArgs, RegistryRotationState } from "../registry/rotationModel";
+import { ClusterArgs, NodeInventory, ServiceArgs, ServiceState, SlbBindingState } from "../model";
+import { RegistryRotationArgs, RegistryRotationState } from "../rotation/rotationModel";
 export type { CanaryInputs, CanaryOutputs } from "../../components/canary";
 export type { ServiceGroupInputs, ServiceGroupOutputs } from "../../components/serviceGroup";
 export type { PostStartHookArgs, PostStartHookState } from "../engine/hook";
+export type { ServiceInputs, SlbBindingInputs } from "../model";
 export type { WebServiceInputs, WebServiceOutputs } from "../../components/webService";
 
 /** Docker hosts services run on. Cordon a node with `schedulable: false`. */
@@ -22,24 +23,10 @@ export interface ClusterOutputs extends ClusterArgs {
     ref: ServiceArgs["cluster"];
 }
 
-/** A listener and backend pool on one load balancer. A service may serve through many. */
-export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver" | "stack"> {
-    /** Listener and backend pool name on the load balancer; defaults to the resource name. */
-    name?: string;
-    /** Load balancer kind: haproxy or aliyun. Default haproxy. */
-    driver?: LoadBalancerDriver;
-}
-
 /** A binding's outputs. */
 export interface SlbBindingOutputs extends SlbBindingState {
     /** What a Service takes as `slb` in each of its `bindings` (the TypeScript class's `state`). */
     state: SlbBindingState;
-}
-
-/** Containers of one image on a cluster, released blue-green behind every binding. */
-export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange" | "imageDigest" | "stack"> {
-    /** Service name, used in container names and labels; defaults to the resource name. */
-    name?: string;
 }
 
 /** A service's outputs. */
@@ -48,7 +35,7 @@ export type ServiceOutputs = ServiceState;
 /** volume: one Docker volume per bucket on the node; s3: one S3-compatible bucket per bucket. */
 export type BucketStorageKind = "volume" | "s3";
 
-/** Where a rotation's buckets live (provider/registry/config.ts's union, flattened for the schema). */
+/** Where a rotation's buckets live (provider/rotation/config.ts's union, flattened for the schema). */
 export interface BucketStorage {
     /** volume (default): one Docker volume per bucket on the node; s3: one S3-compatible bucket per bucket. */
     kind: BucketStorageKind;

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PostStartHookArgs } from "../engine/hook";
-import type { DeepInput } from "../../components/kit";
+import type { DeepInput } from "./inputs";
 import { lazyProvider } from "./lazy";
 
 /** A command run after each release of a service, once it is healthy; a failure rolls the service back. ServiceGroup builds these. */

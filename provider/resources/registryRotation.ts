@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { BucketStorage } from "../registry/config";
-import { PeriodKind } from "../registry/period";
-import { BucketState, RegistryUser, RotationTls } from "../registry/rotationModel";
+import { BucketStorage } from "../rotation/config";
+import { PeriodKind } from "../rotation/period";
+import { BucketState, RegistryUser, RotationTls } from "../rotation/rotationModel";
 import { Cluster } from "./cluster";
 import { lazyProvider, stackOfProgram } from "./lazy";
 import { SlbBinding } from "./slbBinding";

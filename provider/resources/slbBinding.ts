@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AliyunEndpoint, HaproxyEndpoint, ListenerProtocol, listenerUrlOf, LoadBalancerDriver, SlbBindingState } from "../model";
-import type { DeepInput } from "../../components/kit";
+import type { DeepInput } from "./inputs";
 import { lazyProvider, stackConfig, stackOfProgram } from "./lazy";
 import { aliyunWithDefaults } from "../config";
 

@@ -77,7 +77,7 @@ function readPlan(lines: string[]) {
     const list = (text: string) => text.split(", ").map((x) => x.trim());
     for (const line of lines) {
         // A batch's steps: on its own line ("batch i/n: <step>") or indented below it ("  <step>").
-        const step = /^(?:batch \d+\/\d+: |  )(retire first|start|then retire) (.*)$/.exec(line);
+        const step = /^(?:batch \d+\/\d+: | {2})(retire first|start|then retire) (.*)$/.exec(line);
         if (step?.[1] === "start") list(step[2]).forEach((s) => starts.add(s));
         else if (step) list(step[2]).forEach((r) => retires.add(r.split(" on ")[0]));
         const register = /^binding (\S+): register at weight \d+ once healthy there: (.*)$/.exec(line);

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Stack } from "@pulumi/pulumi/automation";
 import { Cluster, RegistryBucketRotation, SlbBinding } from "../../index";
 import { NodeConnection } from "../../provider/docker/connection";
-import { ROTATION_LABEL } from "../../provider/registry/bucketStore";
+import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { bridgeAddress, rotationAccess, storedState } from "../support/registry";
 import { cleanSlate, local, nodeSpecs } from "../support/world";

@@ -9,7 +9,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { Cluster, RegistryBucketRotation, Service, SlbBinding } from "../../index";
 import { NodeConnection } from "../../provider/docker/connection";
 import { ServiceState } from "../../provider/model";
-import { BucketState } from "../../provider/registry/rotationModel";
+import { BucketState } from "../../provider/rotation/rotationModel";
 import { waitUntil } from "../../provider/wait";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { bridgeAddress, pushImage, rotationAccess } from "../support/registry";

@@ -11,10 +11,10 @@ import { registryRotationProvider } from "../../provider/engine/registryRotation
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
-import { BucketHost, DEFAULT_REGISTRY_IMAGE } from "../../provider/registry/bucketHost";
+import { BucketHost, DEFAULT_REGISTRY_IMAGE } from "../../provider/rotation/bucketHost";
 import { RegistryClient } from "../../provider/registry/client";
-import { ROTATION_LABEL } from "../../provider/registry/bucketStore";
-import { RegistryRotationArgs, RegistryRotationState, RegistryUser } from "../../provider/registry/rotationModel";
+import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
+import { RegistryRotationArgs, RegistryRotationState, RegistryUser } from "../../provider/rotation/rotationModel";
 import { bridgeAddress, pushImage, rotationAccess } from "../support/registry";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
 

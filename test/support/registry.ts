@@ -7,7 +7,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { NodeConnection } from "../../provider/docker/connection";
-import { RegistryUser, RotationTls } from "../../provider/registry/rotationModel";
+import { RegistryUser, RotationTls } from "../../provider/rotation/rotationModel";
 import { FatalError, waitUntil } from "../../provider/wait";
 import { local, nodeSpecs } from "./world";
 

@@ -5,7 +5,7 @@ import * as assert from "node:assert/strict";
 import * as path from "path";
 import * as ts from "typescript";
 import { changedInputs, containerDefinition, describeChange, fieldsOfKind, replacedInputs, SERVICE_CHANGES } from "../../provider/changes";
-import { specHash } from "../../provider/docker/labels";
+import { specHash } from "../../provider/canonical";
 import { limitsOf } from "../../provider/engine/service";
 import { ServiceArgs } from "../../provider/model";
 

@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
-import { canonicalJson, containerName, containerNamePattern, mintOwnerId, revisionOf, specHash } from "../../provider/docker/labels";
+import { canonicalJson, revisionOf, specHash } from "../../provider/canonical";
+import { containerName, containerNamePattern, mintOwnerId } from "../../provider/docker/labels";
 import { changedProperties, ownerFrom, ownership } from "../../provider/engine/service";
 import { ContainerState, ServiceState } from "../../provider/model";
 import { container } from "./fixtures";

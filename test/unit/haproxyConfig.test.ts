@@ -12,7 +12,7 @@ describe("HAProxy configuration sections", () => {
         const config = writeSection(base, "web", renderSection(binding, servers));
         assert.match(config, /bind 127\.0\.0\.1:18080/);
         assert.match(config, /option httpchk GET \/health/);
-        assert.match(config, /retries 3\n    option redispatch 1\n    retry-on conn-failure empty-response\n/);
+        assert.match(config, /retries 3\n {4}option redispatch 1\n {4}retry-on conn-failure empty-response\n/);
         assert.deepEqual(readSection(config, "web"), { binding, servers });
     });
 
@@ -32,9 +32,9 @@ describe("HAProxy configuration sections", () => {
     });
 
     it("states the mode of each binding (http by default, tcp when asked) in both frontend and backend", () => {
-        assert.equal(renderSection(binding, []).match(/^    mode http$/gm)?.length, 2);
+        assert.equal(renderSection(binding, []).match(/^ {4}mode http$/gm)?.length, 2);
         const tcp = renderSection({ ...binding, protocol: "tcp" }, []);
-        assert.equal(tcp.match(/^    mode tcp$/gm)?.length, 2);
+        assert.equal(tcp.match(/^ {4}mode tcp$/gm)?.length, 2);
         assert.match(tcp, /option httpchk GET \/health/);
     });
 

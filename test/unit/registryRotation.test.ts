@@ -5,12 +5,12 @@ import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { SlbBindingState } from "../../provider/model";
-import { accessFingerprint, htpasswd } from "../../provider/registry/bucketHost";
-import { registryConfig } from "../../provider/registry/config";
-import { RegistryRotationArgs } from "../../provider/registry/rotationModel";
+import { accessFingerprint, htpasswd } from "../../provider/rotation/bucketHost";
+import { registryConfig } from "../../provider/rotation/config";
+import { RegistryRotationArgs } from "../../provider/rotation/rotationModel";
 import { validateRotation } from "../../provider/validate";
-import { keepTag, selectCarry, TagInfo } from "../../provider/registry/carry";
-import { bucketName, newestFirst, parseBucket, periodOf, periodStart, prefixProblem, retention } from "../../provider/registry/period";
+import { keepTag, selectCarry, TagInfo } from "../../provider/rotation/carry";
+import { bucketName, newestFirst, parseBucket, periodOf, periodStart, prefixProblem, retention } from "../../provider/rotation/period";
 
 describe("registry bucket periods", () => {
     it("names quarters, months and ISO weeks", () => {

@@ -11,8 +11,8 @@ import { NodeSpec } from "../model";
 import { Progress } from "../progress";
 import { BucketAccess, BucketHost, BucketRegistry } from "./bucketHost";
 import { Carry, InUse, keepTag, selectCarry, TagInfo } from "./carry";
-import { RegistryClient } from "./client";
-import { parseReference } from "./reference";
+import { RegistryClient } from "../registry/client";
+import { parseReference } from "../registry/reference";
 
 const run = promisify(execFile);
 
