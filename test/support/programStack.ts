@@ -41,7 +41,10 @@ export async function openProgramStack(example: string, config: ProgramConfig): 
     cpSync(path.join(REPO, "examples", example), workDir, { recursive: true });
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: `e2e-${Date.now()}`, workDir },
-        { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...runtimeEnv(workDir) } },
+        {
+            pulumiCommand: await pulumiCommand(),
+            envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...runtimeEnv(workDir) },
+        },
     );
     await setProgramConfig(stack, config);
     return stack;
