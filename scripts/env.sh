@@ -6,13 +6,15 @@ export BERTH_CACHE="${BERTH_CACHE:-$HOME/.cache/berth}"
 BERTH_NODE_BIN="$(bash "$BERTH_ROOT/scripts/setup/node.sh")"
 BERTH_PULUMI_BIN="$(bash "$BERTH_ROOT/scripts/setup/pulumi-cli.sh")"
 export BERTH_PULUMI_BIN
+# Pulumi's YAML language host: the CLI finds language hosts it does not bundle on PATH.
+BERTH_YAML_HOST_BIN="$(bash "$BERTH_ROOT/scripts/setup/yaml-host.sh")"
 # The Python that berth's Python language host and Python programs run on (pulumi SDK installed).
 BERTH_PYTHON="$(bash "$BERTH_ROOT/scripts/setup/python.sh")/bin/python"
 export BERTH_PYTHON
 # An S3-compatible server (moto) for the tests that keep Pulumi state in object storage.
 BERTH_S3_SERVER_BIN="$(bash "$BERTH_ROOT/scripts/setup/s3-server.sh")/moto_server"
 export BERTH_S3_SERVER_BIN
-export PATH="$BERTH_NODE_BIN:$BERTH_PULUMI_BIN:$PATH"
+export PATH="$BERTH_NODE_BIN:$BERTH_PULUMI_BIN:$BERTH_YAML_HOST_BIN:$PATH"
 # Each local cluster (BERTH_CLUSTER: demo, test, bench, ...) keeps its stacks in its own state
 # directory, so the tests' stacks never lock or touch the demo's.
 export BERTH_CLUSTER="${BERTH_CLUSTER:-demo}"

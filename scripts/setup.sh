@@ -7,6 +7,7 @@ source scripts/lib/step.sh
 step "system packages (apt)" bash scripts/setup/system.sh
 step "Node >= 22" bash scripts/setup/node.sh
 step "Pulumi CLI (first time: built from Go, minutes)" bash scripts/setup/pulumi-cli.sh
+step "YAML language host (first time: built from Go)" bash scripts/setup/yaml-host.sh
 source scripts/env.sh
 npm_dependencies() {
   if [ ! -d node_modules/@pulumi/pulumi ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
