@@ -104,7 +104,7 @@ export class ClbContractServer {
     private throttled = 0;
     private ratePerSecond?: number;
     private recent: number[] = [];
-    private readonly refusals = new Map<string, { code: string; times: number }>();
+    private readonly refusals = new Map<string, { code: string; times: number; status: number }>();
     /** Every accepted call: action and, for server lists, how many servers it carried. */
     readonly calls: Array<{ action: string; servers?: number }> = [];
     throttledCalls = 0;
@@ -153,9 +153,9 @@ export class ClbContractServer {
         this.recent = [];
     }
 
-    /** The next `times` calls of `action` fail with `code` (a command the load balancer refuses). */
-    refuse(action: string, code: string, times = 1): void {
-        this.refusals.set(action, { code, times });
+    /** The next `times` calls of `action` fail with `code` and HTTP `status` (400: the load balancer refuses; 5xx: the API fails). */
+    refuse(action: string, code: string, times = 1, status = 400): void {
+        this.refusals.set(action, { code, times, status });
     }
 
     private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -180,7 +180,7 @@ export class ClbContractServer {
             const refusal = this.refusals.get(action);
             if (refusal && refusal.times > 0) {
                 refusal.times--;
-                throw new ApiError(400, refusal.code, `The load balancer refused ${action}.`);
+                throw new ApiError(refusal.status, refusal.code, `The load balancer refused ${action}.`);
             }
             const servers = q.get("BackendServers");
             this.calls.push({ action, servers: servers ? JSON.parse(servers).length : undefined });

@@ -53,6 +53,15 @@ describe("Aliyun CLB client and driver (contract server)", function () {
         await assert.rejects(client("s3cret", 2).call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB }), /Throttling/);
     });
 
+    it("retries a request the API failed with a 5xx, and fails naming the error once retries are spent", async () => {
+        server.refuse("DescribeLoadBalancerAttribute", "ServiceUnavailable", 3, 503);
+        const res = await client().call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB });
+        assert.equal(res.LoadBalancerId, LB);
+        server.refuse("DescribeLoadBalancerAttribute", "InternalError", 3, 500);
+        await assert.rejects(client("s3cret", 2).call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB }), /InternalError/);
+        assert.equal(server.calls.filter((c) => c.action === "DescribeLoadBalancerAttribute").length, 1, "only the call after the 503s got through");
+    });
+
     it("does not retry a refused command", async () => {
         server.refuse("CreateVServerGroup", "Forbidden.RAM", 1);
         await assert.rejects(client().call("CreateVServerGroup", { LoadBalancerId: LB, VServerGroupName: "x" }), /Forbidden\.RAM/);
