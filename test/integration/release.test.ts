@@ -167,6 +167,30 @@ describe("release engine (real hosts, real HAProxy)", function () {
         assert.ok(state.containers.every((c) => c.revision === state.revision && c.node !== "h2"));
     });
 
+    it("a node's dockerd that hangs (SIGSTOP) mid-release: the release goes on without it, zero failed requests", async () => {
+        const args = serviceArgs([pub]);
+        state = (await serviceProvider.create(args)).outs;
+        let thaw: (() => void) | undefined;
+        watchProgress((l) => {
+            if (!thaw && /started rel-o[0-9a-f]{7}-\d-\S+ on h2/.test(l)) thaw = freezeDocker(1);
+        });
+        const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 300 }).start();
+        const started = Date.now();
+        try {
+            state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
+        } finally {
+            thaw?.();
+        }
+        const seconds = (Date.now() - started) / 1000;
+        const s = summarize(await load.stop());
+        sinon.restore();
+        console.error(`    dockerd hung mid-release: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
+        assert.ok(thaw, "h2's Docker was frozen");
+        assert.equal(s.failed, 0, JSON.stringify(s));
+        assert.ok(state.lastRelease.some((l) => /re-planning .*node h2/.test(l)), state.lastRelease.join("\n"));
+        assert.equal(state.containers.filter((c) => c.revision === state.revision && c.node !== "h2").length, 3, JSON.stringify(state.containers));
+    });
+
     it("a node's Docker restarted outside a release costs no request; the next up registers the new host ports", async () => {
         const args = serviceArgs([pub]);
         state = (await serviceProvider.create(args)).outs;
