@@ -28,7 +28,7 @@ PKG_MOD="$(go env GOMODCACHE)/cache/download/github.com/pulumi/pulumi/pkg/v3/@v/
 grep -E '^replace [^ ]+ => [^.]' "$PKG_MOD" >>go.mod || true
 go get "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION" >&2
 go mod tidy >&2
-go build -trimpath -o "$DIR/$NAME.tmp" . >&2
+go build -trimpath -ldflags "-X main.pulumiVersion=$PULUMI_VERSION" -o "$DIR/$NAME.tmp" . >&2
 mv "$DIR/$NAME.tmp" "$DIR/$NAME"
 rm -rf "$WORK"
 echo "$DIR/$NAME"
