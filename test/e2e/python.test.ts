@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { Load, summarize } from "../support/load";
 import { pulumiCommand } from "../../scripts/lib/stack";
-import { openProgramStack, removeProgramStack } from "../support/pythonStack";
+import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
 
 const PUBLIC = listenerUrl(18180);

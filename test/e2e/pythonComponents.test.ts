@@ -5,7 +5,7 @@
 // hooks, where a failing hook rolls its service back and stops the group there.
 import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
-import { openProgramStack, removeProgramStack } from "../support/pythonStack";
+import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { backendsIn, cleanSlate, containersOf, httpGet, listenerUrl, local, waitForBody } from "../support/world";
 
 const SHOP = listenerUrl(18282);

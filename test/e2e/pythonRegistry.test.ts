@@ -6,7 +6,7 @@ import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
 import { NodeConnection } from "../../provider/docker/connection";
 import { ROTATION_LABEL } from "../../provider/registry/bucketStore";
-import { openProgramStack, removeProgramStack } from "../support/pythonStack";
+import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { RegistryClient } from "../../provider/registry/client";
 import { bridgeAddress, rotationAccess, storedState } from "../support/registry";
 import { cleanSlate, nodeSpecs } from "../support/world";
