@@ -14,6 +14,7 @@ export GOFLAGS=-mod=mod GOSUMDB=off GOTOOLCHAIN=auto
 go mod tidy >&2
 go mod edit -go="$(go list -m -f '{{.GoVersion}}' github.com/pulumi/pulumi/sdk/v3)"
 go mod tidy >&2
-go build ./... >&2
+# -trimpath as berth's Go language host builds programs: their first build then finds the SDK's dependencies compiled.
+go build -trimpath ./... >&2
 go vet ./... >&2
 echo "$PWD"
