@@ -147,6 +147,9 @@ export function deriveSchema(typesFile = TYPES_FILE, served: Served = { resource
     for (const [token, r] of Object.entries(resources)) if (!(r as { description: string }).description) deriver.undocumented.push(`${token} (its inputs' interface)`);
     if (deriver.undocumented.length) throw new Error(`document these (a JSDoc comment): ${deriver.undocumented.join(", ")}`);
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
+    // The Go SDK's module path is where the repository would publish it, so that a `replace` can later be dropped.
+    const repo = new URL(pkg.repository.url);
+    const goModule = `${repo.host}${repo.pathname}/sdk/go`;
     const sorted = Object.fromEntries(Object.keys(deriver.types).sort().map((k) => [`berth:index:${k}`, deriver.types[k]]));
     return {
         name: "berth",
@@ -161,6 +164,10 @@ export function deriveSchema(typesFile = TYPES_FILE, served: Served = { resource
         language: {
             nodejs: { packageName: pkg.name },
             python: { packageName: "pulumi_berth", respectSchemaVersion: true },
+            // The Go SDK is one module (tools/gen-sdk writes its go.mod) holding the package berth (named after
+            // the import path's last element; a rootPackageName would flatten the components module into it, which
+            // the generator cannot do) and berth/components. Go programs get it with a `replace` (README, "Go").
+            go: { importBasePath: `${goModule}/berth`, modulePath: goModule, respectSchemaVersion: true },
         },
         types: sorted,
         resources,

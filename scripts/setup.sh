@@ -21,5 +21,7 @@ step "npm dependencies" npm_dependencies
 compile() { rm -rf dist && npx tsc -p .; }
 step "compile (tsc)" compile
 step "Python SDK from schema.json" bash scripts/python-sdk.sh
+step "Go SDK from schema.json (go build, go vet)" bash scripts/go-sdk.sh
+step "Go language host (first time: built from Go)" bash scripts/setup/go-tool.sh language-go
 step "S3 server (moto, for state in object storage)" bash scripts/setup/s3-server.sh
 echo "node $(node --version), pulumi $(pulumi version)" >>"$BERTH_LOG"

@@ -14,14 +14,14 @@ if [ -z "${BERTH_BUILD_PULUMI:-}" ] && command -v pulumi >/dev/null 2>&1; then
   exit 0
 fi
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
-# The official Node.js and Python language hosts cannot be had here (their Go modules are not
+# The official Node.js, Python and Go language hosts cannot be had here (their Go modules are not
 # served), so a build of ours gets berth's small implementations of them, the dynamic provider
 # script and berth's provider plugin beside the binary: the CLI looks there before PATH, and
 # without a warning. Copies, not links, so that several checkouts can share the cache (the scripts
 # find their checkout via BERTH_ROOT).
 install_plugins() {
   install -m 755 "$REPO/bin/plugins/pulumi-language-nodejs" "$REPO/bin/plugins/pulumi-resource-pulumi-nodejs" \
-    "$REPO/bin/plugins/pulumi-language-python" "$REPO/bin/plugins/pulumi-resource-berth" "$BIN_DIR/"
+    "$REPO/bin/plugins/pulumi-language-python" "$REPO/bin/plugins/pulumi-language-go" "$REPO/bin/plugins/pulumi-resource-berth" "$BIN_DIR/"
 }
 if [ -x "$BIN_DIR/pulumi" ]; then
   install_plugins

@@ -1,5 +1,5 @@
-// Stacks of the example programs (Python, YAML), run through the real `pulumi` CLI with their
-// language host and berth's provider plugin.
+// Stacks of the example programs (Python, Go, YAML), run through the real `pulumi` CLI with their
+// language hosts, the generated SDKs and berth's provider plugin.
 import { execFileSync } from "child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "fs";
 import * as os from "os";
@@ -9,18 +9,24 @@ import { destroyStack, pulumiCommand } from "../../scripts/lib/stack";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 
-/** The generated SDK, installed for PYTHONPATH (scripts/setup.sh does it; a run after only tsc may not have). */
-function pythonSdkSite(): string {
-    const site = path.join(REPO, "dist", "sdk", "python-site");
-    if (!existsSync(site)) execFileSync("bash", [path.join(REPO, "scripts", "python-sdk.sh")], { stdio: ["ignore", "ignore", "inherit"] });
-    return site;
+/** A generated SDK's directory, made by its script when missing (scripts/setup.sh makes both; a run after only tsc may not have). */
+function sdk(dir: string, script: string): string {
+    const made = path.join(REPO, "dist", "sdk", dir);
+    if (!existsSync(made)) execFileSync("bash", [path.join(REPO, "scripts", script)], { stdio: ["ignore", "ignore", "inherit"] });
+    return made;
 }
 
-/** What a program of this runtime needs in its environment: a Python one imports the SDK and the examples' shared module. */
-function runtimeEnv(programDir: string): Record<string, string> {
-    if (!/^runtime:\s*python\b/m.test(readFileSync(path.join(programDir, "Pulumi.yaml"), "utf8"))) return {};
-    return { PYTHONPATH: [pythonSdkSite(), path.join(REPO, "examples", "python-shared")].join(":") };
-}
+/** How a program of each runtime finds the generated SDK: its environment, and for Go its copy's go.mod. YAML needs nothing. */
+const RUNTIMES: Record<string, (workDir: string) => Record<string, string>> = {
+    python: () => ({ PYTHONPATH: [sdk("python-site", "python-sdk.sh"), path.join(REPO, "examples", "python-shared")].join(":") }),
+    go: (workDir) => {
+        // The example's replace is relative to examples/go; the copy points at the same SDK.
+        execFileSync("go", ["mod", "edit", `-replace=github.com/berth-dev/berth/sdk/go=${sdk("go", "go-sdk.sh")}`], { cwd: workDir });
+        // Set-up has downloaded every module the program builds on: the build needs no network.
+        return { GOPROXY: "off", GOFLAGS: "-mod=mod", GOSUMDB: "off" };
+    },
+    yaml: () => ({}),
+};
 
 /** Stack config: a string, or an object or list (structured config, e.g. the hosts a YAML program takes). */
 export type ProgramConfig = Record<string, string | object>;
@@ -39,12 +45,10 @@ export async function setProgramConfig(stack: Stack, config: ProgramConfig): Pro
 export async function openProgramStack(example: string, config: ProgramConfig): Promise<Stack> {
     const workDir = mkdtempSync(path.join(os.tmpdir(), `berth-${example}-`));
     cpSync(path.join(REPO, "examples", example), workDir, { recursive: true });
+    const runtime = /^runtime:\s*(\w+)/m.exec(readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8"))![1];
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: `e2e-${Date.now()}`, workDir },
-        {
-            pulumiCommand: await pulumiCommand(),
-            envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...runtimeEnv(workDir) },
-        },
+        { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...RUNTIMES[runtime](workDir) } },
     );
     await setProgramConfig(stack, config);
     return stack;
