@@ -16,14 +16,26 @@ const ABOVE = [
     [["components/**/*.ts"], ["plugin"]],
     [["provider/resources/**/*.ts"], ["plugin", "components"]],
     [["provider/engine/**/*.ts"], ["plugin", "components", "resources"]],
-    [["provider/*.ts", "provider/rollout/**/*.ts", "provider/rotation/**/*.ts"], ["plugin", "components", "resources", "engine"]],
-    [["provider/docker/**/*.ts", "provider/slb/**/*.ts"], ["plugin", "components", "resources", "engine", "rollout", "rotation"]],
-    [["provider/registry/**/*.ts", "provider/schedule/**/*.ts"], ["plugin", "components", "resources", "engine", "rollout", "rotation", "docker"]],
+    [
+        ["provider/*.ts", "provider/rollout/**/*.ts", "provider/rotation/**/*.ts"],
+        ["plugin", "components", "resources", "engine"],
+    ],
+    [
+        ["provider/docker/**/*.ts", "provider/slb/**/*.ts"],
+        ["plugin", "components", "resources", "engine", "rollout", "rotation"],
+    ],
+    [
+        ["provider/registry/**/*.ts", "provider/schedule/**/*.ts"],
+        ["plugin", "components", "resources", "engine", "rollout", "rotation", "docker"],
+    ],
 ];
 const layers = ABOVE.map(([files, above]) => ({
     files,
     rules: {
-        "no-restricted-imports": ["error", { patterns: [{ regex: `(^|/)(${above.join("|")})/`, message: `imports go only downward: not from ${above.join(", ")}` }] }],
+        "no-restricted-imports": [
+            "error",
+            { patterns: [{ regex: `(^|/)(${above.join("|")})/`, message: `imports go only downward: not from ${above.join(", ")}` }] },
+        ],
     },
 }));
 
@@ -36,7 +48,10 @@ export default tseslint.config(
         rules: {
             // Values from the wire, the Docker API and the CLI's JSON are typed where they enter; `any` marks those seams.
             "@typescript-eslint/no-explicit-any": "off",
-            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" }],
+            "@typescript-eslint/no-unused-vars": [
+                "error",
+                { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" },
+            ],
             // Modules found at run time (the engines by package name, for state that outlives a checkout; the SDK's gRPC
             // stubs beside @pulumi/pulumi) are loaded with a computed path: require is how. tsc checks the static imports.
             "@typescript-eslint/no-require-imports": "off",

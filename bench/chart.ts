@@ -36,7 +36,13 @@ export async function timelineSvg(timelines: Timeline[], title: string): Promise
         // Every second gets a point on both lines, zeros included, so the lines do not skip gaps.
         for (let bin = first; bin <= last; bin++) {
             for (const responses of ["answered", "failed"]) {
-                rows.push({ panel: tl.panel, system: tl.series, t: (bin * BIN_MS) / 1000, responses, rate: ((bins.get(`${bin}|${responses}`) ?? 0) * 1000) / BIN_MS });
+                rows.push({
+                    panel: tl.panel,
+                    system: tl.series,
+                    t: (bin * BIN_MS) / 1000,
+                    responses,
+                    rate: ((bins.get(`${bin}|${responses}`) ?? 0) * 1000) / BIN_MS,
+                });
             }
         }
         for (const m of tl.marks) rules.push({ panel: tl.panel, system: tl.series, t: (m.ms - tl.originMs) / 1000, label: m.label });
@@ -59,7 +65,17 @@ export async function timelineSvg(timelines: Timeline[], title: string): Promise
                         x: { field: "t", type: "quantitative", title: "seconds since the release started" },
                         y: { field: "rate", type: "quantitative", title: "responses/s (dashed: failed)" },
                         color,
-                        strokeDash: { field: "responses", type: "nominal", scale: { domain: ["answered", "failed"], range: [[1, 0], [4, 2]] } },
+                        strokeDash: {
+                            field: "responses",
+                            type: "nominal",
+                            scale: {
+                                domain: ["answered", "failed"],
+                                range: [
+                                    [1, 0],
+                                    [4, 2],
+                                ],
+                            },
+                        },
                     },
                 },
                 {

@@ -53,7 +53,8 @@ function berthProgram() {
 function noopProgram() {
     const image = new pulumi.Config().require("image");
     const cluster = new Noop("preview-cluster", { nodes: nodeSpecs() }, ["nodes"]);
-    for (let i = 0; i < SERVICES; i++) new Noop(`preview-${i}`, { cluster: { name: cluster.name, nodes: cluster.nodes }, ...serviceArgs(image) }, ["cluster"]);
+    for (let i = 0; i < SERVICES; i++)
+        new Noop(`preview-${i}`, { cluster: { name: cluster.name, nodes: cluster.nodes }, ...serviceArgs(image) }, ["cluster"]);
 }
 
 interface Timing {
@@ -89,7 +90,13 @@ function reviewedProgram(on: LocalCluster) {
         listen: { address: slb.address, port: 18580 },
         healthCheck: { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2 },
     });
-    new Service("reviewed", { cluster, ...serviceArgs(image), replicas: 3, healthCheck: { httpPath: "/health", intervalSeconds: 1 }, bindings: [binding] });
+    new Service("reviewed", {
+        cluster,
+        ...serviceArgs(image),
+        replicas: 3,
+        healthCheck: { httpPath: "/health", intervalSeconds: 1 },
+        bindings: [binding],
+    });
 }
 
 /** Lines under the Service in `pulumi preview --diff` of an image change, and how many of them are the plan. */
@@ -164,24 +171,35 @@ export async function previewBenchmark(log: (l: string) => void) {
             names.map((n) => [n, { seconds: spread(runs[n].map((t) => t.seconds)), stepsSeconds: spread(runs[n].map((t) => t.stepsSeconds)) }]),
         );
         const beyond = (b: string, n: string) => round2(summary[b].seconds!.median - summary[n].seconds!.median);
-        const beyondEngineSeconds = { unchanged: beyond("berthUnchanged", "noopUnchanged"), imageChange: beyond("berthImageChange", "noopInputChange") };
+        const beyondEngineSeconds = {
+            unchanged: beyond("berthUnchanged", "noopUnchanged"),
+            imageChange: beyond("berthImageChange", "noopInputChange"),
+        };
         for (const stack of stacks.splice(0)) await destroyStack(stack);
         const diffs = await diffLinesByNodes(log);
         return {
             benchmark: "preview",
             at: new Date().toISOString(),
             rig: {
-                hosts: local.hosts.length, services: SERVICES, replicasEach: 1, rounds: ROUNDS, image: "berth-demo from the cluster's registry, v1 (v2 for the change)",
+                hosts: local.hosts.length,
+                services: SERVICES,
+                replicasEach: 1,
+                rounds: ROUNDS,
+                image: "berth-demo from the cluster's registry, v1 (v2 for the change)",
                 berth: "pulumi preview through the Automation API and the real CLI (local file backend) of a Cluster and 50 Services (no binding, no health check)",
                 noop: "the same stack shape and inputs, every resource a dynamic resource whose provider does nothing; its input change is the same image config",
-                stepsSeconds: "from the first to the last of the 50 resources' step events, as the Automation API receives them (it polls the event log every 200 ms)",
+                stepsSeconds:
+                    "from the first to the last of the 50 resources' step events, as the Automation API receives them (it polls the event log every 200 ms)",
                 loadAverage: { before: loadBefore, after: round2(os.loadavg()[0]) },
             },
             summary,
             beyondEngineSeconds,
             goal: { beyondEngineSeconds: GOAL_SECONDS, met: Math.max(beyondEngineSeconds.unchanged, beyondEngineSeconds.imageChange) < GOAL_SECONDS },
             runs,
-            previewDiffLines: { what: "lines under the Service in `pulumi preview --diff` of an image change (3 replicas, one binding)", byNodes: diffs },
+            previewDiffLines: {
+                what: "lines under the Service in `pulumi preview --diff` of an image change (3 replicas, one binding)",
+                byNodes: diffs,
+            },
         };
     } finally {
         for (const stack of stacks) await destroyStack(stack);

@@ -60,8 +60,13 @@ async function requestLatency(node: NodeSpec) {
 /** Each kind's stack deploys, then previews and releases ROUNDS times; kinds take turns, so the machine's load falls on all alike. */
 async function cliTimes(nodes: Record<string, NodeSpec>, log: (l: string) => void) {
     const kinds = Object.keys(nodes);
-    const stacks = await Promise.all(kinds.map((kind, i) =>
-        openStack("berth-bench-remote", `bench-${kind}-${Date.now()}`, async () => program(kind, nodes[kind], PORT + i), { image: local.images.v1 })));
+    const stacks = await Promise.all(
+        kinds.map((kind, i) =>
+            openStack("berth-bench-remote", `bench-${kind}-${Date.now()}`, async () => program(kind, nodes[kind], PORT + i), {
+                image: local.images.v1,
+            }),
+        ),
+    );
     const times = Object.fromEntries(kinds.map((k) => [k, { deploySeconds: 0, previewSeconds: [] as number[], releaseSeconds: [] as number[] }]));
     try {
         for (const [i, kind] of kinds.entries()) {
@@ -79,32 +84,46 @@ async function cliTimes(nodes: Record<string, NodeSpec>, log: (l: string) => voi
                 await stacks[i].up();
                 times[kind].releaseSeconds.push(seconds(started));
             }
-            log(`round ${round + 1}: ${kinds.map((k) => `${k} preview ${times[k].previewSeconds[round]}s release ${times[k].releaseSeconds[round]}s`).join("; ")}`);
+            log(
+                `round ${round + 1}: ${kinds.map((k) => `${k} preview ${times[k].previewSeconds[round]}s release ${times[k].releaseSeconds[round]}s`).join("; ")}`,
+            );
         }
         for (const stack of stacks) await stack.destroy();
     } finally {
         for (const stack of stacks) await removeStack(stack);
     }
-    return Object.fromEntries(kinds.map((k) => [k, { ...times[k], medianPreviewSeconds: median(times[k].previewSeconds), medianReleaseSeconds: median(times[k].releaseSeconds) }]));
+    return Object.fromEntries(
+        kinds.map((k) => [
+            k,
+            { ...times[k], medianPreviewSeconds: median(times[k].previewSeconds), medianReleaseSeconds: median(times[k].releaseSeconds) },
+        ]),
+    );
 }
 
 export async function remoteBenchmark(log: (l: string) => void) {
     cleanSlate();
     const remote = startRemoteHosts();
     try {
-        const nodes: Record<string, NodeSpec> = { unix: { ...nodeSpecs()[0], name: "node" }, tls: { ...remote.tlsNode, name: "node" }, ssh: { ...remote.sshNode, name: "node" } };
+        const nodes: Record<string, NodeSpec> = {
+            unix: { ...nodeSpecs()[0], name: "node" },
+            tls: { ...remote.tlsNode, name: "node" },
+            ssh: { ...remote.sshNode, name: "node" },
+        };
         const requests: Record<string, { firstMs: number; laterMs: number }> = {};
         for (const [kind, node] of Object.entries(nodes)) {
             requests[kind] = await requestLatency(node);
             log(`${kind}: first request ${requests[kind].firstMs} ms, later ones ${requests[kind].laterMs} ms`);
         }
         const cli = await cliTimes(nodes, log);
-        const ratio = (kind: string, key: "medianPreviewSeconds" | "medianReleaseSeconds") => Math.round((cli[kind][key] / cli.unix[key]) * 100) / 100;
+        const ratio = (kind: string, key: "medianPreviewSeconds" | "medianReleaseSeconds") =>
+            Math.round((cli[kind][key] / cli.unix[key]) * 100) / 100;
         return {
             rounds: ROUNDS,
             requests,
             cli,
-            vsUnix: Object.fromEntries(["tls", "ssh"].map((k) => [k, { preview: ratio(k, "medianPreviewSeconds"), release: ratio(k, "medianReleaseSeconds") }])),
+            vsUnix: Object.fromEntries(
+                ["tls", "ssh"].map((k) => [k, { preview: ratio(k, "medianPreviewSeconds"), release: ratio(k, "medianReleaseSeconds") }]),
+            ),
         };
     } finally {
         stopRemoteHosts();

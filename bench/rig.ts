@@ -19,10 +19,15 @@ export const LB_CHECK = { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2
 
 export async function listener(slbIndex: number, name: string, port: number): Promise<SlbBindingState> {
     const slb = local.slbs[slbIndex];
-    return (await slbBindingProvider.create({
-        name, driver: "haproxy", haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { address: slb.address, port }, healthCheck: LB_CHECK,
-    })).outs as SlbBindingState;
+    return (
+        await slbBindingProvider.create({
+            name,
+            driver: "haproxy",
+            haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+            listen: { address: slb.address, port },
+            healthCheck: LB_CHECK,
+        })
+    ).outs as SlbBindingState;
 }
 
 /**
@@ -33,9 +38,14 @@ export async function front(slbIndex: number, pool: string, backends: Backend[],
     const driver = slbDriver(slbIndex);
     await driver.addBackends(pool, backends);
     await waitUntil(async () => ((await driver.backends(pool)).filter(isLbHealthy).length >= healthy ? true : undefined), {
-        timeoutSeconds: 120, what: `${healthy} backends of ${pool} healthy in HAProxy`, intervalMs: 250,
+        timeoutSeconds: 120,
+        what: `${healthy} backends of ${pool} healthy in HAProxy`,
+        intervalMs: 250,
     });
-    await driver.setWeights(pool, backends.map((b) => ({ name: b.name, weight: 100 })));
+    await driver.setWeights(
+        pool,
+        backends.map((b) => ({ name: b.name, weight: 100 })),
+    );
 }
 
 export interface LoadSpec {
@@ -47,10 +57,16 @@ export interface LoadSpec {
 
 /** One load generator per listener, the rate split evenly; their samples merge into one timeline. */
 export function startLoad(urls: string[], spec: LoadSpec): { stop: () => Promise<Sample[]>; elapsedMs: () => number } {
-    const loads = urls.map((url) => new Load({
-        url, ratePerSecond: spec.ratePerSecond / urls.length, slowShare: spec.slowShare, maxSeconds: 900,
-        slowPath: `/cgi-bin/slow?${spec.slowSeconds}`, keepAlive: spec.keepAlive,
-    }).start());
+    const loads = urls.map((url) =>
+        new Load({
+            url,
+            ratePerSecond: spec.ratePerSecond / urls.length,
+            slowShare: spec.slowShare,
+            maxSeconds: 900,
+            slowPath: `/cgi-bin/slow?${spec.slowSeconds}`,
+            keepAlive: spec.keepAlive,
+        }).start(),
+    );
     return {
         elapsedMs: () => loads[0].elapsedMs,
         stop: async () => (await Promise.all(loads.map((l) => l.stop()))).flat().sort((a, b) => a.at - b.at),
@@ -82,14 +98,18 @@ function berthProgram(opts: BerthStackOptions) {
             const s = local.slbs[slb];
             return new SlbBinding(`bench-lb${slb}`, {
                 haproxy: { adminSocket: s.adminSocket, masterSocket: s.masterSocket, configPath: s.configPath },
-                listen: { address: s.address, port }, healthCheck: LB_CHECK,
+                listen: { address: s.address, port },
+                healthCheck: LB_CHECK,
             });
         });
         new Service("bench", {
-            cluster, image: config.require("image"), replicas: config.requireNumber("replicas"),
+            cluster,
+            image: config.require("image"),
+            replicas: config.requireNumber("replicas"),
             ports: [{ containerPort: 80, hostPort: opts.hostPort }],
             healthCheck: { httpPath: "/health", ...opts.health },
-            stopGracePeriodSeconds: opts.stopGraceSeconds, bindings,
+            stopGracePeriodSeconds: opts.stopGraceSeconds,
+            bindings,
             release: { healthyTimeoutSeconds: 600, lbHealthyTimeoutSeconds: 300, drainTimeoutSeconds: 30 },
         });
     };
@@ -143,7 +163,14 @@ export class BerthStack {
         }
         const upSeconds = (Date.now() - started) / 1000;
         const providerSeconds = stepStartedAt && stepEndedAt ? (stepEndedAt - stepStartedAt) / 1000 : 0;
-        return { upSeconds: round2(upSeconds), providerSeconds: round2(providerSeconds), cliSeconds: round2(upSeconds - providerSeconds), stepStartedAt, stepEndedAt, error };
+        return {
+            upSeconds: round2(upSeconds),
+            providerSeconds: round2(providerSeconds),
+            cliSeconds: round2(upSeconds - providerSeconds),
+            stepStartedAt,
+            stepEndedAt,
+            error,
+        };
     }
 
     /** The Service's outputs as Pulumi state holds them. */

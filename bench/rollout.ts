@@ -50,8 +50,11 @@ const listenerPorts = (n: number): Array<[number, number]> => Array.from({ lengt
 function berth(extra: { hostPort?: number } = {}): System {
     return async ({ listeners }) => {
         const stack = await BerthStack.open("rollout", {
-            replicas: REPLICAS, listeners: listenerPorts(listeners), hostPort: extra.hostPort,
-            health: HEALTH, stopGraceSeconds: STOP_GRACE_SECONDS,
+            replicas: REPLICAS,
+            listeners: listenerPorts(listeners),
+            hostPort: extra.hostPort,
+            health: HEALTH,
+            stopGraceSeconds: STOP_GRACE_SECONDS,
         });
         await stack.configure(local.images.v1, REPLICAS);
         const first = await stack.up();
@@ -61,9 +64,16 @@ function berth(extra: { hostPort?: number } = {}): System {
             prepare: (image) => stack.configure(image, REPLICAS),
             async release() {
                 const t = await stack.up();
-                const marks = t.stepStartedAt && t.stepEndedAt ? [{ ms: t.stepStartedAt, label: "service update starts" }, { ms: t.stepEndedAt, label: "service update ends" }] : [];
+                const marks =
+                    t.stepStartedAt && t.stepEndedAt
+                        ? [
+                              { ms: t.stepStartedAt, label: "service update starts" },
+                              { ms: t.stepEndedAt, label: "service update ends" },
+                          ]
+                        : [];
                 return {
-                    outcome: t.error ? `failed: ${t.error}` : "completed", marks,
+                    outcome: t.error ? `failed: ${t.error}` : "completed",
+                    marks,
                     extra: { pulumi: { upSeconds: t.upSeconds, providerSeconds: t.providerSeconds, cliSeconds: t.cliSeconds } },
                 };
             },
@@ -81,12 +91,25 @@ function swarm(order: "stop-first" | "start-first", replicas = REPLICAS): System
     return async ({ listeners }) => {
         const peer = new Swarm(local.hosts);
         await peer.init();
-        await peer.create({ name: "bench", image: local.images.v1, replicas, hostPort: SWARM_HOST_PORT, order, health: HEALTH, stopGraceSeconds: STOP_GRACE_SECONDS });
+        await peer.create({
+            name: "bench",
+            image: local.images.v1,
+            replicas,
+            hostPort: SWARM_HOST_PORT,
+            order,
+            health: HEALTH,
+            stopGraceSeconds: STOP_GRACE_SECONDS,
+        });
         const urls: string[] = [];
         for (const [slb, port] of listenerPorts(listeners)) {
             urls.push((await listener(slb, "bench", port)).url);
             // Every node's fixed port: a node without a task stays DOWN in HAProxy.
-            await front(slb, "bench", local.hosts.map((h) => ({ name: h.name, address: h.address, port: SWARM_HOST_PORT })), replicas);
+            await front(
+                slb,
+                "bench",
+                local.hosts.map((h) => ({ name: h.name, address: h.address, port: SWARM_HOST_PORT })),
+                replicas,
+            );
         }
         return {
             urls,
@@ -106,33 +129,60 @@ const stopStart: System = async ({ listeners }) => {
     const bindings = [];
     for (const [slb, port] of listenerPorts(listeners)) bindings.push({ slb: await listener(slb, "bench", port) });
     const health = { httpPath: "/health", ...HEALTH };
-    const state = (await serviceProvider.create({
-        name: "bench", cluster: { name: "bench", nodes: nodeSpecs() }, image: local.images.v1, replicas: REPLICAS, ports: [{ containerPort: 80 }],
-        healthCheck: health, stopGracePeriodSeconds: STOP_GRACE_SECONDS, bindings,
-        release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 60, drainTimeoutSeconds: 30 },
-    })).outs as ServiceState;
+    const state = (
+        await serviceProvider.create({
+            name: "bench",
+            cluster: { name: "bench", nodes: nodeSpecs() },
+            image: local.images.v1,
+            replicas: REPLICAS,
+            ports: [{ containerPort: 80 }],
+            healthCheck: health,
+            stopGracePeriodSeconds: STOP_GRACE_SECONDS,
+            bindings,
+            release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 60, drainTimeoutSeconds: 30 },
+        })
+    ).outs as ServiceState;
     const hostOf = (c: ContainerState) => new DockerHost(nodeSpecs().find((n) => n.name === c.node)!);
     return {
         urls: bindings.map((b) => b.slb.url),
         async release(image) {
             // Pulls what it starts: a fresh machine has only what berth pulled, by digest.
             await Promise.all(nodeSpecs().map((n) => new DockerHost(n).ensureImage(image)));
-            await Promise.all(state.containers.map(async (c) => {
-                await hostOf(c).stop(c.id, STOP_GRACE_SECONDS);
-                await hostOf(c).remove(c.id);
-            }));
-            const started = await Promise.all(state.containers.map((c) => hostOf(c).run({
-                name: `bench-${c.slot}-next`, image, env: {}, labels: { "berth.managed": "true", "berth.service": "bench-stop-start" },
-                ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: STOP_GRACE_SECONDS, limits: { restartPolicy: { Name: "no" } },
-                healthcheck: dockerHealthcheck(health, 80),
-            })));
-            await waitUntil(async () => {
-                const seen = await Promise.all(started.map((c) => hostOf(c).inspect(c.id)));
-                return seen.every((c) => c.health === "healthy") ? true : undefined;
-            }, { timeoutSeconds: 60, what: "stop-start containers healthy in Docker" });
+            await Promise.all(
+                state.containers.map(async (c) => {
+                    await hostOf(c).stop(c.id, STOP_GRACE_SECONDS);
+                    await hostOf(c).remove(c.id);
+                }),
+            );
+            const started = await Promise.all(
+                state.containers.map((c) =>
+                    hostOf(c).run({
+                        name: `bench-${c.slot}-next`,
+                        image,
+                        env: {},
+                        labels: { "berth.managed": "true", "berth.service": "bench-stop-start" },
+                        ports: [{ containerPort: 80, hostPort: 0 }],
+                        stopGracePeriodSeconds: STOP_GRACE_SECONDS,
+                        limits: { restartPolicy: { Name: "no" } },
+                        healthcheck: dockerHealthcheck(health, 80),
+                    }),
+                ),
+            );
+            await waitUntil(
+                async () => {
+                    const seen = await Promise.all(started.map((c) => hostOf(c).inspect(c.id)));
+                    return seen.every((c) => c.health === "healthy") ? true : undefined;
+                },
+                { timeoutSeconds: 60, what: "stop-start containers healthy in Docker" },
+            );
             // Full weight at once; the old backends stay DOWN, as a stop-and-start leaves them.
             for (const slb of listenerPorts(listeners).map(([i]) => i)) {
-                await front(slb, "bench", started.map((c) => ({ name: c.name, address: local.hosts.find((h) => h.name === c.node)!.address, port: c.hostPorts["80"] })), 0);
+                await front(
+                    slb,
+                    "bench",
+                    started.map((c) => ({ name: c.name, address: local.hosts.find((h) => h.name === c.node)!.address, port: c.hostPorts["80"] })),
+                    0,
+                );
             }
             return { outcome: "completed", marks: [] };
         },
@@ -172,16 +222,23 @@ async function measure(caseName: string, name: string, system: System, image: st
         const releaseSeconds = round2((releaseEndMs - releaseStartMs) / 1000);
         const forcedWaitSeconds = await deployed.forcedWaitSeconds();
         const result: SystemResult = {
-            outcome: r.outcome, totalRequests: s.total, failedRequests: s.failed,
+            outcome: r.outcome,
+            totalRequests: s.total,
+            failedRequests: s.failed,
             // Failures outside the release say the rig itself was overloaded (a shared, noisy machine).
             failedBeforeRelease: samples.filter((x) => !x.ok && x.at + x.ms < releaseStartMs).length,
             failedAfterRelease: samples.filter((x) => !x.ok && x.at > releaseEndMs).length,
-            releaseSeconds, forcedWaitSeconds,
-            releaseOverForcedWaits: round2(releaseSeconds / forcedWaitSeconds), errors: s.errors, versions: s.versions, ...r.extra,
+            releaseSeconds,
+            forcedWaitSeconds,
+            releaseOverForcedWaits: round2(releaseSeconds / forcedWaitSeconds),
+            errors: s.errors,
+            versions: s.versions,
+            ...r.extra,
         };
         log(`${caseName} / ${name}: ${JSON.stringify(result)}`);
         const marks = [
-            { ms: releaseStartMs, label: "release starts" }, { ms: releaseEndMs, label: "release ends" },
+            { ms: releaseStartMs, label: "release starts" },
+            { ms: releaseEndMs, label: "release ends" },
             ...r.marks.map((m) => ({ ms: m.ms - loadStartedAt, label: m.label })),
         ];
         const timeline: Timeline = { panel: caseName, series: name, samples, originMs: releaseStartMs, marks };
@@ -201,13 +258,34 @@ interface Case {
 
 const CASES: Case[] = [
     {
-        name: "release", image: () => local.images.v2, load: LOAD, listeners: 1,
-        systems: { berth: berth(), swarm: swarm("stop-first"), stopStart, swarmStartFirst: swarm("start-first"), swarmSpareNodes: swarm("start-first", REPLICAS - 1) },
+        name: "release",
+        image: () => local.images.v2,
+        load: LOAD,
+        listeners: 1,
+        systems: {
+            berth: berth(),
+            swarm: swarm("stop-first"),
+            stopStart,
+            swarmStartFirst: swarm("start-first"),
+            swarmSpareNodes: swarm("start-first", REPLICAS - 1),
+        },
     },
-    { name: "releaseWithoutKeepAlive", image: () => local.images.v2, load: { ...LOAD, keepAlive: false }, listeners: 1, systems: { berth: berth(), swarm: swarm("stop-first"), stopStart } },
+    {
+        name: "releaseWithoutKeepAlive",
+        image: () => local.images.v2,
+        load: { ...LOAD, keepAlive: false },
+        listeners: 1,
+        systems: { berth: berth(), swarm: swarm("stop-first"), stopStart },
+    },
     { name: "neverHealthy", image: () => local.images.unhealthy, load: LOAD, listeners: 1, systems: { berth: berth(), swarm: swarm("stop-first") } },
     // Swarm's tasks always hold a fixed host port here (see `release`); berth gets the same constraint.
-    { name: "fixedHostPortNoSpareNode", image: () => local.images.v2, load: LOAD, listeners: 1, systems: { berth: berth({ hostPort: FIXED_HOST_PORT }) } },
+    {
+        name: "fixedHostPortNoSpareNode",
+        image: () => local.images.v2,
+        load: LOAD,
+        listeners: 1,
+        systems: { berth: berth({ hostPort: FIXED_HOST_PORT }) },
+    },
     { name: "twoLoadBalancers", image: () => local.images.v2, load: LOAD, listeners: 2, systems: { berth: berth(), swarm: swarm("stop-first") } },
 ];
 
@@ -238,7 +316,10 @@ export async function rolloutBenchmark(log: (l: string) => void, only?: string[]
             benchmark: "rollout",
             at: new Date().toISOString(),
             rig: {
-                hosts: local.hosts.length, replicas: REPLICAS, load: LOAD, lb: "HAProxy 2.6 (local), health check every 500 ms, rise 2, fall 2",
+                hosts: local.hosts.length,
+                replicas: REPLICAS,
+                load: LOAD,
+                lb: "HAProxy 2.6 (local), health check every 500 ms, rise 2, fall 2",
                 app: "berth-demo (busybox httpd) from the cluster's registry; Docker health check GET /health every 1 s",
                 berth: "pulumi up through the Automation API and the real CLI (local file backend)",
                 swarm: `docker swarm on the same hosts (the routing mesh needs IPVS: tasks publish host port ${SWARM_HOST_PORT}, one per node, behind the same HAProxy); update-parallelism 1, update-failure-action rollback, stop-grace-period ${STOP_GRACE_SECONDS}s, update-monitor 2s, same health check`,

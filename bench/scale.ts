@@ -51,7 +51,14 @@ async function scaleInUnderLoad(url: string, act: () => Promise<void>) {
     const s = summarize(samples);
     return {
         figures: { scaleInSeconds, scaleInRequests: s.total, scaleInFailedRequests: s.failed, scaleInErrors: s.errors },
-        timeline: { samples, originMs: startMs, marks: [{ ms: startMs, label: "scale-in starts" }, { ms: endMs, label: "scale-in ends" }] },
+        timeline: {
+            samples,
+            originMs: startMs,
+            marks: [
+                { ms: startMs, label: "scale-in starts" },
+                { ms: endMs, label: "scale-in ends" },
+            ],
+        },
     };
 }
 
@@ -74,7 +81,9 @@ const berth: Run = async (log, containers) => {
         });
         return {
             result: {
-                scaleOutSeconds: out.upSeconds, containersPerSecond: round2(containers / out.upSeconds), ...s.figures,
+                scaleOutSeconds: out.upSeconds,
+                containersPerSecond: round2(containers / out.upSeconds),
+                ...s.figures,
                 pulumi: { scaleOut: { upSeconds: out.upSeconds, providerSeconds: out.providerSeconds, cliSeconds: out.cliSeconds }, scaleIn },
             },
             scaleIn: { series: "berth", ...s.timeline },
@@ -88,14 +97,25 @@ const swarm: Run = async (log, containers) => {
     const peer = new Swarm(local.hosts);
     await peer.init();
     try {
-        await peer.create({ name: "scale", image: local.images.v1, replicas: 0, order: "stop-first", health: APP_HEALTH, stopGraceSeconds: STOP_GRACE_SECONDS });
+        await peer.create({
+            name: "scale",
+            image: local.images.v1,
+            replicas: 0,
+            order: "stop-first",
+            health: APP_HEALTH,
+            stopGraceSeconds: STOP_GRACE_SECONDS,
+        });
         const binding = await listener(0, "scale", PORT);
         const started = Date.now();
         await peer.scale("scale", containers, 900);
         const swarmSeconds = seconds(started);
         // Swarm knows no load balancer: an operator's script registers the tasks' host ports.
         const tasks = await peer.tasks("scale");
-        await front(0, "scale", tasks.map((t) => ({ name: t.id, address: t.node.address, port: t.port })));
+        await front(
+            0,
+            "scale",
+            tasks.map((t) => ({ name: t.id, address: t.node.address, port: t.port })),
+        );
         const scaleOutSeconds = seconds(started);
         log(`swarm: 0 -> ${containers} running in ${swarmSeconds}s, behind HAProxy in ${scaleOutSeconds}s`);
         const s = await scaleInUnderLoad(binding.url, () => peer.scale("scale", AFTER, 900));
@@ -118,16 +138,24 @@ const raw: Run = async (log, containers) => {
         Array.from({ length: containers }, (_, i) => i),
         (i) =>
             hosts[i % hosts.length].run({
-                name: `raw-${i}`, image: local.images.v1, env: {}, labels: { "berth.managed": "true", "berth.service": "raw" },
-                ports: [{ containerPort: 80, hostPort: 0 }], healthcheck: dockerHealthcheck(HEALTH, 80), limits: { restartPolicy: { Name: "no" } },
+                name: `raw-${i}`,
+                image: local.images.v1,
+                env: {},
+                labels: { "berth.managed": "true", "berth.service": "raw" },
+                ports: [{ containerPort: 80, hostPort: 0 }],
+                healthcheck: dockerHealthcheck(HEALTH, 80),
+                limits: { restartPolicy: { Name: "no" } },
                 stopGracePeriodSeconds: STOP_GRACE_SECONDS,
             }),
         DAEMON_CONCURRENCY * hosts.length,
     );
-    await waitUntil(async () => {
-        const seen = (await Promise.all(hosts.map((h) => h.list({ "berth.service": "raw" })))).flat();
-        return seen.filter((c) => c.health === "healthy").length === created.length ? true : undefined;
-    }, { timeoutSeconds: 600, what: "raw script's containers healthy", intervalMs: 500 });
+    await waitUntil(
+        async () => {
+            const seen = (await Promise.all(hosts.map((h) => h.list({ "berth.service": "raw" })))).flat();
+            return seen.filter((c) => c.health === "healthy").length === created.length ? true : undefined;
+        },
+        { timeoutSeconds: 600, what: "raw script's containers healthy", intervalMs: 500 },
+    );
     const scaleOutSeconds = seconds(started);
     log(`raw dockerode: ${containers} healthy in ${scaleOutSeconds}s`);
     return { result: { scaleOutSeconds, containersPerSecond: round2(containers / scaleOutSeconds) } };
@@ -164,7 +192,11 @@ export async function scaleBenchmark(log: (l: string) => void, rounds: number, c
                 try {
                     const { result, scaleIn } = await RUNS[name](log, containers);
                     round[name] = result;
-                    if (scaleIn && r === rounds - 1) timelines.push({ panel: `scale-in ${containers} -> ${AFTER} under ${LOAD.ratePerSecond} requests/s (last round)`, ...scaleIn });
+                    if (scaleIn && r === rounds - 1)
+                        timelines.push({
+                            panel: `scale-in ${containers} -> ${AFTER} under ${LOAD.ratePerSecond} requests/s (last round)`,
+                            ...scaleIn,
+                        });
                 } catch (e: any) {
                     // A failed run is reported and left out of the spreads; the other runs still count.
                     log(`round ${r + 1}: ${name} failed: ${e?.message ?? e}`);
@@ -177,7 +209,8 @@ export async function scaleBenchmark(log: (l: string) => void, rounds: number, c
         await new Swarm(local.hosts).leave();
         cleanSlate();
     }
-    const figure = (system: string, key: keyof RoundResult) => spread(perRound.map((p) => p[system][key] as number).filter((v) => typeof v === "number"));
+    const figure = (system: string, key: keyof RoundResult) =>
+        spread(perRound.map((p) => p[system][key] as number).filter((v) => typeof v === "number"));
     const ratio = (a: string, b: string) => spread(perRound.map((p) => p[a].scaleOutSeconds / p[b].scaleOutSeconds).filter(Number.isFinite));
     const summary: Record<string, Record<string, Spread | undefined>> = {};
     for (const name of names) {
@@ -192,14 +225,24 @@ export async function scaleBenchmark(log: (l: string) => void, rounds: number, c
             benchmark: "scale",
             at: new Date().toISOString(),
             rig: {
-                hosts: local.hosts.length, containers, after: AFTER, rounds, image: "berth-demo (busybox httpd, FROM scratch)", healthCheck: HEALTH,
-                lb: "HAProxy (local), rise 2 x 500 ms", scaleInLoad: LOAD,
+                hosts: local.hosts.length,
+                containers,
+                after: AFTER,
+                rounds,
+                image: "berth-demo (busybox httpd, FROM scratch)",
+                healthCheck: HEALTH,
+                lb: "HAProxy (local), rise 2 x 500 ms",
+                scaleInLoad: LOAD,
                 berth: "pulumi up (Automation API, real CLI): the figure includes the CLI, registering every container in HAProxy and waiting for HAProxy's checks",
                 swarm: "docker service update --replicas until N/N tasks run (healthy), then the tasks' host ports registered in the same HAProxy and waited for",
                 rawDockerode: `create+start with dockerode, ${DAEMON_CONCURRENCY} at a time per engine, until Docker says healthy (no load balancer)`,
             },
             summary,
-            scaleOutSecondsRatio: { berthToRawDockerode: ratio("berth", "rawDockerode"), swarmToRawDockerode: ratio("swarm", "rawDockerode"), berthToSwarm: ratio("berth", "swarm") },
+            scaleOutSecondsRatio: {
+                berthToRawDockerode: ratio("berth", "rawDockerode"),
+                swarmToRawDockerode: ratio("swarm", "rawDockerode"),
+                berthToSwarm: ratio("berth", "swarm"),
+            },
             rounds: perRound,
         },
         timelines,

@@ -7,12 +7,17 @@ const read = (name: string) => (existsSync(path.join(RESULTS, name)) ? JSON.pars
 const cell = (v: unknown) => (v === undefined ? "–" : String(v).replace(/\|/g, "/"));
 
 function rolloutTable(json: any): string {
-    const rows = ["| case | system | outcome | failed / total requests | release s | release / forced waits | pulumi up s (provider + CLI) |", "|---|---|---|---|---|---|---|"];
+    const rows = [
+        "| case | system | outcome | failed / total requests | release s | release / forced waits | pulumi up s (provider + CLI) |",
+        "|---|---|---|---|---|---|---|",
+    ];
     for (const [caseName, systems] of Object.entries<any>(json.cases)) {
         for (const [system, r] of Object.entries<any>(systems)) {
             const p = r.pulumi ? `${r.pulumi.upSeconds} (${r.pulumi.providerSeconds} + ${r.pulumi.cliSeconds})` : undefined;
             const outcome = String(r.outcome ?? "").slice(0, 90);
-            rows.push(`| ${caseName} | ${system} | ${cell(outcome)} | ${cell(r.failedRequests)} / ${cell(r.totalRequests)} | ${cell(r.releaseSeconds)} | ${cell(r.releaseOverForcedWaits)} | ${cell(p)} |`);
+            rows.push(
+                `| ${caseName} | ${system} | ${cell(outcome)} | ${cell(r.failedRequests)} / ${cell(r.totalRequests)} | ${cell(r.releaseSeconds)} | ${cell(r.releaseOverForcedWaits)} | ${cell(p)} |`,
+            );
         }
     }
     return rows.join("\n");
@@ -23,10 +28,15 @@ const fmt = (s: any) => (s ? `${s.median} (${s.min}–${s.max})` : "–");
 function scaleTable(json: any): string {
     const rows = ["| system | 0 → N s | containers/s | N → 10 s | failed requests in scale-in |", "|---|---|---|---|---|"];
     for (const [system, s] of Object.entries<any>(json.summary)) {
-        rows.push(`| ${system} | ${fmt(s.scaleOutSeconds)} | ${fmt(s.containersPerSecond)} | ${fmt(s.scaleInSeconds)} | ${fmt(s.scaleInFailedRequests)} |`);
+        rows.push(
+            `| ${system} | ${fmt(s.scaleOutSeconds)} | ${fmt(s.containersPerSecond)} | ${fmt(s.scaleInSeconds)} | ${fmt(s.scaleInFailedRequests)} |`,
+        );
     }
     const r = json.scaleOutSecondsRatio;
-    rows.push("", `Scale-out time ratios, median (min–max): berth / raw ${fmt(r.berthToRawDockerode)}, Swarm / raw ${fmt(r.swarmToRawDockerode)}, berth / Swarm ${fmt(r.berthToSwarm)}.`);
+    rows.push(
+        "",
+        `Scale-out time ratios, median (min–max): berth / raw ${fmt(r.berthToRawDockerode)}, Swarm / raw ${fmt(r.swarmToRawDockerode)}, berth / Swarm ${fmt(r.berthToSwarm)}.`,
+    );
     return rows.join("\n");
 }
 
@@ -34,7 +44,10 @@ function previewTable(json: any): string {
     const rows = ["| case | preview s | 50 resources' steps s |", "|---|---|---|"];
     for (const [name, s] of Object.entries<any>(json.summary)) rows.push(`| ${name} | ${fmt(s.seconds)} | ${fmt(s.stepsSeconds)} |`);
     const b = json.beyondEngineSeconds;
-    rows.push("", `Beyond the engine (berth median − no-op median): ${b.unchanged} s unchanged, ${b.imageChange} s with the image change (goal: under ${json.goal.beyondEngineSeconds} s).`);
+    rows.push(
+        "",
+        `Beyond the engine (berth median − no-op median): ${b.unchanged} s unchanged, ${b.imageChange} s with the image change (goal: under ${json.goal.beyondEngineSeconds} s).`,
+    );
     return rows.join("\n");
 }
 
@@ -42,5 +55,9 @@ const rollout = read("rollout.json");
 const scale = read("scale.json");
 const preview = read("preview.json");
 if (rollout) console.log(`Rollout (${rollout.at}):\n\n${rolloutTable(rollout)}\n`);
-if (scale) console.log(`Scale, ${scale.rig.containers} containers, ${scale.rig.rounds} rounds, median (min–max) (${scale.at}):\n\n${scaleTable(scale)}\n`);
-if (preview) console.log(`Preview, ${preview.rig.services} services, ${preview.rig.rounds} rounds, median (min–max) (${preview.at}):\n\n${previewTable(preview)}\n`);
+if (scale)
+    console.log(`Scale, ${scale.rig.containers} containers, ${scale.rig.rounds} rounds, median (min–max) (${scale.at}):\n\n${scaleTable(scale)}\n`);
+if (preview)
+    console.log(
+        `Preview, ${preview.rig.services} services, ${preview.rig.rounds} rounds, median (min–max) (${preview.at}):\n\n${previewTable(preview)}\n`,
+    );

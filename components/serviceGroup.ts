@@ -41,9 +41,17 @@ export interface ServiceGroupArgs {
 }
 
 /** Builds a ServiceGroup's resources under `parent` with `kit`; returns its outputs. */
-export function buildServiceGroup(parent: pulumi.Resource, name: string, args: { cluster: DeepInput<ServiceArgs["cluster"]>; services: GroupMemberArgs[] }, kit: BerthKit) {
+export function buildServiceGroup(
+    parent: pulumi.Resource,
+    name: string,
+    args: { cluster: DeepInput<ServiceArgs["cluster"]>; services: GroupMemberArgs[] },
+    kit: BerthKit,
+) {
     const order = args.services.map((m) => m.name);
-    pulumi.log.info(`release order: ${order.join(" -> ")}${args.services.some((m) => m.postStart) ? " (each after the post-start hook before it)" : ""}`, parent);
+    pulumi.log.info(
+        `release order: ${order.join(" -> ")}${args.services.some((m) => m.postStart) ? " (each after the post-start hook before it)" : ""}`,
+        parent,
+    );
     const revisions: Record<string, pulumi.Output<string>> = {};
     let previous: pulumi.Resource | undefined;
     for (const member of args.services) {

@@ -29,7 +29,16 @@ export const SERVICE_CHANGES: { readonly [K in keyof Required<ServiceArgs>]: Fie
     // The nodes compared by what placement and the engine use; the inventory is facts, not wishes.
     cluster: {
         kind: "placement",
-        view: (a) => (a.cluster?.nodes ?? []).map((n) => ({ name: n.name, docker: n.docker, address: n.address, zone: n.zone, labels: n.labels, schedulable: n.schedulable !== false, cloud: n.cloud })),
+        view: (a) =>
+            (a.cluster?.nodes ?? []).map((n) => ({
+                name: n.name,
+                docker: n.docker,
+                address: n.address,
+                zone: n.zone,
+                labels: n.labels,
+                schedulable: n.schedulable !== false,
+                cloud: n.cloud,
+            })),
         identity: (a) => a.cluster?.name,
     },
     image: { kind: "revision" },
@@ -48,7 +57,14 @@ export const SERVICE_CHANGES: { readonly [K in keyof Required<ServiceArgs>]: Fie
     // Each binding by what identifies it and what the service does there, not by the listener's settings.
     bindings: {
         kind: "bindings",
-        view: (a) => (a.bindings ?? []).map((b) => ({ pool: b.slb?.name, haproxy: b.slb?.haproxy, aliyun: b.slb?.aliyun?.loadBalancerId, weight: b.weight ?? DEFAULTS.weight, containerPort: b.containerPort })),
+        view: (a) =>
+            (a.bindings ?? []).map((b) => ({
+                pool: b.slb?.name,
+                haproxy: b.slb?.haproxy,
+                aliyun: b.slb?.aliyun?.loadBalancerId,
+                weight: b.weight ?? DEFAULTS.weight,
+                containerPort: b.containerPort,
+            })),
     },
     release: { kind: "settings" },
     restartTrigger: { kind: "revision" },
@@ -73,7 +89,11 @@ export function containerDefinition(args: ServiceArgs, imageDigest: string): Rec
 
 /** The inputs whose change matters to the service (kinds other than replace and nothing), compared by their view. */
 export function changedInputs(olds: ServiceArgs, news: ServiceArgs): Array<keyof ServiceArgs> {
-    return SERVICE_FIELDS.filter((k) => !["replace", "nothing"].includes(SERVICE_CHANGES[k].kind) && canonicalJson(viewOf(k, olds) ?? null) !== canonicalJson(viewOf(k, news) ?? null));
+    return SERVICE_FIELDS.filter(
+        (k) =>
+            !["replace", "nothing"].includes(SERVICE_CHANGES[k].kind) &&
+            canonicalJson(viewOf(k, olds) ?? null) !== canonicalJson(viewOf(k, news) ?? null),
+    );
 }
 
 /** The inputs whose change replaces the service. */

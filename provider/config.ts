@@ -23,7 +23,11 @@ export const CONFIG_KEYS: Array<keyof BerthConfig> = ["aliyunAccessKeyId", "aliy
 /** The configuration from its keys' values (strings, as Pulumi gives them); the region defaults to the environment's. */
 export function readConfig(value: (key: keyof BerthConfig) => string | undefined, env: NodeJS.ProcessEnv = process.env): BerthConfig {
     const config: BerthConfig = {};
-    const set = { aliyunAccessKeyId: value("aliyunAccessKeyId"), aliyunAccessKeySecret: value("aliyunAccessKeySecret"), aliyunRegion: value("aliyunRegion") ?? env.ALIBABA_CLOUD_REGION_ID };
+    const set = {
+        aliyunAccessKeyId: value("aliyunAccessKeyId"),
+        aliyunAccessKeySecret: value("aliyunAccessKeySecret"),
+        aliyunRegion: value("aliyunRegion") ?? env.ALIBABA_CLOUD_REGION_ID,
+    };
     for (const [key, v] of Object.entries(set) as Array<[keyof typeof set, string | undefined]>) if (v) config[key] = v;
     const release = value("release");
     if (release) {
@@ -33,7 +37,8 @@ export function readConfig(value: (key: keyof BerthConfig) => string | undefined
         } catch (e: any) {
             throw new Error(`berth:release must be a JSON object of release settings: ${e?.message ?? e}`);
         }
-        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error(`berth:release must be a JSON object of release settings, got ${release}`);
+        if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+            throw new Error(`berth:release must be a JSON object of release settings, got ${release}`);
         config.release = parsed as ReleaseSpec;
     }
     return config;
@@ -49,7 +54,9 @@ export function aliyunWithDefaults<T extends Partial<AliyunEndpoint>>(aliyun: T,
     return {
         ...aliyun,
         ...(aliyun.region || !config.aliyunRegion ? {} : { region: config.aliyunRegion }),
-        ...(aliyun.accessKeyId || !config.aliyunAccessKeyId ? {} : { accessKeyId: config.aliyunAccessKeyId, accessKeySecret: config.aliyunAccessKeySecret }),
+        ...(aliyun.accessKeyId || !config.aliyunAccessKeyId
+            ? {}
+            : { accessKeyId: config.aliyunAccessKeyId, accessKeySecret: config.aliyunAccessKeySecret }),
     } as T;
 }
 

@@ -6,7 +6,10 @@ import * as path from "path";
 /** status: an info line the next status replaces (Pulumi shows it beside the resource while it runs, not among the lasting lines). */
 export type Severity = "info" | "warning" | "status";
 
-const address = process.argv.slice(2).filter((a) => !a.startsWith("-")).pop();
+const address = process.argv
+    .slice(2)
+    .filter((a) => !a.startsWith("-"))
+    .pop();
 let engine: { client: any; proto: any } | undefined;
 
 // The same gRPC and generated protocol modules as the SDK's, loaded only in a process the engine started.
@@ -24,8 +27,15 @@ export function logToEngine(urn: string, line: string, severity: Severity = "inf
     const e = connect();
     if (!e) return false;
     const level = severity === "warning" ? e.proto.LogSeverity.WARNING : e.proto.LogSeverity.INFO;
-    e.client.log(new e.proto.LogRequest().setSeverity(level).setMessage(line).setUrn(urn).setEphemeral(severity === "status"), (err: Error | null) => {
-        if (err) console.error(line);
-    });
+    e.client.log(
+        new e.proto.LogRequest()
+            .setSeverity(level)
+            .setMessage(line)
+            .setUrn(urn)
+            .setEphemeral(severity === "status"),
+        (err: Error | null) => {
+            if (err) console.error(line);
+        },
+    );
     return true;
 }

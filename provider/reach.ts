@@ -13,7 +13,19 @@ export class NoAnswerError extends Error {}
 
 // Errors that say nothing answered there: no route, nothing listening, no such socket, a name that
 // does not resolve from here. An answer that refused us (TLS, SSH key, permissions) is not one of them.
-const NO_ANSWER = new Set(["ETIMEDOUT", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ECONNRESET", "EPIPE", "ECONNREFUSED", "ENOENT", "ENOTFOUND", "EAI_AGAIN"]);
+const NO_ANSWER = new Set([
+    "ETIMEDOUT",
+    "ECONNABORTED",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "EHOSTDOWN",
+    "ECONNRESET",
+    "EPIPE",
+    "ECONNREFUSED",
+    "ENOENT",
+    "ENOTFOUND",
+    "EAI_AGAIN",
+]);
 
 /** Whether an error means the node or load balancer could not be reached (rather than that it answered no). */
 export function noAnswer(e: any): boolean {
@@ -26,7 +38,11 @@ export function noAnswer(e: any): boolean {
  * Runs every probe of one step at once under one deadline: however many nodes hang, the step waits
  * `deadlineMs` at most, not one connection timeout each. A probe still waiting then fails with NoAnswerError.
  */
-export async function settleWithin<T, R>(items: T[], probe: (item: T) => Promise<R>, deadlineMs = REACH_DEADLINE_MS): Promise<PromiseSettledResult<R>[]> {
+export async function settleWithin<T, R>(
+    items: T[],
+    probe: (item: T) => Promise<R>,
+    deadlineMs = REACH_DEADLINE_MS,
+): Promise<PromiseSettledResult<R>[]> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new NoAnswerError(`did not answer within ${deadlineMs / 1000} s`)), deadlineMs);
@@ -62,10 +78,14 @@ export async function settleForPlan<T, R>(
         const s = silent.get(endpoint(item));
         return s && s.until > started ? s : undefined;
     };
-    const settled = await settleWithin(items, (item) => {
-        const s = remembered(item);
-        return s ? Promise.reject(new NoAnswerError(`${s.message} (earlier in this run)`)) : probe(item);
-    }, deadlineMs);
+    const settled = await settleWithin(
+        items,
+        (item) => {
+            const s = remembered(item);
+            return s ? Promise.reject(new NoAnswerError(`${s.message} (earlier in this run)`)) : probe(item);
+        },
+        deadlineMs,
+    );
     settled.forEach((r, i) => {
         if (r.status === "rejected" && r.reason instanceof NoAnswerError && !remembered(items[i])) {
             silent.set(endpoint(items[i]), { message: r.reason.message, until: Date.now() + SILENCE_MEMORY_MS });
@@ -108,10 +128,18 @@ export function reachVerdict(step: "plan" | "act", reach: Reach): ReachVerdict {
         const missing = [...lostNodes.filter((n) => n.schedulable), ...lostSlbs];
         if (missing.length === 0) return { kind: "go", leftOut: lostNodes.map((n) => n.name) };
         const nodes = lostNodes.filter((n) => n.schedulable);
-        const what = [nodes.length ? named("node", nodes) : "", lostSlbs.length ? named("load balancer", lostSlbs) : ""].filter(Boolean).join(" and ");
-        return { kind: "unknown", nodes: nodes.map((n) => n.name), slbs: lostSlbs.map((s) => s.name), reason: `${what} could not be reached from here (${why(missing)})` };
+        const what = [nodes.length ? named("node", nodes) : "", lostSlbs.length ? named("load balancer", lostSlbs) : ""]
+            .filter(Boolean)
+            .join(" and ");
+        return {
+            kind: "unknown",
+            nodes: nodes.map((n) => n.name),
+            slbs: lostSlbs.map((s) => s.name),
+            reason: `${what} could not be reached from here (${why(missing)})`,
+        };
     }
-    if (lostSlbs.length) return { kind: "fail", reason: `${named("load balancer", lostSlbs)} could not be reached (${why(lostSlbs)}): nothing was changed` };
+    if (lostSlbs.length)
+        return { kind: "fail", reason: `${named("load balancer", lostSlbs)} could not be reached (${why(lostSlbs)}): nothing was changed` };
     const schedulable = reach.nodes.filter((n) => n.schedulable);
     if (schedulable.length > 0 && schedulable.every((n) => n.error !== undefined)) {
         return { kind: "fail", reason: `no schedulable node answers (${why(schedulable)}): nothing was changed` };

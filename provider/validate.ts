@@ -17,11 +17,11 @@ export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const isUnknown = (v: unknown): boolean => v === UNKNOWN;
 
 /** Whether a value (deeply) holds something Pulumi does not know yet during preview. */
-export const holdsUnknown = (v: unknown): boolean =>
-    isUnknown(v) || (typeof v === "object" && v !== null && Object.values(v).some(holdsUnknown));
+export const holdsUnknown = (v: unknown): boolean => isUnknown(v) || (typeof v === "object" && v !== null && Object.values(v).some(holdsUnknown));
 
 // Docker's reference grammar, simplified: [registry[:port]/]path[:tag][@digest]
-const IMAGE_REF = /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const IMAGE_REF =
+    /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const DNS_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOST = /^[a-zA-Z0-9.:-]+$/;
 
@@ -97,7 +97,8 @@ function validateNodes(c: Checker, property: string, nodes: unknown): void {
                 if (cl.instanceId !== undefined && cl.eniId !== undefined) c.fail(`${p}.cloud`, "takes instanceId or eniId, not both");
                 for (const key of ["instanceId", "eniId"] as const) {
                     c.known(cl[key], (v) => {
-                        if (typeof v !== "string" || v.trim() === "") c.fail(`${p}.cloud.${key}`, `must be a non-empty string, got ${JSON.stringify(v)}`);
+                        if (typeof v !== "string" || v.trim() === "")
+                            c.fail(`${p}.cloud.${key}`, `must be a non-empty string, got ${JSON.stringify(v)}`);
                     });
                 }
             });
@@ -107,7 +108,8 @@ function validateNodes(c: Checker, property: string, nodes: unknown): void {
             validateCredentials(c, p, n);
             c.known(n.labels, (labels) => {
                 for (const key of Object.keys(labels)) {
-                    if (!LABEL_KEY.test(key)) c.fail(`${p}.labels.${key}`, `no placement constraint can address this key: use letters, digits, '_', '.', '-' and '/'`);
+                    if (!LABEL_KEY.test(key))
+                        c.fail(`${p}.labels.${key}`, `no placement constraint can address this key: use letters, digits, '_', '.', '-' and '/'`);
                 }
             });
         });
@@ -124,7 +126,8 @@ function validateRegistries(c: Checker, registries: unknown): void {
                 if (!isUnknown(v) && (typeof v !== "string" || v === "")) c.fail(`registries[${i}].${key}`, "is required (a non-empty string)");
             }
             c.known(r?.server, (s) => {
-                if (typeof s === "string" && s && !HOST.test(s.replace(/^https?:\/\//, ""))) c.fail(`registries[${i}].server`, `must be a registry host[:port], got ${JSON.stringify(s)}`);
+                if (typeof s === "string" && s && !HOST.test(s.replace(/^https?:\/\//, "")))
+                    c.fail(`registries[${i}].server`, `must be a registry host[:port], got ${JSON.stringify(s)}`);
             });
             c.known(r?.ca, (pem) => {
                 try {
@@ -158,7 +161,10 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
     const c = new Checker();
     c.name("name", args.name);
     validateImage(c, args.image);
-    c.known(args.cluster?.nodes, (ns) => Array.isArray(ns) && ns.forEach((n, i) => c.known(n, (node) => validateCredentials(c, `cluster.nodes[${i}]`, node))));
+    c.known(
+        args.cluster?.nodes,
+        (ns) => Array.isArray(ns) && ns.forEach((n, i) => c.known(n, (node) => validateCredentials(c, `cluster.nodes[${i}]`, node))),
+    );
     c.integer("replicas", args.replicas, 0, 1000);
     c.known(args.ports, (ports) => {
         if (!Array.isArray(ports)) return c.fail("ports", "must be a list");
@@ -193,7 +199,8 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         c.integer("healthCheck.port", h.port, 1, 65535);
         c.known(h.port, (port) => {
             const ports = Array.isArray(args.ports) ? args.ports.map((p) => p.containerPort) : undefined;
-            if (ports && !ports.some(isUnknown) && !ports.includes(port)) c.fail("healthCheck.port", `${port} is not one of the service's container ports (${ports.join(", ") || "none"})`);
+            if (ports && !ports.some(isUnknown) && !ports.includes(port))
+                c.fail("healthCheck.port", `${port} is not one of the service's container ports (${ports.join(", ") || "none"})`);
         });
         c.positive("healthCheck.intervalSeconds", h.intervalSeconds);
         c.positive("healthCheck.timeoutSeconds", h.timeoutSeconds);
@@ -224,7 +231,8 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
         c.integer("release.batchSize", r.batchSize, 1, 1000);
         c.integer("release.pauseSeconds", r.pauseSeconds, 0, 24 * 3600);
         c.known(r.circuitBreakerShare, (v) => {
-            if (typeof v !== "number" || v < 0 || v > 1) c.fail("release.circuitBreakerShare", `must be a number from 0 to 1, got ${JSON.stringify(v)}`);
+            if (typeof v !== "number" || v < 0 || v > 1)
+                c.fail("release.circuitBreakerShare", `must be a number from 0 to 1, got ${JSON.stringify(v)}`);
         });
         c.known(r.strategy, (st) => {
             if (st !== "blueGreen" && st !== "stopFirst") c.fail("release.strategy", `must be "blueGreen" or "stopFirst", got ${JSON.stringify(st)}`);
@@ -240,7 +248,10 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
             if (b.slb?.driver === "aliyun") {
                 for (const n of Array.isArray(args.cluster?.nodes) ? args.cluster!.nodes : []) {
                     if (!isUnknown(n) && !n.cloud?.instanceId && !n.cloud?.eniId) {
-                        c.fail(`cluster.nodes[${n.name}].cloud`, `binding ${b.slb.name} is an Aliyun CLB: every node needs cloud.instanceId (ECS) or cloud.eniId`);
+                        c.fail(
+                            `cluster.nodes[${n.name}].cloud`,
+                            `binding ${b.slb.name} is an Aliyun CLB: every node needs cloud.instanceId (ECS) or cloud.eniId`,
+                        );
                     }
                 }
             }
@@ -249,7 +260,8 @@ export function validateService(args: Partial<ServiceArgs>): Failure[] {
                 names.add(n);
             });
             c.known(b.containerPort, (p) => {
-                if (!containerPorts.includes(p)) c.fail(`bindings[${i}].containerPort`, `${p} is not one of the service's ports (${containerPorts.join(", ") || "none"})`);
+                if (!containerPorts.includes(p))
+                    c.fail(`bindings[${i}].containerPort`, `${p} is not one of the service's ports (${containerPorts.join(", ") || "none"})`);
             });
             if (b.containerPort === undefined && Array.isArray(args.ports) && args.ports.length === 0) {
                 c.fail(`bindings[${i}]`, "the service publishes no port to bind");
@@ -269,22 +281,26 @@ export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
     const constraints: Constraint[] = [];
     c.known(p, (placement) => {
         c.known(placement.constraints, (list) =>
-            list.forEach((text, i) => c.known(text, (t) => {
-                try {
-                    constraints.push(parseConstraint(t));
-                } catch (e: any) {
-                    c.fail(`placement.constraints[${i}]`, e.message);
-                }
-            })),
+            list.forEach((text, i) =>
+                c.known(text, (t) => {
+                    try {
+                        constraints.push(parseConstraint(t));
+                    } catch (e: any) {
+                        c.fail(`placement.constraints[${i}]`, e.message);
+                    }
+                }),
+            ),
         );
         c.known(placement.affinity, (list) =>
-            list.forEach((text, i) => c.known(text, (t) => {
-                try {
-                    parseAffinity(t);
-                } catch (e: any) {
-                    c.fail(`placement.affinity[${i}]`, e.message);
-                }
-            })),
+            list.forEach((text, i) =>
+                c.known(text, (t) => {
+                    try {
+                        parseAffinity(t);
+                    } catch (e: any) {
+                        c.fail(`placement.affinity[${i}]`, e.message);
+                    }
+                }),
+            ),
         );
         c.integer("placement.maxPerNode", placement.maxPerNode, 1, 1000);
         c.known(placement.zones, (z) => {
@@ -303,7 +319,10 @@ export function validatePlacement(args: Partial<ServiceArgs>): Failure[] {
     constraints.forEach((k, i) => {
         const label = k.key.startsWith("node.labels.") ? k.key.slice("node.labels.".length) : undefined;
         if (label && !nodes.some((n) => n.labels && label in n.labels)) {
-            c.fail(`placement.constraints[${i}]`, `no node has label "${label}" (nodes: ${nodes.map((n) => `${n.name} ${JSON.stringify(n.labels ?? {})}`).join(", ")})`);
+            c.fail(
+                `placement.constraints[${i}]`,
+                `no node has label "${label}" (nodes: ${nodes.map((n) => `${n.name} ${JSON.stringify(n.labels ?? {})}`).join(", ")})`,
+            );
         }
     });
     // Whether the replicas fit the eligible nodes is the planner's to say: check runs it on what really runs.
@@ -333,7 +352,11 @@ export function validateSlbBinding(args: Partial<SlbBindingArgs>): Failure[] {
             for (const key of ["host", "user"] as const) {
                 if (!ssh[key]) c.fail(`haproxy.ssh.${key}`, "is required");
                 c.known(ssh[key], (v) => {
-                    if (typeof v !== "string" || (key === "host" && !HOST.test(v))) c.fail(`haproxy.ssh.${key}`, `must be ${key === "host" ? "an IP address or host name" : "a user name"}, got ${JSON.stringify(v)}`);
+                    if (typeof v !== "string" || (key === "host" && !HOST.test(v)))
+                        c.fail(
+                            `haproxy.ssh.${key}`,
+                            `must be ${key === "host" ? "an IP address or host name" : "a user name"}, got ${JSON.stringify(v)}`,
+                        );
                 });
             }
             for (const f of sshKeyFaults(ssh, (v) => !isUnknown(v))) c.fail(`haproxy.ssh.${f.field}`, f.reason);
@@ -358,18 +381,21 @@ export function validateSlbBinding(args: Partial<SlbBindingArgs>): Failure[] {
 }
 
 function validateAliyun(c: Checker, a: SlbBindingArgs["aliyun"]): void {
-    if (!a) return c.fail("aliyun", "is required with driver \"aliyun\" (loadBalancerId, region)");
+    if (!a) return c.fail("aliyun", 'is required with driver "aliyun" (loadBalancerId, region)');
     c.known(a, (v) => {
         c.known(v.loadBalancerId, (id) => {
-            if (typeof id !== "string" || !/^lb-[a-z0-9]+$/.test(id)) c.fail("aliyun.loadBalancerId", `must be a CLB instance id like lb-bp1o94dp5i6earr9g6d1l, got ${JSON.stringify(id)}`);
+            if (typeof id !== "string" || !/^lb-[a-z0-9]+$/.test(id))
+                c.fail("aliyun.loadBalancerId", `must be a CLB instance id like lb-bp1o94dp5i6earr9g6d1l, got ${JSON.stringify(id)}`);
         });
         c.known(v.region, (r) => {
-            if (typeof r !== "string" || !/^[a-z]+(-[a-z0-9]+)+$/.test(r)) c.fail("aliyun.region", `must be a region id like cn-hangzhou, got ${JSON.stringify(r)}`);
+            if (typeof r !== "string" || !/^[a-z]+(-[a-z0-9]+)+$/.test(r))
+                c.fail("aliyun.region", `must be a region id like cn-hangzhou, got ${JSON.stringify(r)}`);
         });
         c.known(v.endpoint, (e) => {
             if (typeof e !== "string" || !/^https?:\/\//.test(e)) c.fail("aliyun.endpoint", `must be an http(s) URL, got ${JSON.stringify(e)}`);
         });
-        if ((v.accessKeyId === undefined) !== (v.accessKeySecret === undefined)) c.fail("aliyun.accessKeySecret", "aliyun.accessKeyId and aliyun.accessKeySecret go together (or both from the environment)");
+        if ((v.accessKeyId === undefined) !== (v.accessKeySecret === undefined))
+            c.fail("aliyun.accessKeySecret", "aliyun.accessKeyId and aliyun.accessKeySecret go together (or both from the environment)");
     });
 }
 
@@ -396,19 +422,27 @@ export function validateRotation(args: Partial<RegistryRotationArgs>): Failure[]
     if (!args.node) c.fail("node", "is required");
     c.known(args.cluster?.nodes, (nodes) => {
         c.known(args.node, (n) => {
-            if (!nodes.some((x) => x.name === n)) c.fail("node", `${JSON.stringify(n)} is not a node of cluster ${args.cluster!.name} (nodes: ${nodes.map((x) => x.name).join(", ")})`);
+            if (!nodes.some((x) => x.name === n))
+                c.fail("node", `${JSON.stringify(n)} is not a node of cluster ${args.cluster!.name} (nodes: ${nodes.map((x) => x.name).join(", ")})`);
         });
     });
     c.known(args.storage, (s) => {
-        if (s.kind !== "volume" && s.kind !== "s3") return c.fail("storage.kind", `must be "volume" or "s3", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
+        if (s.kind !== "volume" && s.kind !== "s3")
+            return c.fail("storage.kind", `must be "volume" or "s3", got ${JSON.stringify((s as { kind: unknown }).kind)}`);
         if (s.kind === "s3" && !s.region) c.fail("storage.region", "is required for s3 storage");
-        if (s.kind === "s3" && Boolean(s.accessKey) !== Boolean(s.secretKey)) c.fail("storage.secretKey", "accessKey and secretKey go together (or neither, for instance credentials)");
+        if (s.kind === "s3" && Boolean(s.accessKey) !== Boolean(s.secretKey))
+            c.fail("storage.secretKey", "accessKey and secretKey go together (or neither, for instance credentials)");
     });
     if (!args.binding) c.fail("binding", "is required (the stable address for push and pull)");
     c.known(args.binding, (b) => {
         // TLS ends at the bucket registries: HTTP mode, or an HTTP health check, would speak plain HTTP to them.
-        if (!isUnknown(b.protocol) && b.protocol !== "tcp") c.fail("binding", `must forward connections (protocol "tcp"), so that TLS reaches the bucket registries; got protocol ${JSON.stringify(b.protocol ?? "http")}`);
-        if (b.healthCheck?.httpPath) c.fail("binding", "must not have healthCheck.httpPath: the bucket registries answer HTTPS only (a TCP check is used)");
+        if (!isUnknown(b.protocol) && b.protocol !== "tcp")
+            c.fail(
+                "binding",
+                `must forward connections (protocol "tcp"), so that TLS reaches the bucket registries; got protocol ${JSON.stringify(b.protocol ?? "http")}`,
+            );
+        if (b.healthCheck?.httpPath)
+            c.fail("binding", "must not have healthCheck.httpPath: the bucket registries answer HTTPS only (a TCP check is used)");
     });
     validateRotationTls(c, args);
     validateRotationUsers(c, args.users);
@@ -417,7 +451,8 @@ export function validateRotation(args: Partial<RegistryRotationArgs>): Failure[]
 
 /** The certificate and key parse, belong together and name every address clients use (never quoted). */
 function validateRotationTls(c: Checker, args: Partial<RegistryRotationArgs>): void {
-    if (args.tls === undefined || args.tls === null) return c.fail("tls", "is required: {certificate, key, ca?} (the bucket registries serve HTTPS only)");
+    if (args.tls === undefined || args.tls === null)
+        return c.fail("tls", "is required: {certificate, key, ca?} (the bucket registries serve HTTPS only)");
     c.known(args.tls, (tls) => {
         let certificate: X509Certificate | undefined;
         c.known(tls.certificate, (pem) => {
@@ -431,7 +466,8 @@ function validateRotationTls(c: Checker, args: Partial<RegistryRotationArgs>): v
         if (!tls.key) c.fail("tls.key", "is required: the certificate's PEM private key");
         c.known(tls.key, (pem) => {
             try {
-                if (certificate && !certificate.checkPrivateKey(createPrivateKey(pem))) c.fail("tls.key", "is not the private key of tls.certificate");
+                if (certificate && !certificate.checkPrivateKey(createPrivateKey(pem)))
+                    c.fail("tls.key", "is not the private key of tls.certificate");
             } catch {
                 // The parser's message can echo parts of the input: say only what it is not.
                 c.fail("tls.key", "is not an unencrypted PEM private key");
@@ -446,7 +482,10 @@ function validateRotationTls(c: Checker, args: Partial<RegistryRotationArgs>): v
         });
         if (!certificate) return;
         const node = args.cluster?.nodes?.find((n) => n.name === args.node);
-        for (const [what, host] of [["the binding's listen address", args.binding?.listen?.address], [`node ${args.node}'s address`, node?.address]] as const) {
+        for (const [what, host] of [
+            ["the binding's listen address", args.binding?.listen?.address],
+            [`node ${args.node}'s address`, node?.address],
+        ] as const) {
             if (typeof host !== "string" || isUnknown(host) || !host) continue;
             const named = /^[\d.]+$|:/.test(host) ? certificate.checkIP(host) : certificate.checkHost(host);
             if (!named) c.fail("tls.certificate", `does not name ${host} (${what}): clients would refuse it`);
@@ -461,7 +500,8 @@ function validateRotationUsers(c: Checker, users: unknown): void {
         const seen = new Set<string>();
         us.forEach((u, i) => {
             c.known(u?.username, (name) => {
-                if (typeof name !== "string" || !/^[^:\s]+$/.test(name)) c.fail(`users[${i}].username`, `must be a non-empty name without ':' or spaces, got ${JSON.stringify(name)}`);
+                if (typeof name !== "string" || !/^[^:\s]+$/.test(name))
+                    c.fail(`users[${i}].username`, `must be a non-empty name without ':' or spaces, got ${JSON.stringify(name)}`);
                 else if (seen.has(name)) c.fail(`users[${i}].username`, `${JSON.stringify(name)} is listed twice`);
                 else seen.add(name);
             });

@@ -53,11 +53,14 @@ async function main() {
         .option("--dry-run", "say how many resources would change, import nothing")
         .parse();
     const opts = cli.opts();
-    const pulumi = (args: string[]) => execFileSync("pulumi", [...args, "--stack", opts.stack], { cwd: opts.cwd, encoding: "utf8", maxBuffer: 1 << 30 });
+    const pulumi = (args: string[]) =>
+        execFileSync("pulumi", [...args, "--stack", opts.stack], { cwd: opts.cwd, encoding: "utf8", maxBuffer: 1 << 30 });
     const exported = JSON.parse(pulumi(["stack", "export"]));
     const changed = await restate(exported.deployment);
     if (changed === 0 || opts.dryRun) {
-        console.log(`berth-restate: ${changed} resource(s) of stack ${opts.stack} ${opts.dryRun ? "would change" : "already load berth by package name"}`);
+        console.log(
+            `berth-restate: ${changed} resource(s) of stack ${opts.stack} ${opts.dryRun ? "would change" : "already load berth by package name"}`,
+        );
         return;
     }
     const dir = mkdtempSync(path.join(os.tmpdir(), "berth-restate-"));

@@ -56,7 +56,8 @@ class Deriver {
         if (parts.every((t) => t.flags & ts.TypeFlags.BooleanLike)) return { type: "boolean" };
         if (parts.every((t) => t.flags & ts.TypeFlags.StringLiteral)) return this.enumeration(parts as ts.StringLiteralType[], type, where);
         if (parts.every((t) => t.flags & ts.TypeFlags.StringLike)) return { type: "string" };
-        if (parts.every((t) => t.flags & ts.TypeFlags.NumberLike)) return { type: where && ts.getJSDocTags(where).some((t) => t.tagName.text === "fractional") ? "number" : "integer" };
+        if (parts.every((t) => t.flags & ts.TypeFlags.NumberLike))
+            return { type: where && ts.getJSDocTags(where).some((t) => t.tagName.text === "fractional") ? "number" : "integer" };
         if (parts.length !== 1) throw new Error(`cannot describe the union ${this.checker.typeToString(type)} in a schema`);
         const t = parts[0];
         if (this.checker.isArrayType(t)) return { type: "array", items: this.type(this.checker.getTypeArguments(t as ts.TypeReference)[0], where) };
@@ -103,7 +104,12 @@ class Deriver {
             this.pending.add(name);
             const docs = t.symbol ? ts.displayPartsToString(t.symbol.getDocumentationComment(this.checker)).trim() : "";
             const o = this.object(t, name);
-            this.types[name] = { type: "object", ...(docs ? { description: docs } : {}), properties: o.properties, ...(o.required.length ? { required: o.required } : {}) };
+            this.types[name] = {
+                type: "object",
+                ...(docs ? { description: docs } : {}),
+                properties: o.properties,
+                ...(o.required.length ? { required: o.required } : {}),
+            };
         }
         return name;
     }
@@ -144,13 +150,18 @@ export function deriveSchema(typesFile = TYPES_FILE, served: Served = { resource
             required: outs.required,
         };
     }
-    for (const [token, r] of Object.entries(resources)) if (!(r as { description: string }).description) deriver.undocumented.push(`${token} (its inputs' interface)`);
+    for (const [token, r] of Object.entries(resources))
+        if (!(r as { description: string }).description) deriver.undocumented.push(`${token} (its inputs' interface)`);
     if (deriver.undocumented.length) throw new Error(`document these (a JSDoc comment): ${deriver.undocumented.join(", ")}`);
     const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8"));
     // The Go SDK's module path is where the repository would publish it, so that a `replace` can later be dropped.
     const repo = new URL(pkg.repository.url);
     const goModule = `${repo.host}${repo.pathname}/sdk/go`;
-    const sorted = Object.fromEntries(Object.keys(deriver.types).sort().map((k) => [`berth:index:${k}`, deriver.types[k]]));
+    const sorted = Object.fromEntries(
+        Object.keys(deriver.types)
+            .sort()
+            .map((k) => [`berth:index:${k}`, deriver.types[k]]),
+    );
     return {
         name: "berth",
         displayName: "berth",

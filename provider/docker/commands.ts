@@ -15,7 +15,13 @@ export interface CommandResult {
 export interface CommandRunner {
     execIn(containerId: string, command: string[], env: Record<string, string>, timeoutSeconds: number): Promise<CommandResult>;
     /** `labels`: the owner's, on the one-off container beside berth's own hook label. */
-    runOnce(image: string, command: string[], env: Record<string, string>, timeoutSeconds: number, labels?: Record<string, string>): Promise<CommandResult>;
+    runOnce(
+        image: string,
+        command: string[],
+        env: Record<string, string>,
+        timeoutSeconds: number,
+        labels?: Record<string, string>,
+    ): Promise<CommandResult>;
 }
 
 const envList = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
@@ -31,7 +37,7 @@ function withTimeout<T>(what: string, seconds: number, work: Promise<T>): Promis
 /** Docker's multiplexed log format: frames of an 8-byte header (stream, size) and the payload. */
 export function demux(buf: Buffer): string {
     const frames: Buffer[] = [];
-    for (let i = 0; i + 8 <= buf.length; ) {
+    for (let i = 0; i + 8 <= buf.length;) {
         const size = buf.readUInt32BE(i + 4);
         frames.push(buf.subarray(i + 8, i + 8 + size));
         i += 8 + size;
@@ -52,13 +58,28 @@ export class DockerCommands implements CommandRunner {
         const output: Buffer[] = [];
         const sink = new PassThrough().on("data", (d: Buffer) => output.push(d));
         this.docker.modem.demuxStream(stream, sink, sink);
-        await withTimeout(`command in ${containerId.slice(0, 12)} on ${this.node.name}`, timeoutSeconds, new Promise((resolve) => stream.on("end", resolve)));
+        await withTimeout(
+            `command in ${containerId.slice(0, 12)} on ${this.node.name}`,
+            timeoutSeconds,
+            new Promise((resolve) => stream.on("end", resolve)),
+        );
         const { ExitCode } = await exec.inspect();
         return { exitCode: ExitCode ?? -1, output: Buffer.concat(output).toString("utf8") };
     }
 
-    async runOnce(image: string, command: string[], env: Record<string, string>, timeoutSeconds: number, labels: Record<string, string> = {}): Promise<CommandResult> {
-        const container = await this.docker.createContainer({ Image: image, Cmd: command, Env: envList(env), Labels: { ...labels, "berth.hook": "true" } });
+    async runOnce(
+        image: string,
+        command: string[],
+        env: Record<string, string>,
+        timeoutSeconds: number,
+        labels: Record<string, string> = {},
+    ): Promise<CommandResult> {
+        const container = await this.docker.createContainer({
+            Image: image,
+            Cmd: command,
+            Env: envList(env),
+            Labels: { ...labels, "berth.hook": "true" },
+        });
         try {
             await container.start();
             const { StatusCode } = await withTimeout(`one-off container of ${image} on ${this.node.name}`, timeoutSeconds, container.wait());

@@ -46,7 +46,13 @@ export class NodeConnection {
             const tls = this.node.tls;
             if (!tls) return { host: url.hostname, port: Number(url.port), protocol: "http" };
             const credentials = { ca: tls.ca, cert: tls.cert, key: tls.key };
-            return { host: url.hostname, port: Number(url.port), protocol: "https", ...credentials, agent: new https.Agent({ keepAlive: true, ...credentials }) };
+            return {
+                host: url.hostname,
+                port: Number(url.port),
+                protocol: "https",
+                ...credentials,
+                agent: new https.Agent({ keepAlive: true, ...credentials }),
+            };
         }
         const agent = new SshAgent({
             host: url.hostname,

@@ -32,7 +32,8 @@ export function hostKeyBlobs(text: string): Buffer[] {
             const words = line.split(/\s+/);
             const at = words.findIndex((w) => /^(ssh-|ecdsa-|sk-)/.test(w));
             const parsed = at >= 0 && words[at + 1] ? ssh2Utils.parseKey(`${words[at]} ${words[at + 1]}`) : new Error("no key type");
-            if (parsed instanceof Error || Array.isArray(parsed)) throw new Error("not an SSH public key line (expected e.g. \"ssh-ed25519 AAAA...\" as in ssh_host_ed25519_key.pub or known_hosts)");
+            if (parsed instanceof Error || Array.isArray(parsed))
+                throw new Error('not an SSH public key line (expected e.g. "ssh-ed25519 AAAA..." as in ssh_host_ed25519_key.pub or known_hosts)');
             return parsed.getPublicSSH();
         });
 }
@@ -71,14 +72,18 @@ function tlsFaults(tls: NonNullable<NodeSpec["tls"]>, known: (v: unknown) => boo
         if (certs.cert && !certs.cert.checkPrivateKey(key)) faults.push({ field: "tls.key", reason: "is not the private key of tls.cert" });
     } catch {
         // The parser's message can echo parts of the input: say only what it is not.
-        faults.push({ field: "tls.key", reason: "is not an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----)" });
+        faults.push({
+            field: "tls.key",
+            reason: "is not an unencrypted PEM private key (-----BEGIN PRIVATE KEY----- or -----BEGIN EC/RSA PRIVATE KEY-----)",
+        });
     }
     return faults;
 }
 
 function sshFaults(node: NodeSpec, known: (v: unknown) => boolean): NodeFault[] {
     const ssh = node.ssh;
-    if (!ssh) return [{ field: "ssh", reason: "is required for ssh:// nodes: { privateKey, hostPublicKey } (berth never trusts a host key on first use)" }];
+    if (!ssh)
+        return [{ field: "ssh", reason: "is required for ssh:// nodes: { privateKey, hostPublicKey } (berth never trusts a host key on first use)" }];
     const faults = sshKeyFaults(ssh, known).map((f) => ({ ...f, field: `ssh.${f.field}` }));
     if (known(ssh.user) && !sshUser(node)) faults.push({ field: "ssh.user", reason: "is required (or give it in the URL: ssh://user@host)" });
     return faults;
@@ -90,7 +95,10 @@ export function sshKeyFaults(ssh: { privateKey?: unknown; hostPublicKey?: unknow
     if (known(ssh.privateKey)) {
         const parsed = isText(ssh.privateKey) ? ssh2Utils.parseKey(ssh.privateKey) : new Error("missing");
         if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey()) {
-            faults.push({ field: "privateKey", reason: "is not an unencrypted private key in OpenSSH or PEM format (-----BEGIN OPENSSH PRIVATE KEY-----)" });
+            faults.push({
+                field: "privateKey",
+                reason: "is not an unencrypted private key in OpenSSH or PEM format (-----BEGIN OPENSSH PRIVATE KEY-----)",
+            });
         }
     }
     if (known(ssh.hostPublicKey)) {

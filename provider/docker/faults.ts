@@ -12,8 +12,12 @@ export interface ConnectionContext {
 
 // Node's codes when the node's server certificate does not chain to tls.ca.
 const NOT_SIGNED_BY_CA = new Set([
-    "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-    "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT", "CERT_SIGNATURE_FAILURE",
+    "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+    "UNABLE_TO_GET_ISSUER_CERT",
+    "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+    "SELF_SIGNED_CERT_IN_CHAIN",
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "CERT_SIGNATURE_FAILURE",
 ]);
 const UNREACHABLE = new Set(["ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "ECONNRESET", "EPIPE"]);
 
@@ -42,31 +46,52 @@ export function connectionFault(node: NodeSpec, e: any, context: ConnectionConte
 
     if (scheme === "ssh") {
         if (/Host denied \(verification failed\)/.test(message)) {
-            return { field: "ssh.hostPublicKey", reason: `the node presented host key ${context.presentedHostKey ?? "(unknown)"}, which ssh.hostPublicKey does not list: refused (berth never trusts a host key on first use)` };
+            return {
+                field: "ssh.hostPublicKey",
+                reason: `the node presented host key ${context.presentedHostKey ?? "(unknown)"}, which ssh.hostPublicKey does not list: refused (berth never trusts a host key on first use)`,
+            };
         }
         if (e?.level === "client-authentication") {
-            return { field: "ssh.privateKey", reason: `the node refused the key for user ${sshUser(node)} (is its public key in that user's authorized_keys on the node?)` };
+            return {
+                field: "ssh.privateKey",
+                reason: `the node refused the key for user ${sshUser(node)} (is its public key in that user's authorized_keys on the node?)`,
+            };
         }
         if (e?.level === "client-timeout") return { field: "docker", reason: `no SSH server answered on ${where} within the handshake timeout` };
         if (/^docker system dial-stdio/.test(message)) return { field: "docker", reason: `${message} (can user ${sshUser(node)} run docker there?)` };
     }
     if (scheme === "tcp") {
         if (code && NOT_SIGNED_BY_CA.has(code)) {
-            return { field: "tls.ca", reason: `the node's server certificate is not signed by tls.ca (${code}): give the CA that issued the certificate of the node's dockerd (--tlscert)` };
+            return {
+                field: "tls.ca",
+                reason: `the node's server certificate is not signed by tls.ca (${code}): give the CA that issued the certificate of the node's dockerd (--tlscert)`,
+            };
         }
         if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-            return { field: "docker", reason: `the node's server certificate does not cover ${host} (${e?.reason ?? message}): connect by a name or address the certificate lists, or reissue it` };
+            return {
+                field: "docker",
+                reason: `the node's server certificate does not cover ${host} (${e?.reason ?? message}): connect by a name or address the certificate lists, or reissue it`,
+            };
         }
         if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID") {
-            return { field: "docker", reason: `the node's server certificate is not valid now (${code}): renew the certificate of the node's dockerd` };
+            return {
+                field: "docker",
+                reason: `the node's server certificate is not valid now (${code}): renew the certificate of the node's dockerd`,
+            };
         }
         if (code === "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED" || /certificate required/i.test(message)) {
             return { field: "tls.cert", reason: "the node requires a client certificate: set tls.cert and tls.key" };
         }
         // The node's TLS alert, in the code or (when it arrives after the handshake) only in the message.
-        const alert = /alert (bad certificate|certificate expired|unknown ca|certificate unknown|unsupported certificate|certificate revoked|decrypt error)/i.exec(`${(code ?? "").replace(/_/g, " ")} ${message}`);
+        const alert =
+            /alert (bad certificate|certificate expired|unknown ca|certificate unknown|unsupported certificate|certificate revoked|decrypt error)/i.exec(
+                `${(code ?? "").replace(/_/g, " ")} ${message}`,
+            );
         if (alert) {
-            return { field: "tls.cert", reason: `the node refused the client certificate (${alert[1].toLowerCase()})${clientCertNote(node, context.now ?? new Date())}` };
+            return {
+                field: "tls.cert",
+                reason: `the node refused the client certificate (${alert[1].toLowerCase()})${clientCertNote(node, context.now ?? new Date())}`,
+            };
         }
         if (e?.statusCode === 400 && /HTTPS server/i.test(message)) {
             return { field: "tls", reason: "the node's dockerd speaks TLS: set tls { ca, cert, key }" };
@@ -93,7 +118,12 @@ export function connectionFault(node: NodeSpec, e: any, context: ConnectionConte
  * `noAnswer`: nothing answered there (see reach.ts), as opposed to an answer that refused us.
  */
 export class NodeConnectionError extends Error {
-    constructor(readonly node: string, readonly field: string, readonly reason: string, readonly noAnswer = false) {
+    constructor(
+        readonly node: string,
+        readonly field: string,
+        readonly reason: string,
+        readonly noAnswer = false,
+    ) {
         super(field === "docker" ? reason : `${field}: ${reason}`);
     }
 }

@@ -102,7 +102,10 @@ export class DockerHost implements HostClient {
     private readonly connection: NodeConnection;
     private readonly docker: Docker;
     /** `registries`: credentials the pulls of this host use, chosen by the image's registry. */
-    constructor(readonly spec: NodeSpec, private readonly registries?: RegistryCredentials[]) {
+    constructor(
+        readonly spec: NodeSpec,
+        private readonly registries?: RegistryCredentials[],
+    ) {
         this.connection = new NodeConnection(spec);
         this.docker = this.connection.docker(REQUEST_TIMEOUT_MS);
     }
@@ -112,13 +115,25 @@ export class DockerHost implements HostClient {
 
     /** Errors name the node field at fault (see faults.ts). */
     async ping(): Promise<void> {
-        await this.connection.docker(PING_TIMEOUT_MS).ping().catch((e) => Promise.reject(this.connection.explain(e)));
+        await this.connection
+            .docker(PING_TIMEOUT_MS)
+            .ping()
+            .catch((e) => Promise.reject(this.connection.explain(e)));
     }
 
     async info(): Promise<HostInfo> {
-        const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]).catch((e) => Promise.reject(this.connection.explain(e)));
+        const [info, version] = await Promise.all([this.docker.info(), this.docker.version()]).catch((e) =>
+            Promise.reject(this.connection.explain(e)),
+        );
         const backing = (info.DriverStatus as string[][] | undefined)?.find(([k]) => k === "Backing Filesystem")?.[1] ?? "";
-        return { engineVersion: version.Version, apiVersion: version.ApiVersion, cpus: info.NCPU, memoryBytes: info.MemTotal, storageDriver: info.Driver, backingFilesystem: backing };
+        return {
+            engineVersion: version.Version,
+            apiVersion: version.ApiVersion,
+            cpus: info.NCPU,
+            memoryBytes: info.MemTotal,
+            storageDriver: info.Driver,
+            backingFilesystem: backing,
+        };
     }
 
     async list(labels: Record<string, string>): Promise<ContainerState[]> {
@@ -129,7 +144,12 @@ export class DockerHost implements HostClient {
 
     async running(): Promise<RunningContainer[]> {
         const running = await this.docker.listContainers({ all: false });
-        return running.map((c) => ({ id: c.Id, service: c.Labels?.[LABEL.service], ...ownerOf(c.Labels), ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => p.PublicPort) }));
+        return running.map((c) => ({
+            id: c.Id,
+            service: c.Labels?.[LABEL.service],
+            ...ownerOf(c.Labels),
+            ports: (c.Ports ?? []).filter((p) => p.PublicPort).map((p) => p.PublicPort),
+        }));
     }
 
     async localDigest(ref: string): Promise<string | undefined> {
@@ -227,7 +247,10 @@ export class DockerHost implements HostClient {
             limits: {
                 nanoCpus: c.HostConfig.NanoCpus || undefined,
                 memoryBytes: c.HostConfig.Memory || undefined,
-                restartPolicy: { Name: c.HostConfig.RestartPolicy?.Name ?? "no", MaximumRetryCount: c.HostConfig.RestartPolicy?.MaximumRetryCount || undefined },
+                restartPolicy: {
+                    Name: c.HostConfig.RestartPolicy?.Name ?? "no",
+                    MaximumRetryCount: c.HostConfig.RestartPolicy?.MaximumRetryCount || undefined,
+                },
             },
         };
     }

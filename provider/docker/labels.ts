@@ -30,8 +30,6 @@ export function mintOwnerId(): string {
     return `o${randomBytes(4).toString("hex").slice(0, 7)}`;
 }
 
-
-
 /**
  * `<service>-<owner>-<slot>-<revision>-<nonce>`: a load balancer names its backends after the
  * containers, so the owner keeps one service name of two stacks (or of a resource and its forced

@@ -48,7 +48,11 @@ export async function withRetry<T>(what: string, progress: Progress, fn: () => P
  * pull, so preview can use it. `unreachable` says why when the registry cannot be reached from here
  * (a node may still reach it); a registry that answers with an error fails it.
  */
-export async function lookupDigest(image: string, registries: RegistryCredentials[] | undefined, progress: Progress): Promise<{ digest?: string; unreachable?: string }> {
+export async function lookupDigest(
+    image: string,
+    registries: RegistryCredentials[] | undefined,
+    progress: Progress,
+): Promise<{ digest?: string; unreachable?: string }> {
     const ref = parseReference(image);
     if (ref.digest) return { digest: image };
     const credentials = credentialsFor(ref.server, registries);
@@ -63,7 +67,12 @@ export async function lookupDigest(image: string, registries: RegistryCredential
 }
 
 /** repo@sha256 for the image, once per release: from the registry, or, when only the nodes reach it, by a node's pull of the tag. */
-export async function resolveDigest(image: string, registries: RegistryCredentials[] | undefined, hosts: HostClient[], progress: Progress): Promise<string> {
+export async function resolveDigest(
+    image: string,
+    registries: RegistryCredentials[] | undefined,
+    hosts: HostClient[],
+    progress: Progress,
+): Promise<string> {
     const { digest, unreachable } = await lookupDigest(image, registries, progress);
     if (digest) {
         if (digest !== image) progress(`image ${image} resolved to ${digest} by the registry`);

@@ -119,7 +119,10 @@ export class SshAgent extends http.Agent {
     destroy(): void {
         super.destroy();
         clearTimeout(this.idle);
-        this.client?.then((c) => c.end(), () => undefined);
+        this.client?.then(
+            (c) => c.end(),
+            () => undefined,
+        );
         this.client = undefined;
     }
 

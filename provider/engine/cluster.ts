@@ -14,7 +14,10 @@ import { NoAnswerError, noAnswer, Reach, reachVerdict, settleForPlan, settleWith
  * Each node's inventory, all asked within one deadline; for a node that does not answer, the node
  * field at fault (see docker/faults.ts) and whether anything answered there (see reach.ts).
  */
-async function probe(args: ClusterArgs, step: "plan" | "act"): Promise<Array<NodeInventory & { field?: string; reason?: string; noAnswer?: boolean }>> {
+async function probe(
+    args: ClusterArgs,
+    step: "plan" | "act",
+): Promise<Array<NodeInventory & { field?: string; reason?: string; noAnswer?: boolean }>> {
     const hosts = hostsFor(args.nodes);
     const info = (n: ClusterArgs["nodes"][number]) => hosts.get(n.name)!.info();
     const infos = step === "plan" ? await settleForPlan(args.nodes, (n) => n.docker, info) : await settleWithin(args.nodes, info);
@@ -23,7 +26,8 @@ async function probe(args: ClusterArgs, step: "plan" | "act"): Promise<Array<Nod
         if (info.status === "fulfilled") return { name: n.name, ...info.value, reachable: true };
         const e = info.reason;
         const none = { engineVersion: "", apiVersion: "", cpus: 0, memoryBytes: 0, storageDriver: "", backingFilesystem: "" };
-        const fault = e instanceof NodeConnectionError ? { field: e.field, reason: e.reason } : e instanceof NoAnswerError ? { reason: e.message } : {};
+        const fault =
+            e instanceof NodeConnectionError ? { field: e.field, reason: e.reason } : e instanceof NoAnswerError ? { reason: e.message } : {};
         return { name: n.name, ...none, reachable: false, error: e?.message ?? String(e), ...fault, noAnswer: noAnswer(e) };
     });
 }
@@ -51,11 +55,15 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
                 if (node.reachable) return;
                 const reason = node.reason ?? `does not answer: ${node.error}`;
                 // Not reachable from here (a runner outside the nodes' network): the rule in reach.ts decides.
-                if (node.noAnswer) unreached.push({ name: node.name, schedulable: known[i].schedulable !== false, error: `${known[i].docker}: ${reason}` });
+                if (node.noAnswer)
+                    unreached.push({ name: node.name, schedulable: known[i].schedulable !== false, error: `${known[i].docker}: ${reason}` });
                 // A cordoned node may be down for maintenance; every other node must answer.
                 else if (known[i].schedulable !== false) {
                     const index = (news.nodes as ClusterArgs["nodes"]).indexOf(known[i]);
-                    failures.push({ property: `nodes[${index}].${node.field ?? "docker"}`, reason: `Docker on node ${node.name} (${known[i].docker}): ${reason}` });
+                    failures.push({
+                        property: `nodes[${index}].${node.field ?? "docker"}`,
+                        reason: `Docker on node ${node.name} (${known[i].docker}): ${reason}`,
+                    });
                 }
             });
             const verdict = reachVerdict("plan", { nodes: unreached, slbs: [] });

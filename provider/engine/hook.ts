@@ -60,12 +60,14 @@ export const runners = { for: (node: NodeSpec): CommandRunner => new DockerComma
 
 export function validateHook(args: Partial<PostStartHookArgs>): Failure[] {
     const failures: Failure[] = [];
-    if (!Array.isArray(args.command) || args.command.length === 0) failures.push({ property: "command", reason: "must be a non-empty list of strings" });
+    if (!Array.isArray(args.command) || args.command.length === 0)
+        failures.push({ property: "command", reason: "must be a non-empty list of strings" });
     if (args.runIn !== undefined && !isUnknown(args.runIn) && !["firstContainer", "oneOff"].includes(args.runIn)) {
         failures.push({ property: "runIn", reason: `must be firstContainer or oneOff, got ${JSON.stringify(args.runIn)}` });
     }
     const t = args.timeoutSeconds;
-    if (t !== undefined && !isUnknown(t) && !(typeof t === "number" && t > 0)) failures.push({ property: "timeoutSeconds", reason: `must be a number above 0, got ${JSON.stringify(t)}` });
+    if (t !== undefined && !isUnknown(t) && !(typeof t === "number" && t > 0))
+        failures.push({ property: "timeoutSeconds", reason: `must be a number above 0, got ${JSON.stringify(t)}` });
     return failures;
 }
 
@@ -76,7 +78,13 @@ export function firstContainer(revision: string, containers: ContainerState[]): 
 
 const serviceId = (a: HookedServiceArgs) => `${a.cluster.name}/${a.name}`;
 const recorded = (args: PostStartHookArgs, containers: ContainerState[]): ServiceState => ({
-    ...args.serviceArgs, ownerId: args.ownerId, imageDigest: "", revision: args.revision, containers, backends: {}, lastRelease: [],
+    ...args.serviceArgs,
+    ownerId: args.ownerId,
+    imageDigest: "",
+    revision: args.revision,
+    containers,
+    backends: {},
+    lastRelease: [],
 });
 
 /**
@@ -113,7 +121,6 @@ async function runHook(args: PostStartHookArgs, progress: (l: string) => void): 
     progress(`post-start hook: running ${JSON.stringify(args.command)} in ${first.name} on ${node.name}`);
     return runner.execIn(first.id, args.command, args.env ?? {}, timeout);
 }
-
 
 /** Runs the hook; on failure rolls the service back to `previous` (or removes it) and throws. */
 async function runOrRollBack(args: PostStartHookArgs, previous: PostStartHookArgs | undefined): Promise<string> {

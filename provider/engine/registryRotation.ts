@@ -35,7 +35,14 @@ function ownerOf(args: Pick<RegistryRotationArgs, "stack">, ownerId: string | un
 function hostOf(args: RegistryRotationArgs, owner: BucketOwner): BucketHost {
     const node = args.cluster.nodes.find((n) => n.name === args.node);
     if (!node) throw new Error(`node ${args.node} is not in cluster ${args.cluster.name}`);
-    return new BucketHost(node, args.name, args.image ?? DEFAULT_REGISTRY_IMAGE, { tls: args.tls, users: args.users }, args.storage ?? { kind: "volume" }, owner);
+    return new BucketHost(
+        node,
+        args.name,
+        args.image ?? DEFAULT_REGISTRY_IMAGE,
+        { tls: args.tls, users: args.users },
+        args.storage ?? { kind: "volume" },
+        owner,
+    );
 }
 
 /** Points the stable address at `current` only: added at weight 0, raised once healthy, the others drained and removed. */
@@ -144,7 +151,10 @@ async function reconcile(args: RegistryRotationArgs, owner: BucketOwner): Promis
 /** What the buckets hold now, current first. */
 async function observe(host: BucketHost, args: RegistryRotationArgs, bucket: string): Promise<Pick<RegistryRotationState, "address" | "buckets">> {
     const registries = (await host.list()).filter((r) => r.running);
-    const order = newestFirst(args.prefix, registries.map((r) => r.bucket));
+    const order = newestFirst(
+        args.prefix,
+        registries.map((r) => r.bucket),
+    );
     const buckets = await Promise.all(
         order.map(async (name) => {
             const r = registries.find((x) => x.bucket === name)!;
@@ -187,7 +197,10 @@ export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
         const host = hostOf(state, ownerOf(state, state.ownerId));
         const driver = driverFor(state.binding);
         const registries = await host.list();
-        await driver.removeBackends(state.binding.name, (await driver.backends(state.binding.name)).map((b) => b.name).filter((n) => registries.some((r) => backendName(r) === n)));
+        await driver.removeBackends(
+            state.binding.name,
+            (await driver.backends(state.binding.name)).map((b) => b.name).filter((n) => registries.some((r) => backendName(r) === n)),
+        );
         for (const r of registries) await host.remove(r.containerId);
     },
 };

@@ -21,7 +21,6 @@ import { storedProviderChanged } from "./storedProvider";
 import { driverFor, hostsFor, nodeViews, reachOf } from "./world";
 import { OutOfReachError, reachVerdict } from "../reach";
 
-
 /** Limits Docker changes in place: not part of the revision, so changing them starts no release. */
 export function limitsOf(args: ServiceArgs): ContainerLimits {
     const policy = args.restartPolicy ?? { name: "unless-stopped" };
@@ -36,7 +35,11 @@ const describeLimits = (l: ContainerLimits) =>
     `cpus ${l.nanoCpus ? l.nanoCpus / 1e9 : "unlimited"}, memory ${l.memoryBytes ? `${l.memoryBytes / 1048576} MiB` : "unlimited"}, restart ${l.restartPolicy.Name}${l.restartPolicy.MaximumRetryCount ? `:${l.restartPolicy.MaximumRetryCount}` : ""}`;
 
 /** Serving containers whose cpu, memory or restart policy differ from the inputs, with what they have now. */
-async function limitsToChange(hosts: Map<string, HostClient>, containers: ContainerState[], wanted: ContainerLimits): Promise<Array<{ c: ContainerState; current: ContainerLimits }>> {
+async function limitsToChange(
+    hosts: Map<string, HostClient>,
+    containers: ContainerState[],
+    wanted: ContainerLimits,
+): Promise<Array<{ c: ContainerState; current: ContainerLimits }>> {
     const found: Array<{ c: ContainerState; current: ContainerLimits }> = [];
     await mapLimited(
         containers,
@@ -53,7 +56,12 @@ async function limitsToChange(hosts: Map<string, HostClient>, containers: Contai
  * Applies cpu/memory/restart-policy changes to running containers in place. Returns the containers
  * the engine refused to change: the release replaces those instead.
  */
-async function resizeInPlace(hosts: Map<string, HostClient>, containers: ContainerState[], wanted: ContainerLimits, progress: (l: string) => void): Promise<Set<string>> {
+async function resizeInPlace(
+    hosts: Map<string, HostClient>,
+    containers: ContainerState[],
+    wanted: ContainerLimits,
+    progress: (l: string) => void,
+): Promise<Set<string>> {
     const refused = new Set<string>();
     for (const { c, current } of await limitsToChange(hosts, containers, wanted)) {
         try {
@@ -61,7 +69,9 @@ async function resizeInPlace(hosts: Map<string, HostClient>, containers: Contain
             progress(`resized ${c.name} on ${c.node} in place (no restart): ${describeLimits(current)} -> ${describeLimits(wanted)}`);
         } catch (e: any) {
             refused.add(c.id);
-            progress(`cannot resize ${c.name} on ${c.node} in place (${String(e?.json?.message ?? e?.message ?? e).trim()}); the release replaces it`);
+            progress(
+                `cannot resize ${c.name} on ${c.node} in place (${String(e?.json?.message ?? e?.message ?? e).trim()}); the release replaces it`,
+            );
         }
     }
     return refused;
@@ -113,7 +123,13 @@ export function ownership(owner: Owner, c: Pick<ContainerState, "id" | "stack" |
 }
 
 /** The resource's containers of this service; with `predecessors`, also those of the resource it replaces (a release takes them over). */
-async function listContainers(args: ServiceArgs, owner: Owner, hosts: Map<string, HostClient>, reachable: Set<string>, predecessors = false): Promise<ContainerState[]> {
+async function listContainers(
+    args: ServiceArgs,
+    owner: Owner,
+    hosts: Map<string, HostClient>,
+    reachable: Set<string>,
+    predecessors = false,
+): Promise<ContainerState[]> {
     const lists = await Promise.all([...hosts.values()].filter((h) => reachable.has(h.node)).map((h) => h.list(selectorOf(args))));
     return lists.flat().filter((c) => {
         const whose = ownership(owner, c);
@@ -125,7 +141,13 @@ async function listContainers(args: ServiceArgs, owner: Owner, hosts: Map<string
  * What the executor needs to drain, deregister and stop this service's containers. Starting new
  * ones needs more (container spec, placement rules, minAvailable): reconcile adds those.
  */
-function retireTarget(args: ServiceArgs, nodes: NodeSpec[], hosts: Map<string, HostClient>, views: NodeView[], progress: (l: string) => void): ReleaseTarget {
+function retireTarget(
+    args: ServiceArgs,
+    nodes: NodeSpec[],
+    hosts: Map<string, HostClient>,
+    views: NodeView[],
+    progress: (l: string) => void,
+): ReleaseTarget {
     const release = args.release ?? {};
     return {
         service: args.name,
@@ -211,14 +233,26 @@ async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState
     if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await observe(args, owner, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
-    const target: ReleaseTarget = { ...retireTarget(args, specs, hosts, first.nodes.views, progress), containerSpec: containerSpecFor(args, owner, rev), pauseSeconds: args.release?.pauseSeconds ?? 0 };
+    const target: ReleaseTarget = {
+        ...retireTarget(args, specs, hosts, first.nodes.views, progress),
+        containerSpec: containerSpecFor(args, owner, rev),
+        pauseSeconds: args.release?.pauseSeconds ?? 0,
+    };
     await removeOrphanBackends(args, [...target.slbs, ...dropSlbs], first.containers, specs, first.nodes.reachable, progress);
     await leaveBindings(target, dropSlbs, first.containers, progress);
     const report = await releaseUntilDone(args, owner, rev, target, first, progress);
     const { reachable } = await nodeViews(specs, hosts);
     await drainStranded(args, rev.revision, target, specs, reachable, progress);
     const after = await listContainers(args, owner, hosts, reachable);
-    return { ...withoutCredentials(args), ownerId: owner.id, imageDigest: rev.imageDigest, revision: rev.revision, containers: after, backends: await listBackends(args, target.slbs, owner), lastRelease: report };
+    return {
+        ...withoutCredentials(args),
+        ownerId: owner.id,
+        imageDigest: rev.imageDigest,
+        revision: rev.revision,
+        containers: after,
+        backends: await listBackends(args, target.slbs, owner),
+        lastRelease: report,
+    };
 }
 
 /** The cluster's nodes, plus those that left it: drained like cordoned ones before berth forgets them. */
@@ -229,7 +263,14 @@ function nodesOf(args: ServiceArgs, previous: ServiceState | undefined, progress
 }
 
 /** Asks every node what runs: the service's containers, ports held by anything else (and what was learned to be held), services beside it. */
-async function observe(args: ServiceArgs, owner: Owner, specs: NodeSpec[], hosts: Map<string, HostClient>, held: Map<string, Map<number, string>>, progress: (l: string) => void): Promise<Observed> {
+async function observe(
+    args: ServiceArgs,
+    owner: Owner,
+    specs: NodeSpec[],
+    hosts: Map<string, HostClient>,
+    held: Map<string, Map<number, string>>,
+    progress: (l: string) => void,
+): Promise<Observed> {
     const { views, reachable, errors } = await nodeViews(specs, hosts);
     for (const [node, error] of errors) progress(`node ${node} does not answer, leaving it out: ${error}`);
     const foreignHostPorts = new Map<string, Map<number, string>>();
@@ -247,12 +288,15 @@ async function observe(args: ServiceArgs, owner: Owner, specs: NodeSpec[], hosts
     const nodes = { specs, hosts, views, reachable };
     const containers = await listContainers(args, owner, hosts, reachable, true);
     const predecessors = new Set(containers.filter((c) => ownership(owner, c) === "predecessor").map((c) => c.id));
-    for (const c of containers.filter((c) => predecessors.has(c.id))) progress(`${c.name} on ${c.node} belongs to the resource this one replaces (owner ${c.owner}): the release replaces it`);
+    for (const c of containers.filter((c) => predecessors.has(c.id)))
+        progress(`${c.name} on ${c.node} belongs to the resource this one replaces (owner ${c.owner}): the release replaces it`);
     return { nodes, containers, predecessors, foreignHostPorts, servicesOnNode };
 }
 
 const holderOf = (r: RunningContainer, owner: Owner) =>
-    !r.service ? "a container berth does not manage" : `a container of service ${r.service}${r.stack && r.stack !== owner.stack ? ` of stack ${r.stack}` : ""}`;
+    !r.service
+        ? "a container berth does not manage"
+        : `a container of service ${r.service}${r.stack && r.stack !== owner.stack ? ` of stack ${r.stack}` : ""}`;
 
 /** An unchanged tag keeps the digest it was last resolved to: a moved tag is not a release until the image input changes. */
 const keptDigest = (previous: Partial<ServiceArgs> | undefined, args: ServiceArgs): string | undefined =>
@@ -295,7 +339,12 @@ function containerSpecFor(args: ServiceArgs, owner: Owner, rev: Revision): (slot
 }
 
 /** Bindings the service left: drain its backends there and deregister them; the containers stay. */
-async function leaveBindings(target: ReleaseTarget, dropSlbs: BoundSlb[], containers: ContainerState[], progress: (l: string) => void): Promise<void> {
+async function leaveBindings(
+    target: ReleaseTarget,
+    dropSlbs: BoundSlb[],
+    containers: ContainerState[],
+    progress: (l: string) => void,
+): Promise<void> {
     if (dropSlbs.length === 0) return;
     progress(`leaving ${dropSlbs.map((s) => s.pool).join(", ")}`);
     // No hosts: retire drains and deregisters but stops nothing.
@@ -306,7 +355,14 @@ async function leaveBindings(target: ReleaseTarget, dropSlbs: BoundSlb[], contai
  * Observe, plan, run; when a batch teaches that the world differs from what was observed (a host
  * port held outside Docker, a node gone), plan again with that knowledge, within the same run.
  */
-async function releaseUntilDone(args: ServiceArgs, owner: Owner, rev: Revision, target: ReleaseTarget, first: Observed, progress: (l: string) => void): Promise<string[]> {
+async function releaseUntilDone(
+    args: ServiceArgs,
+    owner: Owner,
+    rev: Revision,
+    target: ReleaseTarget,
+    first: Observed,
+    progress: (l: string) => void,
+): Promise<string[]> {
     const held = new Map<string, Map<number, string>>();
     const report: string[] = [];
     let seen = first;
@@ -334,21 +390,31 @@ function learnNew(held: Map<string, Map<number, string>>, e: WorldChangedError, 
     return fresh;
 }
 
-const describeLearned = (e: WorldChangedError) => [
-    ...e.learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
-    ...e.learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
-].join("; ");
+const describeLearned = (e: WorldChangedError) =>
+    [
+        ...e.learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
+        ...e.learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
+    ].join("; ");
 
 /**
  * Backends of another revision on nodes that do not answer: their containers cannot be stopped
  * (the next run does, once the node answers), but traffic leaves them once the new revision serves.
  */
-async function drainStranded(args: ServiceArgs, revision: string, target: ReleaseTarget, specs: NodeSpec[], reachable: Set<string>, progress: (l: string) => void): Promise<void> {
+async function drainStranded(
+    args: ServiceArgs,
+    revision: string,
+    target: ReleaseTarget,
+    specs: NodeSpec[],
+    reachable: Set<string>,
+    progress: (l: string) => void,
+): Promise<void> {
     const unreachable = new Set(specs.filter((n) => !reachable.has(n.name)).map((n) => n.address));
     if (unreachable.size === 0) return;
     const own = containerNamePattern(args.name);
     for (const slb of target.slbs) {
-        const names = (await slb.driver.backends(slb.pool)).filter((b) => own.test(b.name) && unreachable.has(b.address) && !b.name.includes(`-${revision}-`)).map((b) => b.name);
+        const names = (await slb.driver.backends(slb.pool))
+            .filter((b) => own.test(b.name) && unreachable.has(b.address) && !b.name.includes(`-${revision}-`))
+            .map((b) => b.name);
         if (names.length === 0) continue;
         progress(`${few(names)} of an older revision sit on nodes that do not answer: taking them out of ${slb.pool}`);
         await drain(target, [slb], names);
@@ -360,7 +426,8 @@ async function drainStranded(args: ServiceArgs, revision: string, target: Releas
 function planInputFor(args: ServiceArgs, rev: Revision, seen: Observed, replace: Set<string>): PlanInput {
     const { views } = seen.nodes;
     const rules = placementRules(args, seen.servicesOnNode);
-    const replicas = args.mode === "global" ? views.filter((v) => staticExclusion(v, rules) === undefined).length : args.replicas ?? DEFAULTS.replicas;
+    const replicas =
+        args.mode === "global" ? views.filter((v) => staticExclusion(v, rules) === undefined).length : (args.replicas ?? DEFAULTS.replicas);
     const release = args.release ?? {};
     return {
         replace,
@@ -388,12 +455,18 @@ async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget
     const { replicas, rules } = input;
     const plan = planRelease(input);
     const fewest = Number.isFinite(plan.lowestServing) ? `; fewest serving ${plan.lowestServing}` : "";
-    progress(`revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)${fewest}`);
+    progress(
+        `revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)${fewest}`,
+    );
     for (const note of plan.notes) progress(note);
     const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules, minAvailable: plan.minAvailable };
     // Every node that will start a container has the image before anything old is touched.
     const pullOn = new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)));
-    await prePull(rev.imageDigest, [...pullOn].map((n) => seen.nodes.hosts.get(n)!), progress);
+    await prePull(
+        rev.imageDigest,
+        [...pullOn].map((n) => seen.nodes.hosts.get(n)!),
+        progress,
+    );
     // Kept containers must serve in every binding (a binding may have been added) at its weight.
     await registerAndShift(target, plan.keep);
     // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
@@ -404,13 +477,23 @@ async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget
  * Backends pointing at containers that no longer exist (an interrupted run, a container removed by
  * hand). A backend on a node that does not answer is left alone: its container may still serve.
  */
-export async function removeOrphanBackends(args: ServiceArgs, slbs: BoundSlb[], containers: ContainerState[], nodes: NodeSpec[], reachable: Set<string>, progress: (l: string) => void, owner?: Owner) {
+export async function removeOrphanBackends(
+    args: ServiceArgs,
+    slbs: BoundSlb[],
+    containers: ContainerState[],
+    nodes: NodeSpec[],
+    reachable: Set<string>,
+    progress: (l: string) => void,
+    owner?: Owner,
+) {
     const own = containerNamePattern(args.name, owner?.id);
     const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
     // `nodes` includes those leaving the cluster: their containers may still serve.
     const unknown = new Set(nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
     for (const slb of slbs) {
-        const orphans = (await slb.driver.backends(slb.pool)).filter((b) => own.test(b.name) && !live.has(b.name) && !unknown.has(b.address)).map((b) => b.name);
+        const orphans = (await slb.driver.backends(slb.pool))
+            .filter((b) => own.test(b.name) && !live.has(b.name) && !unknown.has(b.address))
+            .map((b) => b.name);
         if (orphans.length) progress(`removing backend(s) ${orphans.join(", ")} from ${slb.pool}: their containers are gone`);
         await slb.driver.removeBackends(slb.pool, orphans);
     }
@@ -454,7 +537,11 @@ async function stateNow(args: ServiceState): Promise<ServiceState> {
     const { reachable } = await nodeViews(args.cluster.nodes, hosts);
     const slbs = boundSlbs(args);
     const owner = ownerOfState(args);
-    return { ...withoutCredentials(args), containers: await listContainers(args, owner, hosts, reachable), backends: await listBackends(args, slbs, owner).catch(() => args.backends ?? {}) };
+    return {
+        ...withoutCredentials(args),
+        containers: await listContainers(args, owner, hosts, reachable),
+        backends: await listBackends(args, slbs, owner).catch(() => args.backends ?? {}),
+    };
 }
 
 /**
@@ -472,8 +559,15 @@ async function failWithState(id: string, base: ServiceState, error: any, update 
     } catch {
         // keep the last known state
     }
-    const message = error instanceof PlanError ? `service ${base.name}: cannot plan the release: ${error.message}` : `service ${base.name}: ${error?.message ?? error}`;
-    const ids = (s: ServiceState) => s.containers.map((c) => c.id).sort().join();
+    const message =
+        error instanceof PlanError
+            ? `service ${base.name}: cannot plan the release: ${error.message}`
+            : `service ${base.name}: ${error?.message ?? error}`;
+    const ids = (s: ServiceState) =>
+        s.containers
+            .map((c) => c.id)
+            .sort()
+            .join();
     if (update && properties && ids(properties) === ids(base)) throw new Error(message);
     throw Object.assign(new Error(message), { id, properties: { ...(properties ?? base), lastRelease: [message] }, reasons: [message] });
 }
@@ -486,10 +580,15 @@ async function checkDiskQuota(args: ServiceArgs, hosts: Map<string, HostClient>,
     if (args.diskQuotaMb === undefined) return;
     for (const node of reachable) {
         const n = await hosts.get(node)!.info();
-        const quotas = ["btrfs", "zfs", "devicemapper"].includes(n.storageDriver) || (n.storageDriver === "overlay2" && n.backingFilesystem === "xfs");
+        const quotas =
+            ["btrfs", "zfs", "devicemapper"].includes(n.storageDriver) || (n.storageDriver === "overlay2" && n.backingFilesystem === "xfs");
         if (!quotas) {
-            throw new PlanError(`node ${node} stores containers with ${n.storageDriver} on ${n.backingFilesystem || "an unknown filesystem"}; ` +
-                "disk quotas need overlay2 on xfs mounted with pquota, btrfs or zfs", [], "diskQuotaMb");
+            throw new PlanError(
+                `node ${node} stores containers with ${n.storageDriver} on ${n.backingFilesystem || "an unknown filesystem"}; ` +
+                    "disk quotas need overlay2 on xfs mounted with pquota, btrfs or zfs",
+                [],
+                "diskQuotaMb",
+            );
         }
     }
 }
@@ -533,18 +632,29 @@ function slbsTouched(args: ServiceArgs, previous: ServiceState | undefined): Bou
 /** Each binding as the plan sees it, and those the service leaves (their backends are drained and deregistered). */
 async function bindingsNow(args: ServiceArgs, previous: ServiceState | undefined) {
     const view = async (owner: ServiceArgs, slb: BoundSlb) =>
-        bindingView(slb, owner.bindings!.find((b) => b.slb.name === slb.pool)!, (await listBackends(owner, [slb]))[slb.pool]);
+        bindingView(
+            slb,
+            owner.bindings!.find((b) => b.slb.name === slb.pool)!,
+            (await listBackends(owner, [slb]))[slb.pool],
+        );
     const slbs = boundSlbs(args);
     const kept = new Set(slbs.map((s) => s.pool));
     return {
         slbs,
         views: await Promise.all(slbs.map((slb) => view(args, slb))),
-        leaving: previous ? await Promise.all(boundSlbs(previous).filter((s) => !kept.has(s.pool)).map((slb) => view(previous, slb))) : [],
+        leaving: previous
+            ? await Promise.all(
+                  boundSlbs(previous)
+                      .filter((s) => !kept.has(s.pool))
+                      .map((slb) => view(previous, slb)),
+              )
+            : [],
     };
 }
 
 /** At best, Docker calls a new container healthy at its first check; without a health check, once it runs. */
-const dockerHealthySeconds = (h: ServiceArgs["healthCheck"]) => (h && (h.httpPath || h.command) ? h.intervalSeconds ?? DEFAULTS.healthIntervalSeconds : 0);
+const dockerHealthySeconds = (h: ServiceArgs["healthCheck"]) =>
+    h && (h.httpPath || h.command) ? (h.intervalSeconds ?? DEFAULTS.healthIntervalSeconds) : 0;
 
 /**
  * The plan the next `up` runs, computed by the same planner on what runs now, changing nothing: the
@@ -555,7 +665,11 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const unknown = unknownInputs(args);
     const creating = olds.name === undefined || replacedInputs(olds as ServiceArgs, args).length > 0;
     const changed = creating ? [] : changedInputs(olds as ServiceArgs, args);
-    const summary = creating ? `create ${args.name}: ${args.mode === "global" ? "one container on every eligible node" : `${args.replicas ?? DEFAULTS.replicas} container(s)`}` : changed.length ? describeChange(olds as ServiceArgs, args, changed) : undefined;
+    const summary = creating
+        ? `create ${args.name}: ${args.mode === "global" ? "one container on every eligible node" : `${args.replicas ?? DEFAULTS.replicas} container(s)`}`
+        : changed.length
+          ? describeChange(olds as ServiceArgs, args, changed)
+          : undefined;
     if (unknown.length) return { lines: [summary ?? "inputs unchanged", `${PLAN_AT_UP}: ${unknown.join(", ")} not known until then`] };
     const previous = creating ? undefined : (olds as ServiceState);
     const specs = nodesOf(args, previous, quiet);
@@ -570,7 +684,9 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const seen = await reading("cluster", () => observe(args, owner, specs, hosts, new Map(), quiet));
     await checkDiskQuota(args, hosts, seen.nodes.reachable);
     const kept = keptDigest(previous, args);
-    const { digest, unreachable } = kept ? { digest: kept, unreachable: undefined } : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
+    const { digest, unreachable } = kept
+        ? { digest: kept, unreachable: undefined }
+        : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
     const rev = revisionWith(args, digest ?? `${args.image} (digest unknown until up)`);
     const input = planInputFor(args, rev, seen, new Set());
     const plan = planRelease(input);
@@ -643,9 +759,16 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const inputs = changedInputs(olds as ServiceArgs, news as ServiceArgs);
         // Same inputs, but the world may differ from what they ask for: that is a change too (up repairs
         // it), with or without refresh. check's plan says; without one, compare with the last state.
-        const repair = inputs.length === 0 && replaces.length === 0
-            && (planDoesWork(news as ServiceArgs) ?? (changedProperties(olds as ServiceState, news as ServiceArgs).length > 0 || (await driftedFrom(olds as ServiceState))));
-        return { changes: inputs.length > 0 || replaces.length > 0 || repair || storedProviderChanged(olds, news), replaces, deleteBeforeReplace: replaces.includes("name") ? false : undefined };
+        const repair =
+            inputs.length === 0 &&
+            replaces.length === 0 &&
+            (planDoesWork(news as ServiceArgs) ??
+                (changedProperties(olds as ServiceState, news as ServiceArgs).length > 0 || (await driftedFrom(olds as ServiceState))));
+        return {
+            changes: inputs.length > 0 || replaces.length > 0 || repair || storedProviderChanged(olds, news),
+            replaces,
+            deleteBeforeReplace: replaces.includes("name") ? false : undefined,
+        };
     },
     async create(inputs) {
         const args = inputs as ServiceArgs;
@@ -657,7 +780,11 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         try {
             return { id, outs: await reconcile(args, owner, undefined, []) };
         } catch (e) {
-            return failWithState(id, { ...withoutCredentials(args), ownerId: owner.id, imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] }, e);
+            return failWithState(
+                id,
+                { ...withoutCredentials(args), ownerId: owner.id, imageDigest: "", revision: "", containers: [], backends: {}, lastRelease: [] },
+                e,
+            );
         }
     },
     async read(id, props) {

@@ -28,8 +28,13 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
             const e = ping.status === "rejected" ? ping.reason : undefined;
             // Not reachable from here (a runner outside the load balancer's network): the rule in reach.ts decides.
             const verdict = reachVerdict("plan", { nodes: [], slbs: e && noAnswer(e) ? [{ name: news.name, error: e?.message ?? String(e) }] : [] });
-            if (verdict.kind === "unknown") warnFor(`slb binding ${news.name}`)(`${verdict.reason}; services bound to it show no plan until it answers`);
-            else if (e) failures.push({ property: e.field ?? (news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket"), reason: e?.message ?? String(e) });
+            if (verdict.kind === "unknown")
+                warnFor(`slb binding ${news.name}`)(`${verdict.reason}; services bound to it show no plan until it answers`);
+            else if (e)
+                failures.push({
+                    property: e.field ?? (news.driver === "aliyun" ? "aliyun.loadBalancerId" : "haproxy.adminSocket"),
+                    reason: e?.message ?? String(e),
+                });
             else if (!isUnknown(news.listen)) {
                 const clash = await driver.listenerClash(news as SlbBindingArgs, news.stack);
                 if (clash) failures.push(clash);
@@ -44,7 +49,12 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         const before = canonicalJson({ ...withoutProvider(olds), url: undefined, ownerId: undefined });
         const after = canonicalJson({ ...withoutProvider(slbBindingOutputs(news as SlbBindingArgs)), url: undefined });
         // Same inputs but the listener is gone (a reset load balancer, a config cleaned by hand): the next up makes it again.
-        const lost = before === after && replaces.length === 0 && !(await driverFor(news as SlbBindingArgs).hasListener(news as SlbBindingArgs).catch(() => true));
+        const lost =
+            before === after &&
+            replaces.length === 0 &&
+            !(await driverFor(news as SlbBindingArgs)
+                .hasListener(news as SlbBindingArgs)
+                .catch(() => true));
         return { changes: before !== after || replaces.length > 0 || lost || storedProviderChanged(olds, news), replaces, deleteBeforeReplace: true };
     },
     async create(inputs) {
@@ -53,7 +63,10 @@ export const slbBindingProvider: pulumi.dynamic.ResourceProvider = {
         if (failures.length) throw new Error(formatFailures(`slb binding ${args.name}`, failures));
         const ownerId = mintOwnerId();
         await driverFor(args).ensureListener(listenerArgs(args), { stack: args.stack, ownerId });
-        return { id: `${args.driver === "aliyun" ? args.aliyun!.loadBalancerId : args.haproxy!.configPath}#${args.name}`, outs: { ...slbBindingOutputs(args), ownerId } };
+        return {
+            id: `${args.driver === "aliyun" ? args.aliyun!.loadBalancerId : args.haproxy!.configPath}#${args.name}`,
+            outs: { ...slbBindingOutputs(args), ownerId },
+        };
     },
     async read(id, props) {
         return { id, props };

@@ -20,7 +20,10 @@ export function driverFor(binding: SlbBindingRef, nodes: NodeSpec[] = []): SlbDr
 }
 
 /** Asks every node's Docker whether it answers, all within one deadline; a node that does not is left out of placement. */
-export async function nodeViews(nodes: NodeSpec[], hosts: Map<string, HostClient>): Promise<{ views: NodeView[]; reachable: Set<string>; errors: Map<string, string> }> {
+export async function nodeViews(
+    nodes: NodeSpec[],
+    hosts: Map<string, HostClient>,
+): Promise<{ views: NodeView[]; reachable: Set<string>; errors: Map<string, string> }> {
     const errors = new Map<string, string>();
     const pings = await settleWithin(nodes, (n) => hosts.get(n.name)!.ping());
     const views = nodes.map((n, i) => {
@@ -45,8 +48,15 @@ export async function reachOf(
         ...nodes.map((n) => ({ endpoint: n.docker, ask: () => hosts.get(n.name)!.ping() })),
         ...slbs.map((s) => ({ endpoint: `load balancer ${s.pool}`, ask: () => s.driver.ping() })),
     ];
-    const settled = step === "plan" ? await settleForPlan(probes, (p) => p.endpoint, (p) => p.ask()) : await settleWithin(probes, (p) => p.ask());
-    const error = (r: PromiseSettledResult<void>) => (r.status === "rejected" ? r.reason?.message ?? String(r.reason) : undefined);
+    const settled =
+        step === "plan"
+            ? await settleForPlan(
+                  probes,
+                  (p) => p.endpoint,
+                  (p) => p.ask(),
+              )
+            : await settleWithin(probes, (p) => p.ask());
+    const error = (r: PromiseSettledResult<void>) => (r.status === "rejected" ? (r.reason?.message ?? String(r.reason)) : undefined);
     return {
         nodes: nodes.map((n, i) => ({ name: n.name, schedulable: n.schedulable !== false, error: error(settled[i]) })),
         slbs: slbs.map((s, i) => ({ name: s.pool, error: error(settled[nodes.length + i]) })),

@@ -85,13 +85,26 @@ function previewingHandler(kind: "create" | "update", run: Handler, inputsOf: (r
 
 const addService = grpc.Server.prototype.addService;
 grpc.Server.prototype.addService = function (service: unknown, implementation: Record<string, Handler>) {
-    const impl = service !== providerRpc.ResourceProviderService ? implementation : Object.assign(Object.create(implementation), {
-        diff: diffHandler,
-        configure: configureHandler(implementation.configure),
-        diffConfig: diffConfigHandler,
-        create: previewingHandler("create", implementation.create, (req) => req.getProperties(), () => new providerProto.CreateResponse()),
-        update: previewingHandler("update", implementation.update, (req) => req.getNews(), () => new providerProto.UpdateResponse()),
-    });
+    const impl =
+        service !== providerRpc.ResourceProviderService
+            ? implementation
+            : Object.assign(Object.create(implementation), {
+                  diff: diffHandler,
+                  configure: configureHandler(implementation.configure),
+                  diffConfig: diffConfigHandler,
+                  create: previewingHandler(
+                      "create",
+                      implementation.create,
+                      (req) => req.getProperties(),
+                      () => new providerProto.CreateResponse(),
+                  ),
+                  update: previewingHandler(
+                      "update",
+                      implementation.update,
+                      (req) => req.getNews(),
+                      () => new providerProto.UpdateResponse(),
+                  ),
+              });
     return addService.call(this, service, impl);
 };
 

@@ -60,7 +60,16 @@ const SERVED: Record<ResourceToken, Served> = {
         defaults: (name, stack) => ({ name, driver: "haproxy", stack }),
         previewOutputs: (i) => slbBindingOutputs(i as SlbBindingArgs),
         extraOutputs: (o) => ({
-            state: defined({ name: o.name, driver: o.driver, haproxy: o.haproxy, aliyun: o.aliyun, protocol: o.protocol, listen: o.listen, healthCheck: o.healthCheck, url: o.url }),
+            state: defined({
+                name: o.name,
+                driver: o.driver,
+                haproxy: o.haproxy,
+                aliyun: o.aliyun,
+                protocol: o.protocol,
+                listen: o.listen,
+                healthCheck: o.healthCheck,
+                url: o.url,
+            }),
         }),
     },
     "berth:index:Service": {
@@ -127,7 +136,9 @@ export class BerthProvider implements pulumi.provider.Provider {
     /** The stack's `berth:` keys (Configure's arguments; secrets arrive wrapped). */
     configure(args: Values): void {
         const plain = unwrapSecrets(args).plain;
-        this.config = readConfig((key) => (typeof plain[key] === "string" ? plain[key] : plain[key] === undefined ? undefined : JSON.stringify(plain[key])));
+        this.config = readConfig((key) =>
+            typeof plain[key] === "string" ? plain[key] : plain[key] === undefined ? undefined : JSON.stringify(plain[key]),
+        );
     }
 
     /** The `berth:` keys whose values differ. */
@@ -174,7 +185,10 @@ export class BerthProvider implements pulumi.provider.Provider {
         const referenceFailures = resourceReferenceFailures(news, served.referenceHints ?? {});
         if (referenceFailures.length) return { inputs: news, failures: referenceFailures };
         const n = unwrapSecrets(news);
-        const given = { ...served.defaults(name, stack), ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)) };
+        const given = {
+            ...served.defaults(name, stack),
+            ...Object.fromEntries(Object.entries(n.plain).filter(([, v]) => v !== undefined && v !== null)),
+        };
         const inputs = withConfigDefaults(token, given, this.config);
         const result = await this.run(urn, () => served.engine.check!(unwrapSecrets(olds).plain, inputs));
         const secretKeys = [...n.secretKeys, ...schemaSecretKeys(this.spec, this.inputsSchema(token), result.inputs ?? inputs)];

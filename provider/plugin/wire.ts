@@ -47,7 +47,8 @@ function holdsSchemaSecret(schema: Schema, spec: any, value: any): boolean {
     if (value === undefined || value === null || spec === undefined) return false;
     if (spec.secret) return true;
     if (spec.type === "array" && Array.isArray(value)) return value.some((v) => holdsSchemaSecret(schema, spec.items, v));
-    if (spec.additionalProperties && typeof value === "object") return Object.values(value).some((v) => holdsSchemaSecret(schema, spec.additionalProperties, v));
+    if (spec.additionalProperties && typeof value === "object")
+        return Object.values(value).some((v) => holdsSchemaSecret(schema, spec.additionalProperties, v));
     if (typeof spec.$ref === "string" && typeof value === "object") {
         const type = schema.types[spec.$ref.replace("#/types/", "")];
         return Object.entries(type?.properties ?? {}).some(([k, p]) => holdsSchemaSecret(schema, p, value[k]));

@@ -7,7 +7,10 @@ import * as https from "https";
 
 /** A registry's own answer (or a network failure), quoted as the registry said it. */
 export class RegistryError extends Error {
-    constructor(message: string, readonly status?: number) {
+    constructor(
+        message: string,
+        readonly status?: number,
+    ) {
         super(message);
     }
     /** Retrying helps when the registry could not be reached or failed on its side, not when it said no. */
@@ -106,7 +109,8 @@ export class RegistryClient {
         } catch (e: any) {
             throw new RegistryError(`registry ${this.server} does not answer: ${e?.code ?? e?.message}`);
         }
-        if (res.status >= 300) throw new RegistryError(`registry ${this.server} answered ${res.status} to ${method} ${path}: ${errorText(res)}`, res.status);
+        if (res.status >= 300)
+            throw new RegistryError(`registry ${this.server} answered ${res.status} to ${method} ${path}: ${errorText(res)}`, res.status);
         return res;
     }
 
@@ -123,7 +127,12 @@ export class RegistryClient {
         const digest = String(res.headers["docker-content-digest"] ?? "") || `sha256:${createHash("sha256").update(res.data).digest("hex")}`;
         const body = JSON.parse(res.data.toString("utf8"));
         const blobs = [...(body.config ? [body.config] : []), ...(body.layers ?? [])].map((b: any) => ({ digest: b.digest, size: b.size }));
-        return { digest, mediaType: body.mediaType ?? String(res.headers["content-type"] ?? ""), blobs, children: (body.manifests ?? []).map((m: any) => m.digest) };
+        return {
+            digest,
+            mediaType: body.mediaType ?? String(res.headers["content-type"] ?? ""),
+            blobs,
+            children: (body.manifests ?? []).map((m: any) => m.digest),
+        };
     }
 
     /** Every repository, page by page (registries answer at most 1000 per request by default). */

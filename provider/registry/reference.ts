@@ -36,6 +36,10 @@ export function versionOf(ref: string): string {
 }
 
 export function credentialsFor(server: string, registries: RegistryCredentials[] | undefined): RegistryCredentials | undefined {
-    const norm = (s: string) => s.replace(/^https?:\/\//, "").replace(/\/+$/, "").replace(/^(index\.)?docker\.io$/, "docker.io");
+    const norm = (s: string) =>
+        s
+            .replace(/^https?:\/\//, "")
+            .replace(/\/+$/, "")
+            .replace(/^(index\.)?docker\.io$/, "docker.io");
     return (registries ?? []).find((r) => norm(r.server) === norm(server));
 }

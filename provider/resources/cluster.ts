@@ -5,7 +5,12 @@ import { lazyProvider, withSecretOutputs } from "./lazy";
 /** A node as the Cluster takes it: keys may be secrets (`config.requireSecret(...)`), and stay secret. */
 export interface NodeArgs extends Omit<NodeSpec, "tls" | "ssh"> {
     tls?: pulumi.Input<{ ca: pulumi.Input<string>; cert: pulumi.Input<string>; key: pulumi.Input<string> }>;
-    ssh?: pulumi.Input<{ privateKey: pulumi.Input<string>; hostPublicKey: pulumi.Input<string>; user?: pulumi.Input<string>; port?: pulumi.Input<number> }>;
+    ssh?: pulumi.Input<{
+        privateKey: pulumi.Input<string>;
+        hostPublicKey: pulumi.Input<string>;
+        user?: pulumi.Input<string>;
+        port?: pulumi.Input<number>;
+    }>;
 }
 
 export interface RegistryCredentialsArgs {
@@ -21,10 +26,15 @@ export interface RegistryCredentialsArgs {
  * Credentials become one secret input, so they are encrypted in state and hidden in diffs whatever
  * was passed; a password not given as a secret draws a warning, since the program holds it in clear.
  */
-export function secretCredentials(resource: string, registries: RegistryCredentialsArgs[] | undefined): pulumi.Output<RegistryCredentials[]> | undefined {
+export function secretCredentials(
+    resource: string,
+    registries: RegistryCredentialsArgs[] | undefined,
+): pulumi.Output<RegistryCredentials[]> | undefined {
     if (!registries) return undefined;
     const warn = (i: number) =>
-        pulumi.log.warn(`${resource}: registries[${i}].password is not a secret; pass pulumi.secret(...) or a secret config value (it is stored encrypted either way)`);
+        pulumi.log.warn(
+            `${resource}: registries[${i}].password is not a secret; pass pulumi.secret(...) or a secret config value (it is stored encrypted either way)`,
+        );
     registries.forEach((r, i) => {
         if (!pulumi.Output.isInstance(r.password)) return void warn(i);
         void pulumi.isSecret(r.password as pulumi.Output<string>).then((secret) => {

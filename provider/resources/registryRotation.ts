@@ -48,7 +48,10 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
     constructor(name: string, args: RegistryBucketRotationArgs, opts?: pulumi.CustomResourceOptions) {
         warnIfPlainSecretKey(name, args.storage);
         warnIfPlain(name, "tls.key", args.tls && !pulumi.Output.isInstance(args.tls) ? (args.tls as InputsOf<RotationTls>).key : undefined);
-        if (Array.isArray(args.users)) args.users.forEach((u, i) => warnIfPlain(name, `users[${i}].password`, u && !pulumi.Output.isInstance(u) ? (u as InputsOf<RegistryUser>).password : undefined));
+        if (Array.isArray(args.users))
+            args.users.forEach((u, i) =>
+                warnIfPlain(name, `users[${i}].password`, u && !pulumi.Output.isInstance(u) ? (u as InputsOf<RegistryUser>).password : undefined),
+            );
         super(
             lazyProvider("registryRotation", "registryRotationProvider"),
             name,
@@ -86,10 +89,16 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
 type InputsOf<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
 function warnIfPlain(resource: string, property: string, value: pulumi.Input<string> | undefined): void {
-    if (typeof value === "string") void pulumi.log.warn(`${resource}: ${property} is not a secret; pass pulumi.secret(...) or a secret config value (it is stored encrypted either way)`);
+    if (typeof value === "string")
+        void pulumi.log.warn(
+            `${resource}: ${property} is not a secret; pass pulumi.secret(...) or a secret config value (it is stored encrypted either way)`,
+        );
 }
 
 function warnIfPlainSecretKey(resource: string, storage: pulumi.Input<BucketStorage> | undefined): void {
-    const key = storage && !pulumi.Output.isInstance(storage) && (storage as BucketStorage).kind === "s3" ? (storage as { secretKey?: pulumi.Input<string> }).secretKey : undefined;
+    const key =
+        storage && !pulumi.Output.isInstance(storage) && (storage as BucketStorage).kind === "s3"
+            ? (storage as { secretKey?: pulumi.Input<string> }).secretKey
+            : undefined;
     warnIfPlain(resource, "storage.secretKey", key);
 }

@@ -14,7 +14,12 @@ export interface SlbBindingResourceArgs {
     aliyun?: pulumi.Input<{ [K in keyof AliyunEndpoint]: pulumi.Input<AliyunEndpoint[K]> }>;
     protocol?: pulumi.Input<ListenerProtocol>;
     listen: pulumi.Input<{ address?: pulumi.Input<string>; port: pulumi.Input<number> }>;
-    healthCheck?: pulumi.Input<{ httpPath?: pulumi.Input<string>; intervalMs?: pulumi.Input<number>; rise?: pulumi.Input<number>; fall?: pulumi.Input<number> }>;
+    healthCheck?: pulumi.Input<{
+        httpPath?: pulumi.Input<string>;
+        intervalMs?: pulumi.Input<number>;
+        rise?: pulumi.Input<number>;
+        fall?: pulumi.Input<number>;
+    }>;
 }
 
 /** A listener and backend pool on one load balancer. A service may serve through many. */
@@ -70,6 +75,15 @@ export class SlbBinding extends pulumi.dynamic.Resource {
     get state(): pulumi.Output<SlbBindingState> {
         return pulumi
             .all([this.name, this.driver, this.given.haproxy, this.given.aliyun, this.given.protocol, this.listen, this.given.healthCheck])
-            .apply(([n, driver, haproxy, aliyun, protocol, listen, healthCheck]) => ({ name: n, driver, haproxy, aliyun, protocol, listen, healthCheck, url: listenerUrlOf(listen) }));
+            .apply(([n, driver, haproxy, aliyun, protocol, listen, healthCheck]) => ({
+                name: n,
+                driver,
+                haproxy,
+                aliyun,
+                protocol,
+                listen,
+                healthCheck,
+                url: listenerUrlOf(listen),
+            }));
     }
 }

@@ -100,7 +100,13 @@ export function keptBackendChanges(facts: PlanFacts): string[] {
         if (orphans.length) lines.push(...wrapList(`binding ${b.pool}: remove (their containers are gone):`, orphans));
     }
     for (const b of facts.leaving) {
-        if (b.backends.length) lines.push(...wrapList(`binding ${b.pool} left, the containers stay: drain and deregister`, b.backends.map((x) => x.name)));
+        if (b.backends.length)
+            lines.push(
+                ...wrapList(
+                    `binding ${b.pool} left, the containers stay: drain and deregister`,
+                    b.backends.map((x) => x.name),
+                ),
+            );
     }
     return lines;
 }
@@ -112,14 +118,18 @@ export function estimateSeconds(facts: PlanFacts): number {
     const lb = Math.max(0, ...facts.bindings.map((b) => b.healthySeconds));
     const timedDrain = [...facts.bindings, ...facts.leaving].some((b) => b.drainsByTime) && retiring ? facts.drainTimeoutSeconds : 0;
     const perBatch = facts.dockerHealthySeconds + lb + timedDrain;
-    return Math.round((starting * perBatch + Math.max(0, facts.plan.batches.length - 1) * facts.pauseSeconds + (starting === 0 ? timedDrain : 0)) * 10) / 10;
+    return (
+        Math.round((starting * perBatch + Math.max(0, facts.plan.batches.length - 1) * facts.pauseSeconds + (starting === 0 ? timedDrain : 0)) * 10) /
+        10
+    );
 }
 
 export function describePlan(facts: PlanFacts): string[] {
     const { plan } = facts;
     const backendChanges = keptBackendChanges(facts);
     // Nothing on the nodes or in the load balancers changes.
-    if (plan.batches.length === 0 && facts.resized.length === 0 && backendChanges.length === 0) return [facts.summary ?? NOTHING_TO_DO, ...plan.notes];
+    if (plan.batches.length === 0 && facts.resized.length === 0 && backendChanges.length === 0)
+        return [facts.summary ?? NOTHING_TO_DO, ...plan.notes];
     const started = plan.batches.reduce((n, b) => n + b.start.length, 0);
     const retired = retiredBy(plan).length;
     const serving = [...plan.keep, ...retiredBy(plan)].filter(isServing).length;
@@ -138,10 +148,17 @@ export function describePlan(facts: PlanFacts): string[] {
     }
     if (retired > 0 && facts.bindings.length + facts.leaving.length > 0) {
         const byTime = [...facts.bindings, ...facts.leaving].filter((b) => b.drainsByTime).map((b) => b.pool);
-        lines.push(`drain budget: up to ${facts.drainTimeoutSeconds} s per batch (release.drainTimeoutSeconds)` +
-            (byTime.length ? `; ${byTime.join(", ")} drain by time, the whole ${facts.drainTimeoutSeconds} s` : ", until no request is in flight"));
+        lines.push(
+            `drain budget: up to ${facts.drainTimeoutSeconds} s per batch (release.drainTimeoutSeconds)` +
+                (byTime.length
+                    ? `; ${byTime.join(", ")} drain by time, the whole ${facts.drainTimeoutSeconds} s`
+                    : ", until no request is in flight"),
+        );
     }
-    if (started > 0 || retired > 0) lines.push(`estimate: about ${estimateSeconds(facts)} s from the forced waits (Docker health, load-balancer rise${facts.pauseSeconds ? ", pauses" : ""}), more while requests drain`);
+    if (started > 0 || retired > 0)
+        lines.push(
+            `estimate: about ${estimateSeconds(facts)} s from the forced waits (Docker health, load-balancer rise${facts.pauseSeconds ? ", pauses" : ""}), more while requests drain`,
+        );
     for (const u of facts.unknownUntilUp) lines.push(...wrapList(`unknown until up: ${u.what}`, u.nodes));
     return [...lines, ...plan.notes];
 }

@@ -63,7 +63,10 @@ const learnedAnything = (l: Learned) => l.heldPorts.length > 0 || l.lostNodes.le
 
 /** The world is not what the plan assumed (a host port held, a node gone); the batch was rolled back. */
 export class WorldChangedError extends ReleaseError {
-    constructor(message: string, readonly learned: Learned) {
+    constructor(
+        message: string,
+        readonly learned: Learned,
+    ) {
         super(message);
     }
 }
@@ -118,13 +121,24 @@ function host(target: ReleaseTarget, node: string): HostClient {
 
 /** A batch's start failed; `started` are its containers that did start, for the rollback to remove. */
 class StartError extends ReleaseError {
-    constructor(message: string, readonly started: ContainerState[], readonly learned: Learned) {
+    constructor(
+        message: string,
+        readonly started: ContainerState[],
+        readonly learned: Learned,
+    ) {
         super(message);
     }
 }
 
 /** Why a start failed on a node, and what that teaches: a held port, or a node that stopped answering. */
-async function learnFromStart(target: ReleaseTarget, h: HostClient, spec: ContainerSpec, message: string, loads: Map<string, NodeLoad>, learned: Learned): Promise<string> {
+async function learnFromStart(
+    target: ReleaseTarget,
+    h: HostClient,
+    spec: ContainerSpec,
+    message: string,
+    loads: Map<string, NodeLoad>,
+    learned: Learned,
+): Promise<string> {
     const port = heldPortIn(spec, message);
     if (port !== undefined) {
         const holder = await holderOf(h, port, target.service);
@@ -146,7 +160,12 @@ async function learnFromStart(target: ReleaseTarget, h: HostClient, spec: Contai
  * Starts one container per placement; a container that cannot start on its node is tried on another.
  * Each move is added to `moves` (node and reason) for the release report.
  */
-export async function startContainers(target: ReleaseTarget, placements: Placement[], loads: Map<string, NodeLoad>, moves: string[] = []): Promise<ContainerState[]> {
+export async function startContainers(
+    target: ReleaseTarget,
+    placements: Placement[],
+    loads: Map<string, NodeLoad>,
+    moves: string[] = [],
+): Promise<ContainerState[]> {
     const learned = nothingLearned();
     // One limit per host would be finer; one for the batch keeps each engine's share bounded too.
     const results = await settleLimited(
@@ -169,7 +188,9 @@ export async function startContainers(target: ReleaseTarget, placements: Placeme
                     tried.push(reason);
                     target.progress(`could not start slot ${slot} on ${reason}; trying another node`);
                     // Mark the nodes that refused as unable to take it and ask the scheduler again.
-                    const remaining: NodeView[] = target.nodes.map((n) => (tried.some((t) => t.startsWith(n.name + ":")) ? { ...n, schedulable: false } : n));
+                    const remaining: NodeView[] = target.nodes.map((n) =>
+                        tried.some((t) => t.startsWith(n.name + ":")) ? { ...n, schedulable: false } : n,
+                    );
                     candidate = place(1, remaining, loads, target.rules).nodes[0];
                 }
             }
@@ -214,10 +235,15 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
                 for (const c of pending.values()) {
                     const now = last.get(c.id);
                     if (!now) throw new ReleaseError(`container ${c.name} on ${c.node} disappeared`);
-                    if (now.state !== "running" && now.state !== "restarting") throw new ReleaseError(`container ${c.name} on ${c.node} is ${now.state}`);
+                    if (now.state !== "running" && now.state !== "restarting")
+                        throw new ReleaseError(`container ${c.name} on ${c.node} is ${now.state}`);
                     // Docker says unhealthy only after `retries` failed checks past the start period: no use waiting on.
                     if (now.health === "unhealthy") {
-                        const output = (await host(target, c.node).inspect(c.id).catch(() => undefined))?.lastHealthOutput;
+                        const output = (
+                            await host(target, c.node)
+                                .inspect(c.id)
+                                .catch(() => undefined)
+                        )?.lastHealthOutput;
                         throw new ReleaseError(`container ${c.name} on ${c.node} is unhealthy${output ? ` (last check: ${output})` : ""}`);
                     }
                     if (now.health === "healthy" || now.health === "none") pending.delete(c.id);
@@ -233,7 +259,9 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
         if (!(e instanceof DeadlineError)) throw e;
         const details = await Promise.all(
             [...pending.values()].map(async (c) => {
-                const s = await host(target, c.node).inspect(c.id).catch(() => undefined);
+                const s = await host(target, c.node)
+                    .inspect(c.id)
+                    .catch(() => undefined);
                 return `${c.name} on ${c.node} is ${s?.health ?? last.get(c.id)?.health ?? "unknown"}${s?.lastHealthOutput ? ` (last check: ${s.lastHealthOutput})` : ""}`;
             }),
         );
@@ -255,10 +283,16 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
         });
         if (moved.length) {
             target.progress(`${few(moved.map((c) => c.name))} now publish another host port: registering them again in ${slb.pool}`);
-            await slb.driver.removeBackends(slb.pool, moved.map((c) => c.name));
+            await slb.driver.removeBackends(
+                slb.pool,
+                moved.map((c) => c.name),
+            );
             moved.forEach((c) => present.delete(c.name));
         }
-        await slb.driver.addBackends(slb.pool, containers.filter((c) => !present.has(c.name)).map((c) => backendOf(target, c, slb)));
+        await slb.driver.addBackends(
+            slb.pool,
+            containers.filter((c) => !present.has(c.name)).map((c) => backendOf(target, c, slb)),
+        );
         for (const c of containers) if (present.get(c.name)?.weight !== slb.weight) pending.push({ slb, c });
     }
     if (pending.length === 0) return;
@@ -282,10 +316,18 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
             status(`waiting for load balancer health: ${few(waiting)}`);
             return undefined;
         },
-        { timeoutSeconds: target.lbHealthyTimeoutSeconds, what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)", intervalMs: 250, cancellable: true },
+        {
+            timeoutSeconds: target.lbHealthyTimeoutSeconds,
+            what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)",
+            intervalMs: 250,
+            cancellable: true,
+        },
     );
     for (const slb of target.slbs) {
-        await slb.driver.setWeights(slb.pool, pending.filter((p) => p.slb === slb).map((p) => ({ name: p.c.name, weight: slb.weight })));
+        await slb.driver.setWeights(
+            slb.pool,
+            pending.filter((p) => p.slb === slb).map((p) => ({ name: p.c.name, weight: slb.weight })),
+        );
     }
     target.progress(`traffic on ${few([...new Set(pending.map((p) => p.c.name))])} in ${[...new Set(pending.map((p) => p.slb.pool))].join(", ")}`);
 }
@@ -298,13 +340,18 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
     for (const slb of slbs) {
         const present = (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name));
         if (present.length) holding.push(slb);
-        await slb.driver.setWeights(slb.pool, present.filter((b) => b.weight !== 0).map((b) => ({ name: b.name, weight: 0 })));
+        await slb.driver.setWeights(
+            slb.pool,
+            present.filter((b) => b.weight !== 0).map((b) => ({ name: b.name, weight: 0 })),
+        );
     }
     if (holding.length === 0) return;
     // berth:drain-by-time (issue 15) — a load balancer that reports no in-flight count is drained by time.
     const timed = holding.filter((slb) => !slb.driver.countsInFlight);
     if (timed.length) {
-        target.progress(`draining ${few(names)} by time in ${timed.map((s) => s.pool).join(", ")}: ${target.drainTimeoutSeconds}s (release.drainTimeoutSeconds must outlast the longest request)`);
+        target.progress(
+            `draining ${few(names)} by time in ${timed.map((s) => s.pool).join(", ")}: ${target.drainTimeoutSeconds}s (release.drainTimeoutSeconds must outlast the longest request)`,
+        );
         await new Promise((r) => setTimeout(r, target.drainTimeoutSeconds * 1000));
     }
     // berth:drain-by-time end
@@ -324,14 +371,19 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
         );
     } catch (e) {
         if (!(e instanceof DeadlineError)) throw e;
-        target.progress(`drain timeout (release.drainTimeoutSeconds=${target.drainTimeoutSeconds}s) reached for ${few(names)}; removing them with requests still in flight`);
+        target.progress(
+            `drain timeout (release.drainTimeoutSeconds=${target.drainTimeoutSeconds}s) reached for ${few(names)}; removing them with requests still in flight`,
+        );
     }
 }
 
 export async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
     const wanted = new Set(names);
     for (const slb of slbs) {
-        await slb.driver.removeBackends(slb.pool, (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name)).map((b) => b.name));
+        await slb.driver.removeBackends(
+            slb.pool,
+            (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name)).map((b) => b.name),
+        );
     }
 }
 
@@ -401,8 +453,10 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
         const label = describeBatch(batch, i, batches.length);
         // A safe point: every batch before this one is done, both revisions serve healthy.
         if (i > 0 && cancelled()) {
-            throw new ReleaseError(`release of ${target.service} cancelled before ${label.split(":")[0]}: ${i} of ${batches.length} batch(es) done, ` +
-                "the previous and the new revision both serve; the next `pulumi up` finishes the release");
+            throw new ReleaseError(
+                `release of ${target.service} cancelled before ${label.split(":")[0]}: ${i} of ${batches.length} batch(es) done, ` +
+                    "the previous and the new revision both serve; the next `pulumi up` finishes the release",
+            );
         }
         target.progress(label);
         report.push(label);
@@ -437,7 +491,8 @@ async function bringUp(target: ReleaseTarget, batch: Batch, label: string, loads
         const leftovers = e instanceof StartError ? e.started : started;
         target.progress(`${label.split(":")[0]} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
         const problems = await rollback(target, leftovers);
-        const message = `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
+        const message =
+            `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
             `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`;
         const learned = e instanceof StartError || e instanceof WorldChangedError ? e.learned : nothingLearned();
         throw learnedAnything(learned) ? new WorldChangedError(message, learned) : new ReleaseError(message);

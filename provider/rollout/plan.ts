@@ -3,7 +3,18 @@
 // wanted revision that serve are kept; the rest are retired; missing ones are started.
 import { ContainerState, ReleaseStrategy, ZoneSpreadMode } from "../model";
 import { few } from "../progress";
-import { emptyLoad, Exclusion, exclusions, NodeLoad, NodeView, place, PlacementResult, PlacementRules, staticExclusion, zonesSpanned } from "../schedule/placement";
+import {
+    emptyLoad,
+    Exclusion,
+    exclusions,
+    NodeLoad,
+    NodeView,
+    place,
+    PlacementResult,
+    PlacementRules,
+    staticExclusion,
+    zonesSpanned,
+} from "../schedule/placement";
 
 export interface Placement {
     slot: number;
@@ -62,7 +73,11 @@ export interface PlanInput {
 
 export class PlanError extends Error {
     /** `property`: the input a preview names for this failure. */
-    constructor(message: string, readonly exclusions: Exclusion[], readonly property = "replicas") {
+    constructor(
+        message: string,
+        readonly exclusions: Exclusion[],
+        readonly property = "replicas",
+    ) {
         super(message + (exclusions.length ? "; " + exclusions.map((e) => `node ${e.node}: ${e.reason}`).join("; ") : ""));
     }
 }
@@ -107,7 +122,14 @@ export function planRelease(input: PlanInput): ReleasePlan {
     if (idle) p.batches.push(idle);
     retireRest(p);
     const ending = [...p.keep.map((c) => c.node), ...p.batches.flatMap((b) => b.start.map((s) => s.node))];
-    return { keep: p.keep, batches: p.batches, loads: p.loads, lowestServing: p.lowest, minAvailable: p.floor, notes: [...zoneNotes(input, ending), ...floorNotes(p)] };
+    return {
+        keep: p.keep,
+        batches: p.batches,
+        loads: p.loads,
+        lowestServing: p.lowest,
+        minAvailable: p.floor,
+        notes: [...zoneNotes(input, ending), ...floorNotes(p)],
+    };
 }
 
 /** Circuit breaker: when most running containers fail their health checks at once, the cause is
@@ -146,7 +168,19 @@ function observe(input: PlanInput): Planning {
     const freeSlots: number[] = [];
     for (let s = 0; freeSlots.length < input.replicas - keep.length; s++) if (!usedSlots.has(s)) freeSlots.push(s);
     const servingNow = input.containers.filter(isServing).length;
-    const p: Planning = { input, usable, keep, pending, loads, freeSlots, servingNow, serving: servingNow, floor: Math.min(input.minAvailable, servingNow), lowest: Infinity, batches: [] };
+    const p: Planning = {
+        input,
+        usable,
+        keep,
+        pending,
+        loads,
+        freeSlots,
+        servingNow,
+        serving: servingNow,
+        floor: Math.min(input.minAvailable, servingNow),
+        lowest: Infinity,
+        batches: [],
+    };
     // Only running containers hold ports and count on their node.
     keep.forEach((c) => occupy(p, c, 1));
     pending.filter((c) => c.state === "running").forEach((c) => occupy(p, c, 1));
@@ -231,8 +265,18 @@ function freesItsNode(p: Planning, c: ContainerState): boolean {
     if (c.state !== "running" || !p.usable.has(c.node)) return false;
     const load = p.loads.get(c.node)!;
     const fixed = new Set(p.input.rules.fixedHostPorts);
-    const after = { ...load, serviceContainers: load.serviceContainers - 1, hostPorts: new Set([...load.hostPorts].filter((port) => !fixed.has(port) || load.holders?.has(port))) };
-    return exclusions(p.input.nodes.filter((n) => n.name === c.node), new Map([[c.node, after]]), p.input.rules).length === 0;
+    const after = {
+        ...load,
+        serviceContainers: load.serviceContainers - 1,
+        hostPorts: new Set([...load.hostPorts].filter((port) => !fixed.has(port) || load.holders?.has(port))),
+    };
+    return (
+        exclusions(
+            p.input.nodes.filter((n) => n.name === c.node),
+            new Map([[c.node, after]]),
+            p.input.rules,
+        ).length === 0
+    );
 }
 
 /**
@@ -274,7 +318,9 @@ function retireRest(p: Planning): void {
 
 /** A minAvailable above what serves now, which the plan cannot keep (the lowest count serving is `lowestServing`). */
 function floorNotes(p: Planning): string[] {
-    return p.floor < p.input.minAvailable && p.servingNow > 0 ? [`minAvailable=${p.input.minAvailable} is more than serve now; judged against the ${p.floor} that do`] : [];
+    return p.floor < p.input.minAvailable && p.servingNow > 0
+        ? [`minAvailable=${p.input.minAvailable} is more than serve now; judged against the ${p.floor} that do`]
+        : [];
 }
 
 /** Checks the zone spread of where the containers end up: hard fails the plan, soft says so. */

@@ -77,14 +77,16 @@ export class BucketHost {
     async list(): Promise<BucketRegistry[]> {
         const found = await this.docker.listContainers({ all: true, filters: { label: [`${ROTATION_LABEL.rotation}=${this.rotation}`] } });
         const own = (owner: string | undefined) => (owner ? owner === this.owner.id : this.owner.adoptsUnowned);
-        return found.filter((c) => own(c.Labels[LABEL.owner])).map((c) => ({
-            bucket: c.Labels[ROTATION_LABEL.bucket],
-            containerId: c.Id,
-            readOnly: c.Labels[ROTATION_LABEL.mode] === "ro",
-            address: `${this.node.address}:${c.Ports.find((p) => p.PrivatePort === REGISTRY_PORT && p.PublicPort)?.PublicPort ?? 0}`,
-            running: c.State === "running",
-            accessCurrent: c.Labels[ROTATION_LABEL.access] === this.fingerprint,
-        }));
+        return found
+            .filter((c) => own(c.Labels[LABEL.owner]))
+            .map((c) => ({
+                bucket: c.Labels[ROTATION_LABEL.bucket],
+                containerId: c.Id,
+                readOnly: c.Labels[ROTATION_LABEL.mode] === "ro",
+                address: `${this.node.address}:${c.Ports.find((p) => p.PrivatePort === REGISTRY_PORT && p.PublicPort)?.PublicPort ?? 0}`,
+                running: c.State === "running",
+                accessCurrent: c.Labels[ROTATION_LABEL.access] === this.fingerprint,
+            }));
     }
 
     async ensureImage(progress: Progress): Promise<void> {
@@ -102,7 +104,10 @@ export class BucketHost {
         progress(`building ${this.image} on ${this.node.name} from this machine's docker-registry`);
         const context = registryBuildContext();
         try {
-            await this.follow(await this.docker.buildImage({ context, src: ["."] }, { t: this.image }), `build of ${this.image} on ${this.node.name}`);
+            await this.follow(
+                await this.docker.buildImage({ context, src: ["."] }, { t: this.image }),
+                `build of ${this.image} on ${this.node.name}`,
+            );
         } finally {
             rmSync(context, { recursive: true, force: true });
         }
@@ -189,7 +194,6 @@ export class BucketHost {
     async remove(containerId: string): Promise<void> {
         await this.docker.getContainer(containerId).remove({ force: true });
     }
-
 }
 
 /** A FROM-scratch image context: the registry binary and, unless it is static, the libraries it loads. */

@@ -33,7 +33,12 @@ export function selectCarry(repository: string, tags: TagInfo[], keep: number, i
     const used = inUse.filter((u) => u.repository === repository);
     const usedDigests = new Set(used.flatMap((u) => (u.digest ? [u.digest] : [])));
     const usedTags = new Set(used.flatMap((u) => (u.tag ? [u.tag] : [])));
-    const newest = new Set([...tags].sort((a, b) => b.pushedAt - a.pushedAt || (a.tag < b.tag ? 1 : -1)).slice(0, keep).map((t) => t.tag));
+    const newest = new Set(
+        [...tags]
+            .sort((a, b) => b.pushedAt - a.pushedAt || (a.tag < b.tag ? 1 : -1))
+            .slice(0, keep)
+            .map((t) => t.tag),
+    );
     // Oldest push first: the copies' push times in the new bucket keep the order (as far as the store's clock resolution allows).
     const carry: Carry[] = [...tags]
         .sort((a, b) => a.pushedAt - b.pushedAt)

@@ -57,4 +57,5 @@ export function registryConfig(bucket: string, storage: BucketStorage, readOnly:
     };
 }
 
-export const renderRegistryConfig = (bucket: string, storage: BucketStorage, readOnly: boolean): string => JSON.stringify(registryConfig(bucket, storage, readOnly), null, 2) + "\n";
+export const renderRegistryConfig = (bucket: string, storage: BucketStorage, readOnly: boolean): string =>
+    JSON.stringify(registryConfig(bucket, storage, readOnly), null, 2) + "\n";

@@ -31,7 +31,22 @@ export async function skopeoCopy(source: string, destination: string, access: Bu
             writeFileSync(path.join(c, "ca.crt"), access.tls.ca!);
         }
         const certArgs = certs.flatMap((c) => [`--src-cert-dir=${c}`, `--dest-cert-dir=${c}`]);
-        await run("skopeo", ["copy", "--all", "--preserve-digests", "--insecure-policy", "--retry-times", "3", `--authfile=${path.join(dir, "auth.json")}`, ...certArgs, `docker://${source}`, `docker://${destination}`], { timeout: 300_000 });
+        await run(
+            "skopeo",
+            [
+                "copy",
+                "--all",
+                "--preserve-digests",
+                "--insecure-policy",
+                "--retry-times",
+                "3",
+                `--authfile=${path.join(dir, "auth.json")}`,
+                ...certArgs,
+                `docker://${source}`,
+                `docker://${destination}`,
+            ],
+            { timeout: 300_000 },
+        );
     } catch (e: any) {
         throw new Error(`skopeo copy ${source} -> ${destination} failed: ${String(e?.stderr || e?.message).trim()}`);
     } finally {
@@ -59,7 +74,14 @@ async function digestIn(client: RegistryClient, repository: string, reference: s
  * Copies from `source` into `target` the newest `keep` tags of every repository and every image in
  * use, skipping what the target already holds, and checks each copy's digest. Returns one line per copy.
  */
-export async function carryForward(host: BucketHost, source: BucketRegistry, target: BucketRegistry, keep: number, inUse: InUse[], progress: Progress): Promise<string[]> {
+export async function carryForward(
+    host: BucketHost,
+    source: BucketRegistry,
+    target: BucketRegistry,
+    keep: number,
+    inUse: InUse[],
+    progress: Progress,
+): Promise<string[]> {
     const from = host.client(source);
     const to = host.client(target);
     const done: string[] = [];
@@ -70,7 +92,10 @@ export async function carryForward(host: BucketHost, source: BucketRegistry, tar
             if ((await digestIn(to, repository, destinationTag)) === c.digest) continue;
             await skopeoCopy(`${source.address}/${repository}${refSuffix(c)}`, `${target.address}/${repository}:${destinationTag}`, host.access);
             const copied = await digestIn(to, repository, destinationTag);
-            if (copied !== c.digest) throw new Error(`copy of ${repository}:${c.tag} from ${source.bucket} to ${target.bucket} has digest ${copied}, expected ${c.digest}: not purging anything`);
+            if (copied !== c.digest)
+                throw new Error(
+                    `copy of ${repository}:${c.tag} from ${source.bucket} to ${target.bucket} has digest ${copied}, expected ${c.digest}: not purging anything`,
+                );
             const line = `copied ${repository}:${destinationTag} (${c.why}) ${source.bucket} -> ${target.bucket}, digest ${c.digest} verified`;
             progress(line);
             done.push(line);

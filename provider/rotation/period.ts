@@ -72,7 +72,10 @@ export function newestFirst(prefix: string, names: string[]): string[] {
 
 /** Which buckets stay (the current one and the `retain - 1` newest before it) and which go. */
 export function retention(prefix: string, current: string, existing: string[], retain: number): { keep: string[]; purge: string[] } {
-    const older = newestFirst(prefix, existing.filter((n) => n !== current));
+    const older = newestFirst(
+        prefix,
+        existing.filter((n) => n !== current),
+    );
     return { keep: [current, ...older.slice(0, retain - 1)], purge: older.slice(retain - 1) };
 }
 
@@ -82,7 +85,8 @@ export function retention(prefix: string, current: string, existing: string[], r
  */
 export function prefixProblem(prefix: string): string | undefined {
     const longest = `${prefix}-2026m11`;
-    if (!/^[a-z0-9][a-z0-9.-]*$/.test(prefix)) return "must start with a lowercase letter or digit and hold only lowercase letters, digits, '.' and '-' (S3 bucket name rules)";
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(prefix))
+        return "must start with a lowercase letter or digit and hold only lowercase letters, digits, '.' and '-' (S3 bucket name rules)";
     if (longest.length > 63) return `is too long: bucket names such as ${longest} must be at most 63 characters`;
     if (/\.\.|\.-|-\./.test(prefix) || prefix.endsWith(".")) return "must not contain '..', '.-' or '-.' (S3 bucket name rules)";
     if (prefix.startsWith("xn--")) return "must not start with 'xn--' (S3 bucket name rules)";

@@ -35,11 +35,17 @@ function socketCommand(host: HaproxyHost, path: string, command: string, halfClo
 async function sendOnce(host: HaproxyHost, path: string, command: string, halfClose: boolean): Promise<string> {
     // The code says whether anything answered there (see reach.ts).
     const failed = (e: NodeJS.ErrnoException & { field?: string }) =>
-        Object.assign(new Error(`HAProxy socket ${path} does not answer (${command.split(" ")[0]}, on ${host.where}): ${e.message}`), { code: e.code, field: e.field });
+        Object.assign(new Error(`HAProxy socket ${path} does not answer (${command.split(" ")[0]}, on ${host.where}): ${e.message}`), {
+            code: e.code,
+            field: e.field,
+        });
     const sock = await host.connect(path).catch((e) => Promise.reject(failed(e)));
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
-        const timer = setTimeout(() => sock.destroy(Object.assign(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" })), SOCKET_TIMEOUT_MS);
+        const timer = setTimeout(
+            () => sock.destroy(Object.assign(new Error(`no answer within ${SOCKET_TIMEOUT_MS / 1000}s`), { code: "ETIMEDOUT" })),
+            SOCKET_TIMEOUT_MS,
+        );
         sock.write(command + "\n");
         if (halfClose) sock.end();
         sock.on("data", (d: Buffer) => chunks.push(d));
@@ -85,7 +91,8 @@ export class HaproxyDriver implements SlbDriver {
 
     async ping(): Promise<void> {
         const info = await this.admin("show info");
-        if (!/^Name: HAProxy/m.test(info)) throw new Error(`HAProxy socket ${this.endpoint.adminSocket} answered, but not as HAProxy: ${info.slice(0, 80)}`);
+        if (!/^Name: HAProxy/m.test(info))
+            throw new Error(`HAProxy socket ${this.endpoint.adminSocket} answered, but not as HAProxy: ${info.slice(0, 80)}`);
     }
 
     private async workerPid(): Promise<string> {
@@ -118,9 +125,14 @@ export class HaproxyDriver implements SlbDriver {
         const [path, tmp] = [quote(this.endpoint.configPath), quote(`${this.endpoint.configPath}.berth-tmp`)];
         // haproxy lives in sbin, which a non-root user's PATH may lack.
         const haproxy = `PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" haproxy`;
-        const r = await this.host.run(`cat > ${tmp} && { ${haproxy} -c -q -f ${tmp} || { rc=$?; rm -f ${tmp}; exit $rc; }; } && mv -f ${tmp} ${path}`, config);
-        if (r.code === 127) throw new Error(`haproxy is not installed on ${this.host.where}: berth checks every config with haproxy -c there before using it`);
-        if (r.code !== 0) throw new Error(`HAProxy on ${this.host.where} rejects the new ${this.endpoint.configPath}: ${(r.stderr || r.stdout).trim()}`);
+        const r = await this.host.run(
+            `cat > ${tmp} && { ${haproxy} -c -q -f ${tmp} || { rc=$?; rm -f ${tmp}; exit $rc; }; } && mv -f ${tmp} ${path}`,
+            config,
+        );
+        if (r.code === 127)
+            throw new Error(`haproxy is not installed on ${this.host.where}: berth checks every config with haproxy -c there before using it`);
+        if (r.code !== 0)
+            throw new Error(`HAProxy on ${this.host.where} rejects the new ${this.endpoint.configPath}: ${(r.stderr || r.stdout).trim()}`);
     }
 
     /**
@@ -195,7 +207,10 @@ export class HaproxyDriver implements SlbDriver {
         const { result } = await this.editConfig((config) => {
             const section = readSection(config, pool);
             if (!section) throw new Error(`HAProxy ${this.endpoint.configPath} has no listener ${pool}; create its SlbBinding first`);
-            return { config: writeSection(config, pool, renderSection(section.binding, change(section.servers), section.owner)), result: section.binding };
+            return {
+                config: writeSection(config, pool, renderSection(section.binding, change(section.servers), section.owner)),
+                result: section.binding,
+            };
         });
         return result;
     }
@@ -205,10 +220,16 @@ export class HaproxyDriver implements SlbDriver {
     async addBackends(pool: string, backends: Backend[]): Promise<void> {
         if (backends.length === 0) return;
         const names = new Set(backends.map((b) => b.name));
-        const binding = await this.persist(pool, (servers) => [...servers.filter((s) => !names.has(s.name)), ...backends.map((b) => ({ ...b, weight: 0 }))]);
+        const binding = await this.persist(pool, (servers) => [
+            ...servers.filter((s) => !names.has(s.name)),
+            ...backends.map((b) => ({ ...b, weight: 0 })),
+        ]);
         for (const b of backends) {
             const id = `${pool}/${b.name}`;
-            await this.run(`add server ${id} ${b.address}:${b.port} weight 0 ${serverOptions(binding)}`, /New server registered|Already exists a server with the same name/);
+            await this.run(
+                `add server ${id} ${b.address}:${b.port} weight 0 ${serverOptions(binding)}`,
+                /New server registered|Already exists a server with the same name/,
+            );
             await this.run(`enable health ${id}`);
             await this.run(`enable server ${id}`);
         }

@@ -54,7 +54,10 @@ function sectionBounds(config: string, name: string): [number, number] | undefin
     return [start, stop + end(name).length + 1];
 }
 
-export function readSection(config: string, name: string): { binding: SlbBindingArgs; servers: PersistedServer[]; owner?: ListenerOwner } | undefined {
+export function readSection(
+    config: string,
+    name: string,
+): { binding: SlbBindingArgs; servers: PersistedServer[]; owner?: ListenerOwner } | undefined {
     const bounds = sectionBounds(config, name);
     if (!bounds) return undefined;
     const text = config.slice(bounds[0], bounds[1]);

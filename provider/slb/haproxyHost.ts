@@ -120,7 +120,10 @@ class SshSession {
         } finally {
             if (--this.active === 0) {
                 this.idle = setTimeout(() => {
-                    this.client?.then((c) => c.end(), () => undefined);
+                    this.client?.then(
+                        (c) => c.end(),
+                        () => undefined,
+                    );
                     this.client = undefined;
                 }, IDLE_CLOSE_MS).unref();
             }
@@ -135,10 +138,12 @@ class SshSession {
             // `field`: the input at fault, for check to name; `code`: whether anything answered (reach.ts).
             const refusedKey = (e: Error) => /authentication methods failed/.test(e.message);
             client.once("error", (e) =>
-                reject(Object.assign(new Error(`SSH to ${this.ssh.user}@${this.ssh.host}:${this.ssh.port ?? 22}: ${e.message}`), {
-                    code: (e as NodeJS.ErrnoException).code,
-                    ...(refusedKey(e) ? { field: "haproxy.ssh.privateKey" } : {}),
-                })),
+                reject(
+                    Object.assign(new Error(`SSH to ${this.ssh.user}@${this.ssh.host}:${this.ssh.port ?? 22}: ${e.message}`), {
+                        code: (e as NodeJS.ErrnoException).code,
+                        ...(refusedKey(e) ? { field: "haproxy.ssh.privateKey" } : {}),
+                    }),
+                ),
             );
             client.once("close", () => {
                 if (this.client === ready) this.client = undefined;
@@ -165,7 +170,11 @@ class SshSession {
             },
         });
         return ready.catch((e) => {
-            throw presented ? Object.assign(new Error(`${this.ssh.host} presented another host key (${presented}): refused`), { field: "haproxy.ssh.hostPublicKey" }) : e;
+            throw presented
+                ? Object.assign(new Error(`${this.ssh.host} presented another host key (${presented}): refused`), {
+                      field: "haproxy.ssh.hostPublicKey",
+                  })
+                : e;
         });
     }
 }
@@ -185,7 +194,9 @@ export class SshHaproxyHost implements HaproxyHost {
             (c) =>
                 new Promise<Duplex>((resolve, reject) =>
                     c.openssh_forwardOutStreamLocal(socketPath, (err, channel) =>
-                        err ? reject(Object.assign(new Error(`${socketPath} on ${this.where}: ${err.message}`), { code: "ECONNREFUSED" })) : resolve(channel),
+                        err
+                            ? reject(Object.assign(new Error(`${socketPath} on ${this.where}: ${err.message}`), { code: "ECONNREFUSED" }))
+                            : resolve(channel),
                     ),
                 ),
         );
@@ -210,7 +221,9 @@ export class SshHaproxyHost implements HaproxyHost {
 
     withLock<T>(lockPath: string, fn: () => Promise<T>): Promise<T> {
         return this.session.use(async (c) => {
-            const holder = await new Promise<ClientChannel>((resolve, reject) => c.exec(lockCommand(lockPath), (err, ch) => (err ? reject(err) : resolve(ch))));
+            const holder = await new Promise<ClientChannel>((resolve, reject) =>
+                c.exec(lockCommand(lockPath), (err, ch) => (err ? reject(err) : resolve(ch))),
+            );
             const closed = new Promise((r) => holder.once("close", r));
             await awaitLocked(holder, lockPath, this.where);
             try {

@@ -24,7 +24,13 @@ function program(endpoint: string) {
     const binding = new SlbBinding("clb-web", {
         driver: "aliyun",
         protocol: "http",
-        aliyun: { loadBalancerId: LB, region: "cn-hangzhou", endpoint, accessKeyId: KEY.accessKeyId, accessKeySecret: pulumi.secret(KEY.accessKeySecret) },
+        aliyun: {
+            loadBalancerId: LB,
+            region: "cn-hangzhou",
+            endpoint,
+            accessKeyId: KEY.accessKeyId,
+            accessKeySecret: pulumi.secret(KEY.accessKeySecret),
+        },
         listen: { address: slbAddress, port: PORT },
         healthCheck: { httpPath: "/health", intervalMs: 1000, rise: 2, fall: 2 },
     });
@@ -52,7 +58,10 @@ describe("release on Aliyun CLB through the pulumi CLI (contract server)", funct
     before(async () => {
         cleanSlate();
         contract = new ClbContractServer({
-            loadBalancerId: LB, region: "cn-hangzhou", ...KEY, listenAddress: slbAddress,
+            loadBalancerId: LB,
+            region: "cn-hangzhou",
+            ...KEY,
+            listenAddress: slbAddress,
             servers: Object.fromEntries(nodes().map((n) => [n.cloud.instanceId, n.address])),
         });
         const endpoint = await contract.start();
@@ -84,7 +93,10 @@ describe("release on Aliyun CLB through the pulumi CLI (contract server)", funct
         assert.ok((s.versions.v1 ?? 0) > 0 && (s.versions.v2 ?? 0) > 0, JSON.stringify(s.versions));
         const after = await containersOf("clb-web");
         assert.equal(after.length, 3);
-        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "no v1 container left");
+        assert.ok(
+            after.every((c) => !before.some((b) => b.id === c.id)),
+            "no v1 container left",
+        );
         assert.match(log.join(""), /draining .* by time in clb-web: 5s/);
     });
 

@@ -33,7 +33,10 @@ const cases: Array<[string, RegExp]> = [
     ["port", /property ports\[0\]\.containerPort value .* has a problem: must be a whole number from 1 to 65535, got 70000/],
     // A node or load balancer that does not answer is no bad input: previewUnreachable.test.ts.
     // The planner says it, on what runs, with the words `up` would use.
-    ["zones", /property placement\.zones value .* has a problem: service bad-input: cannot plan the release: containers span 3 zone\(s\) \(zone-a, zone-b, zone-c\), fewer than zones\.count=4 \(mode hard\)/],
+    [
+        "zones",
+        /property placement\.zones value .* has a problem: service bad-input: cannot plan the release: containers span 3 zone\(s\) \(zone-a, zone-b, zone-c\), fewer than zones\.count=4 \(mode hard\)/,
+    ],
 ];
 
 describe("bad input fails pulumi preview", function () {

@@ -24,7 +24,13 @@ function program() {
     const group = new ServiceGroup("ts-box", {
         cluster,
         services: [
-            { name: "ts-db", image: local.images.v1, ports: [{ containerPort: 80 }], healthCheck: health, postStart: { command: ["sh", "-c", "echo ready"] } },
+            {
+                name: "ts-db",
+                image: local.images.v1,
+                ports: [{ containerPort: 80 }],
+                healthCheck: health,
+                postStart: { command: ["sh", "-c", "echo ready"] },
+            },
             { name: "ts-api", image: local.images.v1, ports: [{ containerPort: 80 }], healthCheck: health },
         ],
     });
@@ -48,7 +54,10 @@ describe("components from TypeScript (dynamic resources)", function () {
         assert.equal(up.outputs.publicUrl.value, listenerUrl(18380));
         await waitForBody(listenerUrl(18380), /berth-demo v1/);
         await waitForBody(listenerUrl(18381), /berth-demo v1/);
-        assert.deepEqual((await backendsIn("ts-web-private")).map((b) => b.weight), [50]);
+        assert.deepEqual(
+            (await backendsIn("ts-web-private")).map((b) => b.weight),
+            [50],
+        );
         assert.deepEqual(up.outputs.order.value, ["ts-db", "ts-api"]);
         const text = log.join("");
         assert.match(text, /release order: ts-db -> ts-api/);

@@ -28,7 +28,13 @@ describe("registry credentials through the pulumi CLI", function () {
             const plain = new pulumi.Config().getBoolean("plain");
             const password = plain ? PASSWORD : pulumi.secret(PASSWORD);
             const cluster = new Cluster("cred", { nodes: nodeSpecs(), registries: [{ server: registry.address, username: "deploy", password }] });
-            const svc = new Service("cred", { cluster, image, replicas: 3, ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5 } });
+            const svc = new Service("cred", {
+                cluster,
+                image,
+                replicas: 3,
+                ports: [{ containerPort: 80 }],
+                healthCheck: { httpPath: "/health", intervalSeconds: 0.5 },
+            });
             return { digest: svc.imageDigest };
         });
     });
@@ -43,7 +49,10 @@ describe("registry credentials through the pulumi CLI", function () {
         const containers = await containersOf("cred");
         assert.equal(new Set(containers.map((c) => c.node)).size, 3, "pulled and running on every node");
         // The file backend's own file (the Automation API's export decrypts secrets).
-        const state = readFileSync(`${process.env.PULUMI_BACKEND_URL!.replace("file://", "")}/.pulumi/stacks/berth-credentials/${stack.name}.json`, "utf8");
+        const state = readFileSync(
+            `${process.env.PULUMI_BACKEND_URL!.replace("file://", "")}/.pulumi/stacks/berth-credentials/${stack.name}.json`,
+            "utf8",
+        );
         assert.ok(!state.includes(PASSWORD), "state holds the password only encrypted");
         const resources: any[] = JSON.parse(state).checkpoint.latest.resources;
         for (const type of ["Cluster", "Service"]) {
@@ -52,7 +61,11 @@ describe("registry credentials through the pulumi CLI", function () {
         }
         const cluster = resources.find((x) => x.type.endsWith("berth:Cluster"));
         assert.ok(cluster.outputs.registries.ciphertext, "the cluster's output is a secret");
-        assert.equal(resources.find((x) => x.type.endsWith("berth:Service")).outputs.registries, undefined, "the service keeps no copy in its outputs");
+        assert.equal(
+            resources.find((x) => x.type.endsWith("berth:Service")).outputs.registries,
+            undefined,
+            "the service keeps no copy in its outputs",
+        );
         assert.ok(!output.includes(PASSWORD), "not in the up output, diff or progress lines");
         for (const c of containers) {
             const node = nodeSpecs().find((n) => n.name === c.node)!;

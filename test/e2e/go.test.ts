@@ -43,10 +43,16 @@ describe("berth from Go through the provider plugin", function () {
         const containers = await containersOf("go-web");
         assert.equal(containers.length, 2);
         assert.deepEqual(up.outputs.containers.value.sort(), containers.map((c) => c.name).sort());
-        for (const [pool, weight] of [["go-public", 100], ["go-private", 50]] as const) {
+        for (const [pool, weight] of [
+            ["go-public", 100],
+            ["go-private", 50],
+        ] as const) {
             const backends = await backendsIn(pool);
             assert.deepEqual(backends.map((b) => b.name).sort(), containers.map((c) => c.name).sort(), pool);
-            assert.ok(backends.every((b) => b.weight === weight), `${pool} weights ${JSON.stringify(backends)}`);
+            assert.ok(
+                backends.every((b) => b.weight === weight),
+                `${pool} weights ${JSON.stringify(backends)}`,
+            );
         }
     });
 
@@ -61,7 +67,10 @@ describe("berth from Go through the provider plugin", function () {
         assert.equal(s.failed, 0, `failed requests: ${JSON.stringify(s.errors)}`);
         const after = await containersOf("go-web");
         assert.equal(after.length, 2);
-        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "no v1 container left");
+        assert.ok(
+            after.every((c) => !before.some((b) => b.id === c.id)),
+            "no v1 container left",
+        );
         assert.match(await waitForBody(PRIVATE, /berth-demo/), /berth-demo v2/);
     });
 

@@ -107,9 +107,15 @@ describe("ownership: stacks and resources change only what they own (real CLI, u
         const a = await open("la", { replicas: 1, port: 18098 });
         await a.up({ onOutput });
         const sameName = await open("lb", { replicas: 1, port: 18099, bindingName: `own-web-${a.name}` });
-        await assert.rejects(sameName.preview({ onOutput }), new RegExp(`listener own-web-${a.name} belongs to stack organization/berth-ownership/${a.name}: give this stack's binding another name`));
+        await assert.rejects(
+            sameName.preview({ onOutput }),
+            new RegExp(`listener own-web-${a.name} belongs to stack organization/berth-ownership/${a.name}: give this stack's binding another name`),
+        );
         const samePort = await open("lc", { replicas: 1, port: 18098 });
-        await assert.rejects(samePort.up({ onOutput }), new RegExp(`:18098 is already the listener own-web-${a.name} of stack organization/berth-ownership/${a.name}`));
+        await assert.rejects(
+            samePort.up({ onOutput }),
+            new RegExp(`:18098 is already the listener own-web-${a.name} of stack organization/berth-ownership/${a.name}`),
+        );
         assert.equal((await containersOf("web")).length, 1, "no container of the refused stacks");
         await waitForBody(listenerUrl(18098), /berth-demo v1/);
     });
@@ -127,7 +133,10 @@ describe("ownership: stacks and resources change only what they own (real CLI, u
             assert.equal(after.length, 3, "the replacement serves with every replica");
             const owner = (await stack.outputs()).ownerId.value;
             assert.notEqual(owner, first.outputs.ownerId.value, "a replacement has its own owner id");
-            assert.ok(after.every((c) => c.owner === owner && !before.some((b) => b.id === c.id)), "the old resource's containers are gone");
+            assert.ok(
+                after.every((c) => c.owner === owner && !before.some((b) => b.id === c.id)),
+                "the old resource's containers are gone",
+            );
             assert.equal((await backendsIn(`own-web-${stack.name}`)).length, 3);
         });
     }

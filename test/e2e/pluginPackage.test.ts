@@ -38,7 +38,10 @@ describe("the provider plugin as a tarball, installed with pulumi plugin install
         assert.equal(installed?.version, version, JSON.stringify(listed));
 
         // Started as the engine starts a plugin: it prints the port it serves on.
-        plugin = spawn(path.join(home, "plugins", `resource-berth-v${version}`, "pulumi-resource-berth"), [], { env: { ...process.env, BERTH_ROOT: "" }, stdio: ["ignore", "pipe", "inherit"] });
+        plugin = spawn(path.join(home, "plugins", `resource-berth-v${version}`, "pulumi-resource-berth"), [], {
+            env: { ...process.env, BERTH_ROOT: "" },
+            stdio: ["ignore", "pipe", "inherit"],
+        });
         const port = await new Promise<string>((resolve, reject) => {
             plugin!.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim()));
             plugin!.once("exit", (code) => reject(new Error(`the installed plugin exited with ${code}`)));

@@ -98,7 +98,8 @@ describe("state that outlives the checkout (real CLI, program in an infra repo)"
         const byPath = (engineDir: string) => {
             const state = JSON.parse(JSON.stringify(current));
             for (const r of berthResources(state)) {
-                for (const props of [r.inputs, r.outputs]) props.__provider = props.__provider.replace("pulumi-berth/dist/provider/engine/", `${engineDir}/`);
+                for (const props of [r.inputs, r.outputs])
+                    props.__provider = props.__provider.replace("pulumi-berth/dist/provider/engine/", `${engineDir}/`);
             }
             return state;
         };
@@ -108,7 +109,8 @@ describe("state that outlives the checkout (real CLI, program in an infra repo)"
         assert.equal(preview.changeSummary.update, berthCount, `every berth resource is rewritten: ${JSON.stringify(preview.changeSummary)}`);
         await stack.up({ onOutput });
         const byPackage = new Map(berthResources(current).map((r: any) => [r.urn, r.outputs.__provider]));
-        for (const r of berthResources(await stack.exportStack())) assert.equal(r.outputs.__provider, byPackage.get(r.urn), `${r.urn} loads berth by package name again`);
+        for (const r of berthResources(await stack.exportStack()))
+            assert.equal(r.outputs.__provider, byPackage.get(r.urn), `${r.urn} loads berth by package name again`);
         assert.equal((await stack.preview({ onOutput })).changeSummary.same, berthCount + 1);
 
         await stack.importStack(byPath("/gone/checkout/dist/provider/engine"));

@@ -29,11 +29,16 @@ function program() {
     const spec: Spec = JSON.parse(new pulumi.Config().require("spec"));
     const slb = local.slbs[0];
     const cluster = new Cluster("fid", { nodes: nodeSpecs().map((n) => ({ ...n, schedulable: n.name !== spec.cordon })) });
-    const bindings = Object.fromEntries(POOLS.map((pool, i) => [pool, new SlbBinding(pool, {
-        haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { address: slb.address, port: 18380 + i },
-        healthCheck: { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2 },
-    })]));
+    const bindings = Object.fromEntries(
+        POOLS.map((pool, i) => [
+            pool,
+            new SlbBinding(pool, {
+                haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+                listen: { address: slb.address, port: 18380 + i },
+                healthCheck: { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2 },
+            }),
+        ]),
+    );
     new Service("fid", {
         name: spec.name,
         cluster,
@@ -81,9 +86,19 @@ function readPlan(lines: string[]) {
         if (step?.[1] === "start") list(step[2]).forEach((s) => starts.add(s));
         else if (step) list(step[2]).forEach((r) => retires.add(r.split(" on ")[0]));
         const register = /^binding (\S+): register at weight \d+ once healthy there: (.*)$/.exec(line);
-        if (register) add(registers, register[1], list(register[2]).map((x) => x.split(" on ")[0]));
+        if (register)
+            add(
+                registers,
+                register[1],
+                list(register[2]).map((x) => x.split(" on ")[0]),
+            );
         const reweight = /^binding (\S+): re-weight (.*)$/.exec(line);
-        if (reweight) add(reweights, reweight[1], list(reweight[2]).map((x) => x.split(" ")[0]));
+        if (reweight)
+            add(
+                reweights,
+                reweight[1],
+                list(reweight[2]).map((x) => x.split(" ")[0]),
+            );
         const left = /^binding (\S+) left, the containers stay: drain and deregister (.*)$/.exec(line);
         if (left) add(removes, left[1], list(left[2]));
         const orphan = /^binding (\S+): remove \(their containers are gone\): (.*)$/.exec(line);
@@ -130,11 +145,20 @@ function assertPlanWasRun(lines: string[], before: World, after: World, replaced
         const added = [...is.keys()].filter((n) => !was.has(n));
         const gone = [...was.keys()].filter((n) => !is.has(n));
         const reweighted = [...is.keys()].filter((n) => was.has(n) && was.get(n) !== is.get(n));
-        assert.deepEqual(sorted(added), sorted(new Set([...started.map((c) => c.name).filter((n) => is.has(n)), ...(plan.registers.get(pool) ?? [])])),
-            `backends added to ${pool} vs the plan:\n${text}`);
-        assert.ok(added.every((n) => startedNames.has(n) || plan.registers.get(pool)?.has(n)), `${pool}: a backend the plan did not announce`);
-        assert.deepEqual(sorted(gone), sorted(new Set([...[...was.keys()].filter((n) => removedNames.has(n)), ...(plan.removes.get(pool) ?? [])])),
-            `backends removed from ${pool} vs the plan:\n${text}`);
+        assert.deepEqual(
+            sorted(added),
+            sorted(new Set([...started.map((c) => c.name).filter((n) => is.has(n)), ...(plan.registers.get(pool) ?? [])])),
+            `backends added to ${pool} vs the plan:\n${text}`,
+        );
+        assert.ok(
+            added.every((n) => startedNames.has(n) || plan.registers.get(pool)?.has(n)),
+            `${pool}: a backend the plan did not announce`,
+        );
+        assert.deepEqual(
+            sorted(gone),
+            sorted(new Set([...[...was.keys()].filter((n) => removedNames.has(n)), ...(plan.removes.get(pool) ?? [])])),
+            `backends removed from ${pool} vs the plan:\n${text}`,
+        );
         assert.deepEqual(sorted(reweighted), sorted(plan.reweights.get(pool) ?? []), `backends re-weighted in ${pool} vs the plan:\n${text}`);
     }
     return plan;
@@ -179,7 +203,10 @@ describe("preview fidelity: the plan is what up does", function () {
     it("replicas up: one more slot, nothing retired", async () => {
         spec.replicas = 4;
         const plan = await previewThenUp("update");
-        assert.deepEqual(sorted(plan.starts).map((s) => s.split(" on ")[0]), ["slot 3"]);
+        assert.deepEqual(
+            sorted(plan.starts).map((s) => s.split(" on ")[0]),
+            ["slot 3"],
+        );
         assert.equal(plan.retires.size, 0);
     });
 
@@ -187,7 +214,10 @@ describe("preview fidelity: the plan is what up does", function () {
         spec.replicas = 2;
         const plan = await previewThenUp("update");
         assert.equal(plan.starts.size, 0);
-        assert.deepEqual(sorted(plan.retires).map((n) => /-(\d+)-[0-9a-f]{10}-[0-9a-f]{4}$/.exec(n)![1]), ["2", "3"]);
+        assert.deepEqual(
+            sorted(plan.retires).map((n) => /-(\d+)-[0-9a-f]{10}-[0-9a-f]{4}$/.exec(n)![1]),
+            ["2", "3"],
+        );
     });
 
     it("cpus and memory: docker update in place, no container replaced", async () => {
@@ -257,7 +287,10 @@ describe("preview fidelity: the plan is what up does", function () {
         const host = hosts().find((h) => h.node === gone.node)!;
         await host.remove(gone.id);
         const plan = await previewThenUp("update");
-        assert.deepEqual(sorted(plan.starts).map((s) => s.split(" on ")[0]), [`slot ${gone.slot}`]);
+        assert.deepEqual(
+            sorted(plan.starts).map((s) => s.split(" on ")[0]),
+            [`slot ${gone.slot}`],
+        );
     });
 
     it("the revert after a failed release previews as no change", async () => {

@@ -91,9 +91,16 @@ describe("preview without the production network", function () {
         assert.deepEqual([...w.ops], ["update"], result.stdout);
         const plan = w.plan().join("\n");
         assert.match(plan, /image/, "the input diff");
-        assert.match(plan, /^the plan is unknown: nodes h1, h2, h3 could not be reached from here \(h1: did not answer within 5 s( \(earlier in this run\))?; h2: .*; h3: .*\); up plans with what it reaches then$/m, plan);
+        assert.match(
+            plan,
+            /^the plan is unknown: nodes h1, h2, h3 could not be reached from here \(h1: did not answer within 5 s( \(earlier in this run\))?; h2: .*; h3: .*\); up plans with what it reaches then$/m,
+            plan,
+        );
         for (const who of ["cluster far", "service far"]) {
-            assert.ok(w.warnings.some((m) => m.includes(`[berth] ${who}: `) && /nodes h1, h2, h3 could not be reached from here/.test(m)), `a warning from ${who}:\n${w.warnings.join("\n")}`);
+            assert.ok(
+                w.warnings.some((m) => m.includes(`[berth] ${who}: `) && /nodes h1, h2, h3 could not be reached from here/.test(m)),
+                `a warning from ${who}:\n${w.warnings.join("\n")}`,
+            );
         }
         assert.ok(seconds < 25, `took ${seconds} s`);
     });
@@ -104,23 +111,39 @@ describe("preview without the production network", function () {
             const w = watch();
             await allFrozen(() => stack.preview({ onEvent: w.onEvent }));
             assert.deepEqual([...w.ops], ["same"], w.plan().join("\n"));
-            assert.ok(w.warnings.some((m) => m.includes("[berth] service far: the plan is unknown: nodes h1, h2, h3")), w.warnings.join("\n"));
+            assert.ok(
+                w.warnings.some((m) => m.includes("[berth] service far: the plan is unknown: nodes h1, h2, h3")),
+                w.warnings.join("\n"),
+            );
         } finally {
             await stack.setConfig("image", { value: local.images.v2 });
         }
     });
 
     it("up with every node's Docker frozen stops at once, saying why, and changes nothing", async () => {
-        const { result: error, seconds } = await allFrozen(() => timed(() => stack.up().then(() => undefined, (e: Error) => e)));
+        const { result: error, seconds } = await allFrozen(() =>
+            timed(() =>
+                stack.up().then(
+                    () => undefined,
+                    (e: Error) => e,
+                ),
+            ),
+        );
         console.error(`    up with all nodes frozen failed after ${seconds.toFixed(1)} s`);
         assert.ok(error, "up fails");
-        assert.match(error.message, /service far: no schedulable node answers \(h1: did not answer within 5 s; h2: .*; h3: .*\): nothing was changed/);
+        assert.match(
+            error.message,
+            /service far: no schedulable node answers \(h1: did not answer within 5 s; h2: .*; h3: .*\): nothing was changed/,
+        );
         assert.deepEqual(await ids(), running, "no container started or removed");
         await waitForBody(url, /berth-demo v1/);
         // The state is still true: with the nodes back, the preview plans the release again.
         const w = watch();
         await stack.preview({ onEvent: w.onEvent });
-        assert.ok(w.plan().some((l) => /^batch 1\/1: start slot 0 on/.test(l)), w.plan().join("\n"));
+        assert.ok(
+            w.plan().some((l) => /^batch 1\/1: start slot 0 on/.test(l)),
+            w.plan().join("\n"),
+        );
     });
 
     it("a load balancer out of reach: the preview names it, up stops before changing anything", async () => {
@@ -128,9 +151,18 @@ describe("preview without the production network", function () {
         try {
             const w = watch();
             await stack.preview({ onEvent: w.onEvent });
-            assert.match(w.plan().join("\n"), /^the plan is unknown: load balancer far-public could not be reached from here \(far-public: HAProxy socket .* does not answer/m);
-            assert.ok(w.warnings.some((m) => m.includes("[berth] slb binding far-public: load balancer far-public could not be reached from here")), w.warnings.join("\n"));
-            await assert.rejects(stack.up(), /service far: load balancer far-public could not be reached \(far-public: HAProxy socket .* does not answer.*\): nothing was changed/);
+            assert.match(
+                w.plan().join("\n"),
+                /^the plan is unknown: load balancer far-public could not be reached from here \(far-public: HAProxy socket .* does not answer/m,
+            );
+            assert.ok(
+                w.warnings.some((m) => m.includes("[berth] slb binding far-public: load balancer far-public could not be reached from here")),
+                w.warnings.join("\n"),
+            );
+            await assert.rejects(
+                stack.up(),
+                /service far: load balancer far-public could not be reached \(far-public: HAProxy socket .* does not answer.*\): nothing was changed/,
+            );
         } finally {
             restore();
         }

@@ -16,7 +16,14 @@ const PRIVATE = listenerUrl(18181);
 /** What a pull-request bot reads: `pulumi preview --json`, run by the CLI in the stack's program directory. */
 async function previewJson(stack: Stack): Promise<{ steps: any[] }> {
     const args = ["preview", "--json", "--stack", stack.name];
-    return JSON.parse(execFileSync((await pulumiCommand()).command, args, { cwd: stack.workspace.workDir, env: { ...process.env, ...stack.workspace.envVars }, encoding: "utf8", maxBuffer: 64 << 20 }));
+    return JSON.parse(
+        execFileSync((await pulumiCommand()).command, args, {
+            cwd: stack.workspace.workDir,
+            env: { ...process.env, ...stack.workspace.envVars },
+            encoding: "utf8",
+            maxBuffer: 64 << 20,
+        }),
+    );
 }
 
 const serviceStep = (preview: { steps: any[] }) => preview.steps.find((s) => s.urn.endsWith("berth:index:Service::py-web"));
@@ -54,12 +61,20 @@ describe("berth from Python through the provider plugin", function () {
         const containers = await containersOf("py-web");
         assert.equal(containers.length, 2);
         assert.deepEqual(up.outputs.containers.value.sort(), containers.map((c) => c.name).sort());
-        for (const [pool, weight] of [["py-public", 100], ["py-private", 50]] as const) {
+        for (const [pool, weight] of [
+            ["py-public", 100],
+            ["py-private", 50],
+        ] as const) {
             const backends = await backendsIn(pool);
             assert.deepEqual(backends.map((b) => b.name).sort(), containers.map((c) => c.name).sort(), pool);
-            assert.ok(backends.every((b) => b.weight === weight), `${pool} weights ${JSON.stringify(backends)}`);
+            assert.ok(
+                backends.every((b) => b.weight === weight),
+                `${pool} weights ${JSON.stringify(backends)}`,
+            );
         }
-        const underService = events.filter((e) => e.diagnosticEvent?.urn?.endsWith("berth:index:Service::py-web") && e.diagnosticEvent.message.includes("[berth] py-web:"));
+        const underService = events.filter(
+            (e) => e.diagnosticEvent?.urn?.endsWith("berth:index:Service::py-web") && e.diagnosticEvent.message.includes("[berth] py-web:"),
+        );
         assert.ok(underService.length > 0, "the plugin logs progress against the service's URN");
         // Waits are statuses the next one replaces; decisions and outcomes last.
         const waits = underService.filter((e) => /waiting for (Docker|load balancer) health/.test(e.diagnosticEvent!.message));
@@ -74,11 +89,18 @@ describe("berth from Python through the provider plugin", function () {
         assert.deepEqual(preview.changeSummary, { same: 4, update: 1 });
         assert.match(preview.stdout, /~ image\s*: ".*berth-demo:v1" => ".*berth-demo:v2"/);
         assert.match(preview.stdout, /~ plannedChange\s*:\s*\n(.*\n)*?\s*\+ blue-green release of a new revision \(image changed\)\n/);
-        assert.match(preview.stdout, /batch 1\/1: start slot 0 on h\d, slot 1 on h\d\n\s*\+\s+then retire py-web-/, "the plan names each slot and node");
+        assert.match(
+            preview.stdout,
+            /batch 1\/1: start slot 0 on h\d, slot 1 on h\d\n\s*\+\s+then retire py-web-/,
+            "the plan names each slot and node",
+        );
         // What a pull-request bot reads: the plan in the step's new inputs of `pulumi preview --json`.
         const step = serviceStep(await previewJson(stack));
         assert.equal(step.op, "update");
-        assert.match(step.newState.inputs.plannedChange, /^blue-green release of a new revision \(image changed\)\n.*\nbatch 1\/1: start slot 0 on h\d, slot 1 on h\d\n/);
+        assert.match(
+            step.newState.inputs.plannedChange,
+            /^blue-green release of a new revision \(image changed\)\n.*\nbatch 1\/1: start slot 0 on h\d, slot 1 on h\d\n/,
+        );
         assert.doesNotMatch(preview.stdout, /~ (replicas|bindings|cluster)\s*:/, "only what changed is shown");
     });
 
@@ -92,7 +114,10 @@ describe("berth from Python through the provider plugin", function () {
         assert.equal(s.failed, 0, `failed requests: ${JSON.stringify(s.errors)}`);
         const after = await containersOf("py-web");
         assert.equal(after.length, 2);
-        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "no v1 container left");
+        assert.ok(
+            after.every((c) => !before.some((b) => b.id === c.id)),
+            "no v1 container left",
+        );
         assert.match(await waitForBody(PRIVATE, /berth-demo/), /berth-demo v2/);
     });
 
@@ -133,14 +158,23 @@ describe("berth from Python through the provider plugin", function () {
         console.log(`      pulumi up ended ${seconds.toFixed(1)} s after Ctrl-C`);
         assert.ok(cancelledAt > 0, "the release reached the health wait");
         assert.ok(seconds < 30, `ended ${seconds} s after Ctrl-C, not at the 300 s deadline`);
-        assert.deepEqual((await containersOf("py-web")).map((c) => c.id).sort(), before.map((c) => c.id).sort(), "the new containers are gone, the old untouched");
+        assert.deepEqual(
+            (await containersOf("py-web")).map((c) => c.id).sort(),
+            before.map((c) => c.id).sort(),
+            "the new containers are gone, the old untouched",
+        );
         assert.match(await waitForBody(PUBLIC, /berth-demo/), /berth-demo v2/);
         await stack.setAllConfig({ image: { value: local.images.v2 }, healthRetries: { value: "5" }, healthyTimeout: { value: "60" } });
     });
 
     it("ends a release at its customTimeouts: the waits stop at the deadline, the batch rolls back, v2 keeps serving", async () => {
         const before = await containersOf("py-web");
-        await stack.setAllConfig({ image: { value: local.images.unhealthy }, healthRetries: { value: "100" }, healthyTimeout: { value: "300" }, updateTimeout: { value: "8s" } });
+        await stack.setAllConfig({
+            image: { value: local.images.unhealthy },
+            healthRetries: { value: "100" },
+            healthyTimeout: { value: "300" },
+            updateTimeout: { value: "8s" },
+        });
         const started = Date.now();
         await assert.rejects(stack.up({ onOutput }), (e: Error) => {
             assert.match(e.message, /the update timeout of 8s \(customTimeouts\) passed while waiting for containers to be healthy in Docker/);
@@ -150,7 +184,11 @@ describe("berth from Python through the provider plugin", function () {
         const seconds = (Date.now() - started) / 1000;
         console.log(`      pulumi up with customTimeouts update 8s ended after ${seconds.toFixed(1)} s`);
         assert.ok(seconds < 60, `ended after ${seconds} s, not at the 300 s health deadline`);
-        assert.deepEqual((await containersOf("py-web")).map((c) => c.id).sort(), before.map((c) => c.id).sort(), "the new containers are gone, the old untouched");
+        assert.deepEqual(
+            (await containersOf("py-web")).map((c) => c.id).sort(),
+            before.map((c) => c.id).sort(),
+            "the new containers are gone, the old untouched",
+        );
         assert.match(await waitForBody(PUBLIC, /berth-demo/), /berth-demo v2/);
         await stack.setAllConfig({ image: { value: local.images.v2 }, healthRetries: { value: "5" }, healthyTimeout: { value: "60" } });
         await stack.removeConfig("updateTimeout");

@@ -46,7 +46,10 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         assert.deepEqual(up.outputs.groupOrder.value, ["box-db", "box-api", "box-web"]);
         await waitForBody(listenerUrl(18280), /berth-demo v1/);
         await waitForBody(listenerUrl(18281), /berth-demo v1/);
-        assert.deepEqual((await backendsIn("pyc-web-private")).map((b) => b.weight), [50]);
+        assert.deepEqual(
+            (await backendsIn("pyc-web-private")).map((b) => b.weight),
+            [50],
+        );
 
         const main = await containersOf("pyc-shop");
         const canary = await containersOf("pyc-shop-canary");
@@ -54,9 +57,16 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         assert.equal(canary.length, 1);
         const shop = await backendsIn("pyc-shop");
         assert.deepEqual(shop.map((b) => b.name).sort(), [...main, ...canary].map((c) => c.name).sort());
-        assert.deepEqual(shop.filter((b) => b.name === canary[0].name).map((b) => b.weight), [50], "the canary at its low weight");
+        assert.deepEqual(
+            shop.filter((b) => b.name === canary[0].name).map((b) => b.weight),
+            [50],
+            "the canary at its low weight",
+        );
         const seen = await versions(SHOP, 25);
-        assert.ok((seen.v1 ?? 0) > (seen.v2 ?? 0) && (seen.v2 ?? 0) > 0, `both versions answer, mostly v1 (weights 100 and 50): ${JSON.stringify(seen)}`);
+        assert.ok(
+            (seen.v1 ?? 0) > (seen.v2 ?? 0) && (seen.v2 ?? 0) > 0,
+            `both versions answer, mostly v1 (weights 100 and 50): ${JSON.stringify(seen)}`,
+        );
     });
 
     it("promotes the canary by changing inputs: the main service releases v2, the canary goes", async () => {
@@ -79,7 +89,10 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         const order = [/box-db: post-start hook succeeded/, /box-api: revision/, /box-api: post-start hook succeeded/, /box-web: revision/].map(at);
         assert.ok(order.every((i) => i >= 0) && order.every((i, k) => k === 0 || i > order[k - 1]), `order in the output: ${order}`);
         v1 = await groupRevisions();
-        assert.ok(Object.values(v1).every((r) => r.length === 1), JSON.stringify(v1));
+        assert.ok(
+            Object.values(v1).every((r) => r.length === 1),
+            JSON.stringify(v1),
+        );
     });
 
     it("stops at a failing hook: that service rolls back, the later one is not released", async () => {
@@ -87,7 +100,9 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         await stack.setAllConfig({ groupImage: { value: local.images.v2 }, failHook: { value: "true" } });
         const preview = await stack.preview({ onOutput });
         assert.match(preview.stdout, /release order: box-db -> box-api -> box-web/, "the preview says the order");
-        await assert.rejects(stack.up({ onOutput }), (e: Error) => /post-start hook of box-api failed \(exit 3\): smoke test failed; rolled box-api back to revision/.test(e.message));
+        await assert.rejects(stack.up({ onOutput }), (e: Error) =>
+            /post-start hook of box-api failed \(exit 3\): smoke test failed; rolled box-api back to revision/.test(e.message),
+        );
         const now = await groupRevisions();
         assert.notDeepEqual(now["box-db"], v1["box-db"], "box-db (before the failure) released");
         assert.deepEqual(now["box-api"], v1["box-api"], "box-api rolled back");

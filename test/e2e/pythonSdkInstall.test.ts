@@ -18,7 +18,9 @@ describe("the generated Python SDK, installed with pip into a fresh virtualenv",
 
     it("installs with its dependencies, imports, and names the berth plugin of this package's version", async () => {
         await run("python3", ["-m", "venv", venv]);
-        await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", path.join(root, "dist", "sdk", "python")], { timeout: 540_000 });
+        await run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", path.join(root, "dist", "sdk", "python")], {
+            timeout: 540_000,
+        });
         const version = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).version;
         const probe = [
             "import json, importlib.resources as r, pulumi, pulumi_berth as b",

@@ -55,23 +55,35 @@ describe("quickstart through the pulumi CLI", function () {
         const releaseSeconds = (Date.now() - started) / 1000;
         const releasedAt = load.elapsedMs;
         // Keep sending for a second after the release so late failures, and late v1 answers, show.
-        await waitUntil(async () => (load.elapsedMs > releasedAt + 1000 ? true : undefined), { timeoutSeconds: 10, what: "a second of load after the release" });
+        await waitUntil(async () => (load.elapsedMs > releasedAt + 1000 ? true : undefined), {
+            timeoutSeconds: 10,
+            what: "a second of load after the release",
+        });
         const samples = await load.stop();
         const s = summarize(samples);
-        console.log(`      release took ${releaseSeconds.toFixed(1)}s; ${s.total} requests (${s.slow} slow), ${s.failed} failed; versions ${JSON.stringify(s.versions)}`);
+        console.log(
+            `      release took ${releaseSeconds.toFixed(1)}s; ${s.total} requests (${s.slow} slow), ${s.failed} failed; versions ${JSON.stringify(s.versions)}`,
+        );
         assert.equal(s.failed, 0, `failed requests: ${JSON.stringify(s.errors)}`);
         assert.ok((s.versions.v1 ?? 0) > 0 && (s.versions.v2 ?? 0) > 0, "traffic moved from v1 to v2");
         // Once up has returned, the old containers are gone from the load balancer: every request sent after it gets v2.
         const late = samples.filter((x) => x.at > releasedAt);
         assert.ok(late.length > 0, "requests were sent after the release");
-        assert.deepEqual(late.filter((x) => x.version !== "v2").map((x) => `${x.at} ms: ${x.version ?? x.error}`), [], "every request after up returned got v2");
+        assert.deepEqual(
+            late.filter((x) => x.version !== "v2").map((x) => `${x.at} ms: ${x.version ?? x.error}`),
+            [],
+            "every request after up returned got v2",
+        );
 
         const after = await containersOf("web");
         assert.equal(after.length, 3);
-        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "no v1 container left");
+        assert.ok(
+            after.every((c) => !before.some((b) => b.id === c.id)),
+            "no v1 container left",
+        );
         const backends = await backendsIn("web-public");
         assert.deepEqual(backends.map((b) => b.name).sort(), after.map((c) => c.name).sort(), "HAProxy holds exactly the new backends");
-        for (let i = 0; i < 6; i++) assert.match((await waitForBody(URL, /berth-demo/)), /berth-demo v2/);
+        for (let i = 0; i < 6; i++) assert.match(await waitForBody(URL, /berth-demo/), /berth-demo v2/);
     });
 
     it("scales 3 -> 5 -> 2 without touching the containers that stay", async () => {
@@ -80,14 +92,20 @@ describe("quickstart through the pulumi CLI", function () {
         await stack.up({ onOutput });
         const five = await containersOf("web");
         assert.equal(five.length, 5);
-        assert.ok(three.every((c) => five.some((f) => f.id === c.id)), "scale out keeps the running containers");
+        assert.ok(
+            three.every((c) => five.some((f) => f.id === c.id)),
+            "scale out keeps the running containers",
+        );
         assert.equal((await backendsIn("web-public")).length, 5);
 
         await stack.setConfig("replicas", { value: "2" });
         await stack.up({ onOutput });
         const two = await containersOf("web");
         assert.equal(two.length, 2);
-        assert.ok(two.every((c) => five.some((f) => f.id === c.id)), "scale in keeps the survivors");
+        assert.ok(
+            two.every((c) => five.some((f) => f.id === c.id)),
+            "scale in keeps the survivors",
+        );
         assert.deepEqual((await backendsIn("web-public")).map((b) => b.name).sort(), two.map((c) => c.name).sort());
     });
 
@@ -98,13 +116,19 @@ describe("quickstart through the pulumi CLI", function () {
         const refresh = await stack.refresh({ onOutput });
         assert.equal(refresh.summary.resourceChanges?.update, 1, JSON.stringify(refresh.summary.resourceChanges));
         const outputs = await resourceOutputs(stack, "pulumi-nodejs:dynamic/berth:Service", "web");
-        assert.deepEqual(outputs.containers.map((c: { id: string }) => c.id), [survivor.id]);
+        assert.deepEqual(
+            outputs.containers.map((c: { id: string }) => c.id),
+            [survivor.id],
+        );
         const preview = await stack.preview({ onOutput });
         assert.equal(preview.changeSummary.update, 1);
         await stack.up({ onOutput });
         const now = await containersOf("web");
         assert.equal(now.length, 2);
-        assert.ok(now.some((c) => c.id === survivor.id), "the healthy container keeps its ID");
+        assert.ok(
+            now.some((c) => c.id === survivor.id),
+            "the healthy container keeps its ID",
+        );
         assert.equal((await backendsIn("web-public")).length, 2);
     });
 

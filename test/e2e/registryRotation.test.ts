@@ -23,13 +23,23 @@ function program() {
         protocol: which === "bad" ? "http" : "tcp",
     });
     const rotation = new RegistryBucketRotation("rot-e2e", {
-        cluster, binding, node: which === "bad" ? "h9" : "h1",
+        cluster,
+        binding,
+        node: which === "bad" ? "h9" : "h1",
         prefix: which === "bad" ? "Images_Prod" : "images",
         period: (which === "bad" ? "year" : "quarter") as "quarter",
         retain: which === "bad" ? 0 : 2,
         storage: which === "plain-key" ? { kind: "s3", region: "us-east-1", accessKey: "AKID", secretKey: "plain-secret-key" } : undefined,
-        tls: which === "bad" ? { certificate: ACCESS.tls.certificate, key: pulumi.secret("not a key") } : { ...ACCESS.tls, key: pulumi.secret(ACCESS.tls.key) },
-        users: which === "bad" ? [{ username: "a:b", password: pulumi.secret("x") }] : which === "plain-key" ? [{ username: "ci", password: "plain-password" }] : [{ username: "ci", password: pulumi.secret(ACCESS.users[0].password) }],
+        tls:
+            which === "bad"
+                ? { certificate: ACCESS.tls.certificate, key: pulumi.secret("not a key") }
+                : { ...ACCESS.tls, key: pulumi.secret(ACCESS.tls.key) },
+        users:
+            which === "bad"
+                ? [{ username: "a:b", password: pulumi.secret("x") }]
+                : which === "plain-key"
+                  ? [{ username: "ci", password: "plain-password" }]
+                  : [{ username: "ci", password: pulumi.secret(ACCESS.users[0].password) }],
         now: config.require("now"),
     });
     return { bucket: rotation.currentBucket, address: rotation.address };
@@ -87,7 +97,8 @@ describe("RegistryBucketRotation through the pulumi CLI", function () {
         const state = storedState("berth-rotation", stack.name);
         assert.ok(!state.includes(ACCESS.users[0].password) && !state.includes("PRIVATE KEY"), "no password or key in plain state");
         const rotation = JSON.parse(state).checkpoint.latest.resources.find((r: any) => r.type.endsWith("RegistryBucketRotation"));
-        for (const key of ["tls", "users"]) assert.ok(rotation.inputs[key].ciphertext && rotation.outputs[key].ciphertext, `${key} is a secret in inputs and outputs`);
+        for (const key of ["tls", "users"])
+            assert.ok(rotation.inputs[key].ciphertext && rotation.outputs[key].ciphertext, `${key} is a secret in inputs and outputs`);
         assert.ok(!(up.stdout + up.stderr).includes(ACCESS.users[0].password));
         await stack.setConfig("now", { value: "2027-01-05T10:00:00Z" });
         const preview = await stack.preview({ diff: true });

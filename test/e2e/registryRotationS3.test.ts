@@ -35,10 +35,20 @@ function program() {
         healthCheck: { intervalMs: 300, rise: 1, fall: 1 },
     });
     const rotation = new RegistryBucketRotation("rot-s3", {
-        cluster, binding, node: "h1", prefix: "s3img", retain: 2, keepTags: 1,
+        cluster,
+        binding,
+        node: "h1",
+        prefix: "s3img",
+        retain: 2,
+        keepTags: 1,
         storage: pulumi.secret({
-            kind: "s3" as const, region: "us-east-1", regionEndpoint: config.require("s3"), forcePathStyle: true, secure: false,
-            accessKey: "berth-test", secretKey: "berth-test",
+            kind: "s3" as const,
+            region: "us-east-1",
+            regionEndpoint: config.require("s3"),
+            forcePathStyle: true,
+            secure: false,
+            accessKey: "berth-test",
+            secretKey: "berth-test",
         }),
         tls: { ...ACCESS.tls, key: pulumi.secret(ACCESS.tls.key) },
         users: [{ username: USER.username, password: pulumi.secret(USER.password) }],
@@ -47,7 +57,11 @@ function program() {
     const tag = config.get("tag");
     const service = tag
         ? new Service("rot-s3-app", {
-              cluster, image: pulumi.interpolate`${rotation.address}/app:${tag}`, replicas: 2, ports: [{ containerPort: 80 }], stopGracePeriodSeconds: 2,
+              cluster,
+              image: pulumi.interpolate`${rotation.address}/app:${tag}`,
+              replicas: 2,
+              ports: [{ containerPort: 80 }],
+              stopGracePeriodSeconds: 2,
           })
         : undefined;
     return { buckets: rotation.buckets, lastRotation: rotation.lastRotation, purged: rotation.purged, imageDigest: service?.imageDigest };
@@ -58,14 +72,23 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
     let s3: S3Server;
     let store: S3Client;
     let stack: Stack;
-    const bucketsInStore = async () => ((await store.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name!).filter((n) => n.startsWith("s3img-")).sort();
+    const bucketsInStore = async () =>
+        ((await store.send(new ListBucketsCommand({}))).Buckets ?? [])
+            .map((b) => b.Name!)
+            .filter((n) => n.startsWith("s3img-"))
+            .sort();
     const tagsIn = (buckets: BucketState[], name: string) => buckets.find((b) => b.name === name)?.repositories.find((r) => r.name === "app")?.tags;
 
     before(async () => {
         cleanSlate();
         // On the bridge: the registry containers on the nodes write to it; its bucket holds nothing of the test's.
         s3 = await startS3("unused", bridgeAddress);
-        store = new S3Client({ region: "us-east-1", endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: "berth-test", secretAccessKey: "berth-test" } });
+        store = new S3Client({
+            region: "us-east-1",
+            endpoint: s3.endpoint,
+            forcePathStyle: true,
+            credentials: { accessKeyId: "berth-test", secretAccessKey: "berth-test" },
+        });
         stack = await openStack("berth-rotation-s3", `e2e-${Date.now()}`, async () => program(), { s3: s3.endpoint, now: "2026-11-23T10:00:00Z" });
     });
     after(async () => {
@@ -76,7 +99,10 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
 
     it("creates the quarter's bucket in the store, recording its owner, and serves it at the stable address", async () => {
         const up = await stack.up();
-        assert.deepEqual(up.outputs.buckets.value.map((b: BucketState) => b.name), ["s3img-2026q4"]);
+        assert.deepEqual(
+            up.outputs.buckets.value.map((b: BucketState) => b.name),
+            ["s3img-2026q4"],
+        );
         assert.deepEqual(await bucketsInStore(), ["s3img-2026q4"]);
         const { TagSet } = await store.send(new GetBucketTaggingCommand({ Bucket: "s3img-2026q4" }));
         const tags = Object.fromEntries((TagSet ?? []).map((t) => [t.Key, t.Value]));
@@ -92,7 +118,10 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
         const listed = await store.send(new ListObjectsV2Command({ Bucket: "s3img-2026q4", Prefix: link }));
         const oldPushed = listed.Contents?.[0]?.LastModified?.getTime();
         assert.ok(oldPushed, `the store holds ${link}`);
-        await waitUntil(async () => (Date.now() >= oldPushed + 1500 ? true : undefined), { timeoutSeconds: 10, what: "a later second for the next push" });
+        await waitUntil(async () => (Date.now() >= oldPushed + 1500 ? true : undefined), {
+            timeoutSeconds: 10,
+            what: "a later second for the next push",
+        });
         await pushImage("unhealthy", `${STABLE}/app:aa-new`, USER);
 
         await stack.setConfig("tag", { value: "run" });
@@ -103,23 +132,41 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
         await stack.setConfig("now", { value: "2027-01-05T10:00:00Z" });
         const rotated = await stack.up();
         const buckets: BucketState[] = rotated.outputs.buckets.value;
-        assert.deepEqual(buckets.map((b) => [b.name, b.readOnly]), [["s3img-2027q1", false], ["s3img-2026q4", true]]);
+        assert.deepEqual(
+            buckets.map((b) => [b.name, b.readOnly]),
+            [
+                ["s3img-2027q1", false],
+                ["s3img-2026q4", true],
+            ],
+        );
         assert.deepEqual(tagsIn(buckets, "s3img-2027q1"), ["aa-new", "run"], "run in use, aa-new pushed last (keepTags 1); zz-old stays behind");
         const lines: string[] = rotated.outputs.lastRotation.value;
-        assert.ok(lines.some((l) => /copied app:run \(in use\) s3img-2026q4 -> s3img-2027q1, digest sha256:\S+ verified/.test(l)), lines.join("\n"));
-        assert.ok(lines.some((l) => /copied app:aa-new \(newest\)/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l) => /copied app:run \(in use\) s3img-2026q4 -> s3img-2027q1, digest sha256:\S+ verified/.test(l)),
+            lines.join("\n"),
+        );
+        assert.ok(
+            lines.some((l) => /copied app:aa-new \(newest\)/.test(l)),
+            lines.join("\n"),
+        );
         assert.deepEqual(await bucketsInStore(), ["s3img-2026q4", "s3img-2027q1"]);
 
         // A node that lost the image and the container pulls it again, by digest, from the new bucket.
         const h1 = nodeSpecs()[0];
         const docker = new NodeConnection(h1).docker(30_000);
         for (const c of (await containersOf("rot-s3-app")).filter((c) => c.node === h1.name)) await docker.getContainer(c.id).remove({ force: true });
-        await docker.getImage(digest).remove({ force: true }).catch((e) => assert.equal(e?.statusCode, 404, String(e)));
+        await docker
+            .getImage(digest)
+            .remove({ force: true })
+            .catch((e) => assert.equal(e?.statusCode, 404, String(e)));
         const repaired = await stack.up();
         assert.equal(repaired.outputs.imageDigest.value, digest);
         const running = (await containersOf("rot-s3-app")).filter((c) => c.state === "running");
         assert.equal(running.length, 2, JSON.stringify(running));
-        assert.ok(running.some((c) => c.node === h1.name), "h1 runs the service again");
+        assert.ok(
+            running.some((c) => c.node === h1.name),
+            "h1 runs the service again",
+        );
         assert.equal((await docker.getImage(digest).inspect()).RepoDigests?.includes(digest), true, "pulled again on h1, by digest");
     });
 

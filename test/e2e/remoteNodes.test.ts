@@ -23,10 +23,20 @@ function program(remote: Remote) {
         nodes: [
             { ...h1, zone: "zone-a" },
             { ...h2, zone: "zone-b" },
-            { name: "tls", docker: remote.tlsNode.docker, address: remote.tlsNode.address, zone: "zone-c",
-              tls: { ca: config.require("tlsCa"), cert: config.require("tlsCert"), key: config.requireSecret("tlsKey") } },
-            { name: "ssh", docker: remote.sshNode.docker, address: remote.sshNode.address, zone: "zone-d",
-              ssh: { privateKey: config.requireSecret("sshKey"), hostPublicKey: config.require("sshHostKey") } },
+            {
+                name: "tls",
+                docker: remote.tlsNode.docker,
+                address: remote.tlsNode.address,
+                zone: "zone-c",
+                tls: { ca: config.require("tlsCa"), cert: config.require("tlsCert"), key: config.requireSecret("tlsKey") },
+            },
+            {
+                name: "ssh",
+                docker: remote.sshNode.docker,
+                address: remote.sshNode.address,
+                zone: "zone-d",
+                ssh: { privateKey: config.requireSecret("sshKey"), hostPublicKey: config.require("sshHostKey") },
+            },
         ],
     });
     const binding = new SlbBinding("mixed", {
@@ -114,12 +124,17 @@ describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", fu
         const seconds = (Date.now() - started) / 1000;
         await waitForBody(URL, /berth-demo v2/);
         const s = summarize(await load.stop());
-        console.log(`      release took ${seconds.toFixed(1)}s; ${s.total} requests (${s.slow} slow), ${s.failed} failed; versions ${JSON.stringify(s.versions)}`);
+        console.log(
+            `      release took ${seconds.toFixed(1)}s; ${s.total} requests (${s.slow} slow), ${s.failed} failed; versions ${JSON.stringify(s.versions)}`,
+        );
         assert.equal(s.failed, 0, `failed requests: ${JSON.stringify(s.errors)}`);
         assert.ok((s.versions.v1 ?? 0) > 0 && (s.versions.v2 ?? 0) > 0, "traffic moved from v1 to v2");
         const after = await containers();
         assert.deepEqual(after.map((c) => c.node).sort(), ["h1", "h2", "ssh", "tls"]);
-        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "every container was replaced");
+        assert.ok(
+            after.every((c) => !before.some((b) => b.id === c.id)),
+            "every container was replaced",
+        );
         await assertKeysSecret("after the release");
     });
 

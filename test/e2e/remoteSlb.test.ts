@@ -21,7 +21,10 @@ function program(remote: Remote) {
     const { ssh, ...sockets } = remote.remoteSlb;
     const cluster = new Cluster("far", { nodes: nodeSpecs() });
     const binding = new SlbBinding("far", {
-        haproxy: { ...sockets, ssh: { host: ssh.host, user: ssh.user, privateKey: config.requireSecret("sshKey"), hostPublicKey: config.require("sshHostKey") } },
+        haproxy: {
+            ...sockets,
+            ssh: { host: ssh.host, user: ssh.user, privateKey: config.requireSecret("sshKey"), hostPublicKey: config.require("sshHostKey") },
+        },
         listen: { address: remote.remoteSlbAddress, port: PORT },
         healthCheck: { httpPath: "/health", intervalMs: 500, rise: 2, fall: 2 },
     });
@@ -65,7 +68,10 @@ describe("an HAProxy on its own host, over SSH, through the pulumi CLI", functio
 
     it("fails preview naming haproxy.ssh.hostPublicKey when the host presents another key, changing nothing", async () => {
         try {
-            await assert.rejects(stack.preview({ onOutput }), /property haproxy\.ssh\.hostPublicKey value .* has a problem: .*presented another host key .*: refused/);
+            await assert.rejects(
+                stack.preview({ onOutput }),
+                /property haproxy\.ssh\.hostPublicKey value .* has a problem: .*presented another host key .*: refused/,
+            );
             assert.doesNotMatch(execFileSync("cat", [remote.remoteSlb.configPath], { encoding: "utf8" }), /berth:begin/);
         } finally {
             await stack.setConfig("sshHostKey", { value: remote.remoteSlb.ssh.hostPublicKey });
@@ -77,7 +83,11 @@ describe("an HAProxy on its own host, over SSH, through the pulumi CLI", functio
         await waitForBody(url, /berth-demo v1/);
         assert.equal((await peek().backends("far")).filter((b) => b.weight > 0).length, 3);
         const lock = statSync(`${remote.remoteSlb.configPath}.berth-lock`);
-        assert.equal(lock.uid, Number(execFileSync("id", ["-u", remote.remoteSlb.ssh.user], { encoding: "utf8" })), "the lock file was made by the SSH user");
+        assert.equal(
+            lock.uid,
+            Number(execFileSync("id", ["-u", remote.remoteSlb.ssh.user], { encoding: "utf8" })),
+            "the lock file was made by the SSH user",
+        );
         assertNoKey(storedState(stack), remote.remoteSlb.ssh.privateKey, "the stack state");
         assertNoKey(log.join(""), remote.remoteSlb.ssh.privateKey, "the pulumi output");
     });

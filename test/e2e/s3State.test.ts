@@ -58,7 +58,10 @@ describe("Pulumi state on an S3 server, two checkouts of one stack (real CLI)", 
         const second = await checkoutStack(b, name, env);
 
         const running = first.up({ onOutput });
-        const lock = await waitUntil(async () => (await s3.keys(`.pulumi/locks/`)).find((k) => k.includes(name)), { timeoutSeconds: 30, what: "the first up's lock in the bucket" });
+        const lock = await waitUntil(async () => (await s3.keys(`.pulumi/locks/`)).find((k) => k.includes(name)), {
+            timeoutSeconds: 30,
+            what: "the first up's lock in the bucket",
+        });
         await assert.rejects(second.up({ onOutput }), (e: Error) => {
             assert.match(e.message, /locked/);
             return true;
@@ -70,7 +73,10 @@ describe("Pulumi state on an S3 server, two checkouts of one stack (real CLI)", 
 
         const again = await second.up({ onOutput });
         assert.deepEqual(again.summary.resourceChanges, { same: 3 }, "the other checkout sees the state the first one wrote");
-        assert.ok((await s3.keys(".pulumi/stacks/")).some((k) => k.endsWith(`/${name}.json`)), "the state is in the bucket");
+        assert.ok(
+            (await s3.keys(".pulumi/stacks/")).some((k) => k.endsWith(`/${name}.json`)),
+            "the state is in the bucket",
+        );
         await second.destroy({ onOutput });
         assert.equal((await containersOf("s3-web")).length, 0);
     });

@@ -37,7 +37,11 @@ describe("berth: stack configuration (real CLI)", function () {
         assert.equal(preview.changeSummary.replace ?? 0, 0);
         await stack.up({ onOutput });
         assert.equal((await resourceOutputs(stack, "pulumi-nodejs:dynamic/berth:Service", "cfg-web")).release.drainTimeoutSeconds, 9);
-        assert.deepEqual((await containersOf("cfg-web")).map((c) => c.id), ids, "release settings restart nothing");
+        assert.deepEqual(
+            (await containersOf("cfg-web")).map((c) => c.id),
+            ids,
+            "release settings restart nothing",
+        );
     });
 
     it("a berth:release that is not a JSON object fails the preview, naming the key", async () => {

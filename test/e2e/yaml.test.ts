@@ -51,14 +51,20 @@ describe("berth from YAML through the provider plugin", function () {
         await stack.up();
         await waitForBody(PUBLIC, /berth-demo v2/);
         await waitForBody(WEB, /berth-demo v2/);
-        for (const [url, load] of [[PUBLIC, loads[0]], [WEB, loads[1]]] as const) {
+        for (const [url, load] of [
+            [PUBLIC, loads[0]],
+            [WEB, loads[1]],
+        ] as const) {
             const s = summarize(await load.stop());
             console.log(`      ${url}: ${s.total} requests, ${s.failed} failed; versions ${JSON.stringify(s.versions)}`);
             assert.equal(s.failed, 0, `failed requests at ${url}: ${JSON.stringify(s.errors)}`);
         }
         const after = await containersOf("yml-api");
         assert.equal(after.length, 2);
-        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "no v1 container left");
+        assert.ok(
+            after.every((c) => !before.some((b) => b.id === c.id)),
+            "no v1 container left",
+        );
     });
 
     it("scales 2 -> 3 keeping the running containers", async () => {

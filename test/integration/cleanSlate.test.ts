@@ -12,7 +12,13 @@ describe("clean slate (scripts/cluster.sh clean)", function () {
     const host = hosts()[0];
     const foreignSection = `\nlisten foreign-it\n    bind ${slbAddress}:18097\n    http-request return status 200 content-type text/plain string foreign\n`;
     const container = (name: string, labels: Record<string, string>): ContainerSpec => ({
-        name, image: local.images.v1, env: {}, labels, ports: [], stopGracePeriodSeconds: 1, limits: { restartPolicy: { Name: "no" } },
+        name,
+        image: local.images.v1,
+        env: {},
+        labels,
+        ports: [],
+        stopGracePeriodSeconds: 1,
+        limits: { restartPolicy: { Name: "no" } },
     });
     let baseConfig: string;
     let foreignId: string | undefined;
@@ -34,7 +40,8 @@ describe("clean slate (scripts/cluster.sh clean)", function () {
         appendFileSync(slb.configPath, foreignSection);
         // berth's listener: its reload also loads the foreign section.
         await slbDriver().ensureListener({
-            name: "it-clean", driver: "haproxy",
+            name: "it-clean",
+            driver: "haproxy",
             haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
             listen: { address: slbAddress, port: 18096 },
         });

@@ -21,15 +21,22 @@ describe("engines against the real hosts", function () {
     before(async () => {
         cleanSlate();
         const created = await slbBindingProvider.create({
-            name: "it-api", driver: "haproxy",
+            name: "it-api",
+            driver: "haproxy",
             haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            listen: { address: slbAddress, port: 18095 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
+            listen: { address: slbAddress, port: 18095 },
+            healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
         });
         binding = created.outs;
         args = {
-            name: "api", cluster: { name: "it", nodes: nodeSpecs() }, image: local.images.v1, replicas: 2,
-            ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
-            stopGracePeriodSeconds: 2, bindings: [{ slb: binding }],
+            name: "api",
+            cluster: { name: "it", nodes: nodeSpecs() },
+            image: local.images.v1,
+            replicas: 2,
+            ports: [{ containerPort: 80 }],
+            healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
+            stopGracePeriodSeconds: 2,
+            bindings: [{ slb: binding }],
             release: { healthyTimeoutSeconds: 8, lbHealthyTimeoutSeconds: 10, drainTimeoutSeconds: 10 },
         };
     });
@@ -81,21 +88,34 @@ describe("engines against the real hosts", function () {
         sinon.restore();
         assert.equal(state.containers.length, 3);
         assert.ok(state.containers.every((c) => c.node !== "h3"));
-        assert.ok(lines.some((l) => /could not start slot 2 on h3: .*address already in use; trying another node/.test(l)), lines.join("\n"));
-        assert.ok(state.lastRelease.some((l) => /slot 2 started on h\d instead of h3: h3: .*address already in use/.test(l)), "the output names the node and the reason");
+        assert.ok(
+            lines.some((l) => /could not start slot 2 on h3: .*address already in use; trying another node/.test(l)),
+            lines.join("\n"),
+        );
+        assert.ok(
+            state.lastRelease.some((l) => /slot 2 started on h\d instead of h3: h3: .*address already in use/.test(l)),
+            "the output names the node and the reason",
+        );
     });
 
     it("adds a binding to a running service without a redeploy, and leaves it again", async () => {
-        const second = (await slbBindingProvider.create({
-            name: "it-api-private", driver: "haproxy",
-            haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            listen: { address: slbAddress, port: 18096 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
-        })).outs;
+        const second = (
+            await slbBindingProvider.create({
+                name: "it-api-private",
+                driver: "haproxy",
+                haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+                listen: { address: slbAddress, port: 18096 },
+                healthCheck: { httpPath: "/health", intervalMs: 300, rise: 1, fall: 2 },
+            })
+        ).outs;
         const ids = state.containers.map((c) => c.id).sort();
         const withTwo = { ...args, replicas: 3, bindings: [{ slb: binding }, { slb: second, weight: 50 }] };
         state = (await serviceProvider.update!(id, state, withTwo)).outs;
         assert.deepEqual(state.containers.map((c) => c.id).sort(), ids, "same containers");
-        assert.deepEqual((await backendsIn("it-api-private", 1)).map((b) => b.weight), [50, 50, 50]);
+        assert.deepEqual(
+            (await backendsIn("it-api-private", 1)).map((b) => b.weight),
+            [50, 50, 50],
+        );
         await waitForBody(listenerUrl(18096), /berth-demo v1/);
         state = (await serviceProvider.update!(id, state, { ...args, replicas: 3 })).outs;
         assert.deepEqual(await backendsIn("it-api-private", 1), []);

@@ -26,8 +26,13 @@ describe("HAProxy driver (real HAProxy)", function () {
         host = hosts()[0];
         await host.ensureImage(local.images.v1);
         const c = await host.run({
-            name: "it-haproxy-0", image: local.images.v1, env: {}, labels: { "berth.managed": "true" },
-            ports: [{ containerPort: 80, hostPort: 0 }], stopGracePeriodSeconds: 1, limits: { restartPolicy: { Name: "no" } },
+            name: "it-haproxy-0",
+            image: local.images.v1,
+            env: {},
+            labels: { "berth.managed": "true" },
+            ports: [{ containerPort: 80, hostPort: 0 }],
+            stopGracePeriodSeconds: 1,
+            limits: { restartPolicy: { Name: "no" } },
         });
         port = c.hostPorts["80"];
     });
@@ -39,10 +44,13 @@ describe("HAProxy driver (real HAProxy)", function () {
         await driver.addBackends("it-haproxy", [{ name: "s1", address: local.hosts[0].address, port }]);
         const [added] = await driver.backends("it-haproxy");
         assert.equal(added.weight, 0);
-        const healthy = await waitUntil(async () => {
-            const [b] = await driver.backends("it-haproxy");
-            return isLbHealthy(b) ? b : undefined;
-        }, { timeoutSeconds: 20, what: "backend healthy" });
+        const healthy = await waitUntil(
+            async () => {
+                const [b] = await driver.backends("it-haproxy");
+                return isLbHealthy(b) ? b : undefined;
+            },
+            { timeoutSeconds: 20, what: "backend healthy" },
+        );
         assert.match(healthy.checkStatus, /L7OK/);
         await driver.setWeights("it-haproxy", [{ name: "s1", weight: 100 }]);
         await waitForBody(listenerUrl(18090), /berth-demo v1/);
@@ -52,10 +60,13 @@ describe("HAProxy driver (real HAProxy)", function () {
         const persisted = readSection(readFileSync(slb.configPath, "utf8"), "it-haproxy");
         assert.deepEqual(persisted?.servers, [{ name: "s1", address: local.hosts[0].address, port, weight: 100 }]);
         await slbDriver().reload();
-        await waitUntil(async () => {
-            const [b] = await slbDriver().backends("it-haproxy");
-            return b?.weight === 100 ? b : undefined;
-        }, { timeoutSeconds: 20, what: "backend after reload" });
+        await waitUntil(
+            async () => {
+                const [b] = await slbDriver().backends("it-haproxy");
+                return b?.weight === 100 ? b : undefined;
+            },
+            { timeoutSeconds: 20, what: "backend after reload" },
+        );
         await waitForBody(listenerUrl(18090), /berth-demo v1/);
     });
 

@@ -20,13 +20,14 @@ function startEngine(port: number): Promise<{ server: grpc.Server; port: number 
     });
     return new Promise((resolve, reject) =>
         server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-            err ? reject(err) : resolve({ server, port: bound })));
+            err ? reject(err) : resolve({ server, port: bound }),
+        ),
+    );
 }
 
 /** The run's first call, as the SDK makes it: undefined when it succeeds, else the error's message. */
 function firstCall(client: engrpc.EngineClient): Promise<string | undefined> {
-    return new Promise((resolve) =>
-        client.getRootResource(new engproto.GetRootResourceRequest(), (err) => resolve(err?.message)));
+    return new Promise((resolve) => client.getRootResource(new engproto.GetRootResourceRequest(), (err) => resolve(err?.message)));
 }
 
 /**

@@ -18,9 +18,13 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
     let v2: string;
     let v3: string;
     const args = (extra: Partial<ServiceArgs> = {}): ServiceArgs => ({
-        name: "pulls", cluster: { name: "it", nodes: nodeSpecs() }, image: v1, replicas: 3,
+        name: "pulls",
+        cluster: { name: "it", nodes: nodeSpecs() },
+        image: v1,
+        replicas: 3,
         // No health check: these tests are about pulls, and a loaded CI machine must not fail them.
-        ports: [{ containerPort: 80 }], stopGracePeriodSeconds: 2,
+        ports: [{ containerPort: 80 }],
+        stopGracePeriodSeconds: 2,
         registries: [{ server: registry.address, ...AUTH }],
         ...extra,
     });
@@ -57,7 +61,14 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         assert.equal(state.containers.length, 3);
         assert.deepEqual(new Set(state.containers.map((c) => c.node)), new Set(["h1", "h2", "h3"]));
         for (const h of hosts()) assert.equal(await h.localDigest(state.imageDigest), state.imageDigest, `${h.node} has the digest`);
-        const inspected = await Promise.all(state.containers.map((c) => hosts().find((h) => h.node === c.node)!["docker"].getContainer(c.id).inspect()));
+        const inspected = await Promise.all(
+            state.containers.map((c) =>
+                hosts()
+                    .find((h) => h.node === c.node)!
+                    ["docker"].getContainer(c.id)
+                    .inspect(),
+            ),
+        );
         for (const c of inspected) {
             assert.equal(c.Config.Labels[LABEL.version], "v1");
             assert.equal(c.Config.Labels[LABEL.service], "pulls");
@@ -71,7 +82,10 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
     it("fails at once, quoting the registry, on wrong credentials and on an unknown tag; nothing old is touched", async () => {
         const before = (await containersOf("pulls")).map((c) => c.id).sort();
         const t0 = Date.now();
-        await assert.rejects(serviceProvider.update!(ID, state, args({ image: v2, registries: [{ server: registry.address, username: "berth", password: "wrong" }] })), /UNAUTHORIZED: authentication required/);
+        await assert.rejects(
+            serviceProvider.update!(ID, state, args({ image: v2, registries: [{ server: registry.address, username: "berth", password: "wrong" }] })),
+            /UNAUTHORIZED: authentication required/,
+        );
         await assert.rejects(serviceProvider.update!(ID, state, args({ image: v1.replace(":v1", ":nope") })), /MANIFEST_UNKNOWN: manifest unknown/);
         // The preview says it already, from the registry's manifest lookup.
         const preview = await serviceProvider.check!(state, args({ image: v1.replace(":v1", ":nope") }));
@@ -88,12 +102,19 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         const lines = watch((l) => {
             if (/resolved to/.test(l)) stopping ??= registry.stop();
         });
-        const failure = await serviceProvider.update!(ID, state, args({ image: v2 })).then(() => undefined, (e) => e);
+        const failure = await serviceProvider.update!(ID, state, args({ image: v2 })).then(
+            () => undefined,
+            (e) => e,
+        );
         sinon.restore();
         await stopping;
         assert.ok(failure, "the release failed");
-        for (const node of ["h1", "h2", "h3"]) assert.match(failure.message, new RegExp(`pull of \\S+@sha256:\\S+ on ${node} failed: .*connection refused.*\\(after 4 attempts\\)`));
-        assert.ok(lines.some((l) => /retrying/.test(l)), "retried with backoff");
+        for (const node of ["h1", "h2", "h3"])
+            assert.match(failure.message, new RegExp(`pull of \\S+@sha256:\\S+ on ${node} failed: .*connection refused.*\\(after 4 attempts\\)`));
+        assert.ok(
+            lines.some((l) => /retrying/.test(l)),
+            "retried with backoff",
+        );
         const after = await containersOf("pulls");
         assert.deepEqual(after.map((c) => [c.id, c.state]).sort(), before.map((c) => [c.id, "running"]).sort(), "old containers untouched, running");
 
@@ -109,7 +130,10 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         await registry.stop();
         const before = (await containersOf("pulls")).map((c) => c.id).sort();
         watch();
-        await assert.rejects(serviceProvider.update!(ID, state, args({ image: v3 })), /cannot resolve image .*does not answer: ECONNREFUSED.*; on the nodes: pull of \S+ on h1 failed: .*connection refused/);
+        await assert.rejects(
+            serviceProvider.update!(ID, state, args({ image: v3 })),
+            /cannot resolve image .*does not answer: ECONNREFUSED.*; on the nodes: pull of \S+ on h1 failed: .*connection refused/,
+        );
         sinon.restore();
         assert.deepEqual((await containersOf("pulls")).map((c) => c.id).sort(), before);
         await registry.start();

@@ -49,12 +49,26 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     let state: RegistryRotationState;
     let service: ServiceState;
     const args = (now: string, extra: Partial<RegistryRotationArgs> = {}): RegistryRotationArgs => ({
-        name: "rot", cluster: { name: "it", nodes: nodeSpecs() }, node: "h1", prefix: "images", retain: 2, keepTags: 1, binding, now, stack: "it/rot/a", ...ACCESS,
+        name: "rot",
+        cluster: { name: "it", nodes: nodeSpecs() },
+        node: "h1",
+        prefix: "images",
+        retain: 2,
+        keepTags: 1,
+        binding,
+        now,
+        stack: "it/rot/a",
+        ...ACCESS,
         ...extra,
     });
     const serviceArgs = (image: string): ServiceArgs => ({
         // No health check: what matters here is that the image pulls.
-        name: "rotsvc", cluster: { name: "it", nodes: nodeSpecs() }, image, replicas: 2, ports: [{ containerPort: 80 }], stopGracePeriodSeconds: 2,
+        name: "rotsvc",
+        cluster: { name: "it", nodes: nodeSpecs() },
+        image,
+        replicas: 2,
+        ports: [{ containerPort: 80 }],
+        stopGracePeriodSeconds: 2,
         // The nodes pull with the cluster's credentials for the stable address; berth's lookup trusts the CA.
         registries: [{ server: STABLE, ...USER, ca: ACCESS.tls.ca }],
     });
@@ -65,13 +79,18 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         cleanSlate();
         await removeRotationVolumes();
         const slb = local.slbs[0];
-        binding = (await slbBindingProvider.create({
-            // tcp: TLS passes through to the bucket registries.
-            name: "rot-stable", driver: "haproxy", protocol: "tcp",
-            haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            // On the bridge address: the nodes pull through it.
-            listen: { address: bridgeAddress, port: 5100 }, healthCheck: { intervalMs: 300, rise: 1, fall: 1 },
-        })).outs;
+        binding = (
+            await slbBindingProvider.create({
+                // tcp: TLS passes through to the bucket registries.
+                name: "rot-stable",
+                driver: "haproxy",
+                protocol: "tcp",
+                haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+                // On the bridge address: the nodes pull through it.
+                listen: { address: bridgeAddress, port: 5100 },
+                healthCheck: { intervalMs: 300, rise: 1, fall: 1 },
+            })
+        ).outs;
     });
     afterEach(() => sinon.restore());
     after(async () => {
@@ -81,7 +100,10 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     });
 
     it("2026q4: builds the registry image from the Debian binary, serves the first bucket at the stable address", async () => {
-        await h1().getImage(DEFAULT_REGISTRY_IMAGE).remove({ force: true }).catch(() => undefined);
+        await h1()
+            .getImage(DEFAULT_REGISTRY_IMAGE)
+            .remove({ force: true })
+            .catch(() => undefined);
         state = (await registryRotationProvider.create(args("2026-11-23T10:00:00Z"))).outs;
         assert.equal(state.currentBucket, "images-2026q4");
         assert.equal(state.address, STABLE);
@@ -100,13 +122,19 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         const seen: string[] = [];
         for (const address of [STABLE, own]) {
             const upload = `https://${address}/v2/intruder/app/blobs/uploads/`;
-            const statuses = { anonymous: await uploadStatus(upload), wrongPassword: await uploadStatus(upload, basic(USER.username, "not-the-password")), user: await uploadStatus(upload, basic(USER.username, USER.password)) };
+            const statuses = {
+                anonymous: await uploadStatus(upload),
+                wrongPassword: await uploadStatus(upload, basic(USER.username, "not-the-password")),
+                user: await uploadStatus(upload, basic(USER.username, USER.password)),
+            };
             assert.deepEqual(statuses, { anonymous: 401, wrongPassword: 401, user: 202 }, address);
             // Plain HTTP is not served: the registry answers 400 (an HTTP request to an HTTPS server), before any auth.
             const plain = await fetch(`http://${address}/v2/intruder/app/blobs/uploads/`, { method: "POST", signal: AbortSignal.timeout(5000) });
             assert.equal(plain.status, 400, `${address}: ${await plain.text()}`);
             await assert.rejects(push("unhealthy", `${address}/app:v1`, "anonymous"), /authentication required|unauthorized|401/i);
-            seen.push(`${address}: anonymous ${statuses.anonymous}, wrong password ${statuses.wrongPassword}, user ${statuses.user}, plain HTTP ${plain.status}`);
+            seen.push(
+                `${address}: anonymous ${statuses.anonymous}, wrong password ${statuses.wrongPassword}, user ${statuses.user}, plain HTTP ${plain.status}`,
+            );
         }
         console.error(`      ${seen.join("; ")}`);
         // Nothing anonymous landed: app:v1 is still what the service runs.
@@ -115,7 +143,10 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         assert.ok(!(await client.repositories()).includes("intruder/app"));
         await assert.rejects(new RegistryClient(STABLE, undefined, ACCESS.tls.ca).tags("app"), /answered 401/);
         // A node without the credentials cannot pull either: its daemon trusts the CA, and is asked for a password.
-        await assert.rejects(new DockerHost(nodeSpecs()[0]).ensureImage(`${STABLE}/app:v3`, () => undefined), /no basic auth credentials|unauthorized|authentication required/i);
+        await assert.rejects(
+            new DockerHost(nodeSpecs()[0]).ensureImage(`${STABLE}/app:v3`, () => undefined),
+            /no basic auth credentials|unauthorized|authentication required/i,
+        );
     });
 
     it("2027q1: copies forward the in-use image and the newest tag, moves the address with no failed pull, a push during the switch is not lost", async () => {
@@ -126,7 +157,10 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         const client = new RegistryClient(STABLE, USER, ACCESS.tls.ca);
         const puller = (async () => {
             while (rotating) {
-                await client.manifest("app", "v1").then(() => pulls.ok++, (e) => pulls.failed.push(e.message));
+                await client.manifest("app", "v1").then(
+                    () => pulls.ok++,
+                    (e) => pulls.failed.push(e.message),
+                );
             }
         })();
         const pusher = (async () => {
@@ -161,9 +195,14 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         for (const p of pushes.filter((p) => p.attempts <= 5 && p.errors.length < p.attempts)) {
             assert.deepEqual(await current.tags(p.repository), ["t"], `${p.repository} (${p.attempts} attempt(s): ${p.errors.join(" | ")})`);
         }
-        assert.ok(pushes.every((p) => p.errors.length < p.attempts), "every push succeeded, at the latest on a retry");
+        assert.ok(
+            pushes.every((p) => p.errors.length < p.attempts),
+            "every push succeeded, at the latest on a retry",
+        );
         const retried = pushes.filter((p) => p.errors.length);
-        console.error(`      pushes during the switch: ${pushes.length}, retried: ${retried.length} (${retried.map((p) => p.errors[0]).join(" | ")}); pulls ${pulls.ok}`);
+        console.error(
+            `      pushes during the switch: ${pushes.length}, retried: ${retried.length} (${retried.map((p) => p.errors[0]).join(" | ")}); pulls ${pulls.ok}`,
+        );
         assert.ok(pushes.length >= 1);
         // The retained bucket serves at its own address, read-only.
         await assert.rejects(push("v1", `${bucket("images-2026q4")!.address}/app:new`), /read-only|405|UNSUPPORTED|denied/i);
@@ -174,7 +213,13 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         state = (await registryRotationProvider.update!(ID, state, args("2027-04-02T10:00:00Z"))).outs;
         assert.equal(state.currentBucket, "images-2027q2");
         assert.deepEqual(state.purged, ["images-2026q4"]);
-        assert.deepEqual(state.buckets.map((b) => [b.name, b.readOnly]), [["images-2027q2", false], ["images-2027q1", true]]);
+        assert.deepEqual(
+            state.buckets.map((b) => [b.name, b.readOnly]),
+            [
+                ["images-2027q2", false],
+                ["images-2027q1", true],
+            ],
+        );
         const { Volumes } = await h1().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot`] } });
         assert.deepEqual((Volumes ?? []).map((v) => v.Name).sort(), ["images-2027q1", "images-2027q2"], "the purged bucket's volume is gone");
         assert.ok(tagsIn("images-2027q2", "app").includes("v1"), "the in-use image was carried twice");
@@ -183,7 +228,10 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         for (const node of nodeSpecs()) {
             const docker = new NodeConnection(node).docker(30_000);
             for (const c of await containersOf("rotsvc")) if (c.node === node.name) await docker.getContainer(c.id).remove({ force: true });
-            await docker.getImage(service.imageDigest).remove({ force: true }).catch(() => undefined);
+            await docker
+                .getImage(service.imageDigest)
+                .remove({ force: true })
+                .catch(() => undefined);
         }
         service = (await serviceProvider.update!("it/rotsvc", service, serviceArgs(`${STABLE}/app:v1`))).outs;
         assert.equal(service.containers.filter((c) => c.state === "running").length, 2);
@@ -197,28 +245,68 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
             const m = await real.call(this, repository, reference);
             return this.server !== current || reference.startsWith("sha256:") ? m : { ...m, digest: "sha256:" + "0".repeat(64) };
         });
-        await assert.rejects(registryRotationProvider.update!(ID, state, args("2027-07-02T10:00:00Z")), /expected sha256:[0-9a-f]{64}: not purging anything/);
+        await assert.rejects(
+            registryRotationProvider.update!(ID, state, args("2027-07-02T10:00:00Z")),
+            /expected sha256:[0-9a-f]{64}: not purging anything/,
+        );
         sinon.restore();
         const { Volumes } = await h1().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot`] } });
-        assert.ok((Volumes ?? []).some((v) => v.Name === "images-2027q1"), "2027q1 not purged");
+        assert.ok(
+            (Volumes ?? []).some((v) => v.Name === "images-2027q1"),
+            "2027q1 not purged",
+        );
     });
 
     it("another stack's rotation of the same name on the node: the same prefix is refused naming the stack, another prefix works beside it", async () => {
-        const before = (await new BucketHost(nodeSpecs()[0], "rot", DEFAULT_REGISTRY_IMAGE, ACCESS, { kind: "volume" }, { id: state.ownerId!, adoptsUnowned: false }).list()).map((r) => r.containerId).sort();
-        const otherBinding = (await slbBindingProvider.create({ ...binding, name: "rot-other", listen: { address: bridgeAddress, port: 5103 } })).outs;
-        const other = (extra: Partial<RegistryRotationArgs>) => args("2027-04-02T10:00:00Z", { stack: "org/other/prod", binding: otherBinding, ...extra });
-        await assert.rejects(registryRotationProvider.create(other({})), /bucket images-2027q2 \(a volume on the node\) belongs to stack it\/rot\/a \(owner o[0-9a-f]{7}\): give this rotation another prefix/);
+        const before = (
+            await new BucketHost(
+                nodeSpecs()[0],
+                "rot",
+                DEFAULT_REGISTRY_IMAGE,
+                ACCESS,
+                { kind: "volume" },
+                { id: state.ownerId!, adoptsUnowned: false },
+            ).list()
+        )
+            .map((r) => r.containerId)
+            .sort();
+        const otherBinding = (await slbBindingProvider.create({ ...binding, name: "rot-other", listen: { address: bridgeAddress, port: 5103 } }))
+            .outs;
+        const other = (extra: Partial<RegistryRotationArgs>) =>
+            args("2027-04-02T10:00:00Z", { stack: "org/other/prod", binding: otherBinding, ...extra });
+        await assert.rejects(
+            registryRotationProvider.create(other({})),
+            /bucket images-2027q2 \(a volume on the node\) belongs to stack it\/rot\/a \(owner o[0-9a-f]{7}\): give this rotation another prefix/,
+        );
         const created = (await registryRotationProvider.create(other({ prefix: "theirs" }))).outs as RegistryRotationState;
         try {
             assert.notEqual(created.ownerId, state.ownerId);
-            assert.deepEqual(created.buckets.map((b) => b.name), ["theirs-2027q2"], "it sees only its own buckets");
+            assert.deepEqual(
+                created.buckets.map((b) => b.name),
+                ["theirs-2027q2"],
+                "it sees only its own buckets",
+            );
             state = (await registryRotationProvider.read!(ID, state)).props as RegistryRotationState;
-            assert.ok(state.buckets.every((b) => b.name.startsWith("images-")), `nor does the first see the other's: ${state.buckets.map((b) => b.name)}`);
+            assert.ok(
+                state.buckets.every((b) => b.name.startsWith("images-")),
+                `nor does the first see the other's: ${state.buckets.map((b) => b.name)}`,
+            );
         } finally {
             await registryRotationProvider.delete!("it/rot-other", created);
             await slbBindingProvider.delete!("it/rot-other", otherBinding);
         }
-        const after = (await new BucketHost(nodeSpecs()[0], "rot", DEFAULT_REGISTRY_IMAGE, ACCESS, { kind: "volume" }, { id: state.ownerId!, adoptsUnowned: false }).list()).map((r) => r.containerId).sort();
+        const after = (
+            await new BucketHost(
+                nodeSpecs()[0],
+                "rot",
+                DEFAULT_REGISTRY_IMAGE,
+                ACCESS,
+                { kind: "volume" },
+                { id: state.ownerId!, adoptsUnowned: false },
+            ).list()
+        )
+            .map((r) => r.containerId)
+            .sort();
         assert.deepEqual(after, before, "the first rotation's registries are untouched");
         assert.ok((await new RegistryClient(STABLE, USER, ACCESS.tls.ca).tags("app")).includes("v1"), "its stable address still serves");
     });

@@ -15,18 +15,27 @@ const ID = "it/rel";
 
 async function binding(name: string, slbIndex: number, port: number): Promise<SlbBindingState> {
     const slb = local.slbs[slbIndex];
-    return (await slbBindingProvider.create({
-        name, driver: "haproxy",
-        haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-        listen: { address: slbAddress, port }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
-    })).outs;
+    return (
+        await slbBindingProvider.create({
+            name,
+            driver: "haproxy",
+            haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+            listen: { address: slbAddress, port },
+            healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
+        })
+    ).outs;
 }
 
 function serviceArgs(bindings: SlbBindingState[], extra: Partial<ServiceArgs> = {}): ServiceArgs {
     return {
-        name: "rel", cluster: { name: "it", nodes: nodeSpecs() }, image: local.images.v1, replicas: 3,
-        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
-        stopGracePeriodSeconds: 3, bindings: bindings.map((slb) => ({ slb })),
+        name: "rel",
+        cluster: { name: "it", nodes: nodeSpecs() },
+        image: local.images.v1,
+        replicas: 3,
+        ports: [{ containerPort: 80 }],
+        healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
+        stopGracePeriodSeconds: 3,
+        bindings: bindings.map((slb) => ({ slb })),
         release: { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 20, drainTimeoutSeconds: 15 },
         ...extra,
     };
@@ -61,7 +70,10 @@ describe("release engine (real hosts, real HAProxy)", function () {
     it("releases through a public and a private HAProxy at once with zero failed requests on either", async () => {
         const args = serviceArgs([pub, priv]);
         state = (await serviceProvider.create(args)).outs;
-        const loads = [new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start(), new Load({ url: priv.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start()];
+        const loads = [
+            new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start(),
+            new Load({ url: priv.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start(),
+        ];
         state = (await serviceProvider.update!(ID, state, { ...args, image: local.images.v2 })).outs;
         await waitForBody(pub.url, /v2/);
         for (const load of loads) {
@@ -69,7 +81,10 @@ describe("release engine (real hosts, real HAProxy)", function () {
             assert.equal(s.failed, 0, JSON.stringify(s));
             assert.ok(s.versions.v1 > 0 && s.versions.v2 > 0, JSON.stringify(s.versions));
         }
-        for (const [pool, slb] of [["rel-public", 0], ["rel-private", 1]] as const) {
+        for (const [pool, slb] of [
+            ["rel-public", 0],
+            ["rel-private", 1],
+        ] as const) {
             assert.deepEqual((await backendsIn(pool, slb)).map((b) => b.name).sort(), state.containers.map((c) => c.name).sort());
         }
     });
@@ -79,7 +94,9 @@ describe("release engine (real hosts, real HAProxy)", function () {
         state = (await serviceProvider.create(args)).outs;
         const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
         const serving = async () => (await backendsIn("rel-public")).filter((b) => b.weight > 0 && b.status === "UP").length;
-        const { result, fewest, reads, failedReads } = await fewestDuring(serving, () => serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }));
+        const { result, fewest, reads, failedReads } = await fewestDuring(serving, () =>
+            serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }),
+        );
         state = result.outs;
         const s = summarize(await load.stop());
         assert.deepEqual(failedReads, [], "every read of the load balancer during the release answered");
@@ -99,7 +116,14 @@ describe("release engine (real hosts, real HAProxy)", function () {
             const args = serviceArgs([pub], { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
             state = (await serviceProvider.create(args)).outs;
             assert.deepEqual(state.containers.map((c) => c.node).sort(), ["h2", "h3"]);
-            assert.ok(lines.some((l) => /could not start slot 0 on h1: host port 8081 is held by a process outside Docker \(.*address already in use.*\); trying another node/.test(l)), lines.join("\n"));
+            assert.ok(
+                lines.some((l) =>
+                    /could not start slot 0 on h1: host port 8081 is held by a process outside Docker \(.*address already in use.*\); trying another node/.test(
+                        l,
+                    ),
+                ),
+                lines.join("\n"),
+            );
 
             // The only node without a container of the service holds the port: each new container replaces an old one in place.
             const load = new Load({ url: pub.url, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 120 }).start();
@@ -109,7 +133,12 @@ describe("release engine (real hosts, real HAProxy)", function () {
             const s = summarize(await load.stop());
             console.error(`    in place beside a held port: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
             assert.equal(s.failed, 0, JSON.stringify(s));
-            assert.ok(state.lastRelease.some((l) => /re-planning with what batch failures taught: node h1: host port 8081 is held by a process outside Docker/.test(l)), state.lastRelease.join("\n"));
+            assert.ok(
+                state.lastRelease.some((l) =>
+                    /re-planning with what batch failures taught: node h1: host port 8081 is held by a process outside Docker/.test(l),
+                ),
+                state.lastRelease.join("\n"),
+            );
             const batches = state.lastRelease.filter((l) => /^batch \d\/2: retire first/.test(l));
             assert.equal(batches.length, 2, state.lastRelease.join("\n"));
             for (const line of batches) assert.match(line, /retire first rel-o[0-9a-f]{7}-\d-[\w-]+ on (h\d); start slot \d on \1/);
@@ -162,7 +191,10 @@ describe("release engine (real hosts, real HAProxy)", function () {
         assert.ok(killed);
         assert.equal(s.failed, 0, JSON.stringify(s));
         assert.ok(seconds < 20, `took ${seconds} s: the lost node was not noticed at once`);
-        assert.ok(state.lastRelease.some((l) => /re-planning .*node h2: its Docker stopped answering/.test(l)), state.lastRelease.join("\n"));
+        assert.ok(
+            state.lastRelease.some((l) => /re-planning .*node h2: its Docker stopped answering/.test(l)),
+            state.lastRelease.join("\n"),
+        );
         assert.equal(state.containers.length, 3);
         assert.ok(state.containers.every((c) => c.revision === state.revision && c.node !== "h2"));
     });
@@ -187,7 +219,10 @@ describe("release engine (real hosts, real HAProxy)", function () {
         console.error(`    dockerd hung mid-release: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s`);
         assert.ok(thaw, "h2's Docker was frozen");
         assert.equal(s.failed, 0, JSON.stringify(s));
-        assert.ok(state.lastRelease.some((l) => /re-planning .*node h2/.test(l)), state.lastRelease.join("\n"));
+        assert.ok(
+            state.lastRelease.some((l) => /re-planning .*node h2/.test(l)),
+            state.lastRelease.join("\n"),
+        );
         assert.equal(state.containers.filter((c) => c.revision === state.revision && c.node !== "h2").length, 3, JSON.stringify(state.containers));
     });
 
@@ -197,7 +232,8 @@ describe("release engine (real hosts, real HAProxy)", function () {
         const load = new Load({ url: pub.url, ratePerSecond: 100, slowShare: 0, maxSeconds: 180 }).start();
         await restartDocker(1);
         await waitUntil(async () => ((await containersOf("rel")).filter((c) => isServing(c)).length === 3 ? true : undefined), {
-            timeoutSeconds: 60, what: "h2's container to run again (restart policy)",
+            timeoutSeconds: 60,
+            what: "h2's container to run again (restart policy)",
         });
         state = (await serviceProvider.update!(ID, state, args)).outs;
         const s = summarize(await load.stop());
@@ -212,7 +248,10 @@ describe("release engine (real hosts, real HAProxy)", function () {
         try {
             const lines = watchProgress();
             state = (await serviceProvider.create(serviceArgs([pub]))).outs;
-            assert.ok(state.containers.every((c) => c.node !== "h2"), lines.join("\n"));
+            assert.ok(
+                state.containers.every((c) => c.node !== "h2"),
+                lines.join("\n"),
+            );
             assert.equal(state.containers.length, 3);
             assert.ok(lines.some((l) => /node h2 does not answer, leaving it out/.test(l)));
         } finally {
@@ -229,7 +268,9 @@ describe("release engine (real hosts, real HAProxy)", function () {
             if (!restore && /waiting for load balancer health/.test(l)) restore = hideSocket(local.slbs[0].adminSocket);
         });
         try {
-            await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), (e: Error) => e.message.includes(`HAProxy socket ${local.slbs[0].adminSocket} does not answer`));
+            await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), (e: Error) =>
+                e.message.includes(`HAProxy socket ${local.slbs[0].adminSocket} does not answer`),
+            );
         } finally {
             restore?.();
         }
@@ -254,7 +295,8 @@ describe("release engine (real hosts, real HAProxy)", function () {
         breakHealth(a.node, a.name);
         breakHealth(b.node, b.name);
         await waitUntil(async () => ((await containersOf("rel")).filter((c) => c.health === "unhealthy").length === 2 ? true : undefined), {
-            timeoutSeconds: 20, what: "two containers unhealthy in Docker",
+            timeoutSeconds: 20,
+            what: "two containers unhealthy in Docker",
         });
         const ids = (await containersOf("rel")).map((c) => c.id).sort();
         await assert.rejects(serviceProvider.update!(ID, state, args), /circuit breaker: 2 of 3 running containers fail their health checks at once/);
@@ -275,14 +317,23 @@ describe("release engine (real hosts, real HAProxy)", function () {
             const list = await real.call(this, pool);
             return shifted ? list.map((b, i) => (i === 0 ? b : { ...b, status: "DOWN", checkStatus: "L7STS" })) : list;
         });
-        await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), /circuit breaker: rel-public would keep [01] healthy backend\(s\), fewer than minAvailable=2/);
+        await assert.rejects(
+            serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }),
+            /circuit breaker: rel-public would keep [01] healthy backend\(s\), fewer than minAvailable=2/,
+        );
         sinon.restore();
         const names = (await backendsIn("rel-public")).map((b) => b.name);
-        assert.ok(oldNames.every((n) => names.includes(n)), "no old backend was removed");
+        assert.ok(
+            oldNames.every((n) => names.includes(n)),
+            "no old backend was removed",
+        );
     });
 
     it("stopFirst never runs two containers of a singleton; restartTrigger rolls without an image change", async () => {
-        const args = serviceArgs([pub], { replicas: 1, release: { strategy: "stopFirst", healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 20, drainTimeoutSeconds: 15 } });
+        const args = serviceArgs([pub], {
+            replicas: 1,
+            release: { strategy: "stopFirst", healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 20, drainTimeoutSeconds: 15 },
+        });
         state = (await serviceProvider.create(args)).outs;
         const first = state.containers[0].id;
         let most = 0;

@@ -34,9 +34,12 @@ async function haproxyRig(): Promise<Rig> {
         driver: "haproxy",
         nodes: nodeSpecs(),
         binding: (name, port, protocol) => ({
-            name, driver: "haproxy", protocol,
+            name,
+            driver: "haproxy",
+            protocol,
             haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            listen: { address: slbAddress, port }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
+            listen: { address: slbAddress, port },
+            healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
         }),
     };
 }
@@ -44,8 +47,12 @@ async function haproxyRig(): Promise<Rig> {
 async function aliyunRig(): Promise<Rig> {
     const nodes = nodeSpecs().map((n) => ({ ...n, cloud: { instanceId: `i-${n.name}` } }));
     const contract = new ClbContractServer({
-        loadBalancerId: LB, region: "cn-hangzhou", accessKeyId: "LTAIberthtest", accessKeySecret: "berth-contract-secret",
-        listenAddress: slbAddress, servers: Object.fromEntries(nodes.map((n) => [n.cloud.instanceId, n.address])),
+        loadBalancerId: LB,
+        region: "cn-hangzhou",
+        accessKeyId: "LTAIberthtest",
+        accessKeySecret: "berth-contract-secret",
+        listenAddress: slbAddress,
+        servers: Object.fromEntries(nodes.map((n) => [n.cloud.instanceId, n.address])),
     });
     const endpoint = await contract.start();
     return {
@@ -53,10 +60,13 @@ async function aliyunRig(): Promise<Rig> {
         nodes,
         contract,
         binding: (name, port, protocol) => ({
-            name, driver: "aliyun", protocol,
+            name,
+            driver: "aliyun",
+            protocol,
             aliyun: { loadBalancerId: LB, region: "cn-hangzhou", endpoint, accessKeyId: "LTAIberthtest", accessKeySecret: "berth-contract-secret" },
             // CLB checks every second at the fastest.
-            listen: { address: slbAddress, port }, healthCheck: { httpPath: "/health", intervalMs: 1000, rise: 2, fall: 2 },
+            listen: { address: slbAddress, port },
+            healthCheck: { httpPath: "/health", intervalMs: 1000, rise: 2, fall: 2 },
         }),
     };
 }
@@ -66,9 +76,14 @@ const RELEASE = { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 12, drainT
 
 function serviceArgs(rig: Rig, slb: SlbBindingState, extra: Partial<ServiceArgs> = {}): ServiceArgs {
     return {
-        name: "drv", cluster: { name: "it", nodes: rig.nodes }, image: local.images.v1, replicas: 3,
-        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 3 },
-        stopGracePeriodSeconds: 3, bindings: [{ slb }],
+        name: "drv",
+        cluster: { name: "it", nodes: rig.nodes },
+        image: local.images.v1,
+        replicas: 3,
+        ports: [{ containerPort: 80 }],
+        healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 3 },
+        stopGracePeriodSeconds: 3,
+        bindings: [{ slb }],
         release: RELEASE,
         ...extra,
     };
@@ -81,7 +96,10 @@ function onProgress(onLine: (line: string) => void): void {
 
 async function servingNames(rig: Rig, slb: SlbBindingArgs, healthyOnly = false): Promise<string[]> {
     const backends = await driverFor(slb, rig.nodes).backends(slb.name);
-    return backends.filter((b) => b.weight > 0 && (!healthyOnly || isLbHealthy(b))).map((b) => b.name).sort();
+    return backends
+        .filter((b) => b.weight > 0 && (!healthyOnly || isLbHealthy(b)))
+        .map((b) => b.name)
+        .sort();
 }
 
 const figures: string[] = [];
@@ -125,7 +143,9 @@ for (const make of [haproxyRig, aliyunRig]) {
                 const seconds = (Date.now() - t0) / 1000;
                 await waitForBody(slb.url, /berth-demo v2/);
                 const s = summarize(await load.stop());
-                figures.push(`${rig.driver} ${protocol}: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s, versions ${JSON.stringify(s.versions)}`);
+                figures.push(
+                    `${rig.driver} ${protocol}: ${s.total} requests, ${s.failed} failed, release ${seconds.toFixed(1)} s, versions ${JSON.stringify(s.versions)}`,
+                );
                 assert.equal(s.failed, 0, JSON.stringify(s));
                 assert.ok(s.versions.v1 > 0 && s.versions.v2 > 0, JSON.stringify(s.versions));
                 assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
@@ -153,10 +173,15 @@ for (const make of [haproxyRig, aliyunRig]) {
         });
 
         it("tcp: a fixed host port on every node releases in batches, never below two serving, with zero failed requests", async () => {
-            const { slb, args, load } = await deployUnderLoad("tcp", { ports: [{ containerPort: 80, hostPort: 8080 }], release: { ...RELEASE, minAvailable: 2 } });
+            const { slb, args, load } = await deployUnderLoad("tcp", {
+                ports: [{ containerPort: 80, hostPort: 8080 }],
+                release: { ...RELEASE, minAvailable: 2 },
+            });
             onProgress(() => undefined);
             const serving = async () => (await servingNames(rig, slb, true)).length;
-            const { result, fewest, reads, failedReads } = await fewestDuring(serving, () => serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }));
+            const { result, fewest, reads, failedReads } = await fewestDuring(serving, () =>
+                serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }),
+            );
             state = result.outs;
             const s = summarize(await load.stop());
             figures.push(`${rig.driver} tcp fixed port: ${s.total} requests, ${s.failed} failed, fewest serving ${fewest} over ${reads} reads`);
@@ -174,14 +199,20 @@ for (const make of [haproxyRig, aliyunRig]) {
             const { slb, args, load } = await deployUnderLoad("http", { healthCheck: undefined });
             const lines: string[] = [];
             onProgress((l) => lines.push(l));
-            await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.unhealthy }), /load balancers to report the new backends healthy.*The previous revision keeps serving/s);
+            await assert.rejects(
+                serviceProvider.update!(ID, state, { ...args, image: local.images.unhealthy }),
+                /load balancers to report the new backends healthy.*The previous revision keeps serving/s,
+            );
             const s = summarize(await load.stop());
             figures.push(`${rig.driver} http rollback: ${s.total} requests, ${s.failed} failed`);
             assert.equal(s.failed, 0, JSON.stringify(s));
             assert.deepEqual(s.versions.unhealthy ?? 0, 0);
             assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
             assert.equal((await containersOf("drv")).length, 3);
-            assert.ok(lines.some((l) => /waiting for load balancer health/.test(l)), "the release waited on the load balancer");
+            assert.ok(
+                lines.some((l) => /waiting for load balancer health/.test(l)),
+                "the release waited on the load balancer",
+            );
         });
 
         if (make === aliyunRig) {
@@ -219,7 +250,10 @@ for (const make of [haproxyRig, aliyunRig]) {
                 const { slb, args, load } = await deployUnderLoad("http");
                 onProgress(() => undefined);
                 rig.contract!.refuse("AddVServerGroupBackendServers", "Forbidden.RAM");
-                await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), /AddVServerGroupBackendServers failed: Forbidden\.RAM: .*RequestId [0-9A-F-]{36}.*previous revision keeps serving/s);
+                await assert.rejects(
+                    serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }),
+                    /AddVServerGroupBackendServers failed: Forbidden\.RAM: .*RequestId [0-9A-F-]{36}.*previous revision keeps serving/s,
+                );
                 const s = summarize(await load.stop());
                 assert.equal(s.failed, 0, JSON.stringify(s));
                 assert.deepEqual(await servingNames(rig, slb), state.containers.map((c) => c.name).sort());
@@ -233,7 +267,10 @@ for (const make of [haproxyRig, aliyunRig]) {
                     if (!restore && /waiting for load balancer health/.test(l)) restore = hideSocket(local.slbs[0].adminSocket);
                 });
                 try {
-                    await assert.rejects(serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }), /HAProxy socket .* does not answer/);
+                    await assert.rejects(
+                        serviceProvider.update!(ID, state, { ...args, image: local.images.v2 }),
+                        /HAProxy socket .* does not answer/,
+                    );
                 } finally {
                     restore?.();
                 }
@@ -271,7 +308,10 @@ describe("the Aliyun driver's RAM permissions", function () {
         assert.ok(calledActions.size > 0, "the driver called the contract server");
         const readme = readFileSync(path.resolve(__dirname, "..", "..", "..", "README.md"), "utf8");
         const listed = new Set([...readme.matchAll(/`slb:(\w+)`/g)].map((m) => m[1]));
-        assert.deepEqual([...calledActions].filter((a) => !listed.has(a)), []);
+        assert.deepEqual(
+            [...calledActions].filter((a) => !listed.has(a)),
+            [],
+        );
     });
 });
 

@@ -28,15 +28,24 @@ describe("seed 000: 8 replicas on 10 nodes, the port held outside Docker on the 
 
     it("releases in place with zero failed requests, naming what holds the port", async () => {
         const slb = world.slbs[0];
-        const binding: SlbBindingState = (await slbBindingProvider.create({
-            name: "seed", driver: "haproxy", haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
-            listen: { address: slb.address, port: 18111 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
-        })).outs;
+        const binding: SlbBindingState = (
+            await slbBindingProvider.create({
+                name: "seed",
+                driver: "haproxy",
+                haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
+                listen: { address: slb.address, port: 18111 },
+                healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
+            })
+        ).outs;
         const args: ServiceArgs = {
-            name: "seed", cluster: { name: "seed", nodes: world.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone })) },
-            image: world.images.v1, replicas: 8, ports: [{ containerPort: 80, hostPort: 28088 }],
+            name: "seed",
+            cluster: { name: "seed", nodes: world.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone })) },
+            image: world.images.v1,
+            replicas: 8,
+            ports: [{ containerPort: 80, hostPort: 28088 }],
             healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
-            stopGracePeriodSeconds: 3, bindings: [{ slb: binding }],
+            stopGracePeriodSeconds: 3,
+            bindings: [{ slb: binding }],
             release: { healthyTimeoutSeconds: 60, lbHealthyTimeoutSeconds: 30, drainTimeoutSeconds: 15 },
         };
         let state: ServiceState = (await serviceProvider.create(args)).outs;
@@ -54,8 +63,16 @@ describe("seed 000: 8 replicas on 10 nodes, the port held outside Docker on the 
         assert.equal(s.failed, 0, JSON.stringify(s));
         assert.ok(s.versions.v1 > 0 && s.versions.v2 > 0, JSON.stringify(s.versions));
         const learned = state.lastRelease.find((l) => l.startsWith("re-planning"));
-        for (const h of spare) assert.match(learned ?? "", new RegExp(`node ${h.name}: host port 28088 is held by a process outside Docker`), state.lastRelease.join("\n"));
+        for (const h of spare)
+            assert.match(
+                learned ?? "",
+                new RegExp(`node ${h.name}: host port 28088 is held by a process outside Docker`),
+                state.lastRelease.join("\n"),
+            );
         assert.equal(state.containers.length, 8);
-        assert.ok(state.containers.every((c) => c.revision === state.revision && used.has(c.node)), JSON.stringify(state.containers.map((c) => c.node)));
+        assert.ok(
+            state.containers.every((c) => c.revision === state.revision && used.has(c.node)),
+            JSON.stringify(state.containers.map((c) => c.node)),
+        );
     });
 });

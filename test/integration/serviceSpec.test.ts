@@ -13,9 +13,14 @@ const ID = "it/spec";
 
 function serviceArgs(slb: SlbBindingState, extra: Partial<ServiceArgs> = {}): ServiceArgs {
     return {
-        name: "spec", cluster: { name: "it", nodes: nodeSpecs() }, image: local.images.v1, replicas: 3,
-        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
-        stopGracePeriodSeconds: 2, bindings: [{ slb }],
+        name: "spec",
+        cluster: { name: "it", nodes: nodeSpecs() },
+        image: local.images.v1,
+        replicas: 3,
+        ports: [{ containerPort: 80 }],
+        healthCheck: { httpPath: "/health", intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2 },
+        stopGracePeriodSeconds: 2,
+        bindings: [{ slb }],
         release: { healthyTimeoutSeconds: 20, lbHealthyTimeoutSeconds: 20, drainTimeoutSeconds: 5 },
         ...extra,
     };
@@ -36,11 +41,15 @@ describe("a Service's container settings and release settings on real containers
         cleanSlate();
         lines.length = 0;
         sinon.stub(console, "log").callsFake((l: string) => void lines.push(String(l)));
-        slb = (await slbBindingProvider.create({
-            name: "spec-public", driver: "haproxy",
-            haproxy: { adminSocket: local.slbs[0].adminSocket, masterSocket: local.slbs[0].masterSocket, configPath: local.slbs[0].configPath },
-            listen: { address: slbAddress, port: 18131 }, healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
-        })).outs as SlbBindingState;
+        slb = (
+            await slbBindingProvider.create({
+                name: "spec-public",
+                driver: "haproxy",
+                haproxy: { adminSocket: local.slbs[0].adminSocket, masterSocket: local.slbs[0].masterSocket, configPath: local.slbs[0].configPath },
+                listen: { address: slbAddress, port: 18131 },
+                healthCheck: { httpPath: "/health", intervalMs: 300, rise: 2, fall: 2 },
+            })
+        ).outs as SlbBindingState;
         state = undefined;
     });
     afterEach(async () => {
@@ -49,11 +58,15 @@ describe("a Service's container settings and release settings on real containers
     });
 
     it("env and command: the container runs the command with the environment, and serves what it wrote", async () => {
-        state = (await serviceProvider.create(serviceArgs(slb, {
-            replicas: 2,
-            env: { GREETING: "from-env" },
-            command: ["/bin/sh", "-c", "printf 'berth-demo %s' \"$GREETING\" > /www/index.html && exec /bin/serve"],
-        }))).outs as ServiceState;
+        state = (
+            await serviceProvider.create(
+                serviceArgs(slb, {
+                    replicas: 2,
+                    env: { GREETING: "from-env" },
+                    command: ["/bin/sh", "-c", "printf 'berth-demo %s' \"$GREETING\" > /www/index.html && exec /bin/serve"],
+                }),
+            )
+        ).outs as ServiceState;
         assert.match(await waitForBody(slb.url!, /berth-demo from-env/), /berth-demo from-env/);
         const info = await inspect(state);
         assert.ok(info.Config.Env.includes("GREETING=from-env"), JSON.stringify(info.Config.Env));
@@ -61,13 +74,25 @@ describe("a Service's container settings and release settings on real containers
     });
 
     it("healthCheck.command and startPeriodSeconds: Docker runs the command, with the start period, and the release waits for it", async () => {
-        const healthCheck = { command: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"], intervalSeconds: 0.5, timeoutSeconds: 3, retries: 2, startPeriodSeconds: 7 };
+        const healthCheck = {
+            command: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1/health"],
+            intervalSeconds: 0.5,
+            timeoutSeconds: 3,
+            retries: 2,
+            startPeriodSeconds: 7,
+        };
         state = (await serviceProvider.create(serviceArgs(slb, { healthCheck }))).outs as ServiceState;
         const info = await inspect(state);
         assert.deepEqual(info.Config.Healthcheck?.Test, ["CMD", ...healthCheck.command]);
         assert.equal(info.Config.Healthcheck?.StartPeriod, 7e9);
-        assert.ok(state.containers.every((c) => c.health === "healthy"), JSON.stringify(state.containers));
-        assert.ok(lines.some((l) => /waiting for Docker health/.test(l)), lines.join("\n"));
+        assert.ok(
+            state.containers.every((c) => c.health === "healthy"),
+            JSON.stringify(state.containers),
+        );
+        assert.ok(
+            lines.some((l) => /waiting for Docker health/.test(l)),
+            lines.join("\n"),
+        );
     });
 
     it("a new revision never healthy within healthyTimeoutSeconds: the release fails saying so, the old keeps serving, nothing of the new is left", async () => {
@@ -75,9 +100,15 @@ describe("a Service's container settings and release settings on real containers
         state = (await serviceProvider.create(args)).outs as ServiceState;
         const before = state.containers.map((c) => c.name).sort();
         // Failures in the start period do not count: Docker says "starting" until the timeout ends the wait.
-        const failing = { ...args, healthCheck: { command: ["false"], intervalSeconds: 0.5, timeoutSeconds: 2, retries: 1, startPeriodSeconds: 120 } };
+        const failing = {
+            ...args,
+            healthCheck: { command: ["false"], intervalSeconds: 0.5, timeoutSeconds: 2, retries: 1, startPeriodSeconds: 120 },
+        };
         await assert.rejects(serviceProvider.update!(ID, state, failing), (e: Error) => {
-            assert.match(e.message, /not healthy within release\.healthyTimeoutSeconds=4s: (spec-o[0-9a-f]{7}-\d-\w+-\w+ on h\d is starting(; )?){3}/);
+            assert.match(
+                e.message,
+                /not healthy within release\.healthyTimeoutSeconds=4s: (spec-o[0-9a-f]{7}-\d-\w+-\w+ on h\d is starting(; )?){3}/,
+            );
             assert.match(e.message, /The previous revision keeps serving; the new containers were removed\./);
             return true;
         });

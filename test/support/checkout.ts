@@ -19,7 +19,10 @@ export function checkout(root: string, name: string, program: string): string {
     mkdirSync(berth);
     cpSync(path.join(packageRoot, "package.json"), path.join(berth, "package.json"));
     cpSync(path.join(packageRoot, "dist"), path.join(berth, "dist"), { recursive: true });
-    writeFileSync(path.join(dir, "Pulumi.yaml"), "name: berth-portable\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
+    writeFileSync(
+        path.join(dir, "Pulumi.yaml"),
+        "name: berth-portable\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n",
+    );
     writeFileSync(path.join(dir, "index.js"), program);
     return dir;
 }

@@ -63,7 +63,9 @@ const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => 
 function expectedSignature(query: URLSearchParams, secret: string): string {
     const pairs = [...query.entries()].filter(([k]) => k !== "Signature").sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     const canonical = pairs.map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`).join("&");
-    return createHmac("sha1", `${secret}&`).update(`GET&%2F&${rfc3986(canonical)}`).digest("base64");
+    return createHmac("sha1", `${secret}&`)
+        .update(`GET&%2F&${rfc3986(canonical)}`)
+        .digest("base64");
 }
 
 /**
@@ -195,11 +197,17 @@ export class ClbContractServer {
         for (const p of ["AccessKeyId", "Signature", "SignatureNonce", "Timestamp", "Action", "Version"]) {
             if (!q.get(p)) throw new ApiError(400, "MissingParameter", `${p} is mandatory for this action.`);
         }
-        if (q.get("AccessKeyId") !== this.opts.accessKeyId) throw new ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
+        if (q.get("AccessKeyId") !== this.opts.accessKeyId)
+            throw new ApiError(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
         if (this.opts.securityToken !== undefined && q.get("SecurityToken") !== this.opts.securityToken) {
-            throw new ApiError(400, q.get("SecurityToken") ? "InvalidSecurityToken.Mismatch" : "InvalidSecurityToken.Missing", "The security token of a temporary access key is missing or wrong.");
+            throw new ApiError(
+                400,
+                q.get("SecurityToken") ? "InvalidSecurityToken.Mismatch" : "InvalidSecurityToken.Missing",
+                "The security token of a temporary access key is missing or wrong.",
+            );
         }
-        if (q.get("SignatureMethod") !== "HMAC-SHA1" || q.get("SignatureVersion") !== "1.0") throw new ApiError(400, "InvalidParameter", "SignatureMethod/SignatureVersion");
+        if (q.get("SignatureMethod") !== "HMAC-SHA1" || q.get("SignatureVersion") !== "1.0")
+            throw new ApiError(400, "InvalidParameter", "SignatureMethod/SignatureVersion");
         if (q.get("Signature") !== expectedSignature(q, this.opts.accessKeySecret)) {
             throw new ApiError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.");
         }
@@ -221,15 +229,19 @@ export class ClbContractServer {
     }
 
     private lb(q: URLSearchParams): void {
-        if (this.need(q, "LoadBalancerId") !== this.opts.loadBalancerId) throw new ApiError(404, "InvalidLoadBalancerId.NotFound", "The specified LoadBalancerId does not exist.");
+        if (this.need(q, "LoadBalancerId") !== this.opts.loadBalancerId)
+            throw new ApiError(404, "InvalidLoadBalancerId.NotFound", "The specified LoadBalancerId does not exist.");
     }
 
     private serversOf(q: URLSearchParams): Array<Partial<Server>> {
         const list = JSON.parse(this.need(q, "BackendServers")) as Array<Partial<Server>>;
-        if (!Array.isArray(list) || list.length > 20) throw new ApiError(400, "InvalidParameter.BackendServers", "BackendServers must hold 1 to 20 servers.");
+        if (!Array.isArray(list) || list.length > 20)
+            throw new ApiError(400, "InvalidParameter.BackendServers", "BackendServers must hold 1 to 20 servers.");
         for (const s of list) {
-            if (!s.ServerId || !(s.ServerId in this.opts.servers)) throw new ApiError(400, "BackendServer.InvalidServerId", `The specified ServerId ${s.ServerId} does not exist.`);
-            if (s.Weight !== undefined && (s.Weight < 0 || s.Weight > 100)) throw new ApiError(400, "InvalidParameter.Weight", "Weight must be from 0 to 100.");
+            if (!s.ServerId || !(s.ServerId in this.opts.servers))
+                throw new ApiError(400, "BackendServer.InvalidServerId", `The specified ServerId ${s.ServerId} does not exist.`);
+            if (s.Weight !== undefined && (s.Weight < 0 || s.Weight > 100))
+                throw new ApiError(400, "InvalidParameter.Weight", "Weight must be from 0 to 100.");
         }
         return list;
     }
@@ -274,15 +286,33 @@ export class ClbContractServer {
                 return {
                     VServerGroupId: id,
                     VServerGroupName: g.name,
-                    BackendServers: { BackendServer: g.servers.map(({ ServerId, Port, Weight, Type, Description }) => ({ ServerId, Port, Weight, Type, Description })) },
+                    BackendServers: {
+                        BackendServer: g.servers.map(({ ServerId, Port, Weight, Type, Description }) => ({
+                            ServerId,
+                            Port,
+                            Weight,
+                            Type,
+                            Description,
+                        })),
+                    },
                     AssociatedObjects: { Listeners: { Listener: this.listenersOf(id!) } },
                 };
             }
             case "AddVServerGroupBackendServers": {
                 const g = this.group(q);
                 for (const s of this.serversOf(q)) {
-                    if (g.servers.some(same(s))) throw new ApiError(400, "BackendServer.AlreadyExist", `Server ${s.ServerId}:${s.Port} is already in the group.`);
-                    g.servers.push({ ServerId: s.ServerId!, Port: Number(s.Port), Weight: s.Weight ?? 100, Type: s.Type ?? "ecs", Description: s.Description ?? "", health: "unavailable", ok: 0, failed: 0 });
+                    if (g.servers.some(same(s)))
+                        throw new ApiError(400, "BackendServer.AlreadyExist", `Server ${s.ServerId}:${s.Port} is already in the group.`);
+                    g.servers.push({
+                        ServerId: s.ServerId!,
+                        Port: Number(s.Port),
+                        Weight: s.Weight ?? 100,
+                        Type: s.Type ?? "ecs",
+                        Description: s.Description ?? "",
+                        health: "unavailable",
+                        ok: 0,
+                        failed: 0,
+                    });
                 }
                 return {};
             }
@@ -308,7 +338,8 @@ export class ClbContractServer {
             case "DeleteVServerGroup": {
                 const id = this.need(q, "VServerGroupId");
                 this.group(q);
-                if ([...this.listeners.values()].some((l) => l.groupId === id)) throw new ApiError(400, "RspoolVipExist", "There are listeners using this vServer group.");
+                if ([...this.listeners.values()].some((l) => l.groupId === id))
+                    throw new ApiError(400, "RspoolVipExist", "There are listeners using this vServer group.");
                 this.groups.delete(id);
                 return {};
             }
@@ -330,7 +361,8 @@ export class ClbContractServer {
                 this.lb(q);
                 const l = this.listener(q);
                 const tcp = action === "SetLoadBalancerTCPListenerAttribute";
-                if (l.protocol !== (tcp ? "tcp" : "http")) throw new ApiError(400, "ListenerNotFound", `There is no ${tcp ? "TCP" : "HTTP"} listener on port ${l.port}.`);
+                if (l.protocol !== (tcp ? "tcp" : "http"))
+                    throw new ApiError(400, "ListenerNotFound", `There is no ${tcp ? "TCP" : "HTTP"} listener on port ${l.port}.`);
                 if (q.get("VServerGroupId")) {
                     this.group(q);
                     l.groupId = q.get("VServerGroupId")!;
@@ -344,7 +376,10 @@ export class ClbContractServer {
                 this.lb(q);
                 const l = this.listener(q);
                 if (!l.running) {
-                    l.server = l.protocol === "tcp" ? net.createServer((c) => this.forwardConnection(l, c)) : http.createServer((rq, rs) => this.forwardRequest(l, rq, rs));
+                    l.server =
+                        l.protocol === "tcp"
+                            ? net.createServer((c) => this.forwardConnection(l, c))
+                            : http.createServer((rq, rs) => this.forwardRequest(l, rq, rs));
                     l.server.listen(l.port, this.opts.listenAddress);
                     l.running = true;
                 }
@@ -363,7 +398,13 @@ export class ClbContractServer {
                 return {
                     BackendServers: {
                         BackendServer: ls.flatMap((l) =>
-                            (this.groups.get(l.groupId)?.servers ?? []).map((s) => ({ ServerId: s.ServerId, Port: s.Port, ServerHealthStatus: s.health, ListenerPort: l.port, ServerIp: this.opts.servers[s.ServerId] })),
+                            (this.groups.get(l.groupId)?.servers ?? []).map((s) => ({
+                                ServerId: s.ServerId,
+                                Port: s.Port,
+                                ServerHealthStatus: s.health,
+                                ListenerPort: l.port,
+                                ServerIp: this.opts.servers[s.ServerId],
+                            })),
                         ),
                     },
                 };

@@ -44,11 +44,22 @@ export class FakeWorld {
     }
 
     nodeSpecs(): NodeSpec[] {
-        return [...this.hosts.values()].map((h) => ({ name: h.node, docker: `unix:///fake/${h.node}.sock`, address: h.address, zone: `zone-${h.node}` }));
+        return [...this.hosts.values()].map((h) => ({
+            name: h.node,
+            docker: `unix:///fake/${h.node}.sock`,
+            address: h.address,
+            zone: `zone-${h.node}`,
+        }));
     }
 
     binding(name: string): SlbBindingState {
-        return { name, driver: "haproxy", haproxy: { adminSocket: `/fake/${name}.sock`, configPath: `/fake/${name}.cfg` }, listen: { port: 80 }, url: `http://fake/${name}` };
+        return {
+            name,
+            driver: "haproxy",
+            haproxy: { adminSocket: `/fake/${name}.sock`, configPath: `/fake/${name}.cfg` },
+            listen: { port: 80 },
+            url: `http://fake/${name}`,
+        };
     }
 
     slb(pool: string): FakeSlb {
@@ -90,7 +101,10 @@ export class FakeWorld {
     /** A container that serves at `address:port`: what a load balancer's health check would see. */
     serves(address: string, port: number): boolean {
         const host = [...this.hosts.values()].find((h) => h.address === address);
-        return !!host && [...host.containers.values()].some((c) => c.state === "running" && c.health !== "unhealthy" && Object.values(c.hostPorts).includes(port));
+        return (
+            !!host &&
+            [...host.containers.values()].some((c) => c.state === "running" && c.health !== "unhealthy" && Object.values(c.hostPorts).includes(port))
+        );
     }
 
     /** Makes the engine's clients this world's hosts and load balancers until sinon.restore(). */
@@ -98,8 +112,12 @@ export class FakeWorld {
         sinon.stub(world, "hostsFor").callsFake((nodes: NodeSpec[]) => new Map(nodes.map((n) => [n.name, this.hosts.get(n.name)! as HostClient])));
         sinon.stub(world, "driverFor").callsFake((b: SlbBindingRef) => this.slb(b.name));
         // The world's registry: every tag has a digest of its own (the engine asks it before any node pulls).
-        sinon.stub(RegistryClient.prototype, "manifest").callsFake(async (repository: string, tag: string) =>
-            ({ digest: `sha256:${createHash("sha256").update(`${repository}:${tag}`).digest("hex")}`, mediaType: "application/vnd.oci.image.manifest.v1+json", blobs: [], children: [] }));
+        sinon.stub(RegistryClient.prototype, "manifest").callsFake(async (repository: string, tag: string) => ({
+            digest: `sha256:${createHash("sha256").update(`${repository}:${tag}`).digest("hex")}`,
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            blobs: [],
+            children: [],
+        }));
     }
 }
 
@@ -115,7 +133,11 @@ export class FakeHost implements HostClient {
     down = false;
     private nextPort = 32768;
 
-    constructor(private readonly world: FakeWorld, readonly node: string, readonly address: string) {}
+    constructor(
+        private readonly world: FakeWorld,
+        readonly node: string,
+        readonly address: string,
+    ) {}
 
     private enter(method: string, ...args: unknown[]): void {
         this.world.call(`${this.node}.${method}`, args);
@@ -135,7 +157,9 @@ export class FakeHost implements HostClient {
     }
     async running(): Promise<RunningContainer[]> {
         this.enter("running");
-        return [...this.containers.values()].filter((c) => c.state === "running").map((c) => ({ id: c.id, service: c.labels[LABEL.service], ...ownerOf(c.labels), ports: Object.values(c.hostPorts) }));
+        return [...this.containers.values()]
+            .filter((c) => c.state === "running")
+            .map((c) => ({ id: c.id, service: c.labels[LABEL.service], ...ownerOf(c.labels), ports: Object.values(c.hostPorts) }));
     }
     async ensureImage(ref: string): Promise<void> {
         this.enter("ensureImage", ref);
@@ -149,17 +173,30 @@ export class FakeHost implements HostClient {
         const hostPorts: Record<string, number> = {};
         for (const p of spec.ports) {
             if (p.hostPort && this.heldOutside.has(p.hostPort)) {
-                throw new Error(`driver failed programming external connectivity on endpoint ${spec.name}: Error starting userland proxy: listen tcp4 0.0.0.0:${p.hostPort}: bind: address already in use`);
+                throw new Error(
+                    `driver failed programming external connectivity on endpoint ${spec.name}: Error starting userland proxy: listen tcp4 0.0.0.0:${p.hostPort}: bind: address already in use`,
+                );
             }
             if (p.hostPort && [...this.containers.values()].some((c) => c.state === "running" && Object.values(c.hostPorts).includes(p.hostPort))) {
-                throw new Error(`driver failed programming external connectivity on endpoint ${spec.name}: Bind for 0.0.0.0:${p.hostPort} failed: port is already allocated`);
+                throw new Error(
+                    `driver failed programming external connectivity on endpoint ${spec.name}: Bind for 0.0.0.0:${p.hostPort} failed: port is already allocated`,
+                );
             }
             hostPorts[String(p.containerPort)] = p.hostPort || this.nextPort++;
         }
         const health = spec.image.includes("unhealthy") ? "unhealthy" : spec.healthcheck ? "healthy" : "none";
         const c: FakeContainer = {
-            id: `c${++seq}`, name: spec.name, node: this.node, slot: Number(spec.labels[LABEL.slot]), revision: spec.labels[LABEL.revision],
-            state: "running", health, hostPorts, labels: spec.labels, limits: spec.limits, image: spec.image,
+            id: `c${++seq}`,
+            name: spec.name,
+            node: this.node,
+            slot: Number(spec.labels[LABEL.slot]),
+            revision: spec.labels[LABEL.revision],
+            state: "running",
+            health,
+            hostPorts,
+            labels: spec.labels,
+            limits: spec.limits,
+            image: spec.image,
         };
         this.containers.set(c.id, c);
         return stateOf(c);
@@ -168,7 +205,11 @@ export class FakeHost implements HostClient {
         this.enter("inspect", id);
         const c = this.containers.get(id);
         if (!c) throw Object.assign(new Error(`No such container: ${id}`), { statusCode: 404 });
-        return { ...stateOf(c), limits: c.limits, lastHealthOutput: c.health === "unhealthy" ? "wget: server returned error: HTTP/1.1 404 Not Found" : undefined };
+        return {
+            ...stateOf(c),
+            limits: c.limits,
+            lastHealthOutput: c.health === "unhealthy" ? "wget: server returned error: HTTP/1.1 404 Not Found" : undefined,
+        };
     }
     async resize(id: string, limits: ContainerLimits): Promise<void> {
         this.enter("resize", id, limits);
@@ -185,7 +226,17 @@ export class FakeHost implements HostClient {
     }
 }
 
-const stateOf = (c: FakeContainer): ContainerState => ({ id: c.id, name: c.name, node: c.node, slot: c.slot, revision: c.revision, state: c.state, health: c.health, hostPorts: { ...c.hostPorts }, ...ownerOf(c.labels) });
+const stateOf = (c: FakeContainer): ContainerState => ({
+    id: c.id,
+    name: c.name,
+    node: c.node,
+    slot: c.slot,
+    revision: c.revision,
+    state: c.state,
+    health: c.health,
+    hostPorts: { ...c.hostPorts },
+    ...ownerOf(c.labels),
+});
 
 export class FakeSlb implements SlbDriver {
     /** Like HAProxy: sessions in flight are reported, so drains wait for them. */
@@ -194,7 +245,10 @@ export class FakeSlb implements SlbDriver {
     /** Health reported for a server regardless of what serves (a mass failure injected). */
     override?: (b: BackendStatus) => BackendStatus;
 
-    constructor(private readonly world: FakeWorld, readonly pool: string) {}
+    constructor(
+        private readonly world: FakeWorld,
+        readonly pool: string,
+    ) {}
 
     private enter(method: string, ...args: unknown[]): void {
         this.world.call(`${this.pool}.${method}`, args);
@@ -222,7 +276,13 @@ export class FakeSlb implements SlbDriver {
         this.enter("backends");
         return [...this.servers.values()].map((s) => {
             const up = this.world.serves(s.address, s.port);
-            const status: BackendStatus = { ...s, status: up ? "UP" : "DOWN", checkStatus: up ? "L7OK" : "L4CON", sessions: this.world.sessions(s.name), queued: 0 };
+            const status: BackendStatus = {
+                ...s,
+                status: up ? "UP" : "DOWN",
+                checkStatus: up ? "L7OK" : "L4CON",
+                sessions: this.world.sessions(s.name),
+                queued: 0,
+            };
             return this.override ? this.override(status) : status;
         });
     }

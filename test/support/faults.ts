@@ -11,10 +11,13 @@ import { local } from "./world";
 export async function holdHostPort(index: number, port: number, cluster: LocalCluster = local): Promise<ChildProcess> {
     const netns = cluster.hosts[index].netns;
     const child = spawn("nsenter", [`--net=${netns}`, "busybox", "httpd", "-f", "-p", String(port), "-h", "/tmp"], { stdio: "ignore" });
-    await waitUntil(async () => {
-        const out = execFileSync("nsenter", [`--net=${netns}`, "ss", "-ltn"], { encoding: "utf8" });
-        return out.includes(`:${port} `) ? true : undefined;
-    }, { timeoutSeconds: 10, what: `port ${port} held on h${index + 1}` });
+    await waitUntil(
+        async () => {
+            const out = execFileSync("nsenter", [`--net=${netns}`, "ss", "-ltn"], { encoding: "utf8" });
+            return out.includes(`:${port} `) ? true : undefined;
+        },
+        { timeoutSeconds: 10, what: `port ${port} held on h${index + 1}` },
+    );
     return child;
 }
 
@@ -42,14 +45,17 @@ export function killDocker(index: number): void {
 export async function restartDocker(index: number): Promise<void> {
     const pid = dockerPid(index);
     process.kill(pid, "SIGTERM");
-    await waitUntil(async () => {
-        try {
-            process.kill(pid, 0);
-            return undefined;
-        } catch {
-            return true;
-        }
-    }, { timeoutSeconds: 60, what: `dockerd of h${index + 1} to stop` });
+    await waitUntil(
+        async () => {
+            try {
+                process.kill(pid, 0);
+                return undefined;
+            } catch {
+                return true;
+            }
+        },
+        { timeoutSeconds: 60, what: `dockerd of h${index + 1} to stop` },
+    );
     execFileSync("bash", [path.join(__dirname, "../../../scripts/cluster.sh"), "start"], { stdio: "inherit" });
 }
 

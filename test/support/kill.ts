@@ -6,7 +6,10 @@ import { execFileSync } from "child_process";
 
 /** SIGKILLs this stack's running `pulumi up` and everything it started (the provider plugins), and no one else's. */
 function killPulumiUp(stack: string): number {
-    const pids = execFileSync("pgrep", ["-f", `pulumi up .*--exec-kind auto.inline.*--stack ${stack}( |$)`], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    const pids = execFileSync("pgrep", ["-f", `pulumi up .*--exec-kind auto.inline.*--stack ${stack}( |$)`], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .filter(Boolean);
     const tree = (pid: string): string[] => {
         let children: string[] = [];
         try {
@@ -31,15 +34,16 @@ function killPulumiUp(stack: string): number {
 export async function upKilledAt(stack: Stack, at: RegExp): Promise<string> {
     let killed = 0;
     const out: string[] = [];
-    await assert.rejects(stack.up({
-        onOutput: (s) => {
-            out.push(s);
-            if (!killed && at.test(s)) killed = killPulumiUp(stack.name);
-        },
-    }));
+    await assert.rejects(
+        stack.up({
+            onOutput: (s) => {
+                out.push(s);
+                if (!killed && at.test(s)) killed = killPulumiUp(stack.name);
+            },
+        }),
+    );
     assert.ok(killed > 0, `never reached ${at}:\n${out.join("")}`);
     // What a user does after a killed run: `pulumi cancel` releases the stack's lock.
     await stack.cancel();
     return out.join("");
 }
-

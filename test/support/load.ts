@@ -55,7 +55,7 @@ export class Load {
 
     private request(slow: boolean): Promise<void> {
         const at = Date.now() - this.started;
-        const url = this.opts.url.replace(/\/$/, "") + (slow ? this.opts.slowPath ?? "/cgi-bin/slow" : "/");
+        const url = this.opts.url.replace(/\/$/, "") + (slow ? (this.opts.slowPath ?? "/cgi-bin/slow") : "/");
         return new Promise((resolve) => {
             const req = http.get(url, { agent: this.agent, timeout: 15000 }, (res) => {
                 let body = "";
@@ -63,7 +63,14 @@ export class Load {
                 res.on("data", (d) => (body += d));
                 res.on("end", () => {
                     const ok = res.statusCode === 200;
-                    this.samples.push({ at, ms: Date.now() - this.started - at, ok, slow, version: /berth-demo (\S+)/.exec(body)?.[1], error: ok ? undefined : `HTTP ${res.statusCode}` });
+                    this.samples.push({
+                        at,
+                        ms: Date.now() - this.started - at,
+                        ok,
+                        slow,
+                        version: /berth-demo (\S+)/.exec(body)?.[1],
+                        error: ok ? undefined : `HTTP ${res.statusCode}`,
+                    });
                     resolve();
                 });
                 res.on("error", (e) => {

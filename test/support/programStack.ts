@@ -48,7 +48,10 @@ export async function openProgramStack(example: string, config: ProgramConfig): 
     const runtime = /^runtime:\s*(\w+)/m.exec(readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8"))![1];
     const stack = await LocalWorkspace.createOrSelectStack(
         { stackName: `e2e-${Date.now()}`, workDir },
-        { pulumiCommand: await pulumiCommand(), envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...RUNTIMES[runtime](workDir) } },
+        {
+            pulumiCommand: await pulumiCommand(),
+            envVars: { PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE ?? "", ...RUNTIMES[runtime](workDir) },
+        },
     );
     await setProgramConfig(stack, config);
     return stack;

@@ -18,7 +18,10 @@ export const bridgeAddress = local.registry.split(":")[0];
 /** The local cluster's registry certificate for a rotation, and one user; `password` a fresh one per run. */
 export function rotationAccess(password = `pw-${randomBytes(9).toString("hex")}`): { tls: RotationTls; users: RegistryUser[] } {
     const read = (p: string) => readFileSync(p, "utf8");
-    return { tls: { certificate: read(local.pki.certificate), key: read(local.pki.key), ca: read(local.pki.ca) }, users: [{ username: "ci", password }] };
+    return {
+        tls: { certificate: read(local.pki.certificate), key: read(local.pki.key), ca: read(local.pki.ca) },
+        users: [{ username: "ci", password }],
+    };
 }
 
 /** A stack's state as the file backend stores it (the Automation API's export decrypts secrets). */
@@ -40,7 +43,15 @@ export function clusterCertDir(): string {
 export async function pushImage(demoTag: string, target: string, user: RegistryUser | "anonymous"): Promise<void> {
     const creds = user === "anonymous" ? [] : ["--dest-creds", `${user.username}:${user.password}`];
     const source = `docker://${local.images[demoTag]}`;
-    await run("skopeo", ["copy", "--insecure-policy", "--src-tls-verify=false", `--dest-cert-dir=${clusterCertDir()}`, ...creds, source, `docker://${target}`]);
+    await run("skopeo", [
+        "copy",
+        "--insecure-policy",
+        "--src-tls-verify=false",
+        `--dest-cert-dir=${clusterCertDir()}`,
+        ...creds,
+        source,
+        `docker://${target}`,
+    ]);
 }
 
 export class TestRegistry {
@@ -74,7 +85,8 @@ export class TestRegistry {
         this.child = child;
         await waitUntil(
             async () => {
-                if (child.exitCode !== null) throw new FatalError(`docker-registry for ${this.address} exited with ${child.exitCode} before it answered`);
+                if (child.exitCode !== null)
+                    throw new FatalError(`docker-registry for ${this.address} exited with ${child.exitCode} before it answered`);
                 const res = await fetch(`http://${this.address}/v2/`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
                 return res && (res.status === 200 || res.status === 401) ? true : undefined;
             },
@@ -102,7 +114,11 @@ export class TestRegistry {
             const docker = new NodeConnection(node).docker(30_000);
             for (const image of await docker.listImages()) {
                 const refs = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((r) => r.startsWith(this.address + "/"));
-                for (const ref of refs) await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+                for (const ref of refs)
+                    await docker
+                        .getImage(ref)
+                        .remove({ force: true })
+                        .catch(() => undefined);
             }
         }
     }
@@ -111,7 +127,16 @@ export class TestRegistry {
     copyIn(demoTag: string, target = `berth-demo:${demoTag}`): string {
         const dest = `${this.address}/${target}`;
         const creds = this.auth ? ["--dest-creds", `${this.auth.username}:${this.auth.password}`] : [];
-        execFileSync("skopeo", ["copy", "--insecure-policy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false", ...creds, `docker://${local.images[demoTag]}`, `docker://${dest}`]);
+        execFileSync("skopeo", [
+            "copy",
+            "--insecure-policy",
+            "--quiet",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            ...creds,
+            `docker://${local.images[demoTag]}`,
+            `docker://${dest}`,
+        ]);
         return dest;
     }
 }

@@ -9,7 +9,19 @@ import { HaproxyEndpoint, NodeSpec } from "../../provider/model";
 const SCRIPT = path.join(__dirname, "../../../scripts/remote-hosts.sh");
 
 interface RemoteHosts {
-    tls: { name: string; docker: string; address: string; otherAddress: string; localDocker: string; ca: string; cert: string; key: string; otherCa: string; expiredCert: string; expiredKey: string };
+    tls: {
+        name: string;
+        docker: string;
+        address: string;
+        otherAddress: string;
+        localDocker: string;
+        ca: string;
+        cert: string;
+        key: string;
+        otherCa: string;
+        expiredCert: string;
+        expiredKey: string;
+    };
     ssh: { name: string; docker: string; address: string; localDocker: string; privateKey: string; hostPublicKey: string };
     /** An HAProxy on the ssh host, run by its SSH user: a load balancer berth reaches only over SSH. */
     slb: { host: string; user: string; address: string; adminSocket: string; masterSocket: string; configPath: string };
@@ -39,7 +51,12 @@ export function startRemoteHosts(): Remote {
         hosts,
         read,
         tlsNode: { name: tls.name, docker: tls.docker, address: tls.address, tls: { ca: read(tls.ca), cert: read(tls.cert), key: read(tls.key) } },
-        sshNode: { name: ssh.name, docker: ssh.docker, address: ssh.address, ssh: { privateKey: read(ssh.privateKey), hostPublicKey: read(ssh.hostPublicKey) } },
+        sshNode: {
+            name: ssh.name,
+            docker: ssh.docker,
+            address: ssh.address,
+            ssh: { privateKey: read(ssh.privateKey), hostPublicKey: read(ssh.hostPublicKey) },
+        },
         localNodes: [tls, ssh].map((h) => ({ name: h.name, docker: h.localDocker, address: h.address })),
         remoteSlb: {
             adminSocket: hosts.slb.adminSocket,
@@ -57,7 +74,10 @@ export function stopRemoteHosts(): void {
 
 /** The base64 lines of a PEM or OpenSSH key: none of them may show in state or output. */
 export function keyLines(pem: string): string[] {
-    return pem.split("\n").map((l) => l.trim()).filter((l) => l.length >= 20 && !l.startsWith("-----"));
+    return pem
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => l.length >= 20 && !l.startsWith("-----"));
 }
 
 export function assertNoKey(text: string, pem: string, where: string): void {
@@ -67,5 +87,8 @@ export function assertNoKey(text: string, pem: string, where: string): void {
 
 /** The stack's state as the backend stores it (`pulumi stack export`); the Automation API's exportStack decrypts secrets. */
 export function storedState(stack: Stack): string {
-    return execFileSync(path.join(process.env.BERTH_PULUMI_BIN!, "pulumi"), ["stack", "export", "--stack", stack.name], { cwd: stack.workspace.workDir, encoding: "utf8" });
+    return execFileSync(path.join(process.env.BERTH_PULUMI_BIN!, "pulumi"), ["stack", "export", "--stack", stack.name], {
+        cwd: stack.workspace.workDir,
+        encoding: "utf8",
+    });
 }

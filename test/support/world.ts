@@ -12,7 +12,7 @@ import { waitUntil } from "../../provider/wait";
 
 export const local: LocalCluster = readLocalCluster();
 // Tests and benchmarks create and remove stacks and containers: never on the user's demo.
-if (local.cluster === "demo") throw new Error("tests and benchmarks run on a cluster of their own: set BERTH_CLUSTER (npm test uses \"test\")");
+if (local.cluster === "demo") throw new Error('tests and benchmarks run on a cluster of their own: set BERTH_CLUSTER (npm test uses "test")');
 
 const clusterScript = path.join(__dirname, "../../../scripts/cluster.sh");
 
@@ -45,7 +45,10 @@ export async function backendsIn(pool: string, index = 0): Promise<BackendStatus
  * Reads a count over and over while `run` runs: the fewest it saw over the reads that succeeded,
  * how many did, and every read that failed (a failed read is no count: the caller asserts there is none).
  */
-export async function fewestDuring<T>(read: () => Promise<number>, run: () => Promise<T>): Promise<{ result: T; fewest: number; reads: number; failedReads: string[] }> {
+export async function fewestDuring<T>(
+    read: () => Promise<number>,
+    run: () => Promise<T>,
+): Promise<{ result: T; fewest: number; reads: number; failedReads: string[] }> {
     let sampling = true;
     let fewest = Infinity;
     let reads = 0;
@@ -88,10 +91,13 @@ export async function httpGet(url: string): Promise<{ status: number; body: stri
 
 /** Waits until `url` answers with `expected` in the body. */
 export async function waitForBody(url: string, expected: RegExp, timeoutSeconds = 30): Promise<string> {
-    return waitUntil(async () => {
-        const r = await httpGet(url);
-        return expected.test(r.body) ? r.body : undefined;
-    }, { timeoutSeconds, what: `${url} to answer ${expected}` });
+    return waitUntil(
+        async () => {
+            const r = await httpGet(url);
+            return expected.test(r.body) ? r.body : undefined;
+        },
+        { timeoutSeconds, what: `${url} to answer ${expected}` },
+    );
 }
 
 /**
@@ -104,5 +110,9 @@ export function sideCluster(count: number): { cluster: LocalCluster; clean: () =
     const run = (cmd: string) => execFileSync("bash", [script, cmd], { stdio: "inherit", env });
     run("start");
     run("clean");
-    return { cluster: readLocalCluster(execFileSync("bash", [script, "path"], { env, encoding: "utf8" }).trim()), clean: () => run("clean"), stop: () => run("stop") };
+    return {
+        cluster: readLocalCluster(execFileSync("bash", [script, "path"], { env, encoding: "utf8" }).trim()),
+        clean: () => run("clean"),
+        stop: () => run("stop"),
+    };
 }

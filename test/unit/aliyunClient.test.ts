@@ -20,17 +20,33 @@ async function freePort(): Promise<number> {
     probe.close();
     return port;
 }
-const nodes = Array.from({ length: 3 }, (_, i) => ({ name: `n${i}`, docker: "unix:///x", address: `127.0.0.${i + 2}`, cloud: { instanceId: `i-unit${i}` } }));
+const nodes = Array.from({ length: 3 }, (_, i) => ({
+    name: `n${i}`,
+    docker: "unix:///x",
+    address: `127.0.0.${i + 2}`,
+    cloud: { instanceId: `i-unit${i}` },
+}));
 
 describe("Aliyun CLB client and driver (contract server)", function () {
     this.timeout(20000);
     let server: ClbContractServer;
     let endpoint: string;
     const client = (secret = "s3cret", retries = 4) =>
-        new AliyunClient({ loadBalancerId: LB, region: "cn-hangzhou", endpoint }, { accessKeyId: "AK", accessKeySecret: secret }, { retries, minTimeoutMs: 5, maxTimeoutMs: 20 });
+        new AliyunClient(
+            { loadBalancerId: LB, region: "cn-hangzhou", endpoint },
+            { accessKeyId: "AK", accessKeySecret: secret },
+            { retries, minTimeoutMs: 5, maxTimeoutMs: 20 },
+        );
 
     beforeEach(async () => {
-        server = new ClbContractServer({ loadBalancerId: LB, region: "cn-hangzhou", accessKeyId: "AK", accessKeySecret: "s3cret", listenAddress: "127.0.0.1", servers: Object.fromEntries(nodes.map((n) => [n.cloud.instanceId, n.address])) });
+        server = new ClbContractServer({
+            loadBalancerId: LB,
+            region: "cn-hangzhou",
+            accessKeyId: "AK",
+            accessKeySecret: "s3cret",
+            listenAddress: "127.0.0.1",
+            servers: Object.fromEntries(nodes.map((n) => [n.cloud.instanceId, n.address])),
+        });
         endpoint = await server.start();
     });
     afterEach(() => server.stop());
@@ -72,29 +88,50 @@ describe("Aliyun CLB client and driver (contract server)", function () {
 
     it("adds, weighs and removes 45 backends in batches of at most 20, new ones at the gate weight", async () => {
         const driver = new AliyunSlbDriver(client(), nodes);
-        await driver.ensureListener({ name: "web", driver: "aliyun", aliyun: { loadBalancerId: LB, region: "cn-hangzhou" }, protocol: "tcp", listen: { port: 0 } });
+        await driver.ensureListener({
+            name: "web",
+            driver: "aliyun",
+            aliyun: { loadBalancerId: LB, region: "cn-hangzhou" },
+            protocol: "tcp",
+            listen: { port: 0 },
+        });
         const backends = Array.from({ length: 45 }, (_, i) => ({ name: `web-${i}`, address: nodes[i % 3].address, port: 30000 + i }));
         await driver.addBackends("web", backends);
         let seen = await driver.backends("web");
         assert.equal(seen.length, 45);
         assert.ok(seen.every((b) => b.weight === 1 && b.checkStatus === "unavailable" && b.address.startsWith("127.0.0.")));
-        await driver.setWeights("web", backends.map((b) => ({ name: b.name, weight: 100 })));
+        await driver.setWeights(
+            "web",
+            backends.map((b) => ({ name: b.name, weight: 100 })),
+        );
         seen = await driver.backends("web");
         assert.ok(seen.every((b) => b.weight === 100));
-        await driver.removeBackends("web", backends.slice(0, 41).map((b) => b.name));
-        assert.deepEqual((await driver.backends("web")).map((b) => b.name), ["web-41", "web-42", "web-43", "web-44"]);
+        await driver.removeBackends(
+            "web",
+            backends.slice(0, 41).map((b) => b.name),
+        );
+        assert.deepEqual(
+            (await driver.backends("web")).map((b) => b.name),
+            ["web-41", "web-42", "web-43", "web-44"],
+        );
         const sizes = (action: string) => server.calls.filter((c) => c.action === action).map((c) => c.servers);
         assert.deepEqual(sizes("AddVServerGroupBackendServers"), [20, 20, 5]);
         assert.deepEqual(sizes("SetVServerGroupAttribute"), [20, 20, 5]);
         assert.deepEqual(sizes("RemoveVServerGroupBackendServers"), [20, 20, 1]);
         await driver.removeListener("web");
-        assert.deepEqual(await new AliyunSlbDriver(client(), nodes).backends("web").catch((e) => e.message), "aliyun: CLB lb-unit0001 has no vServer group web; create its SlbBinding first");
+        assert.deepEqual(
+            await new AliyunSlbDriver(client(), nodes).backends("web").catch((e) => e.message),
+            "aliyun: CLB lb-unit0001 has no vServer group web; create its SlbBinding first",
+        );
     });
 
     it("names the node that lacks a cloud identity", async () => {
         const driver = new AliyunSlbDriver(client(), [{ name: "bare", docker: "unix:///x", address: "127.0.0.9" }]);
         await driver.ensureListener({ name: "web", driver: "aliyun", aliyun: { loadBalancerId: LB, region: "cn-hangzhou" }, listen: { port: 0 } });
-        await assert.rejects(driver.addBackends("web", [{ name: "w", address: "127.0.0.9", port: 1 }]), /node bare has no cloud\.instanceId or cloud\.eniId/);
+        await assert.rejects(
+            driver.addBackends("web", [{ name: "w", address: "127.0.0.9", port: 1 }]),
+            /node bare has no cloud\.instanceId or cloud\.eniId/,
+        );
     });
 
     describe("listener owners, recorded in the listener's Description", () => {
@@ -193,7 +230,14 @@ describe("Aliyun CLB client and driver (contract server)", function () {
     });
 
     describe("credentials: the inputs first, then the Alibaba Cloud credential chain", () => {
-        const CHAIN = ["ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_CREDENTIALS_FILE", "ALIBABA_CLOUD_PROFILE", "HOME"];
+        const CHAIN = [
+            "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+            "ALIBABA_CLOUD_SECURITY_TOKEN",
+            "ALIBABA_CLOUD_CREDENTIALS_FILE",
+            "ALIBABA_CLOUD_PROFILE",
+            "HOME",
+        ];
         const saved = Object.fromEntries(CHAIN.map((k) => [k, process.env[k]]));
         const home = mkdtempSync(path.join(os.tmpdir(), "berth-aliyun-"));
         const endpointOnly = { loadBalancerId: LB, region: "cn-hangzhou" };
@@ -202,26 +246,47 @@ describe("Aliyun CLB client and driver (contract server)", function () {
             process.env.HOME = home; // no profile of this machine's user
         });
         after(() => {
-            for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+            for (const [k, v] of Object.entries(saved))
+                if (v === undefined) delete process.env[k];
+                else process.env[k] = v;
             rmSync(home, { recursive: true, force: true });
         });
 
         it("uses the binding's key when it gives one, and refuses half a key", async () => {
             process.env.ALIBABA_CLOUD_ACCESS_KEY_ID = "env";
             process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = "env";
-            assert.deepEqual(await credentialsOf({ ...endpointOnly, accessKeyId: "a", accessKeySecret: "b" }), { accessKeyId: "a", accessKeySecret: "b" });
+            assert.deepEqual(await credentialsOf({ ...endpointOnly, accessKeyId: "a", accessKeySecret: "b" }), {
+                accessKeyId: "a",
+                accessKeySecret: "b",
+            });
             await assert.rejects(credentialsOf({ ...endpointOnly, accessKeyId: "a" }), /give both aliyun\.accessKeyId and aliyun\.accessKeySecret/);
         });
 
         it("takes an STS key and token from the environment, and the token reaches the API", async () => {
-            Object.assign(process.env, { ALIBABA_CLOUD_ACCESS_KEY_ID: "STS.AK", ALIBABA_CLOUD_ACCESS_KEY_SECRET: "sts-secret", ALIBABA_CLOUD_SECURITY_TOKEN: "token-1" });
+            Object.assign(process.env, {
+                ALIBABA_CLOUD_ACCESS_KEY_ID: "STS.AK",
+                ALIBABA_CLOUD_ACCESS_KEY_SECRET: "sts-secret",
+                ALIBABA_CLOUD_SECURITY_TOKEN: "token-1",
+            });
             assert.deepEqual(await credentialsOf(endpointOnly), { accessKeyId: "STS.AK", accessKeySecret: "sts-secret", securityToken: "token-1" });
-            const sts = new ClbContractServer({ loadBalancerId: LB, region: "cn-hangzhou", accessKeyId: "STS.AK", accessKeySecret: "sts-secret", securityToken: "token-1", listenAddress: "127.0.0.1", servers: {} });
+            const sts = new ClbContractServer({
+                loadBalancerId: LB,
+                region: "cn-hangzhou",
+                accessKeyId: "STS.AK",
+                accessKeySecret: "sts-secret",
+                securityToken: "token-1",
+                listenAddress: "127.0.0.1",
+                servers: {},
+            });
             const at = await sts.start();
             try {
                 const fromChain = new AliyunClient({ ...endpointOnly, endpoint: at });
                 assert.equal((await fromChain.call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB })).LoadBalancerId, LB);
-                const withoutToken = new AliyunClient({ ...endpointOnly, endpoint: at }, { accessKeyId: "STS.AK", accessKeySecret: "sts-secret" }, { retries: 0, minTimeoutMs: 5, maxTimeoutMs: 5 });
+                const withoutToken = new AliyunClient(
+                    { ...endpointOnly, endpoint: at },
+                    { accessKeyId: "STS.AK", accessKeySecret: "sts-secret" },
+                    { retries: 0, minTimeoutMs: 5, maxTimeoutMs: 5 },
+                );
                 await assert.rejects(withoutToken.call("DescribeLoadBalancerAttribute", { LoadBalancerId: LB }), /InvalidSecurityToken\.Missing/);
             } finally {
                 await sts.stop();
@@ -236,7 +301,10 @@ describe("Aliyun CLB client and driver (contract server)", function () {
         });
 
         it("says where a key can come from when the chain finds none", async () => {
-            await assert.rejects(credentialsOf(endpointOnly), /aliyun: no access key: set aliyun\.accessKeyId\/accessKeySecret or berth:aliyunAccessKeyId\/aliyunAccessKeySecret \(as secrets\), or give the Alibaba Cloud credential chain one/);
+            await assert.rejects(
+                credentialsOf(endpointOnly),
+                /aliyun: no access key: set aliyun\.accessKeyId\/accessKeySecret or berth:aliyunAccessKeyId\/aliyunAccessKeySecret \(as secrets\), or give the Alibaba Cloud credential chain one/,
+            );
         });
     });
 });

@@ -36,6 +36,9 @@ describe("Aliyun RPC signature (HMAC-SHA1, SignatureVersion 1.0)", () => {
 
     it("computes HMAC-SHA1 as RFC 2202 test case 2 says", () => {
         // RFC 2202 section 3, test case 2: digest 0xeffcdf6ae5eb2fa2d27416d5f184df9c259a7c79
-        assert.equal(Buffer.from(hmacSha1Base64("Jefe", "what do ya want for nothing?"), "base64").toString("hex"), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        assert.equal(
+            Buffer.from(hmacSha1Base64("Jefe", "what do ya want for nothing?"), "base64").toString("hex"),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+        );
     });
 });

@@ -20,18 +20,39 @@ function serviceArgsFields(): string[] {
 }
 
 const base: ServiceArgs = {
-    name: "web", cluster: { name: "c", nodes: [{ name: "h1", docker: "unix:///d.sock", address: "10.0.0.1" }] }, image: "r/web:1", replicas: 3,
-    ports: [{ containerPort: 80 }], env: { A: "1" }, healthCheck: { httpPath: "/health" },
+    name: "web",
+    cluster: { name: "c", nodes: [{ name: "h1", docker: "unix:///d.sock", address: "10.0.0.1" }] },
+    image: "r/web:1",
+    replicas: 3,
+    ports: [{ containerPort: 80 }],
+    env: { A: "1" },
+    healthCheck: { httpPath: "/health" },
     bindings: [{ slb: { name: "pub", driver: "haproxy", listen: { port: 80 }, haproxy: { adminSocket: "/a", configPath: "/c" } } as any }],
 };
 
 /** A value of each field different from `base`'s. */
 const other: { [K in keyof Required<ServiceArgs>]: ServiceArgs[K] } = {
-    name: "api", cluster: { ...base.cluster, nodes: [{ ...base.cluster.nodes[0], schedulable: false }] }, image: "r/web:2", replicas: 4,
-    mode: "global", placement: { maxPerNode: 1 }, ports: [{ containerPort: 8080 }], env: { A: "2" }, command: ["serve"],
-    healthCheck: { httpPath: "/ready" }, cpus: 0.5, memoryMb: 256, restartPolicy: { name: "always" }, diskQuotaMb: 100,
-    stopGracePeriodSeconds: 30, bindings: [], release: { batchSize: 2 }, restartTrigger: "now",
-    registries: [{ server: "r", username: "u", password: "p" }], imageDigest: "r/x@sha256:1", plannedChange: "anything",
+    name: "api",
+    cluster: { ...base.cluster, nodes: [{ ...base.cluster.nodes[0], schedulable: false }] },
+    image: "r/web:2",
+    replicas: 4,
+    mode: "global",
+    placement: { maxPerNode: 1 },
+    ports: [{ containerPort: 8080 }],
+    env: { A: "2" },
+    command: ["serve"],
+    healthCheck: { httpPath: "/ready" },
+    cpus: 0.5,
+    memoryMb: 256,
+    restartPolicy: { name: "always" },
+    diskQuotaMb: 100,
+    stopGracePeriodSeconds: 30,
+    bindings: [],
+    release: { batchSize: 2 },
+    restartTrigger: "now",
+    registries: [{ server: "r", username: "u", password: "p" }],
+    imageDigest: "r/x@sha256:1",
+    plannedChange: "anything",
     stack: "organization/infra/prod",
 };
 
@@ -43,12 +64,26 @@ describe("change kinds of the Service inputs", () => {
     it("hashes exactly the revision fields, as existing deployments were hashed", () => {
         const digest = "r/web@sha256:" + "a".repeat(64);
         // The definition berth used before the table: the same hash keeps running containers' revision.
-        const before = { image: digest, env: base.env, command: base.command, ports: base.ports, healthCheck: base.healthCheck, diskQuotaMb: base.diskQuotaMb, restartTrigger: base.restartTrigger };
+        const before = {
+            image: digest,
+            env: base.env,
+            command: base.command,
+            ports: base.ports,
+            healthCheck: base.healthCheck,
+            diskQuotaMb: base.diskQuotaMb,
+            restartTrigger: base.restartTrigger,
+        };
         assert.equal(specHash(containerDefinition(base, digest)), specHash(before));
         for (const field of Object.keys(other) as Array<keyof ServiceArgs>) {
             if (field === "image") continue; // the digest stands for it
-            const changed = specHash(containerDefinition({ ...base, [field]: other[field] } as ServiceArgs, digest)) !== specHash(containerDefinition(base, digest));
-            assert.equal(changed, SERVICE_CHANGES[field].kind === "revision", `${field} (${SERVICE_CHANGES[field].kind}) ${changed ? "changes" : "does not change"} the revision`);
+            const changed =
+                specHash(containerDefinition({ ...base, [field]: other[field] } as ServiceArgs, digest)) !==
+                specHash(containerDefinition(base, digest));
+            assert.equal(
+                changed,
+                SERVICE_CHANGES[field].kind === "revision",
+                `${field} (${SERVICE_CHANGES[field].kind}) ${changed ? "changes" : "does not change"} the revision`,
+            );
         }
     });
 

@@ -1,21 +1,62 @@
 import * as assert from "node:assert/strict";
 import { BackendState, ContainerState } from "../../provider/model";
-import { BindingView, describePlan, estimateSeconds, keptBackendChanges, LINE_WIDTH, NOTHING_TO_DO, PlanFacts, wrapList } from "../../provider/rollout/describe";
+import {
+    BindingView,
+    describePlan,
+    estimateSeconds,
+    keptBackendChanges,
+    LINE_WIDTH,
+    NOTHING_TO_DO,
+    PlanFacts,
+    wrapList,
+} from "../../provider/rollout/describe";
 import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
 import { container, nodes } from "./fixtures";
 
 const input = (containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput => ({
-    revision: "new", replicas: 3, rules: { fixedHostPorts: [] }, minAvailable: 2, nodes: nodes(3), containers, foreignHostPorts: new Map(), ...extra,
+    revision: "new",
+    replicas: 3,
+    rules: { fixedHostPorts: [] },
+    minAvailable: 2,
+    nodes: nodes(3),
+    containers,
+    foreignHostPorts: new Map(),
+    ...extra,
 });
-const backend = (c: ContainerState, weight = 100): BackendState => ({ name: c.name, address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"], weight });
-const binding = (pool: string, backends: BackendState[], weight = 100): BindingView => ({ pool, weight, backends, drainsByTime: false, healthySeconds: 1 });
+const backend = (c: ContainerState, weight = 100): BackendState => ({
+    name: c.name,
+    address: `10.0.0.${c.node.slice(1)}`,
+    port: c.hostPorts["80"],
+    weight,
+});
+const binding = (pool: string, backends: BackendState[], weight = 100): BindingView => ({
+    pool,
+    weight,
+    backends,
+    drainsByTime: false,
+    healthySeconds: 1,
+});
 
 function facts(containers: ContainerState[], extra: Partial<PlanInput> = {}, more: Partial<PlanFacts> = {}): PlanFacts {
     return {
-        summary: "blue-green release of a new revision (image changed)", revision: "new", replicas: 3,
-        plan: planRelease(input(containers, extra)), bindings: [binding("pub", containers.map((c) => backend(c)))], leaving: [],
-        backendOf: (c) => ({ address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"] }), resized: [],
-        dockerHealthySeconds: 2, drainTimeoutSeconds: 30, pauseSeconds: 0, unknownUntilUp: [], ...more,
+        summary: "blue-green release of a new revision (image changed)",
+        revision: "new",
+        replicas: 3,
+        plan: planRelease(input(containers, extra)),
+        bindings: [
+            binding(
+                "pub",
+                containers.map((c) => backend(c)),
+            ),
+        ],
+        leaving: [],
+        backendOf: (c) => ({ address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"] }),
+        resized: [],
+        dockerHealthySeconds: 2,
+        drainTimeoutSeconds: 30,
+        pauseSeconds: 0,
+        unknownUntilUp: [],
+        ...more,
     };
 }
 
@@ -25,8 +66,13 @@ describe("the release plan in words (preview)", () => {
         const lines = describePlan(facts(old, { rules: { fixedHostPorts: [8080] } }));
         const at = lines.findIndex((l) => l.startsWith("batch 1/3"));
         const retiredFirst = [old[2], old[1], old[0]];
-        assert.deepEqual(lines.slice(at, at + 6), retiredFirst.flatMap((c, i) => [`batch ${i + 1}/3: retire first ${c.name} on ${c.node}`, `  start slot ${c.slot} on ${c.node}`]));
-        assert.ok(lines.includes("each batch: new backends join at weight 0, get 100 in pub once healthy there; old ones go to weight 0, drain, leave"));
+        assert.deepEqual(
+            lines.slice(at, at + 6),
+            retiredFirst.flatMap((c, i) => [`batch ${i + 1}/3: retire first ${c.name} on ${c.node}`, `  start slot ${c.slot} on ${c.node}`]),
+        );
+        assert.ok(
+            lines.includes("each batch: new backends join at weight 0, get 100 in pub once healthy there; old ones go to weight 0, drain, leave"),
+        );
         assert.ok(lines.includes("fewest serving at any moment: 2 (serving now 3, minAvailable 2)"), lines.join("\n"));
         assert.ok(lines.some((l) => l.startsWith("drain budget: up to 30 s per batch")));
         // 3 batches × (Docker's first check 2 s + the load balancer's rise 1 s)
@@ -40,10 +86,21 @@ describe("the release plan in words (preview)", () => {
 
     it("binding changes for kept containers: registered in a new binding, re-weighted, left", () => {
         const now = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
-        const f = facts(now, {}, {
-            bindings: [binding("pub", now.map((c) => backend(c, 100)), 50), binding("internal", [])],
-            leaving: [binding("old-lb", [backend(now[0])])],
-        });
+        const f = facts(
+            now,
+            {},
+            {
+                bindings: [
+                    binding(
+                        "pub",
+                        now.map((c) => backend(c, 100)),
+                        50,
+                    ),
+                    binding("internal", []),
+                ],
+                leaving: [binding("old-lb", [backend(now[0])])],
+            },
+        );
         assert.deepEqual(keptBackendChanges(f), [
             `binding pub: re-weight ${now.map((c) => `${c.name} 100 -> 50`).join(", ")}`,
             `binding internal: register at weight 100 once healthy there: ${now.map((c) => `${c.name} on ${c.node}`).join(", ")}`,
@@ -56,7 +113,10 @@ describe("the release plan in words (preview)", () => {
         const many = Array.from({ length: 40 }, (_, i) => `web-${i}-0123456789-abcd on node-${i}`);
         const lines = wrapList("  then retire", many);
         assert.ok(lines.length > 1 && lines.every((l) => l.length <= LINE_WIDTH && l.startsWith("  then retire ")));
-        assert.deepEqual(lines.flatMap((l) => l.slice("  then retire ".length).split(", ")), many);
+        assert.deepEqual(
+            lines.flatMap((l) => l.slice("  then retire ".length).split(", ")),
+            many,
+        );
         const old = Array.from({ length: 12 }, (_, i) => container(`h${(i % 3) + 1}`, i, "old"));
         assert.ok(describePlan(facts(old, { replicas: 12 })).every((l) => l.length <= LINE_WIDTH));
     });
@@ -64,7 +124,13 @@ describe("the release plan in words (preview)", () => {
     it("a plan that cannot be made names the input at fault", () => {
         const cordoned = nodes(3, [{}, {}, { schedulable: false }]);
         const zoned = cordoned.map((n, i) => ({ ...n, zone: "abc"[i] }));
-        assert.throws(() => planRelease(input([], { nodes: zoned, zones: { count: 3, mode: "hard" } })), (e: PlanError) => e.property === "placement.zones" && /span 2 zone\(s\)/.test(e.message));
-        assert.throws(() => planRelease(input([], { nodes: cordoned, rules: { fixedHostPorts: [8080] } })), (e: PlanError) => e.property === "replicas" && /node h3: it is cordoned/.test(e.message));
+        assert.throws(
+            () => planRelease(input([], { nodes: zoned, zones: { count: 3, mode: "hard" } })),
+            (e: PlanError) => e.property === "placement.zones" && /span 2 zone\(s\)/.test(e.message),
+        );
+        assert.throws(
+            () => planRelease(input([], { nodes: cordoned, rules: { fixedHostPorts: [8080] } })),
+            (e: PlanError) => e.property === "replicas" && /node h3: it is cordoned/.test(e.message),
+        );
     });
 });

@@ -7,8 +7,17 @@ import { container } from "./fixtures";
 
 const cluster = { name: "c", nodes: [{ name: "h1", docker: "unix:///s", address: "10.0.0.1" }] };
 const deployed: ServiceState = {
-    name: "web", cluster, image: "r/web:v1", replicas: 2, ports: [{ containerPort: 80 }], env: { A: "1" },
-    bindings: [], imageDigest: "r/web@sha256:x", revision: "rev", backends: {}, lastRelease: [],
+    name: "web",
+    cluster,
+    image: "r/web:v1",
+    replicas: 2,
+    ports: [{ containerPort: 80 }],
+    env: { A: "1" },
+    bindings: [],
+    imageDigest: "r/web@sha256:x",
+    revision: "rev",
+    backends: {},
+    lastRelease: [],
     containers: [container("h1", 0, "rev"), container("h1", 1, "rev")],
 };
 

@@ -8,5 +8,15 @@ export function nodes(count: number, overrides: Partial<NodeView>[] = []): NodeV
 let seq = 0;
 export function container(node: string, slot: number, revision: string, extra: Partial<ContainerState> = {}): ContainerState {
     seq++;
-    return { id: `id${seq}`, name: `web-${slot}-${revision}`, node, slot, revision, state: "running", health: "healthy", hostPorts: { "80": 30000 + seq }, ...extra };
+    return {
+        id: `id${seq}`,
+        name: `web-${slot}-${revision}`,
+        node,
+        slot,
+        revision,
+        state: "running",
+        health: "healthy",
+        hostPorts: { "80": 30000 + seq },
+        ...extra,
+    };
 }

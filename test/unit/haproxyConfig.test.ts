@@ -3,7 +3,13 @@ import { SlbBindingArgs } from "../../provider/model";
 import { listenerClash, readSection, renderSection, writeSection } from "../../provider/slb/haproxyConfig";
 import { parseStat } from "../../provider/slb/haproxy";
 
-const binding: SlbBindingArgs = { name: "web", driver: "haproxy", haproxy: { adminSocket: "/a", configPath: "/c" }, listen: { port: 18080 }, healthCheck: { httpPath: "/health" } };
+const binding: SlbBindingArgs = {
+    name: "web",
+    driver: "haproxy",
+    haproxy: { adminSocket: "/a", configPath: "/c" },
+    listen: { port: 18080 },
+    healthCheck: { httpPath: "/health" },
+};
 const base = "global\n    stats socket /a level admin\n";
 
 describe("HAProxy configuration sections", () => {
@@ -21,14 +27,21 @@ describe("HAProxy configuration sections", () => {
         const config = writeSection(base, "web", renderSection(binding, [], prod));
         assert.deepEqual(readSection(config, "web")!.owner, prod);
         assert.equal(listenerClash(config, binding, "org/infra/prod"), undefined, "its own stack may update it");
-        assert.deepEqual(listenerClash(config, binding, "org/infra/staging"), { property: "name", reason: "listener web belongs to stack org/infra/prod: give this stack's binding another name" });
+        assert.deepEqual(listenerClash(config, binding, "org/infra/staging"), {
+            property: "name",
+            reason: "listener web belongs to stack org/infra/prod: give this stack's binding another name",
+        });
         assert.deepEqual(listenerClash(config, { ...binding, name: "web-staging" }, "org/infra/staging"), {
             property: "listen.port",
             reason: "127.0.0.1:18080 is already the listener web of stack org/infra/prod",
         });
         assert.equal(listenerClash(config, { ...binding, name: "web-staging", listen: { port: 18081 } }, "org/infra/staging"), undefined);
         const legacy = writeSection(base, "web", renderSection(binding, []));
-        assert.equal(listenerClash(legacy, binding, "org/infra/staging"), undefined, "a section made before owners is adopted by the binding whose state lists it");
+        assert.equal(
+            listenerClash(legacy, binding, "org/infra/staging"),
+            undefined,
+            "a section made before owners is adopted by the binding whose state lists it",
+        );
     });
 
     it("states the mode of each binding (http by default, tcp when asked) in both frontend and backend", () => {

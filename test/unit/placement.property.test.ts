@@ -10,26 +10,38 @@ const nodeArb = fc.record({
     disk: fc.constantFrom("ssd", "hdd"),
 });
 const clusterArb = fc.array(nodeArb, { minLength: 1, maxLength: 12 }).map((ns) =>
-    ns.map((n, i): NodeView => ({ name: `h${i + 1}`, zone: n.zone, labels: { disk: n.disk }, schedulable: n.schedulable, reachable: n.reachable })),
+    ns.map((n, i): NodeView => ({
+        name: `h${i + 1}`,
+        zone: n.zone,
+        labels: { disk: n.disk },
+        schedulable: n.schedulable,
+        reachable: n.reachable,
+    })),
 );
 
 describe("placement properties", () => {
     it("never places on an excluded node and never beyond maxPerNode", () => {
         fc.assert(
-            fc.property(clusterArb, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), (nodes, count, maxPerNode, ssdOnly) => {
-                const rules = { fixedHostPorts: [], maxPerNode, constraints: ssdOnly ? [parseConstraint("node.labels.disk == ssd")] : [] };
-                const { nodes: placed } = place(count, nodes, new Map(), rules);
-                const byName = new Map(nodes.map((n) => [n.name, n]));
-                for (const name of placed) {
-                    const n = byName.get(name)!;
-                    assert.ok(n.schedulable && n.reachable && (!ssdOnly || n.labels?.disk === "ssd"));
-                }
-                const perNode = new Map<string, number>();
-                placed.forEach((n) => perNode.set(n, (perNode.get(n) ?? 0) + 1));
-                assert.ok([...perNode.values()].every((c) => c <= maxPerNode));
-                const capacity = nodes.filter((n) => n.schedulable && n.reachable && (!ssdOnly || n.labels?.disk === "ssd")).length * maxPerNode;
-                assert.equal(placed.length, Math.min(count, capacity), "places as many as fit");
-            }),
+            fc.property(
+                clusterArb,
+                fc.integer({ min: 0, max: 40 }),
+                fc.integer({ min: 1, max: 4 }),
+                fc.boolean(),
+                (nodes, count, maxPerNode, ssdOnly) => {
+                    const rules = { fixedHostPorts: [], maxPerNode, constraints: ssdOnly ? [parseConstraint("node.labels.disk == ssd")] : [] };
+                    const { nodes: placed } = place(count, nodes, new Map(), rules);
+                    const byName = new Map(nodes.map((n) => [n.name, n]));
+                    for (const name of placed) {
+                        const n = byName.get(name)!;
+                        assert.ok(n.schedulable && n.reachable && (!ssdOnly || n.labels?.disk === "ssd"));
+                    }
+                    const perNode = new Map<string, number>();
+                    placed.forEach((n) => perNode.set(n, (perNode.get(n) ?? 0) + 1));
+                    assert.ok([...perNode.values()].every((c) => c <= maxPerNode));
+                    const capacity = nodes.filter((n) => n.schedulable && n.reachable && (!ssdOnly || n.labels?.disk === "ssd")).length * maxPerNode;
+                    assert.equal(placed.length, Math.min(count, capacity), "places as many as fit");
+                },
+            ),
         );
     });
 

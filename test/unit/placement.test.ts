@@ -29,10 +29,15 @@ describe("placement", () => {
 });
 
 describe("placement rules", () => {
-    const zoned = () => nodes(6, [
-        { zone: "a", labels: { disk: "ssd" } }, { zone: "a" }, { zone: "b", labels: { disk: "ssd" } },
-        { zone: "b" }, { zone: "c", labels: { disk: "hdd" } }, { zone: "c" },
-    ]);
+    const zoned = () =>
+        nodes(6, [
+            { zone: "a", labels: { disk: "ssd" } },
+            { zone: "a" },
+            { zone: "b", labels: { disk: "ssd" } },
+            { zone: "b" },
+            { zone: "c", labels: { disk: "hdd" } },
+            { zone: "c" },
+        ]);
 
     it("spreads over zones first, then nodes", () => {
         const r = place(3, zoned(), new Map(), { fixedHostPorts: [] });
@@ -50,8 +55,16 @@ describe("placement rules", () => {
     });
 
     it("places beside one service and never beside another, judged from what runs", () => {
-        const servicesOnNode = new Map([["h1", new Set(["mysql"])], ["h2", new Set(["cache"])], ["h3", new Set(["cache", "mysql"])]]);
-        const r = place(2, nodes(3), new Map(), { fixedHostPorts: [], affinity: [parseAffinity("service == cache"), parseAffinity("service != mysql")], servicesOnNode });
+        const servicesOnNode = new Map([
+            ["h1", new Set(["mysql"])],
+            ["h2", new Set(["cache"])],
+            ["h3", new Set(["cache", "mysql"])],
+        ]);
+        const r = place(2, nodes(3), new Map(), {
+            fixedHostPorts: [],
+            affinity: [parseAffinity("service == cache"), parseAffinity("service != mysql")],
+            servicesOnNode,
+        });
         assert.deepEqual(r.nodes, ["h2", "h2"]);
         assert.match(r.exclusions.find((e) => e.node === "h1")!.reason, /affinity service == cache \(no cache runs there\)/);
         assert.match(r.exclusions.find((e) => e.node === "h3")!.reason, /anti-affinity service != mysql \(mysql runs there\)/);

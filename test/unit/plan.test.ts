@@ -5,7 +5,16 @@ import { parseConstraint } from "../../provider/schedule/placement";
 import { container, nodes } from "./fixtures";
 
 function input(containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput {
-    return { revision: "new", replicas: 3, rules: { fixedHostPorts: [] }, minAvailable: 2, nodes: nodes(3), containers, foreignHostPorts: new Map(), ...extra };
+    return {
+        revision: "new",
+        replicas: 3,
+        rules: { fixedHostPorts: [] },
+        minAvailable: 2,
+        nodes: nodes(3),
+        containers,
+        foreignHostPorts: new Map(),
+        ...extra,
+    };
 }
 
 const old3 = () => [container("h1", 0, "old"), container("h2", 1, "old"), container("h3", 2, "old")];
@@ -14,7 +23,11 @@ describe("release planner", () => {
     it("creates: one batch starting every replica, spread", () => {
         const plan = planRelease(input([]));
         assert.equal(plan.batches.length, 1);
-        assert.deepEqual(plan.batches[0].start, [{ slot: 0, node: "h1" }, { slot: 1, node: "h2" }, { slot: 2, node: "h3" }]);
+        assert.deepEqual(plan.batches[0].start, [
+            { slot: 0, node: "h1" },
+            { slot: 1, node: "h2" },
+            { slot: 2, node: "h3" },
+        ]);
     });
 
     it("version change with room: all new start, then all old retire (blue-green)", () => {
@@ -42,7 +55,10 @@ describe("release planner", () => {
         const ten = nodes(10);
         const old = Array.from({ length: 8 }, (_, i) => container(`h${i + 1}`, i, "old"));
         const plan = planRelease(input(old, { nodes: ten, replicas: 8, rules: { fixedHostPorts: [80] }, minAvailable: 7 }));
-        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h9", "h10"]);
+        assert.deepEqual(
+            plan.batches[0].start.map((p) => p.node),
+            ["h9", "h10"],
+        );
         assert.deepEqual(plan.batches[0].retireBefore, []);
         const started = plan.batches.flatMap((b) => b.start).length;
         const retired = plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).length;
@@ -61,23 +77,38 @@ describe("release planner", () => {
         const current = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
         const plan = planRelease(input(current, { replicas: 5 }));
         assert.equal(plan.keep.length, 3);
-        assert.deepEqual(plan.batches[0].start.map((p) => p.slot), [3, 4]);
+        assert.deepEqual(
+            plan.batches[0].start.map((p) => p.slot),
+            [3, 4],
+        );
         assert.deepEqual(plan.batches[0].retireAfter, []);
     });
 
     it("scale in retires the highest slots and starts nothing", () => {
         const current = [0, 1, 2, 3, 4].map((s) => container(`h${(s % 3) + 1}`, s, "new"));
         const plan = planRelease(input(current, { replicas: 2 }));
-        assert.deepEqual(plan.keep.map((c) => c.slot), [0, 1]);
+        assert.deepEqual(
+            plan.keep.map((c) => c.slot),
+            [0, 1],
+        );
         assert.equal(plan.batches.length, 1);
-        assert.deepEqual(plan.batches[0].retireAfter.map((c) => c.slot), [4, 3, 2]);
+        assert.deepEqual(
+            plan.batches[0].retireAfter.map((c) => c.slot),
+            [4, 3, 2],
+        );
     });
 
     it("repairs: an exited container is retired first and its slot started again", () => {
         const current = [container("h1", 0, "new"), container("h2", 1, "new", { state: "exited", health: "none" }), container("h3", 2, "new")];
         const plan = planRelease(input(current));
-        assert.deepEqual(plan.keep.map((c) => c.slot), [0, 2]);
-        assert.deepEqual(plan.batches[0].retireBefore.map((c) => c.slot), [1]);
+        assert.deepEqual(
+            plan.keep.map((c) => c.slot),
+            [0, 2],
+        );
+        assert.deepEqual(
+            plan.batches[0].retireBefore.map((c) => c.slot),
+            [1],
+        );
         assert.deepEqual(plan.batches[0].start, [{ slot: 1, node: "h2" }]);
     });
 
@@ -90,7 +121,10 @@ describe("release planner", () => {
         const current = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
         const plan = planRelease(input(current, { nodes: nodes(3, [{}, {}, { schedulable: false }]) }));
         assert.deepEqual(plan.batches[0].start, [{ slot: 2, node: "h1" }]);
-        assert.deepEqual(plan.batches[0].retireAfter.map((c) => c.node), ["h3"]);
+        assert.deepEqual(
+            plan.batches[0].retireAfter.map((c) => c.node),
+            ["h3"],
+        );
     });
 
     it("refuses a plan that would go below minAvailable, naming the nodes", () => {
@@ -127,15 +161,25 @@ describe("release planner: strategies and batch size", () => {
 
 describe("release planner: circuit breaker", () => {
     it("refuses to replace most containers when they fail health checks at once", () => {
-        const sick = [container("h1", 0, "new", { health: "unhealthy" }), container("h2", 1, "new", { health: "unhealthy" }), container("h3", 2, "new")];
+        const sick = [
+            container("h1", 0, "new", { health: "unhealthy" }),
+            container("h2", 1, "new", { health: "unhealthy" }),
+            container("h3", 2, "new"),
+        ];
         assert.throws(() => planRelease(input(sick)), /circuit breaker: 2 of 3 running containers fail their health checks at once/);
     });
 
     it("replaces a lone unhealthy container", () => {
         const one = [container("h1", 0, "new", { health: "unhealthy" }), container("h2", 1, "new"), container("h3", 2, "new")];
         const plan = planRelease(input(one));
-        assert.deepEqual(plan.batches[0].retireBefore.map((c) => c.slot), [0]);
-        assert.deepEqual(plan.batches[0].start.map((p) => p.slot), [0]);
+        assert.deepEqual(
+            plan.batches[0].retireBefore.map((c) => c.slot),
+            [0],
+        );
+        assert.deepEqual(
+            plan.batches[0].start.map((p) => p.slot),
+            [0],
+        );
     });
 
     it("lets a release that fixes an unhealthy revision through, retiring the old only after the new serve", () => {
@@ -152,13 +196,21 @@ describe("release planner: zones and rules", () => {
 
     it("fails a hard zone spread the nodes cannot give, naming the excluded nodes", () => {
         const cordoned = nodes(3, [{ zone: "a" }, { zone: "a" }, { zone: "b", schedulable: false }]);
-        assert.throws(() => planRelease(input([], { nodes: cordoned, zones: { count: 2, mode: "hard" } })),
-            (e: unknown) => e instanceof PlanError && /span 1 zone\(s\) \(a\), fewer than zones.count=2 \(mode hard\)/.test(e.message) && /node h3: it is cordoned/.test(e.message));
+        assert.throws(
+            () => planRelease(input([], { nodes: cordoned, zones: { count: 2, mode: "hard" } })),
+            (e: unknown) =>
+                e instanceof PlanError &&
+                /span 1 zone\(s\) \(a\), fewer than zones.count=2 \(mode hard\)/.test(e.message) &&
+                /node h3: it is cordoned/.test(e.message),
+        );
     });
 
     it("meets a zone spread when it can, and says so when a soft one cannot be met", () => {
         const plan = planRelease(input([], { nodes: zoned(), replicas: 2, zones: { count: 2, mode: "hard" } }));
-        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h1", "h3"]);
+        assert.deepEqual(
+            plan.batches[0].start.map((p) => p.node),
+            ["h1", "h3"],
+        );
         const soft = planRelease(input([], { nodes: zoned(), replicas: 3, zones: { count: 3, mode: "soft" } }));
         assert.deepEqual(soft.notes, ["containers span 2 zone(s) (a, b), fewer than zones.count=3: best effort (mode soft)"]);
     });
@@ -166,8 +218,14 @@ describe("release planner: zones and rules", () => {
     it("moves containers off nodes a new constraint excludes", () => {
         const current = [container("h1", 0, "new"), container("h2", 1, "new"), container("h3", 2, "new")];
         const plan = planRelease(input(current, { rules: { fixedHostPorts: [], constraints: [parseConstraint("node.name != h2")] } }));
-        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h1"]);
-        assert.deepEqual(plan.batches[0].retireAfter.map((c) => c.node), ["h2"]);
+        assert.deepEqual(
+            plan.batches[0].start.map((p) => p.node),
+            ["h1"],
+        );
+        assert.deepEqual(
+            plan.batches[0].retireAfter.map((c) => c.node),
+            ["h2"],
+        );
     });
 });
 
@@ -178,7 +236,10 @@ describe("release planner: scaling with a release", () => {
         assert.equal(plan.minAvailable, 3);
         assert.equal(plan.batches.flatMap((b) => b.start).length, 5);
         assert.equal(plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]).length, 3);
-        assert.deepEqual(plan.batches[0].start.map((p) => p.node), ["h4", "h5"]);
+        assert.deepEqual(
+            plan.batches[0].start.map((p) => p.node),
+            ["h4", "h5"],
+        );
         let serving = 3;
         for (const b of plan.batches) {
             serving -= b.retireBefore.length;
@@ -198,12 +259,20 @@ describe("release planner: scaling with a release", () => {
 describe("release planner: host ports held outside the service", () => {
     it("replaces in place when the only free nodes hold the port (the seed's 8 on 10)", () => {
         const old = Array.from({ length: 8 }, (_, i) => container(`h${i + 1}`, i, "old"));
-        const held = new Map([["h9", new Map([[80, "a process outside Docker"]])], ["h10", new Map([[80, "a process outside Docker"]])]]);
-        const plan = planRelease(input(old, { nodes: nodes(10), replicas: 8, rules: { fixedHostPorts: [80] }, minAvailable: 7, foreignHostPorts: held }));
+        const held = new Map([
+            ["h9", new Map([[80, "a process outside Docker"]])],
+            ["h10", new Map([[80, "a process outside Docker"]])],
+        ]);
+        const plan = planRelease(
+            input(old, { nodes: nodes(10), replicas: 8, rules: { fixedHostPorts: [80] }, minAvailable: 7, foreignHostPorts: held }),
+        );
         assert.equal(plan.batches.length, 8);
         for (const b of plan.batches) {
             assert.equal(b.retireBefore.length, 1);
-            assert.deepEqual(b.start.map((p) => p.node), [b.retireBefore[0].node]);
+            assert.deepEqual(
+                b.start.map((p) => p.node),
+                [b.retireBefore[0].node],
+            );
         }
         assert.ok(plan.batches.every((b) => !["h9", "h10"].includes(b.start[0].node)));
     });
@@ -211,7 +280,12 @@ describe("release planner: host ports held outside the service", () => {
     it("fails when no plan keeps minAvailable, naming each node, port and holder", () => {
         const current = [container("h2", 0, "new"), container("h3", 1, "new")];
         const held = new Map([["h1", new Map([[8081, "a process outside Docker"]])]]);
-        assert.throws(() => planRelease(input(current, { rules: { fixedHostPorts: [8081] }, foreignHostPorts: held })),
-            (e: unknown) => e instanceof PlanError && /node h1: host port 8081 is already held there \(8081 by a process outside Docker\)/.test(e.message) && /node h2: host port 8081/.test(e.message));
+        assert.throws(
+            () => planRelease(input(current, { rules: { fixedHostPorts: [8081] }, foreignHostPorts: held })),
+            (e: unknown) =>
+                e instanceof PlanError &&
+                /node h1: host port 8081 is already held there \(8081 by a process outside Docker\)/.test(e.message) &&
+                /node h2: host port 8081/.test(e.message),
+        );
     });
 });

@@ -5,7 +5,11 @@ import { UNKNOWN } from "../../provider/validate";
 import { resourceReferenceFailures, schemaSecretKeys, secret, unwrapSecrets, wrapSecrets } from "../../provider/plugin/wire";
 import { deriveSchema } from "../../scripts/schema";
 
-const REF = { "4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e", urn: "urn:pulumi:s::p::berth:index:Cluster::local", id: "local" };
+const REF = {
+    "4dabf18193072939515e22adb298388d": "5cf8f73096256a8f31e491e813e4eb8e",
+    urn: "urn:pulumi:s::p::berth:index:Cluster::local",
+    id: "local",
+};
 
 describe("provider plugin wire values", () => {
     it("unwraps nested secrets for the engines and remembers their top-level properties", () => {
@@ -25,14 +29,22 @@ describe("provider plugin wire values", () => {
 
     it("names a resource passed where its outputs belong, and what to pass", () => {
         const failures = resourceReferenceFailures({ cluster: REF, bindings: [{ slb: REF }] }, { cluster: "the Cluster's `ref` output" });
-        assert.deepEqual(failures.map((f) => f.property), ["cluster", "bindings[0].slb"]);
+        assert.deepEqual(
+            failures.map((f) => f.property),
+            ["cluster", "bindings[0].slb"],
+        );
         assert.match(failures[0].reason, /pass its outputs instead: the Cluster's `ref` output/);
     });
 
     describe("outputs in a preview (nothing run)", () => {
         const plugin = new BerthProvider(() => undefined);
         const urn = (type: string, name: string) => `urn:pulumi:s::p::berth:index:${type}::${name}`;
-        const binding = { name: "web", driver: "haproxy", haproxy: { adminSocket: "/run/a.sock", masterSocket: "/run/m.sock", configPath: "/etc/h.cfg" }, listen: { port: 8080 } };
+        const binding = {
+            name: "web",
+            driver: "haproxy",
+            haproxy: { adminSocket: "/run/a.sock", masterSocket: "/run/m.sock", configPath: "/etc/h.cfg" },
+            listen: { port: 8080 },
+        };
 
         it("a binding's state, its url from the listener's settings", () => {
             const outs = plugin.previewOutputs(urn("SlbBinding", "web"), binding);

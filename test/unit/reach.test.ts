@@ -10,15 +10,24 @@ const reach = (nodes: Reach["nodes"], slbs: Reach["slbs"] = []): Reach => ({ nod
 describe("reach: nodes and load balancers out of reach", () => {
     describe("planning (check, diff)", () => {
         it("plans when every schedulable node and load balancer answers; a cordoned node may be down", () => {
-            assert.deepEqual(reachVerdict("plan", reach([node("h1"), node("h2", "did not answer within 5 s", false)], [{ name: "pub" }])), { kind: "go", leftOut: ["h2"] });
+            assert.deepEqual(reachVerdict("plan", reach([node("h1"), node("h2", "did not answer within 5 s", false)], [{ name: "pub" }])), {
+                kind: "go",
+                leftOut: ["h2"],
+            });
         });
 
         it("says the plan is unknown, naming every node and load balancer it could not reach and why", () => {
-            const v = reachVerdict("plan", reach([node("h1", "did not answer within 5 s"), node("h2"), node("h3", "connection refused")], [{ name: "pub", error: "no socket" }]));
+            const v = reachVerdict(
+                "plan",
+                reach([node("h1", "did not answer within 5 s"), node("h2"), node("h3", "connection refused")], [{ name: "pub", error: "no socket" }]),
+            );
             assert.equal(v.kind, "unknown");
             if (v.kind !== "unknown") return;
             assert.deepEqual([v.nodes, v.slbs], [["h1", "h3"], ["pub"]]);
-            assert.equal(v.reason, "nodes h1, h3 and load balancer pub could not be reached from here (h1: did not answer within 5 s; h3: connection refused; pub: no socket)");
+            assert.equal(
+                v.reason,
+                "nodes h1, h3 and load balancer pub could not be reached from here (h1: did not answer within 5 s; h3: connection refused; pub: no socket)",
+            );
         });
 
         it("names a single node alone", () => {
@@ -29,7 +38,10 @@ describe("reach: nodes and load balancers out of reach", () => {
 
     describe("acting (update, node-loss handling)", () => {
         it("leaves out the nodes that do not answer while one schedulable node does", () => {
-            assert.deepEqual(reachVerdict("act", reach([node("h1", "x"), node("h2"), node("h3", "y", false)])), { kind: "go", leftOut: ["h1", "h3"] });
+            assert.deepEqual(reachVerdict("act", reach([node("h1", "x"), node("h2"), node("h3", "y", false)])), {
+                kind: "go",
+                leftOut: ["h1", "h3"],
+            });
         });
 
         it("fails naming a load balancer it cannot reach, even with every node answering", () => {
@@ -48,12 +60,25 @@ describe("reach: nodes and load balancers out of reach", () => {
     });
 
     it("counts as no answer: a passed deadline, no route, nothing listening, no socket, no such name; not an answer that refused us", () => {
-        for (const e of [new NoAnswerError("x"), { code: "ETIMEDOUT" }, { code: "EHOSTUNREACH" }, { code: "ECONNREFUSED" }, { code: "ENOENT" }, { code: "ENOTFOUND" },
-            { level: "client-timeout", message: "Timed out while waiting for handshake" }, new NodeConnectionError("h1", "docker", "x", true)]) {
+        for (const e of [
+            new NoAnswerError("x"),
+            { code: "ETIMEDOUT" },
+            { code: "EHOSTUNREACH" },
+            { code: "ECONNREFUSED" },
+            { code: "ENOENT" },
+            { code: "ENOTFOUND" },
+            { level: "client-timeout", message: "Timed out while waiting for handshake" },
+            new NodeConnectionError("h1", "docker", "x", true),
+        ]) {
             assert.equal(noAnswer(e), true, JSON.stringify(e));
         }
-        for (const e of [{ code: "EACCES" }, { code: "CERT_HAS_EXPIRED" }, { level: "client-authentication", message: "All configured authentication methods failed" },
-            new NodeConnectionError("h1", "tls.ca", "not signed by tls.ca"), new Error("HAProxy refused 'show stat': Unknown command")]) {
+        for (const e of [
+            { code: "EACCES" },
+            { code: "CERT_HAS_EXPIRED" },
+            { level: "client-authentication", message: "All configured authentication methods failed" },
+            new NodeConnectionError("h1", "tls.ca", "not signed by tls.ca"),
+            new Error("HAProxy refused 'show stat': Unknown command"),
+        ]) {
             assert.equal(noAnswer(e), false, JSON.stringify(e));
         }
     });
@@ -61,11 +86,17 @@ describe("reach: nodes and load balancers out of reach", () => {
     it("bounds a whole step's probes by one deadline, however many hang", async () => {
         const started = Date.now();
         const hang = () => new Promise<never>(() => undefined);
-        const settled = await settleWithin([hang, hang, hang, async () => "h4", async () => Promise.reject(new Error("refused"))], (probe) => probe(), 200);
+        const settled = await settleWithin(
+            [hang, hang, hang, async () => "h4", async () => Promise.reject(new Error("refused"))],
+            (probe) => probe(),
+            200,
+        );
         const elapsed = Date.now() - started;
         assert.ok(elapsed >= 190 && elapsed < 600, `took ${elapsed} ms`);
-        assert.deepEqual(settled.map((s) => (s.status === "fulfilled" ? s.value : s.reason.message)),
-            ["did not answer within 0.2 s", "did not answer within 0.2 s", "did not answer within 0.2 s", "h4", "refused"]);
+        assert.deepEqual(
+            settled.map((s) => (s.status === "fulfilled" ? s.value : s.reason.message)),
+            ["did not answer within 0.2 s", "did not answer within 0.2 s", "did not answer within 0.2 s", "h4", "refused"],
+        );
         assert.ok(settled.slice(0, 3).every((s) => s.status === "rejected" && s.reason instanceof NoAnswerError));
     });
 

@@ -29,7 +29,12 @@ describe("registry bucket periods", () => {
     });
 
     it("parses names back and finds each period's start", () => {
-        for (const [name, start] of [["images-2026q4", "2026-10-01"], ["images-2026m11", "2026-11-01"], ["images-2026w48", "2026-11-23"], ["images-2026w01", "2025-12-29"]]) {
+        for (const [name, start] of [
+            ["images-2026q4", "2026-10-01"],
+            ["images-2026m11", "2026-11-01"],
+            ["images-2026w48", "2026-11-23"],
+            ["images-2026w01", "2025-12-29"],
+        ]) {
             assert.equal(periodStart(parseBucket("images", name)!).toISOString().slice(0, 10), start, name);
         }
         assert.equal(parseBucket("images", "images-2026q5"), undefined);
@@ -40,7 +45,10 @@ describe("registry bucket periods", () => {
     it("keeps the current bucket and retain - 1 before it, newest first, across a change of period kind", () => {
         const existing = ["images-2026q2", "images-2026q4", "images-2026q3", "images-2026m12", "foreign"];
         assert.deepEqual(newestFirst("images", existing), ["images-2026m12", "images-2026q4", "images-2026q3", "images-2026q2"]);
-        assert.deepEqual(retention("images", "images-2027q1", existing, 2), { keep: ["images-2027q1", "images-2026m12"], purge: ["images-2026q4", "images-2026q3", "images-2026q2"] });
+        assert.deepEqual(retention("images", "images-2027q1", existing, 2), {
+            keep: ["images-2027q1", "images-2026m12"],
+            purge: ["images-2026q4", "images-2026q3", "images-2026q2"],
+        });
         assert.deepEqual(retention("images", "images-2026q4", ["images-2026q4"], 1), { keep: ["images-2026q4"], purge: [] });
     });
 
@@ -61,16 +69,29 @@ describe("registry bucket carry-forward selection", () => {
         { tag: "latest", digest: "sha256:a3", pushedAt: 3 },
     ];
     it("takes the newest K tags by push time", () => {
-        assert.deepEqual(selectCarry("app", tags, 2, []).map((c) => c.tag).sort(), ["latest", "v3"]);
+        assert.deepEqual(
+            selectCarry("app", tags, 2, [])
+                .map((c) => c.tag)
+                .sort(),
+            ["latest", "v3"],
+        );
     });
     it("adds every tag of an in-use image, by digest or by tag, and in-use digests no tag points to", () => {
-        const carry = selectCarry("app", tags, 1, [{ repository: "app", digest: "sha256:a1" }, { repository: "app", tag: "v2" }, { repository: "app", digest: "sha256:gone" }, { repository: "other", digest: "sha256:a2" }]);
+        const carry = selectCarry("app", tags, 1, [
+            { repository: "app", digest: "sha256:a1" },
+            { repository: "app", tag: "v2" },
+            { repository: "app", digest: "sha256:gone" },
+            { repository: "other", digest: "sha256:a2" },
+        ]);
         assert.deepEqual(carry.map((c) => `${c.tag}:${c.why}`).sort(), ["sha256:gone:in use", "v1:in use", "v2:in use", "v3:newest"]);
         assert.equal(keepTag("sha256:0123456789abcdef"), "in-use-0123456789ab");
     });
     it("lists the copies oldest push first, so the new bucket's push times keep the order", () => {
         const shuffled = [tags[2], tags[0], tags[3], tags[1]];
-        assert.deepEqual(selectCarry("app", shuffled, 3, []).map((c) => c.tag), ["v2", "v3", "latest"]);
+        assert.deepEqual(
+            selectCarry("app", shuffled, 3, []).map((c) => c.tag),
+            ["v2", "v3", "latest"],
+        );
     });
 });
 
@@ -78,7 +99,25 @@ describe("registry bucket access (TLS and users)", () => {
     const pki = (() => {
         const dir = mkdtempSync(path.join(tmpdir(), "berth-unit-pki-"));
         const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=unit", "-addext", "subjectAltName=IP:10.0.0.1,IP:10.0.0.11", "-keyout", "key.pem", "-out", "cert.pem");
+        openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=unit",
+            "-addext",
+            "subjectAltName=IP:10.0.0.1,IP:10.0.0.11",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        );
         openssl("genpkey", "-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.pem");
         const read = (f: string) => readFileSync(path.join(dir, f), "utf8");
         const out = { certificate: read("cert.pem"), key: read("key.pem"), otherKey: read("other.pem") };
@@ -86,7 +125,9 @@ describe("registry bucket access (TLS and users)", () => {
         return out;
     })();
     const args = (extra: Partial<RegistryRotationArgs> = {}): Partial<RegistryRotationArgs> => ({
-        name: "images", prefix: "images", node: "h1",
+        name: "images",
+        prefix: "images",
+        node: "h1",
         cluster: { name: "c", nodes: [{ name: "h1", docker: "unix:///run/h1.sock", address: "10.0.0.11" }] },
         binding: { name: "stable", driver: "haproxy", protocol: "tcp", listen: { address: "10.0.0.1", port: 5000 } } as SlbBindingState,
         tls: { certificate: pki.certificate, key: pki.key },
@@ -105,11 +146,17 @@ describe("registry bucket access (TLS and users)", () => {
             "users: is required: at least one {username, password} (anyone else is refused)",
         ]);
         const listen = { address: "10.0.0.2", port: 5000 };
-        const bad = failures(args({
-            binding: { name: "stable", driver: "haproxy", listen } as SlbBindingState,
-            tls: { certificate: pki.certificate, key: pki.otherKey },
-            users: [{ username: "a:b", password: "" }, { username: "ci", password: "x" }, { username: "ci", password: "y" }],
-        }));
+        const bad = failures(
+            args({
+                binding: { name: "stable", driver: "haproxy", listen } as SlbBindingState,
+                tls: { certificate: pki.certificate, key: pki.otherKey },
+                users: [
+                    { username: "a:b", password: "" },
+                    { username: "ci", password: "x" },
+                    { username: "ci", password: "y" },
+                ],
+            }),
+        );
         assert.deepEqual(bad, [
             'binding: must forward connections (protocol "tcp"), so that TLS reaches the bucket registries; got protocol "http"',
             "tls.key: is not the private key of tls.certificate",
@@ -125,8 +172,16 @@ describe("registry bucket access (TLS and users)", () => {
         const config = registryConfig("images-2026q4", { kind: "volume" }, false) as any;
         assert.deepEqual(config.http.tls, { certificate: "/etc/docker/registry/tls.crt", key: "/etc/docker/registry/tls.key", minimumtls: "tls1.2" });
         assert.deepEqual(config.auth, { htpasswd: { realm: "berth", path: "/etc/docker/registry/htpasswd" } });
-        const lines = htpasswd([{ username: "ci", password: "s3cret" }, { username: "deploy", password: "other" }]).trim().split("\n");
-        assert.deepEqual(lines.map((l) => l.split(":")[0]), ["ci", "deploy"]);
+        const lines = htpasswd([
+            { username: "ci", password: "s3cret" },
+            { username: "deploy", password: "other" },
+        ])
+            .trim()
+            .split("\n");
+        assert.deepEqual(
+            lines.map((l) => l.split(":")[0]),
+            ["ci", "deploy"],
+        );
         assert.ok(lines.every((l) => /^[^:]+:\$2[aby]\$10\$/.test(l)) && !lines.join().includes("s3cret"));
         assert.ok(compareSync("s3cret", lines[0].slice(3)));
     });

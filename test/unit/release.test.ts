@@ -11,8 +11,13 @@ const MUTATIONS = /\.(run|stop|remove|addBackends|setWeights|removeBackends)$/;
 
 function serviceArgs(w: FakeWorld, extra: Partial<ServiceArgs> = {}): ServiceArgs {
     return {
-        name: "web", cluster: { name: "c", nodes: w.nodeSpecs() }, image: "reg/web:v1", replicas: 3,
-        ports: [{ containerPort: 80 }], healthCheck: { httpPath: "/health" }, stopGracePeriodSeconds: 1,
+        name: "web",
+        cluster: { name: "c", nodes: w.nodeSpecs() },
+        image: "reg/web:v1",
+        replicas: 3,
+        ports: [{ containerPort: 80 }],
+        healthCheck: { httpPath: "/health" },
+        stopGracePeriodSeconds: 1,
         bindings: [{ slb: w.binding("pub") }],
         release: { healthyTimeoutSeconds: 2, lbHealthyTimeoutSeconds: 2, drainTimeoutSeconds: 1 },
         ...extra,
@@ -38,7 +43,10 @@ function assertServing(w: FakeWorld, min: number, revision?: string): void {
     assert.ok(weighted.length >= min, `${weighted.length} backend(s) serve, fewer than ${min}`);
     if (revision) {
         const byName = new Map(w.containers().map((c: any) => [c.name, c]));
-        assert.ok(weighted.every((s) => byName.get(s.name)?.revision === revision), "a backend of another revision carries traffic");
+        assert.ok(
+            weighted.every((s) => byName.get(s.name)?.revision === revision),
+            "a backend of another revision carries traffic",
+        );
     }
 }
 
@@ -46,7 +54,11 @@ function assertServing(w: FakeWorld, min: number, revision?: string): void {
 function assertConverged(w: FakeWorld, state: ServiceState, replicas: number): void {
     // Every container, whatever its state: a stopped leftover is not converged either.
     const all = w.containers();
-    assert.deepEqual(all.filter((c: any) => c.state !== "running").map((c: any) => `${c.name} on ${c.node} (${c.state})`), [], "no container left stopped");
+    assert.deepEqual(
+        all.filter((c: any) => c.state !== "running").map((c: any) => `${c.name} on ${c.node} (${c.state})`),
+        [],
+        "no container left stopped",
+    );
     assert.equal(all.length, replicas, all.map((c: any) => `${c.name} on ${c.node}`).join(", "));
     assert.ok(all.every((c: any) => c.revision === state.revision));
     assert.deepEqual([...w.slb("pub").servers.values()].map((s) => `${s.name} ${s.weight}`).sort(), all.map((c: any) => `${c.name} 100`).sort());
@@ -87,7 +99,10 @@ describe("release engine against a fake world", function () {
             w.onCall = (name) => {
                 if (MUTATIONS.test(name) && ++seen === k) w.inject({ call: name, error: `injected failure at step ${k} (${name})` });
             };
-            const outcome = await serviceProvider.update!(ID, state, v2).then(() => "done", (e: Error) => e.message);
+            const outcome = await serviceProvider.update!(ID, state, v2).then(
+                () => "done",
+                (e: Error) => e.message,
+            );
             w.onCall = () => undefined;
             if (outcome !== "done") {
                 assert.match(outcome, new RegExp(`injected failure at step ${k}`));
@@ -108,7 +123,10 @@ describe("release engine against a fake world", function () {
         for (let n = 1; n <= total; n++) {
             const { w, state, v2 } = await deployed();
             w.killAt(w.calls.length + n);
-            await serviceProvider.update!(ID, state, v2).then(() => undefined, () => undefined);
+            await serviceProvider.update!(ID, state, v2).then(
+                () => undefined,
+                () => undefined,
+            );
             w.revive();
             assertServing(w, 1);
             const after = (await serviceProvider.update!(ID, state, v2)).outs;
@@ -125,7 +143,10 @@ describe("release engine against a fake world", function () {
             if (name === "pub.setWeights") shifted = true;
         };
         w.slb("pub").override = (b) => (shifted && !old.has(b.name) ? { ...b, status: "DOWN", checkStatus: "L7STS" } : b);
-        await assert.rejects(serviceProvider.update!(ID, state, v2), /circuit breaker: pub would keep 0 healthy backend\(s\), fewer than minAvailable=2/);
+        await assert.rejects(
+            serviceProvider.update!(ID, state, v2),
+            /circuit breaker: pub would keep 0 healthy backend\(s\), fewer than minAvailable=2/,
+        );
         for (const name of old) assert.equal(w.slb("pub").servers.get(name)?.weight, 100, `${name} was removed or drained`);
     });
 
@@ -136,7 +157,10 @@ describe("release engine against a fake world", function () {
         const started = Date.now();
         const after = (await serviceProvider.update!(ID, state, v2)).outs;
         assert.ok(Date.now() - started >= 1000);
-        assert.ok(lines.some((l: string) => /drain timeout \(release.drainTimeoutSeconds=1s\) reached/.test(l)), lines.join("\n"));
+        assert.ok(
+            lines.some((l: string) => /drain timeout \(release.drainTimeoutSeconds=1s\) reached/.test(l)),
+            lines.join("\n"),
+        );
         assertConverged(w, after, 3);
     });
 
@@ -144,7 +168,10 @@ describe("release engine against a fake world", function () {
         const { w, state, v2 } = await deployed(4);
         w.inject({ call: "h4.run", error: "no space left on device" });
         const after = (await serviceProvider.update!(ID, state, v2)).outs;
-        assert.ok(after.lastRelease.some((l: string) => /slot \d started on h\d instead of h4: h4: no space left on device/.test(l)), after.lastRelease.join("\n"));
+        assert.ok(
+            after.lastRelease.some((l: string) => /slot \d started on h\d instead of h4: h4: no space left on device/.test(l)),
+            after.lastRelease.join("\n"),
+        );
         assertConverged(w, after, 3);
     });
 
@@ -154,7 +181,13 @@ describe("release engine against a fake world", function () {
         const spare = [...w.hosts.values()].filter((h) => !used.has(h.node));
         spare.forEach((h) => h.heldOutside.add(28088));
         const after = (await serviceProvider.update!(ID, state, v2)).outs;
-        for (const h of spare) assert.ok(after.lastRelease.some((l: string) => l.startsWith("re-planning") && l.includes(`node ${h.node}: host port 28088 is held by a process outside Docker`)), after.lastRelease.join("\n"));
+        for (const h of spare)
+            assert.ok(
+                after.lastRelease.some(
+                    (l: string) => l.startsWith("re-planning") && l.includes(`node ${h.node}: host port 28088 is held by a process outside Docker`),
+                ),
+                after.lastRelease.join("\n"),
+            );
         assert.equal(after.lastRelease.filter((l: string) => /^batch \d\/8: retire first/.test(l)).length, 8);
         assertConverged(w, after, 8);
         assert.ok(after.containers.every((c: any) => used.has(c.node)));
@@ -164,8 +197,10 @@ describe("release engine against a fake world", function () {
         const { w, state } = await deployed(3, { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
         const free = [...w.hosts.values()].find((h) => !state.containers.some((c: any) => c.node === h.node))!;
         free.heldOutside.add(8081);
-        await assert.rejects(serviceProvider.update!(ID, state, { ...state, replicas: 3 }),
-            new RegExp(`node ${free.node}: host port 8081 is already held there \\(8081 by a process outside Docker\\)`));
+        await assert.rejects(
+            serviceProvider.update!(ID, state, { ...state, replicas: 3 }),
+            new RegExp(`node ${free.node}: host port 8081 is already held there \\(8081 by a process outside Docker\\)`),
+        );
         assertServing(w, 2);
     });
 
@@ -179,7 +214,10 @@ describe("release engine against a fake world", function () {
         const t0 = Date.now();
         const after = (await serviceProvider.update!(ID, state, v2)).outs;
         assert.ok(Date.now() - t0 < 1500, "waited for the lost node");
-        assert.ok(after.lastRelease.some((l: string) => /re-planning .*node h2: its Docker stopped answering/.test(l)), after.lastRelease.join("\n"));
+        assert.ok(
+            after.lastRelease.some((l: string) => /re-planning .*node h2: its Docker stopped answering/.test(l)),
+            after.lastRelease.join("\n"),
+        );
         const onLive = after.containers.filter((c: any) => c.revision === after.revision);
         assert.equal(onLive.length, 3);
         assert.ok(onLive.every((c: any) => c.node !== "h2"));
@@ -198,7 +236,9 @@ describe("release engine against a fake world", function () {
         const { w, state, args } = await deployed();
         const h3 = state.containers.find((c: any) => c.node === "h3")!;
         w.hosts.get("h3")!.down = true;
-        const after = (await serviceProvider.update!(ID, state, { ...args, cluster: { name: "c", nodes: args.cluster.nodes.filter((n) => n.name !== "h3") } })).outs;
+        const after = (
+            await serviceProvider.update!(ID, state, { ...args, cluster: { name: "c", nodes: args.cluster.nodes.filter((n) => n.name !== "h3") } })
+        ).outs;
         assert.ok(w.slb("pub").servers.has(h3.name), "the backend of h3's container was removed");
         assert.equal(after.containers.filter((c: any) => c.node !== "h3").length, 3);
     });

@@ -20,17 +20,32 @@ describe("remote node credentials", () => {
 
     it("names each unparsable field, without quoting it", () => {
         const faults = credentialFaults(tcpNode, known);
-        assert.deepEqual(faults.map((f) => f.field), ["tls.ca", "tls.cert", "tls.key"]);
+        assert.deepEqual(
+            faults.map((f) => f.field),
+            ["tls.ca", "tls.cert", "tls.key"],
+        );
         const bad = credentialFaults({ ...sshNode, ssh: { privateKey: "secret-material", hostPublicKey: "nonsense" } }, known);
-        assert.deepEqual(bad.map((f) => f.field), ["ssh.privateKey", "ssh.hostPublicKey"]);
+        assert.deepEqual(
+            bad.map((f) => f.field),
+            ["ssh.privateKey", "ssh.hostPublicKey"],
+        );
         assert.ok(!JSON.stringify(bad).includes("secret-material"));
     });
 
     it("requires a host key and a user for ssh:// nodes, and refuses tls/ssh on the wrong scheme", () => {
         const noHostKey = credentialFaults({ ...sshNode, docker: "ssh://10.0.0.2", ssh: { privateKey: pair.private } as any }, known);
-        assert.deepEqual(noHostKey.map((f) => f.field), ["ssh.hostPublicKey", "ssh.user"]);
-        assert.deepEqual(credentialFaults({ ...sshNode, docker: "unix:///run/d.sock" }, known).map((f) => f.field), ["ssh"]);
-        assert.deepEqual(credentialFaults({ ...tcpNode, docker: "ssh://u@h", tls: tcpNode.tls }, known).map((f) => f.field), ["tls", "ssh"]);
+        assert.deepEqual(
+            noHostKey.map((f) => f.field),
+            ["ssh.hostPublicKey", "ssh.user"],
+        );
+        assert.deepEqual(
+            credentialFaults({ ...sshNode, docker: "unix:///run/d.sock" }, known).map((f) => f.field),
+            ["ssh"],
+        );
+        assert.deepEqual(
+            credentialFaults({ ...tcpNode, docker: "ssh://u@h", tls: tcpNode.tls }, known).map((f) => f.field),
+            ["tls", "ssh"],
+        );
     });
 
     it("skips values not known during preview", () => {
@@ -39,9 +54,15 @@ describe("remote node credentials", () => {
     });
 
     it("fails Cluster and Service checks naming the node's field", () => {
-        assert.deepEqual(validateCluster({ name: "c", nodes: [tcpNode] }).map((f) => f.property), ["nodes[0].tls.ca", "nodes[0].tls.cert", "nodes[0].tls.key"]);
+        assert.deepEqual(
+            validateCluster({ name: "c", nodes: [tcpNode] }).map((f) => f.property),
+            ["nodes[0].tls.ca", "nodes[0].tls.cert", "nodes[0].tls.key"],
+        );
         const service = validateService({ name: "web", image: "busybox", cluster: { name: "c", nodes: [tcpNode] } });
-        assert.deepEqual(service.map((f) => f.property), ["cluster.nodes[0].tls.ca", "cluster.nodes[0].tls.cert", "cluster.nodes[0].tls.key"]);
+        assert.deepEqual(
+            service.map((f) => f.property),
+            ["cluster.nodes[0].tls.ca", "cluster.nodes[0].tls.cert", "cluster.nodes[0].tls.key"],
+        );
     });
 });
 
@@ -52,13 +73,22 @@ describe("connection errors", () => {
         assert.equal(fault(tcpNode, { code: "SELF_SIGNED_CERT_IN_CHAIN", message: "x" }).field, "tls.ca");
         assert.equal(fault(tcpNode, { code: "ERR_TLS_CERT_ALTNAME_INVALID", message: "x" }).field, "docker");
         assert.equal(fault(tcpNode, { message: "ssl/tls alert unknown ca" }).field, "tls.cert");
-        assert.equal(fault({ ...tcpNode, tls: undefined }, { statusCode: 400, message: "Client sent an HTTP request to an HTTPS server." }).field, "tls");
+        assert.equal(
+            fault({ ...tcpNode, tls: undefined }, { statusCode: 400, message: "Client sent an HTTP request to an HTTPS server." }).field,
+            "tls",
+        );
     });
 
     it("names the field at fault for SSH errors", () => {
         assert.equal(fault(sshNode, { message: "Host denied (verification failed)" }).field, "ssh.hostPublicKey");
-        assert.equal(fault(sshNode, { level: "client-authentication", message: "All configured authentication methods failed" }).field, "ssh.privateKey");
-        assert.match(fault(sshNode, { level: "client-timeout", message: "Timed out while waiting for handshake" }).reason, /no SSH server answered on 10\.0\.0\.2:22/);
+        assert.equal(
+            fault(sshNode, { level: "client-authentication", message: "All configured authentication methods failed" }).field,
+            "ssh.privateKey",
+        );
+        assert.match(
+            fault(sshNode, { level: "client-timeout", message: "Timed out while waiting for handshake" }).reason,
+            /no SSH server answered on 10\.0\.0\.2:22/,
+        );
     });
 
     it("says which address does not answer, and how", () => {

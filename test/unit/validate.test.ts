@@ -7,8 +7,14 @@ const cluster = { name: "c", nodes: [{ name: "h1", docker: "unix:///run/d.sock",
 describe("input validation", () => {
     it("accepts a complete service", () => {
         const f = validateService({
-            name: "web", cluster, image: "10.231.0.1:5000/berth-demo:v1", replicas: 3, ports: [{ containerPort: 80 }],
-            healthCheck: { httpPath: "/health", intervalSeconds: 1 }, env: { A: "b" }, release: { drainTimeoutSeconds: 30 },
+            name: "web",
+            cluster,
+            image: "10.231.0.1:5000/berth-demo:v1",
+            replicas: 3,
+            ports: [{ containerPort: 80 }],
+            healthCheck: { httpPath: "/health", intervalSeconds: 1 },
+            env: { A: "b" },
+            release: { drainTimeoutSeconds: 30 },
         });
         assert.deepEqual(f, []);
     });
@@ -30,15 +36,23 @@ describe("input validation", () => {
     });
 
     it("rejects a binding to a container port the service does not publish", () => {
-        const f = validateService({ name: "s", image: "a", ports: [{ containerPort: 80 }], bindings: [{ slb: { name: "p" } as any, containerPort: 81 }] });
+        const f = validateService({
+            name: "s",
+            image: "a",
+            ports: [{ containerPort: 80 }],
+            bindings: [{ slb: { name: "p" } as any, containerPort: 81 }],
+        });
         assert.deepEqual(props(f), ["bindings[0].containerPort"]);
     });
 
     it("checks cluster nodes: endpoints, duplicates, addresses", () => {
-        const f = validateCluster({ name: "c", nodes: [
-            { name: "h1", docker: "http://x", address: "1.2.3.4" },
-            { name: "h1", docker: "tcp://host", address: "bad address!" },
-        ] });
+        const f = validateCluster({
+            name: "c",
+            nodes: [
+                { name: "h1", docker: "http://x", address: "1.2.3.4" },
+                { name: "h1", docker: "tcp://host", address: "bad address!" },
+            ],
+        });
         assert.deepEqual(props(f), ["nodes[0].docker", "nodes[1].name", "nodes[1].docker", "nodes[1].address"]);
     });
 
@@ -62,13 +76,21 @@ describe("input validation", () => {
     });
 
     it("rejects node label keys no constraint can address", () => {
-        const f = validateCluster({ name: "c", nodes: [{ name: "h1", docker: "unix:///a", address: "10.0.0.1", labels: { "disk type": "ssd", "rack.id/x": "1" } }] });
+        const f = validateCluster({
+            name: "c",
+            nodes: [{ name: "h1", docker: "unix:///a", address: "10.0.0.1", labels: { "disk type": "ssd", "rack.id/x": "1" } }],
+        });
         assert.deepEqual(props(f), ["nodes[0].labels.disk type"]);
         assert.match(f[0].reason, /no placement constraint can address this key/);
     });
 
     it("checks SLB bindings", () => {
-        const f = validateSlbBinding({ name: "pub", driver: "haproxy", haproxy: { adminSocket: "rel/sock", configPath: "/etc/h.cfg" }, listen: { port: 0 } });
+        const f = validateSlbBinding({
+            name: "pub",
+            driver: "haproxy",
+            haproxy: { adminSocket: "rel/sock", configPath: "/etc/h.cfg" },
+            listen: { port: 0 },
+        });
         assert.deepEqual(props(f), ["haproxy.adminSocket", "listen.port"]);
     });
 });
@@ -77,7 +99,13 @@ describe("Aliyun CLB bindings at preview", () => {
     const aliyun = { loadBalancerId: "lb-bp1o94dp5i6earr9g6d1l", region: "cn-hangzhou" };
 
     it("rejects a bad instance id, region, half a key and an unknown protocol, naming each property", () => {
-        const f = validateSlbBinding({ name: "pub", driver: "aliyun", aliyun: { loadBalancerId: "i-123", region: "Hangzhou", accessKeyId: "a" }, protocol: "udp" as any, listen: { port: 80 } });
+        const f = validateSlbBinding({
+            name: "pub",
+            driver: "aliyun",
+            aliyun: { loadBalancerId: "i-123", region: "Hangzhou", accessKeyId: "a" },
+            protocol: "udp" as any,
+            listen: { port: 80 },
+        });
         assert.deepEqual(props(f).sort(), ["aliyun.accessKeySecret", "aliyun.loadBalancerId", "aliyun.region", "protocol"]);
         assert.deepEqual(validateSlbBinding({ name: "pub", driver: "aliyun", aliyun, protocol: "tcp", listen: { port: 80 } }), []);
         assert.deepEqual(props(validateSlbBinding({ name: "pub", driver: "aliyun", listen: { port: 80 } })), ["aliyun"]);
@@ -93,7 +121,10 @@ describe("Aliyun CLB bindings at preview", () => {
         const f = validateService({ name: "s", image: "a", cluster, ports: [{ containerPort: 80 }], bindings: [{ slb, weight: 200 }] });
         assert.deepEqual(props(f).sort(), ["bindings[0].weight", "cluster.nodes[h1].cloud"]);
         const ok = { ...cluster, nodes: cluster.nodes.map((n) => ({ ...n, cloud: { instanceId: "i-bp67acfmxazb4p****" } })) };
-        assert.deepEqual(validateService({ name: "s", image: "a", cluster: ok, ports: [{ containerPort: 80 }], bindings: [{ slb, weight: 100 }] }), []);
+        assert.deepEqual(
+            validateService({ name: "s", image: "a", cluster: ok, ports: [{ containerPort: 80 }], bindings: [{ slb, weight: 100 }] }),
+            [],
+        );
     });
 });
 
@@ -126,5 +157,4 @@ describe("placement validation against the cluster's nodes", () => {
         assert.equal(f.property, "placement.zones.count");
         assert.match(f.reason, /3 zones cannot be spanned by replicas=2/);
     });
-
 });

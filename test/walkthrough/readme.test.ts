@@ -67,7 +67,11 @@ describe("the README's walk-through through the demo CLI", function () {
         assert.match(output, /~ pulumi-nodejs:dynamic\/berth:Service: \(update\)/);
         assert.match(output, /~ image\s*: ".*berth-demo:v1" => ".*berth-demo:v2"/);
         assert.match(output, /\+ blue-green release of a new revision \(image changed\)\n/);
-        assert.match(output, /batch 1\/1: start slot 0 on h1, slot 1 on h2, slot 2 on h3\n\s*\+\s+then retire web-\S+ on h\d, /, "the plan names each slot and node");
+        assert.match(
+            output,
+            /batch 1\/1: start slot 0 on h1, slot 1 on h2, slot 2 on h3\n\s*\+\s+then retire web-\S+ on h\d, /,
+            "the plan names each slot and node",
+        );
         assert.deepEqual(ids(await containersOf("web")), ids(before));
         await serves("v1");
     });
@@ -79,7 +83,10 @@ describe("the README's walk-through through the demo CLI", function () {
         await serves("v2");
         const after = await containersOf("web");
         assert.equal(after.length, 3);
-        assert.ok(after.every((c) => !before.some((b) => b.id === c.id)), "every v1 container is replaced");
+        assert.ok(
+            after.every((c) => !before.some((b) => b.id === c.id)),
+            "every v1 container is replaced",
+        );
     });
 
     it("--replicas 5: scales out without touching the existing containers", async () => {
@@ -87,7 +94,10 @@ describe("the README's walk-through through the demo CLI", function () {
         await succeeds("--replicas", "5");
         const five = await containersOf("web");
         assert.equal(five.length, 5);
-        assert.ok(three.every((c) => five.some((f) => f.id === c.id)), "the three running containers stay");
+        assert.ok(
+            three.every((c) => five.some((f) => f.id === c.id)),
+            "the three running containers stay",
+        );
         assert.equal((await backendsIn("web-public")).length, 5);
         await serves("v2");
     });
@@ -98,8 +108,11 @@ describe("the README's walk-through through the demo CLI", function () {
         assert.notEqual(r.status, 0, "the release of an unhealthy image fails");
         assert.match(r.output, /demo failed: /);
         // The batch's label (what it starts and retires) comes between "failed in" and the reason.
-        assert.match(r.output, /release of web failed in batch [\s\S]*container web-o[0-9a-f]{7}-\d+-[0-9a-f]{10}-[0-9a-f]{4} on h\d+ is unhealthy[\s\S]*The previous revision keeps serving/,
-            `the error names the service, the container and its health, and says the old revision keeps serving:\n${r.output}`);
+        assert.match(
+            r.output,
+            /release of web failed in batch [\s\S]*container web-o[0-9a-f]{7}-\d+-[0-9a-f]{10}-[0-9a-f]{4} on h\d+ is unhealthy[\s\S]*The previous revision keeps serving/,
+            `the error names the service, the container and its health, and says the old revision keeps serving:\n${r.output}`,
+        );
         await serves("v2");
         assert.deepEqual(ids(await containersOf("web")), ids(before), "rolled back: only the v2 containers are left");
         assert.deepEqual((await backendsIn("web-public")).map((b) => b.name).sort(), before.map((c) => c.name).sort());

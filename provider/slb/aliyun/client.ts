@@ -46,10 +46,15 @@ export interface Credentials {
  */
 export async function credentialsOf(endpoint: AliyunEndpoint): Promise<Credentials> {
     if (endpoint.accessKeyId && endpoint.accessKeySecret) return { accessKeyId: endpoint.accessKeyId, accessKeySecret: endpoint.accessKeySecret };
-    if (endpoint.accessKeyId || endpoint.accessKeySecret) throw new Error("aliyun: give both aliyun.accessKeyId and aliyun.accessKeySecret, or neither (the credential chain then finds one)");
+    if (endpoint.accessKeyId || endpoint.accessKeySecret)
+        throw new Error("aliyun: give both aliyun.accessKeyId and aliyun.accessKeySecret, or neither (the credential chain then finds one)");
     try {
         const found = await new Credential().getCredential();
-        return { accessKeyId: found.accessKeyId!, accessKeySecret: found.accessKeySecret!, ...(found.securityToken ? { securityToken: found.securityToken } : {}) };
+        return {
+            accessKeyId: found.accessKeyId!,
+            accessKeySecret: found.accessKeySecret!,
+            ...(found.securityToken ? { securityToken: found.securityToken } : {}),
+        };
     } catch (e: any) {
         throw new Error(
             "aliyun: no access key: set aliyun.accessKeyId/accessKeySecret or berth:aliyunAccessKeyId/aliyunAccessKeySecret (as secrets), " +
@@ -96,7 +101,12 @@ export class AliyunClient {
                     throw e;
                 }
             },
-            { retries: this.retryOptions.retries, minTimeout: this.retryOptions.minTimeoutMs, maxTimeout: this.retryOptions.maxTimeoutMs, randomize: true },
+            {
+                retries: this.retryOptions.retries,
+                minTimeout: this.retryOptions.minTimeoutMs,
+                maxTimeout: this.retryOptions.maxTimeoutMs,
+                randomize: true,
+            },
         );
     }
 
@@ -119,13 +129,24 @@ export class AliyunClient {
         let res;
         try {
             // Encoded as signed (RFC 3986), not with axios' looser encoder.
-            res = await this.http.get("/?" + Object.entries(query).map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`).join("&"));
+            res = await this.http.get(
+                "/?" +
+                    Object.entries(query)
+                        .map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`)
+                        .join("&"),
+            );
         } catch (e: any) {
             throw new AliyunApiError(action, "NetworkError", undefined, e?.message ?? String(e), 599);
         }
         const body = typeof res.data === "object" && res.data ? res.data : {};
         if (res.status >= 400 || body.Code) {
-            throw new AliyunApiError(action, body.Code ?? `HTTP${res.status}`, body.RequestId, body.Message ?? String(res.data).slice(0, 200), res.status);
+            throw new AliyunApiError(
+                action,
+                body.Code ?? `HTTP${res.status}`,
+                body.RequestId,
+                body.Message ?? String(res.data).slice(0, 200),
+                res.status,
+            );
         }
         return body as T;
     }

@@ -154,7 +154,8 @@ export class AliyunSlbDriver implements SlbDriver {
         const protocol = binding.protocol ?? "http";
         let groupId = await this.findGroup(binding.name);
         if (!groupId) {
-            groupId = (await this.client.call("CreateVServerGroup", { LoadBalancerId: this.loadBalancerId, VServerGroupName: binding.name })).VServerGroupId as string;
+            groupId = (await this.client.call("CreateVServerGroup", { LoadBalancerId: this.loadBalancerId, VServerGroupName: binding.name }))
+                .VServerGroupId as string;
             this.groups.set(binding.name, groupId);
         }
         const port = binding.listen.port;
@@ -262,7 +263,8 @@ export class AliyunSlbDriver implements SlbDriver {
             .filter((s) => s.Description && wanted.has(s.Description))
             .map((s) => {
                 const weight = wanted.get(s.Description!)!;
-                if (weight > DEFAULTS.aliyunMaxWeight) throw new Error(`aliyun: weight ${weight} for ${s.Description} is above CLB's maximum of ${DEFAULTS.aliyunMaxWeight}`);
+                if (weight > DEFAULTS.aliyunMaxWeight)
+                    throw new Error(`aliyun: weight ${weight} for ${s.Description} is above CLB's maximum of ${DEFAULTS.aliyunMaxWeight}`);
                 return { ServerId: s.ServerId, Port: s.Port, Type: s.Type, Weight: weight, Description: s.Description };
             });
         for (const batch of batches(changes)) {
@@ -274,7 +276,9 @@ export class AliyunSlbDriver implements SlbDriver {
         if (names.length === 0) return;
         const { groupId, servers } = await this.members(pool);
         const gone = new Set(names);
-        const refs = servers.filter((s) => s.Description && gone.has(s.Description)).map((s) => ({ ServerId: s.ServerId, Port: s.Port, Type: s.Type }));
+        const refs = servers
+            .filter((s) => s.Description && gone.has(s.Description))
+            .map((s) => ({ ServerId: s.ServerId, Port: s.Port, Type: s.Type }));
         for (const batch of batches(refs)) {
             await this.client.call("RemoveVServerGroupBackendServers", { VServerGroupId: groupId, BackendServers: JSON.stringify(batch) });
         }
