@@ -186,13 +186,16 @@ export type ListenerProtocol = "tcp" | "http";
 /**
  * What a Service needs of a binding: the load balancer, the pool, and how soon it calls a backend
  * healthy. Not the listener's own settings, so they add no lines to every service's diff. The
- * SlbBinding's `state` output carries these and more.
+ * SlbBinding's `ref` output is exactly this; its `state` carries these and more.
  */
 export interface SlbBindingRef {
     /** Listener and backend pool name on the load balancer. */
     name: string;
-    /** Load balancer kind: haproxy (local) or aliyun (Classic Load Balancer). */
-    driver: LoadBalancerDriver;
+    /**
+     * Load balancer kind: haproxy (local) or aliyun (Classic Load Balancer), as the binding's `ref` gives it. A
+     * string, not the LoadBalancerDriver enum: Pulumi YAML does not pass an enum output on to an enum input.
+     */
+    driver: string;
     /** The HAProxy to configure (driver haproxy). */
     haproxy?: HaproxyEndpoint;
     /** The Aliyun CLB instance (driver aliyun). */
@@ -208,7 +211,7 @@ export interface SlbBindingRef {
 
 /** What a Service receives for each load balancer binding it serves. */
 export interface ServiceBinding {
-    /** The SlbBinding's `state` output (the Service keeps only what it needs of it). */
+    /** The SlbBinding's `ref` output (or its `state`: the Service keeps only what it needs of it). */
     slb: SlbBindingRef;
     /** HAProxy weight 1..256 of each container in this binding. Default 100. */
     weight?: number;
@@ -390,6 +393,17 @@ export interface SlbBindingState extends SlbBindingArgs {
 
 /** Only the fields that are set: Pulumi's wire (a protobuf Struct) cannot hold undefined. */
 export const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/**
+ * What a Service keeps of a binding (the binding's `ref` output): the load balancer, the pool and the
+ * health-check pace. A health check that is not an object (unknown in a preview) passes as it is.
+ */
+export function slbRefOf(slb: SlbBindingRef): SlbBindingRef {
+    const { name, driver, haproxy, aliyun, healthCheck } = slb;
+    const pace =
+        healthCheck && typeof healthCheck === "object" ? defined({ intervalMs: healthCheck.intervalMs, rise: healthCheck.rise }) : healthCheck;
+    return defined({ name, driver, haproxy, aliyun, healthCheck: pace });
+}
 
 /** The listener's URL, from its settings alone: so it is known before the listener exists (preview). */
 export const listenerUrlOf = (listen: SlbBindingArgs["listen"]): string => `http://${listen.address ?? "127.0.0.1"}:${listen.port}/`;

@@ -57,8 +57,8 @@ func main() {
 			},
 			StopGracePeriodSeconds: pulumi.Int(5),
 			Bindings: berth.ServiceBindingArray{
-				berth.ServiceBindingArgs{Slb: slbRef(public)},
-				berth.ServiceBindingArgs{Slb: slbRef(private), Weight: pulumi.Int(50)},
+				berth.ServiceBindingArgs{Slb: public.Ref},
+				berth.ServiceBindingArgs{Slb: private.Ref, Weight: pulumi.Int(50)},
 			},
 			Release: berth.ReleaseSpecArgs{
 				HealthyTimeoutSeconds: pulumi.Int(intOr("healthyTimeout", 60)), LbHealthyTimeoutSeconds: pulumi.Int(30),
@@ -81,16 +81,4 @@ func main() {
 		}))
 		return nil
 	})
-}
-
-// slbRef is what a Service takes of a binding, from the binding's `state` output: Go's types are strict,
-// and the state (the binding's own settings too) is not the Service's narrower reference type.
-func slbRef(b *berth.SlbBinding) berth.SlbBindingRefOutput {
-	return b.State.ApplyT(func(s berth.SlbBindingStateType) berth.SlbBindingRef {
-		ref := berth.SlbBindingRef{Name: s.Name, Driver: s.Driver, Haproxy: s.Haproxy, Aliyun: s.Aliyun}
-		if s.HealthCheck != nil {
-			ref.HealthCheck = &berth.SlbBindingRefHealthCheck{IntervalMs: s.HealthCheck.IntervalMs, Rise: s.HealthCheck.Rise}
-		}
-		return ref
-	}).(berth.SlbBindingRefOutput)
 }

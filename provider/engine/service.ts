@@ -8,7 +8,7 @@ import { canonicalJson, revisionOf, specHash } from "../canonical";
 import { containerName, containerNamePattern, LABEL, mintOwnerId, ownerLabels } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
-import { BackendState, ContainerState, DEFAULTS, defined, NodeSpec, ServiceArgs, ServiceBinding, ServiceState } from "../model";
+import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceBinding, ServiceState, slbRefOf } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, Progress, progressFor, warnFor } from "../progress";
 import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
@@ -80,9 +80,7 @@ async function resizeInPlace(
 /** The part of a binding the service needs (check keeps only this in the inputs); the rest is the listener's. */
 function bindingRef(b: ServiceBinding): ServiceBinding {
     if (isUnknown(b) || isUnknown(b.slb) || typeof b.slb !== "object") return b;
-    const { name, driver, haproxy, aliyun, healthCheck } = b.slb;
-    const pace = healthCheck && !isUnknown(healthCheck) ? defined({ intervalMs: healthCheck.intervalMs, rise: healthCheck.rise }) : healthCheck;
-    return { ...b, slb: defined({ name, driver, haproxy, aliyun, healthCheck: pace }) };
+    return { ...b, slb: slbRefOf(b.slb) };
 }
 
 function boundSlbs(args: ServiceArgs): BoundSlb[] {

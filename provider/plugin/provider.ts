@@ -8,7 +8,7 @@ import { canonicalJson } from "../canonical";
 import { clusterOutputs, clusterProvider } from "../engine/cluster";
 import { changedProperties, serviceProvider } from "../engine/service";
 import { slbBindingOutputs, slbBindingProvider } from "../engine/slbBinding";
-import { ClusterArgs, defined, ServiceArgs, ServiceState, SlbBindingArgs } from "../model";
+import { ClusterArgs, defined, ServiceArgs, ServiceState, SlbBindingArgs, slbRefOf } from "../model";
 import { withProgressSink } from "../progress";
 import { BerthConfig, CONFIG_KEYS, readConfig, withConfigDefaults } from "../config";
 import { Severity } from "../engineLog";
@@ -60,6 +60,7 @@ const SERVED: Record<ResourceToken, Served> = {
         defaults: (name, stack) => ({ name, driver: "haproxy", stack }),
         previewOutputs: (i) => slbBindingOutputs(i as SlbBindingArgs),
         extraOutputs: (o) => ({
+            ref: slbRefOf(o as SlbBindingArgs),
             state: defined({
                 name: o.name,
                 driver: o.driver,
@@ -77,7 +78,7 @@ const SERVED: Record<ResourceToken, Served> = {
         defaults: (name, stack) => ({ name, replicas: 1, ports: [], env: {}, stack }),
         extraOutputs: () => ({}),
         changed: (olds, news) => changedProperties(olds as ServiceState, news as ServiceArgs),
-        referenceHints: { cluster: "the Cluster's `ref` output", bindings: "the SlbBinding's `state` output as `slb`" },
+        referenceHints: { cluster: "the Cluster's `ref` output", bindings: "the SlbBinding's `ref` output as `slb`" },
     },
     "berth:index:PostStartHook": {
         engine: hookProvider,

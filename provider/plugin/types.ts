@@ -1,7 +1,7 @@
 // What the provider plugin serves, as TypeScript types: the engines' own argument and state types
 // (model.ts), with the resource name optional as in the TypeScript classes. scripts/schema.ts
 // derives schema.json from these, so the schema cannot drift from what the engines take.
-import { ClusterArgs, NodeInventory, ServiceArgs, ServiceState, SlbBindingState } from "../model";
+import { ClusterArgs, NodeInventory, ServiceArgs, ServiceState, SlbBindingRef, SlbBindingState } from "../model";
 import { RegistryRotationArgs, RegistryRotationState } from "../rotation/rotationModel";
 export type { CanaryInputs, CanaryOutputs } from "../../components/canary";
 export type { ServiceGroupInputs, ServiceGroupOutputs } from "../../components/serviceGroup";
@@ -25,7 +25,9 @@ export interface ClusterOutputs extends ClusterArgs {
 
 /** A binding's outputs. */
 export interface SlbBindingOutputs extends SlbBindingState {
-    /** What a Service takes as `slb` in each of its `bindings` (the TypeScript class's `state`). */
+    /** What a Service takes as `slb` in each of its `bindings`, typed exactly as that input (Go and YAML pass it on as is). */
+    ref: SlbBindingRef;
+    /** The binding's settings (the TypeScript class's `state`); a Service takes it as `slb` too, where the language allows. */
     state: SlbBindingState;
 }
 

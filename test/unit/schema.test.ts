@@ -72,7 +72,8 @@ describe("schema.json", () => {
         assert.equal(r["berth:index:Service"].inputProperties.mode.$ref, ref("ServiceMode"));
         assert.equal(t["berth:index:ReleaseSpec"].properties.strategy.$ref, ref("ReleaseStrategy"));
         assert.equal(r["berth:index:SlbBinding"].inputProperties.driver.$ref, ref("LoadBalancerDriver"));
-        assert.equal(t["berth:index:SlbBindingRef"].properties.driver.$ref, ref("LoadBalancerDriver"));
+        // Except in the ref a binding hands to a Service: Pulumi YAML passes no enum output on to an enum input.
+        assert.equal(t["berth:index:SlbBindingRef"].properties.driver.type, "string");
         assert.equal(t["berth:index:BucketStorage"].properties.kind.$ref, ref("BucketStorageKind"));
         assert.equal(r["berth:index:RegistryBucketRotation"].inputProperties.period.$ref, ref("PeriodKind"));
     });
