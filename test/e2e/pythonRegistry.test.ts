@@ -8,7 +8,7 @@ import { NodeConnection } from "../../provider/docker/connection";
 import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
 import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { RegistryClient } from "../../provider/registry/client";
-import { bridgeAddress, rotationAccess, storedState } from "../support/registry";
+import { bridgeAddress, removeRotation, rotationAccess, storedState } from "../support/registry";
 import { cleanSlate, nodeSpecs } from "../support/world";
 
 const PORT = 5111;
@@ -27,13 +27,13 @@ describe("RegistryBucketRotation from Python through the provider plugin", funct
 
     before(async () => {
         cleanSlate();
+        await removeRotation("py-images");
         stack = await openProgramStack("python-registry", { now: "2026-11-23T10:00:00Z", port: String(PORT) });
         await stack.setConfig("registryPassword", { value: ACCESS.users[0].password, secret: true });
     });
     after(async () => {
         await removeProgramStack(stack);
-        const { Volumes } = await docker().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=py-images`] } });
-        for (const v of Volumes ?? []) await docker().getVolume(v.Name).remove({ force: true });
+        await removeRotation("py-images");
     });
 
     it("creates the quarter's bucket, answering the registry API behind the stable address", async () => {

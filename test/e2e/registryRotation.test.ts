@@ -4,10 +4,8 @@ import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { Stack } from "@pulumi/pulumi/automation";
 import { Cluster, RegistryBucketRotation, SlbBinding } from "../../index";
-import { NodeConnection } from "../../provider/docker/connection";
-import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
-import { bridgeAddress, rotationAccess, storedState } from "../support/registry";
+import { bridgeAddress, removeRotation, rotationAccess, storedState } from "../support/registry";
 import { cleanSlate, local, nodeSpecs } from "../support/world";
 
 const ACCESS = rotationAccess();
@@ -62,13 +60,12 @@ describe("RegistryBucketRotation through the pulumi CLI", function () {
 
     before(async () => {
         cleanSlate();
+        await removeRotation("rot-e2e");
         stack = await openStack("berth-rotation", `e2e-${Date.now()}`, async () => program(), { now: "2026-11-23T10:00:00Z" });
     });
     after(async () => {
         await destroyStack(stack);
-        const docker = new NodeConnection(nodeSpecs()[0]).docker(30_000);
-        const { Volumes } = await docker.listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot-e2e`] } });
-        for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true });
+        await removeRotation("rot-e2e");
     });
 
     it("rejects retain < 1, an unknown period, a prefix invalid as an S3 bucket name and a node not in the cluster, in preview", async () => {

@@ -12,7 +12,7 @@ import { ServiceState } from "../../provider/model";
 import { BucketState } from "../../provider/rotation/rotationModel";
 import { waitUntil } from "../../provider/wait";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
-import { bridgeAddress, pushImage, rotationAccess } from "../support/registry";
+import { bridgeAddress, pushImage, removeRotation, rotationAccess } from "../support/registry";
 import { S3Server, startS3 } from "../support/s3";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
 
@@ -81,6 +81,7 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
 
     before(async () => {
         cleanSlate();
+        await removeRotation("rot-s3");
         // On the bridge: the registry containers on the nodes write to it; its bucket holds nothing of the test's.
         s3 = await startS3("unused", bridgeAddress);
         store = new S3Client({
@@ -93,6 +94,7 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
     });
     after(async () => {
         if (stack) await destroyStack(stack);
+        await removeRotation("rot-s3");
         await s3?.stop();
         cleanSlate();
     });

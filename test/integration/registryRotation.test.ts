@@ -15,7 +15,7 @@ import { BucketHost, DEFAULT_REGISTRY_IMAGE } from "../../provider/rotation/buck
 import { RegistryClient } from "../../provider/registry/client";
 import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
 import { RegistryRotationArgs, RegistryRotationState, RegistryUser } from "../../provider/rotation/rotationModel";
-import { bridgeAddress, pushImage, rotationAccess } from "../support/registry";
+import { bridgeAddress, pushImage, removeRotation, rotationAccess } from "../support/registry";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
 
 const ID = "it/rot";
@@ -37,11 +37,6 @@ async function uploadStatus(url: string, authorization?: string): Promise<number
     return res.status;
 }
 const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
-
-async function removeRotationVolumes(): Promise<void> {
-    const { Volumes } = await h1().listVolumes({ filters: { label: [`${ROTATION_LABEL.rotation}=rot`] } });
-    for (const v of Volumes ?? []) await h1().getVolume(v.Name).remove({ force: true });
-}
 
 describe("RegistryBucketRotation (registries on a node, HAProxy in front, real pulls)", function () {
     this.timeout(600_000);
@@ -77,7 +72,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
 
     before(async () => {
         cleanSlate();
-        await removeRotationVolumes();
+        await removeRotation("rot");
         const slb = local.slbs[0];
         binding = (
             await slbBindingProvider.create({
@@ -96,7 +91,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     after(async () => {
         if (state) await registryRotationProvider.delete!(ID, state);
         cleanSlate();
-        await removeRotationVolumes();
+        await removeRotation("rot");
     });
 
     it("2026q4: builds the registry image from the Debian binary, serves the first bucket at the stable address", async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { NodeConnection } from "../../provider/docker/connection";
+import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
 import { RegistryUser, RotationTls } from "../../provider/rotation/rotationModel";
 import { FatalError, waitUntil } from "../../provider/wait";
 import { local, nodeSpecs } from "./world";
@@ -37,6 +38,15 @@ export function clusterCertDir(): string {
         copyFileSync(local.pki.ca, path.join(certDir, "ca.crt"));
     }
     return certDir;
+}
+
+/** Removes a rotation's bucket registries and volumes on its node, whoever owns them: what a killed earlier run left behind. */
+export async function removeRotation(rotation: string, node = nodeSpecs()[0]): Promise<void> {
+    const docker = new NodeConnection(node).docker(30_000);
+    const filters = { label: [`${ROTATION_LABEL.rotation}=${rotation}`] };
+    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true });
+    const { Volumes } = await docker.listVolumes({ filters });
+    for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true });
 }
 
 /** Pushes a local demo image to `target` with skopeo, as a CI job would: as `user`, or with no credentials. */
