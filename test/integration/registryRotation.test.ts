@@ -253,18 +253,21 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     });
 
     it("another stack's rotation of the same name on the node: the same prefix is refused naming the stack, another prefix works beside it", async () => {
-        const before = (
-            await new BucketHost(
-                nodeSpecs()[0],
-                "rot",
-                DEFAULT_REGISTRY_IMAGE,
-                ACCESS,
-                { kind: "volume" },
-                { id: state.ownerId!, adoptsUnowned: false },
-            ).list()
-        )
-            .map((r) => r.containerId)
-            .sort();
+        // The first rotation's own registries, as its host lists them.
+        const ownRegistries = async () =>
+            (
+                await new BucketHost(
+                    nodeSpecs()[0],
+                    "rot",
+                    DEFAULT_REGISTRY_IMAGE,
+                    ACCESS,
+                    { kind: "volume" },
+                    { id: state.ownerId!, adoptsUnowned: false },
+                ).list()
+            )
+                .map((r) => r.containerId)
+                .sort();
+        const before = await ownRegistries();
         const otherBinding = (await slbBindingProvider.create({ ...binding, name: "rot-other", listen: { address: bridgeAddress, port: 5103 } }))
             .outs;
         const other = (extra: Partial<RegistryRotationArgs>) =>
@@ -290,18 +293,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
             await registryRotationProvider.delete!("it/rot-other", created);
             await slbBindingProvider.delete!("it/rot-other", otherBinding);
         }
-        const after = (
-            await new BucketHost(
-                nodeSpecs()[0],
-                "rot",
-                DEFAULT_REGISTRY_IMAGE,
-                ACCESS,
-                { kind: "volume" },
-                { id: state.ownerId!, adoptsUnowned: false },
-            ).list()
-        )
-            .map((r) => r.containerId)
-            .sort();
+        const after = await ownRegistries();
         assert.deepEqual(after, before, "the first rotation's registries are untouched");
         assert.ok((await new RegistryClient(STABLE, USER, ACCESS.tls.ca).tags("app")).includes("v1"), "its stable address still serves");
     });

@@ -11,18 +11,9 @@ import {
     wrapList,
 } from "../../provider/rollout/describe";
 import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
-import { container, nodes } from "./fixtures";
+import { container, nodes, planInput } from "./fixtures";
 
-const input = (containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput => ({
-    revision: "new",
-    replicas: 3,
-    rules: { fixedHostPorts: [] },
-    minAvailable: 2,
-    nodes: nodes(3),
-    containers,
-    foreignHostPorts: new Map(),
-    ...extra,
-});
+const input = planInput;
 const backend = (c: ContainerState, weight = 100): BackendState => ({
     name: c.name,
     address: `10.0.0.${c.node.slice(1)}`,

@@ -1,4 +1,5 @@
 import { ContainerState } from "../../provider/model";
+import { PlanInput } from "../../provider/rollout/plan";
 import { NodeView } from "../../provider/schedule/placement";
 
 export function nodes(count: number, overrides: Partial<NodeView>[] = []): NodeView[] {
@@ -17,6 +18,20 @@ export function container(node: string, slot: number, revision: string, extra: P
         state: "running",
         health: "healthy",
         hostPorts: { "80": 30000 + seq },
+        ...extra,
+    };
+}
+
+/** A planner input: three nodes, three replicas of revision "new", at least two serving; `extra` overrides. */
+export function planInput(containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput {
+    return {
+        revision: "new",
+        replicas: 3,
+        rules: { fixedHostPorts: [] },
+        minAvailable: 2,
+        nodes: nodes(3),
+        containers,
+        foreignHostPorts: new Map(),
         ...extra,
     };
 }

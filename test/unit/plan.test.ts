@@ -1,21 +1,9 @@
 import * as assert from "node:assert/strict";
-import { ContainerState } from "../../provider/model";
-import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
+import { planRelease, PlanError } from "../../provider/rollout/plan";
 import { parseConstraint } from "../../provider/schedule/placement";
-import { container, nodes } from "./fixtures";
+import { container, nodes, planInput } from "./fixtures";
 
-function input(containers: ContainerState[], extra: Partial<PlanInput> = {}): PlanInput {
-    return {
-        revision: "new",
-        replicas: 3,
-        rules: { fixedHostPorts: [] },
-        minAvailable: 2,
-        nodes: nodes(3),
-        containers,
-        foreignHostPorts: new Map(),
-        ...extra,
-    };
-}
+const input = planInput;
 
 const old3 = () => [container("h1", 0, "old"), container("h2", 1, "old"), container("h3", 2, "old")];
 
