@@ -201,13 +201,14 @@ terminate() {
 
 # wait_for WHAT LOGFILE PIDS_CMD CHECK...: polls CHECK until it succeeds, for up to $DEADLINE
 # seconds; fails early (with the log tail) when PIDS_CMD (a command line, word-split) finds the
-# daemon gone.
+# daemon gone. Until the launcher has exec'd the daemon (through nsenter, runuser...) PIDS_CMD finds
+# nothing: while the process launch started for LOGFILE lives, the daemon counts as starting.
 wait_for() {
   local what=$1 logfile=$2 pids_cmd=$3
   shift 3
   local end=$((SECONDS + DEADLINE))
   until "$@" >/dev/null 2>&1; do
-    if [[ -z "$($pids_cmd)" ]]; then
+    if [[ -z "$($pids_cmd)" ]] && ! alive "${LAUNCHED[$logfile]:-0}"; then
       log "$what exited; last lines of $logfile:"
       tail -n 30 "$logfile" >&2 || true
       die "$what did not start"
@@ -223,11 +224,13 @@ wait_for() {
 
 # launch LOGFILE CMD...: starts a daemon in its own session so that it outlives this script.
 # fd 9 (our lock) is closed so the daemon does not hold the lock forever; stdio goes to the log
-# so a caller reading our output does not wait for the daemon.
+# so a caller reading our output does not wait for the daemon. LAUNCHED[LOGFILE] keeps its pid.
+declare -A LAUNCHED=()
 launch() {
   local logfile=$1
   shift
   (cd / && exec setsid "$@" </dev/null >>"$logfile" 2>&1 9>&-) &
+  LAUNCHED[$logfile]=$!
 }
 
 # umount_under DIR: unmounts whatever a killed dockerd left under DIR (deepest first).

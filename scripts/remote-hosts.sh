@@ -125,13 +125,6 @@ ensure_sshd() {
   cp "$PKI/ssh-client-key.pub" "$(host_run ssh)/authorized_keys"
   log "starting sshd for the ssh host ($(host_addr ssh):22)"
   launch "$LOG_DIR/hssh-sshd.log" nsenter --net="$NETNS_DIR/$(host_ns ssh)" /usr/sbin/sshd -D -e -f "$(sshd_cfg)"
-  SSHD_LAUNCHED=$!
-}
-
-# sshd writes its pidfile only once it listens: until then the process launch started counts.
-sshd_starting_pids() {
-  sshd_pids
-  if [[ -n "${SSHD_LAUNCHED:-}" ]] && alive "$SSHD_LAUNCHED"; then echo "$SSHD_LAUNCHED"; fi
 }
 
 # ensure_remote_slb: a fresh HAProxy in the ssh host's namespace, run by the SSH user, with only its
@@ -169,7 +162,7 @@ cmd_start() {
   wait_for "dockerd tls (tcp $TLS_PORT)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$(host_addr tls)" "$TLS_PORT"
   wait_for "dockerd tls (tcp $TLS_PORT, second address)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$TLS_OTHER_ADDR" "$TLS_PORT"
   ensure_sshd
-  wait_for sshd "$LOG_DIR/hssh-sshd.log" sshd_starting_pids tcp_answers "$(host_addr ssh)" 22
+  wait_for sshd "$LOG_DIR/hssh-sshd.log" sshd_pids tcp_answers "$(host_addr ssh)" 22
   ensure_remote_slb
   write_remote_json
   log "remote hosts up: tls $(host_addr tls):$TLS_PORT, ssh $SSH_USER@$(host_addr ssh); see $RUN_DIR/remote.json"
