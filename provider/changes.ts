@@ -74,6 +74,7 @@ export const SERVICE_CHANGES: { readonly [K in keyof Required<ServiceArgs>]: Fie
     // Computed by check: the digest is compared through the revision hash, the plan is what the preview shows.
     imageDigest: { kind: "nothing" },
     plannedChange: { kind: "nothing" },
+    plannedCounts: { kind: "nothing" },
 };
 
 export const SERVICE_FIELDS = Object.keys(SERVICE_CHANGES) as Array<keyof ServiceArgs>;

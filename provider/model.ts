@@ -275,6 +275,24 @@ export interface ServiceArgs {
     imageDigest?: string;
     /** Computed by check, never set: the release plan of the next `pulumi up`, one line each for the summary, every batch, the binding changes, the fewest serving, the drain budget and the estimate. */
     plannedChange?: string;
+    /** Computed by check, never set: how many changes of each kind that plan makes (absent where check could not make it). */
+    plannedCounts?: PlanCounts;
+}
+
+/** How many changes of each kind a release plan makes: diff reads these, never the plan's words. */
+export interface PlanCounts {
+    /** Containers started. */
+    start: number;
+    /** Containers drained, stopped and removed. */
+    retire: number;
+    /** Kept containers whose cpu, memory or restart policy docker update changes in place. */
+    resize: number;
+    /** Kept containers registered in a binding (missing there, or at another address or port). */
+    register: number;
+    /** Kept containers given their binding's weight. */
+    reweight: number;
+    /** Backends removed whose containers stay or are gone: orphans, backends on nodes that do not answer, those in bindings left. */
+    deregister: number;
 }
 
 /** A container of a service as found on a node. */
@@ -453,7 +471,7 @@ export interface SlbBindingInputs extends Omit<SlbBindingArgs, "name" | "driver"
 }
 
 /** Containers of one image on a cluster, released blue-green behind every binding. */
-export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange" | "imageDigest" | "stack"> {
+export interface ServiceInputs extends Omit<ServiceArgs, "name" | "plannedChange" | "plannedCounts" | "imageDigest" | "stack"> {
     /** Service name, used in container names and labels; defaults to the resource name. */
     name?: string;
 }

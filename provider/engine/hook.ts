@@ -32,7 +32,7 @@ export interface PostStartHookSpec {
 }
 
 /** A hooked service's inputs, its name filled in: what a rollback releases again. */
-export interface HookedServiceArgs extends Omit<ServiceArgs, "plannedChange"> {}
+export interface HookedServiceArgs extends Omit<ServiceArgs, "plannedChange" | "plannedCounts"> {}
 
 /** A command run in (or beside) a service's first serving container after each release; a failure rolls the service back. */
 export interface PostStartHookArgs extends PostStartHookSpec {

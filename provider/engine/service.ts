@@ -8,12 +8,24 @@ import { canonicalJson, revisionOf, specHash } from "../canonical";
 import { containerName, containerNamePattern, LABEL, mintOwnerId, ownerLabels } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
-import { BackendState, ContainerState, DEFAULTS, NodeSpec, ServiceArgs, ServiceBinding, ServiceState, slbRefOf } from "../model";
+import { BackendState, ContainerState, DEFAULTS, NodeSpec, PlanCounts, ServiceArgs, ServiceBinding, ServiceState, slbRefOf } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, Progress, progressFor, warnFor } from "../progress";
-import { BoundSlb, deregister, drain, ReleaseTarget, registerAndShift, retire, runBatches, WorldChangedError } from "../rollout/execute";
-import { describePlan, NOTHING_TO_DO } from "../rollout/describe";
-import { isServing, PlanInput, planRelease, PlanError, ReleasePlan } from "../rollout/plan";
+import {
+    BoundSlb,
+    deregister,
+    drain,
+    nothingLearned,
+    RefusedResize,
+    ReleaseTarget,
+    registerAndShift,
+    retire,
+    runBatches,
+    WorldChangedError,
+} from "../rollout/execute";
+import { BindingView, describePlan } from "../rollout/describe";
+import { describe, isServing, PlanInput, PlanError, ReleasePlan } from "../rollout/plan";
+import { BindingNow, countsOf, doesWork, isOrphan, keptToFix, liveNames, planService, ServicePlan } from "../rollout/servicePlan";
 import { NodeView, parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../schedule/placement";
 import { Failure, formatFailures, holdsUnknown, isUnknown, validatePlacement, validateService } from "../validate";
 import { changedInputs, containerDefinition, describeChange, replacedInputs, SERVICE_CHANGES, SERVICE_FIELDS } from "../changes";
@@ -34,47 +46,49 @@ export function limitsOf(args: ServiceArgs): ContainerLimits {
 const describeLimits = (l: ContainerLimits) =>
     `cpus ${l.nanoCpus ? l.nanoCpus / 1e9 : "unlimited"}, memory ${l.memoryBytes ? `${l.memoryBytes / 1048576} MiB` : "unlimited"}, restart ${l.restartPolicy.Name}${l.restartPolicy.MaximumRetryCount ? `:${l.restartPolicy.MaximumRetryCount}` : ""}`;
 
-/** Serving containers whose cpu, memory or restart policy differ from the inputs, with what they have now. */
-async function limitsToChange(
+/** Containers whose cpu, memory or restart policy differ from the inputs, with what they have now. */
+async function limitsNow(
     hosts: Map<string, HostClient>,
     containers: ContainerState[],
     wanted: ContainerLimits,
-): Promise<Array<{ c: ContainerState; current: ContainerLimits }>> {
-    const found: Array<{ c: ContainerState; current: ContainerLimits }> = [];
+): Promise<Map<string, ContainerLimits>> {
+    const differ = new Map<string, ContainerLimits>();
     await mapLimited(
         containers,
         async (c) => {
             const current = (await hosts.get(c.node)!.inspect(c.id)).limits;
-            if (canonicalJson(current) !== canonicalJson(wanted)) found.push({ c, current });
+            if (canonicalJson(current) !== canonicalJson(wanted)) differ.set(c.id, current);
         },
         DAEMON_CONCURRENCY * hosts.size,
     );
-    return found;
+    return differ;
 }
 
 /**
- * Applies cpu/memory/restart-policy changes to running containers in place. Returns the containers
- * the engine refused to change: the release replaces those instead.
+ * The plan's in-place changes of cpu, memory and restart policy. Containers whose engine refuses are
+ * learned: the next plan replaces them.
  */
 async function resizeInPlace(
     hosts: Map<string, HostClient>,
-    containers: ContainerState[],
+    plan: ServicePlan,
     wanted: ContainerLimits,
-    progress: (l: string) => void,
-): Promise<Set<string>> {
-    const refused = new Set<string>();
-    for (const { c, current } of await limitsToChange(hosts, containers, wanted)) {
+    current: Map<string, ContainerLimits>,
+    progress: Progress,
+): Promise<void> {
+    const refused: RefusedResize[] = [];
+    for (const c of plan.resize) {
         try {
             await hosts.get(c.node)!.resize(c.id, wanted);
-            progress(`resized ${c.name} on ${c.node} in place (no restart): ${describeLimits(current)} -> ${describeLimits(wanted)}`);
+            progress(`resized ${c.name} on ${c.node} in place (no restart): ${describeLimits(current.get(c.id)!)} -> ${describeLimits(wanted)}`);
         } catch (e: any) {
-            refused.add(c.id);
-            progress(
-                `cannot resize ${c.name} on ${c.node} in place (${String(e?.json?.message ?? e?.message ?? e).trim()}); the release replaces it`,
-            );
+            refused.push({ container: c, reason: String(e?.json?.message ?? e?.message ?? e).trim() });
         }
     }
-    return refused;
+    if (refused.length)
+        throw new WorldChangedError(`Docker refused to resize ${few(refused.map((r) => r.container.name))} in place`, {
+            ...nothingLearned(),
+            refusedResizes: refused,
+        });
 }
 
 /** The part of a binding the service needs (check keeps only this in the inputs); the rest is the listener's. */
@@ -222,12 +236,13 @@ interface Revision {
 const MAX_PASSES = 5;
 
 /** One reconcile: what runs (Docker, every load balancer) brought to what the inputs ask for. Returns the new state. */
-async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState | undefined, dropSlbs: BoundSlb[]): Promise<ServiceState> {
+async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState | undefined): Promise<ServiceState> {
     const progress = progressFor(args.name);
     const specs = nodesOf(args, previous, progress);
     const hosts = hostsFor(specs, args.registries);
+    const left = slbsLeft(args, previous);
     // Nothing changes when a load balancer or every schedulable node is out of reach (reach.ts).
-    const verdict = reachVerdict("act", await reachOf("act", specs, hosts, [...boundSlbs(args), ...dropSlbs]));
+    const verdict = reachVerdict("act", await reachOf("act", specs, hosts, [...boundSlbs(args), ...left]));
     if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await observe(args, owner, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
@@ -236,11 +251,8 @@ async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState
         containerSpec: containerSpecFor(args, owner, rev),
         pauseSeconds: args.release?.pauseSeconds ?? 0,
     };
-    await removeOrphanBackends(args, [...target.slbs, ...dropSlbs], first.containers, specs, first.nodes.reachable, progress);
-    await leaveBindings(target, dropSlbs, first.containers, progress);
-    const report = await releaseUntilDone(args, owner, rev, target, first, progress);
+    const report = await releaseUntilDone(args, owner, rev, target, left, first, progress);
     const { reachable } = await nodeViews(specs, hosts);
-    await drainStranded(args, rev.revision, target, specs, reachable, progress);
     const after = await listContainers(args, owner, hosts, reachable);
     return {
         ...withoutCredentials(args),
@@ -336,54 +348,55 @@ function containerSpecFor(args: ServiceArgs, owner: Owner, rev: Revision): (slot
     });
 }
 
-/** Bindings the service left: drain its backends there and deregister them; the containers stay. */
-async function leaveBindings(
-    target: ReleaseTarget,
-    dropSlbs: BoundSlb[],
-    containers: ContainerState[],
-    progress: (l: string) => void,
-): Promise<void> {
-    if (dropSlbs.length === 0) return;
-    progress(`leaving ${dropSlbs.map((s) => s.pool).join(", ")}`);
-    // No hosts: retire drains and deregisters but stops nothing.
-    await retire({ ...target, slbs: dropSlbs, hosts: new Map() }, containers, dropSlbs);
+/** What a pass learned, kept across passes: each plan after the first is made with all of it. */
+interface Knowledge {
+    /** Host ports found held on each node, and by whom. */
+    held: Map<string, Map<number, string>>;
+    /** Containers to replace whatever revision they run (the predecessor's, those Docker would not resize). */
+    replace: Set<string>;
 }
 
 /**
- * Observe, plan, run; when a batch teaches that the world differs from what was observed (a host
- * port held outside Docker, a node gone), plan again with that knowledge, within the same run.
+ * Observe, plan, run; when a step teaches that the world differs from what was observed (a host
+ * port held outside Docker, a node gone, a resize refused), plan again with that knowledge, within
+ * the same run. Only this loop decides to re-plan.
  */
 async function releaseUntilDone(
     args: ServiceArgs,
     owner: Owner,
     rev: Revision,
     target: ReleaseTarget,
+    left: BoundSlb[],
     first: Observed,
-    progress: (l: string) => void,
+    progress: Progress,
 ): Promise<string[]> {
-    const held = new Map<string, Map<number, string>>();
+    const known: Knowledge = { held: new Map(), replace: new Set() };
     const report: string[] = [];
     let seen = first;
     for (let pass = 1; ; pass++) {
         try {
-            return [...report, ...(await releasePass(args, rev, target, seen, progress))];
+            return [...report, ...(await releasePass(args, rev, target, left, seen, known, progress))];
         } catch (e) {
-            if (!(e instanceof WorldChangedError) || pass >= MAX_PASSES || !learnNew(held, e, seen)) throw e;
-            const line = `re-planning with what batch failures taught: ${describeLearned(e)}`;
+            if (!(e instanceof WorldChangedError) || pass >= MAX_PASSES || !learnNew(known, e, seen)) throw e;
+            const line = `re-planning with what the release learned: ${describeLearned(e)}`;
             progress(line);
             report.push(line);
-            seen = await observe(args, owner, seen.nodes.specs, seen.nodes.hosts, held, progress);
+            seen = await observe(args, owner, seen.nodes.specs, seen.nodes.hosts, known.held, progress);
         }
     }
 }
 
-/** Adds what a failed batch learned; false when it is nothing the last plan did not know. */
-function learnNew(held: Map<string, Map<number, string>>, e: WorldChangedError, seen: Observed): boolean {
+/** Adds what a failed step learned; false when it is nothing the last plan did not know. */
+function learnNew(known: Knowledge, e: WorldChangedError, seen: Observed): boolean {
     let fresh = e.learned.lostNodes.some((n) => seen.nodes.reachable.has(n));
     for (const h of e.learned.heldPorts) {
-        const ports = held.get(h.node) ?? new Map<number, string>();
+        const ports = known.held.get(h.node) ?? new Map<number, string>();
         if (!ports.has(h.port) && !seen.foreignHostPorts.get(h.node)?.has(h.port)) fresh = true;
-        held.set(h.node, ports.set(h.port, h.holder));
+        known.held.set(h.node, ports.set(h.port, h.holder));
+    }
+    for (const r of e.learned.refusedResizes) {
+        if (!known.replace.has(r.container.id)) fresh = true;
+        known.replace.add(r.container.id);
     }
     return fresh;
 }
@@ -392,33 +405,8 @@ const describeLearned = (e: WorldChangedError) =>
     [
         ...e.learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
         ...e.learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
+        ...e.learned.refusedResizes.map((r) => `${describe(r.container)}: Docker refused to resize it in place (${r.reason}), replacing it`),
     ].join("; ");
-
-/**
- * Backends of another revision on nodes that do not answer: their containers cannot be stopped
- * (the next run does, once the node answers), but traffic leaves them once the new revision serves.
- */
-async function drainStranded(
-    args: ServiceArgs,
-    revision: string,
-    target: ReleaseTarget,
-    specs: NodeSpec[],
-    reachable: Set<string>,
-    progress: (l: string) => void,
-): Promise<void> {
-    const unreachable = new Set(specs.filter((n) => !reachable.has(n.name)).map((n) => n.address));
-    if (unreachable.size === 0) return;
-    const own = containerNamePattern(args.name);
-    for (const slb of target.slbs) {
-        const names = (await slb.driver.backends(slb.pool))
-            .filter((b) => own.test(b.name) && unreachable.has(b.address) && !b.name.includes(`-${revision}-`))
-            .map((b) => b.name);
-        if (names.length === 0) continue;
-        progress(`${few(names)} of an older revision sit on nodes that do not answer: taking them out of ${slb.pool}`);
-        await drain(target, [slb], names);
-        await deregister([slb], names);
-    }
-}
 
 /** What the planner takes, from the inputs and what one pass observed: the same for preview and up. */
 function planInputFor(args: ServiceArgs, rev: Revision, seen: Observed, replace: Set<string>): PlanInput {
@@ -443,57 +431,117 @@ function planInputFor(args: ServiceArgs, rev: Revision, seen: Observed, replace:
     };
 }
 
-const servingOf = (seen: Observed, revision: string) => seen.containers.filter((c) => c.revision === revision && isServing(c));
+/** The plan, and what its steps need beyond it. */
+interface Planned {
+    input: PlanInput;
+    plan: ServicePlan;
+    /** Each binding as the plan read it, and those the service leaves. */
+    bindings: BindingNow[];
+    leaving: BindingNow[];
+    /** The limits of containers to resize, before the resize. */
+    limits: Map<string, ContainerLimits>;
+}
 
-/** One pass: plan from what was observed, then run the batches. */
-async function releasePass(args: ServiceArgs, rev: Revision, base: ReleaseTarget, seen: Observed, progress: (l: string) => void): Promise<string[]> {
-    const own = servingOf(seen, rev.revision).filter((c) => !seen.predecessors.has(c.id));
-    const replace = await resizeInPlace(seen.nodes.hosts, own, limitsOf(args), progress);
-    const input = planInputFor(args, rev, seen, new Set([...replace, ...seen.predecessors]));
-    const { replicas, rules } = input;
-    const plan = planRelease(input);
-    const fewest = Number.isFinite(plan.lowestServing) ? `; fewest serving ${plan.lowestServing}` : "";
+/**
+ * The one plan of a pass, from what it observed, the bindings' backends (read once) and the kept
+ * containers' limits: preview describes it, up runs it. A fact that cannot be read fails the
+ * plan, naming the input it belongs to.
+ */
+async function planFor(args: ServiceArgs, rev: Revision, seen: Observed, slbs: BoundSlb[], left: BoundSlb[], known: Knowledge): Promise<Planned> {
+    const { hosts, reachable, specs } = seen.nodes;
+    await reading("diskQuotaMb", () => checkDiskQuota(args, hosts, reachable));
+    const replace = new Set([...seen.predecessors, ...known.replace]);
+    const candidates = seen.containers.filter((c) => c.revision === rev.revision && isServing(c) && !replace.has(c.id));
+    const limits = await reading("cluster", () => limitsNow(hosts, candidates, limitsOf(args)));
+    const backends = await reading("bindings", () => listBackends(args, [...slbs, ...left]));
+    const now = (slb: BoundSlb): BindingNow => ({ pool: slb.pool, weight: slb.weight, backends: backends[slb.pool] });
+    const addresses = new Map(specs.map((n) => [n.name, n.address]));
+    const input = planInputFor(args, rev, seen, replace);
+    const bindings = slbs.map(now);
+    const leaving = left.map(now);
+    const plan = planService({
+        release: input,
+        bindings,
+        leaving,
+        backendOf: (c, pool) => {
+            const port = c.hostPorts[String(slbs.find((s) => s.pool === pool)!.containerPort)];
+            return port ? { address: addresses.get(c.node)!, port } : undefined;
+        },
+        limitsDiffer: new Set(limits.keys()),
+        unreachableAddresses: new Set(specs.filter((n) => !reachable.has(n.name)).map((n) => n.address)),
+    });
+    return { input, plan, bindings, leaving, limits };
+}
+
+/**
+ * One pass: the plan's steps in order. Orphan backends go and bindings left are drained first; then
+ * in-place resizes, pulls ahead, kept containers' backends fixed, the batches; backends stranded
+ * on nodes that do not answer go last, once the new revision serves.
+ */
+async function releasePass(
+    args: ServiceArgs,
+    rev: Revision,
+    base: ReleaseTarget,
+    left: BoundSlb[],
+    seen: Observed,
+    known: Knowledge,
+    progress: Progress,
+): Promise<string[]> {
+    const { input, plan, limits } = await planFor(args, rev, seen, base.slbs, left, known);
+    const release = plan.release;
+    const fewest = Number.isFinite(release.lowestServing) ? `; fewest serving ${release.lowestServing}` : "";
     progress(
-        `revision ${rev.revision} (${rev.imageDigest}); ${replicas} replica(s); keeping ${plan.keep.length}; ${plan.batches.length} batch(es)${fewest}`,
+        `revision ${rev.revision} (${rev.imageDigest}); ${input.replicas} replica(s); keeping ${release.keep.length}; ${release.batches.length} batch(es)${fewest}`,
     );
-    for (const note of plan.notes) progress(note);
-    const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules, minAvailable: plan.minAvailable };
+    for (const note of release.notes) progress(note);
+    const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules: input.rules, minAvailable: release.minAvailable };
+    await removeOrphans([...plan.bindings, ...plan.leaving], [...base.slbs, ...left], progress);
+    await leaveBindings(target, plan, left, progress);
+    await resizeInPlace(seen.nodes.hosts, plan, limitsOf(args), limits, progress);
     // Every node that will start a container has the image before anything old is touched.
-    const pullOn = new Set(plan.batches.flatMap((b) => b.start.map((p) => p.node)));
+    const pullOn = new Set(release.batches.flatMap((b) => b.start.map((p) => p.node)));
     await prePull(
         rev.imageDigest,
         [...pullOn].map((n) => seen.nodes.hosts.get(n)!),
         progress,
     );
-    // Kept containers must serve in every binding (a binding may have been added) at its weight.
-    await registerAndShift(target, plan.keep);
+    await registerAndShift(target, keptToFix(plan));
     // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
-    return [...plan.notes, ...(await runBatches(target, plan.batches, plan.loads))];
+    const report = await runBatches(target, release.batches, release.loads);
+    await drainStranded(target, plan, progress);
+    return [...release.notes, ...report];
+}
+
+const bound = (slbs: BoundSlb[], pool: string) => slbs.find((s) => s.pool === pool)!;
+
+/** Backends whose containers are gone (an interrupted run, a container removed by hand). */
+async function removeOrphans(bindings: Array<{ pool: string; orphans: string[] }>, slbs: BoundSlb[], progress: Progress): Promise<void> {
+    for (const b of bindings.filter((x) => x.orphans.length > 0)) {
+        progress(`removing backend(s) ${b.orphans.join(", ")} from ${b.pool}: their containers are gone`);
+        await bound(slbs, b.pool).driver.removeBackends(b.pool, b.orphans);
+    }
+}
+
+/** Bindings the service left: its backends there drain and deregister; the containers stay. */
+async function leaveBindings(target: ReleaseTarget, plan: ServicePlan, left: BoundSlb[], progress: Progress): Promise<void> {
+    for (const b of plan.leaving.filter((x) => x.drain.length > 0)) {
+        progress(`leaving ${b.pool}: draining and deregistering ${few(b.drain)}`);
+        const slb = [bound(left, b.pool)];
+        await drain(target, slb, b.drain);
+        await deregister(slb, b.drain);
+    }
 }
 
 /**
- * Backends pointing at containers that no longer exist (an interrupted run, a container removed by
- * hand). A backend on a node that does not answer is left alone: its container may still serve.
+ * Backends of an older revision on nodes that do not answer: their containers cannot be stopped
+ * (the next run does, once the node answers), but traffic leaves them once the new revision serves.
  */
-export async function removeOrphanBackends(
-    args: ServiceArgs,
-    slbs: BoundSlb[],
-    containers: ContainerState[],
-    nodes: NodeSpec[],
-    reachable: Set<string>,
-    progress: (l: string) => void,
-    owner?: Owner,
-) {
-    const own = containerNamePattern(args.name, owner?.id);
-    const live = new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
-    // `nodes` includes those leaving the cluster: their containers may still serve.
-    const unknown = new Set(nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
-    for (const slb of slbs) {
-        const orphans = (await slb.driver.backends(slb.pool))
-            .filter((b) => own.test(b.name) && !live.has(b.name) && !unknown.has(b.address))
-            .map((b) => b.name);
-        if (orphans.length) progress(`removing backend(s) ${orphans.join(", ")} from ${slb.pool}: their containers are gone`);
-        await slb.driver.removeBackends(slb.pool, orphans);
+async function drainStranded(target: ReleaseTarget, plan: ServicePlan, progress: Progress): Promise<void> {
+    for (const b of plan.bindings.filter((x) => x.stranded.length > 0)) {
+        progress(`${few(b.stranded)} of an older revision sit on nodes that do not answer: taking them out of ${b.pool}`);
+        const slb = [bound(target.slbs, b.pool)];
+        await drain(target, slb, b.stranded);
+        await deregister(slb, b.stranded);
     }
 }
 
@@ -593,12 +641,11 @@ async function checkDiskQuota(args: ServiceArgs, hosts: Map<string, HostClient>,
 
 const quiet: Progress = () => undefined;
 
-function bindingView(slb: BoundSlb, binding: ServiceBinding, backends: BackendState[]) {
+/** A binding as the preview words it: how its load balancer checks and drains. */
+function bindingView(slb: BoundSlb, binding: ServiceBinding, now: BindingNow): BindingView {
     const hc = binding.slb.healthCheck ?? {};
     return {
-        pool: slb.pool,
-        weight: slb.weight,
-        backends,
+        ...now,
         drainsByTime: !slb.driver.countsInFlight,
         healthySeconds: ((hc.rise ?? DEFAULTS.lbRise) * (hc.intervalMs ?? DEFAULTS.lbCheckIntervalMs)) / 1000,
     };
@@ -620,35 +667,14 @@ async function reading<T>(property: string, step: () => Promise<T>): Promise<T> 
     }
 }
 
-/** The load balancers of the bindings, and of those the service leaves. */
-function slbsTouched(args: ServiceArgs, previous: ServiceState | undefined): BoundSlb[] {
-    const slbs = boundSlbs(args);
-    const kept = new Set(slbs.map((s) => s.pool));
-    return [...slbs, ...(previous ? boundSlbs(previous).filter((s) => !kept.has(s.pool)) : [])];
+/** The load balancers of the bindings the service leaves: its backends there drain and deregister. */
+function slbsLeft(args: ServiceArgs, previous: ServiceState | undefined): BoundSlb[] {
+    const kept = new Set(boundSlbs(args).map((s) => s.pool));
+    return previous ? boundSlbs(previous).filter((s) => !kept.has(s.pool)) : [];
 }
 
-/** Each binding as the plan sees it, and those the service leaves (their backends are drained and deregistered). */
-async function bindingsNow(args: ServiceArgs, previous: ServiceState | undefined) {
-    const view = async (owner: ServiceArgs, slb: BoundSlb) =>
-        bindingView(
-            slb,
-            owner.bindings!.find((b) => b.slb.name === slb.pool)!,
-            (await listBackends(owner, [slb]))[slb.pool],
-        );
-    const slbs = boundSlbs(args);
-    const kept = new Set(slbs.map((s) => s.pool));
-    return {
-        slbs,
-        views: await Promise.all(slbs.map((slb) => view(args, slb))),
-        leaving: previous
-            ? await Promise.all(
-                  boundSlbs(previous)
-                      .filter((s) => !kept.has(s.pool))
-                      .map((slb) => view(previous, slb)),
-              )
-            : [],
-    };
-}
+/** The binding of `pool` in a service's inputs. */
+const bindingIn = (args: ServiceArgs, pool: string) => args.bindings!.find((b) => b.slb.name === pool)!;
 
 /** At best, Docker calls a new container healthy at its first check; without a health check, once it runs. */
 const dockerHealthySeconds = (h: ServiceArgs["healthCheck"]) =>
@@ -659,7 +685,10 @@ const dockerHealthySeconds = (h: ServiceArgs["healthCheck"]) =>
  * digest comes from a registry manifest lookup, in-place changes are found by inspecting, not applied.
  * Returns the digest (up then runs that one) and the plan's lines; throws PlanError when `up` would.
  */
-async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Promise<{ imageDigest?: string; lines: string[] }> {
+async function previewRelease(
+    olds: Partial<ServiceArgs>,
+    args: ServiceArgs,
+): Promise<{ imageDigest?: string; lines: string[]; counts?: PlanCounts }> {
     const unknown = unknownInputs(args);
     const creating = olds.name === undefined || replacedInputs(olds as ServiceArgs, args).length > 0;
     const changed = creating ? [] : changedInputs(olds as ServiceArgs, args);
@@ -672,44 +701,41 @@ async function previewRelease(olds: Partial<ServiceArgs>, args: ServiceArgs): Pr
     const previous = creating ? undefined : (olds as ServiceState);
     const specs = nodesOf(args, previous, quiet);
     const hosts = hostsFor(specs, args.registries);
+    const slbs = boundSlbs(args);
+    const left = slbsLeft(args, previous);
     // A plan made without a node or load balancer would not be the one up runs: none, and why (reach.ts).
-    const verdict = reachVerdict("plan", await reachOf("plan", specs, hosts, slbsTouched(args, previous)));
+    const verdict = reachVerdict("plan", await reachOf("plan", specs, hosts, [...slbs, ...left]));
     if (verdict.kind === "unknown") {
         warnFor(`service ${args.name}`)(`${PLAN_UNREACHED}: ${verdict.reason}`);
         return { lines: [summary ?? "inputs unchanged", `${PLAN_UNREACHED}: ${verdict.reason}; up plans with what it reaches then`] };
     }
     const owner = ownerFrom(args, previous?.ownerId, previous?.containers);
-    const seen = await reading("cluster", () => observe(args, owner, specs, hosts, new Map(), quiet));
-    await checkDiskQuota(args, hosts, seen.nodes.reachable);
+    const observed = await reading("cluster", () => observe(args, owner, specs, hosts, new Map(), quiet));
+    // check gets the old inputs, not the owner id the outputs hold: for an update, the stack's containers
+    // are the resource's own; a new resource (or a replacement) replaces them, as its up will.
+    const seen = creating ? observed : { ...observed, predecessors: new Set<string>() };
     const kept = keptDigest(previous, args);
     const { digest, unreachable } = kept
         ? { digest: kept, unreachable: undefined }
         : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
     const rev = revisionWith(args, digest ?? `${args.image} (digest unknown until up)`);
-    const input = planInputFor(args, rev, seen, new Set());
-    const plan = planRelease(input);
-    const wanted = limitsOf(args);
-    const resized = (await reading("cluster", () => limitsToChange(hosts, plan.keep, wanted))).map((r) => r.c);
-    const { slbs, views, leaving } = await reading("bindings", () => bindingsNow(args, previous));
-    const addresses = new Map(specs.map((n) => [n.name, n.address]));
+    const { input, plan, bindings, leaving } = await planFor(args, rev, seen, slbs, left, { held: new Map(), replace: new Set() });
     const lines = describePlan({
         summary,
         revision: rev.revision,
         replicas: input.replicas,
         plan,
-        bindings: views,
-        leaving,
-        backendOf: (c: ContainerState, pool: string) => {
-            const port = c.hostPorts[String(slbs.find((s) => s.pool === pool)!.containerPort)];
-            return port ? { address: addresses.get(c.node)!, port } : undefined;
-        },
-        resized,
+        bindings: bindings.map((b, i) => bindingView(slbs[i], bindingIn(args, b.pool), b)),
+        leaving: leaving.map((b, i) => bindingView(left[i], bindingIn(previous!, b.pool), b)),
         dockerHealthySeconds: dockerHealthySeconds(args.healthCheck),
         drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         pauseSeconds: args.release?.pauseSeconds ?? 0,
-        unknownUntilUp: [...heldPortsUnknown(input, plan), ...(unreachable ? [{ what: `the image's digest: ${unreachable}`, nodes: [] }] : [])],
+        unknownUntilUp: [
+            ...heldPortsUnknown(input, plan.release),
+            ...(unreachable ? [{ what: `the image's digest: ${unreachable}`, nodes: [] }] : []),
+        ],
     });
-    return { imageDigest: digest, lines };
+    return { imageDigest: digest, lines, counts: countsOf(plan) };
 }
 
 /** What `diff` tells the preview: which inputs changed, and whether what runs drifted from what was deployed. */
@@ -724,15 +750,8 @@ export function changedProperties(olds: ServiceState, news: ServiceArgs): string
 /** Where check could not plan (an input not known until up): diff then compares what runs with the last state. */
 const PLAN_AT_UP = "the plan is made at up";
 
-/** Where check could not reach a node or load balancer: diff cannot either, and shows the input diff alone. */
+/** Where check could not reach a node or load balancer: up plans with what it reaches then. */
 const PLAN_UNREACHED = "the plan is unknown";
-
-/** Whether check's plan does anything (undefined: no plan, as for state written before plans, or a plan made at up; false where check could not reach everything). */
-function planDoesWork(news: ServiceArgs): boolean | undefined {
-    if (!news.plannedChange || news.plannedChange.includes(PLAN_AT_UP)) return undefined;
-    if (news.plannedChange.includes(PLAN_UNREACHED)) return false;
-    return news.plannedChange.split("\n")[0] !== NOTHING_TO_DO;
-}
 
 export const serviceProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds, raw) {
@@ -744,9 +763,17 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         // input (diff does not count it as a change); the digest too, so up runs what the preview showed.
         // One line a step, in one string: Pulumi shows a multi-line string's change as a diff of its lines.
         try {
-            const { imageDigest, lines } = await previewRelease(olds as ServiceArgs, news as ServiceArgs);
-            // (a Struct has no undefined: the digest is left out where it is not known yet)
-            return { inputs: { ...news, ...(imageDigest ? { imageDigest } : {}), plannedChange: lines.join("\n") }, failures };
+            const { imageDigest, lines, counts } = await previewRelease(olds as ServiceArgs, news as ServiceArgs);
+            // (a Struct has no undefined: the digest and the counts are left out where they are not known yet)
+            return {
+                inputs: {
+                    ...news,
+                    ...(imageDigest ? { imageDigest } : {}),
+                    plannedChange: lines.join("\n"),
+                    ...(counts ? { plannedCounts: counts } : {}),
+                },
+                failures,
+            };
         } catch (e: any) {
             if (!(e instanceof PlanError)) throw e;
             return { inputs: news, failures: [{ property: e.property, reason: `service ${news.name}: cannot plan the release: ${e.message}` }] };
@@ -756,12 +783,15 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const replaces: string[] = replacedInputs(olds as ServiceArgs, news as ServiceArgs);
         const inputs = changedInputs(olds as ServiceArgs, news as ServiceArgs);
         // Same inputs, but the world may differ from what they ask for: that is a change too (up repairs
-        // it), with or without refresh. check's plan says; without one, compare with the last state.
+        // it), with or without refresh. check's plan counts say; without them (a plan made at up, nodes
+        // out of reach, state written before plans), compare with the last state.
+        const counts = (news as ServiceArgs).plannedCounts;
         const repair =
             inputs.length === 0 &&
             replaces.length === 0 &&
-            (planDoesWork(news as ServiceArgs) ??
-                (changedProperties(olds as ServiceState, news as ServiceArgs).length > 0 || (await driftedFrom(olds as ServiceState))));
+            (counts
+                ? doesWork(counts)
+                : changedProperties(olds as ServiceState, news as ServiceArgs).length > 0 || (await driftedFrom(olds as ServiceState)));
         return {
             changes: inputs.length > 0 || replaces.length > 0 || repair || storedProviderChanged(olds, news),
             replaces,
@@ -776,7 +806,7 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         // A new owner id, also for a forced replacement of the same id: the old resource's delete then removes only its own containers.
         const owner = ownerFrom(args, undefined);
         try {
-            return { id, outs: await reconcile(args, owner, undefined, []) };
+            return { id, outs: await reconcile(args, owner, undefined) };
         } catch (e) {
             return failWithState(
                 id,
@@ -791,10 +821,8 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
     async update(id, olds, news) {
         const args = news as ServiceArgs;
         const previous = olds as ServiceState;
-        const keep = new Set(boundSlbs(args).map((s) => s.pool));
-        const dropped = boundSlbs(previous).filter((s) => !keep.has(s.pool));
         try {
-            return { outs: await reconcile(args, ownerFrom(args, previous.ownerId, previous.containers), previous, dropped) };
+            return { outs: await reconcile(args, ownerFrom(args, previous.ownerId, previous.containers), previous) };
         } catch (e) {
             return failWithState(id, previous, e, true);
         }
@@ -809,7 +837,14 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const containers = await listContainers(args, owner, hosts, reachable);
         const target = retireTarget(args, args.cluster.nodes, hosts, views, progress);
         progress(`removing ${containers.length} container(s)`);
-        await removeOrphanBackends(args, target.slbs, containers, args.cluster.nodes, reachable, progress, owner);
+        const backends = await listBackends(args, target.slbs, owner);
+        const live = liveNames(containers);
+        const unreachable = new Set(args.cluster.nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
+        const orphans = target.slbs.map((slb) => ({
+            pool: slb.pool,
+            orphans: backends[slb.pool].filter((b) => isOrphan(b, live, unreachable)).map((b) => b.name),
+        }));
+        await removeOrphans(orphans, target.slbs, progress);
         await retire(target, containers);
     },
 };

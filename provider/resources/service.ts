@@ -5,6 +5,7 @@ import {
     HealthCheckSpec,
     NodeSpec,
     PlacementSpec,
+    PlanCounts,
     PortSpec,
     ReleaseSpec,
     RestartPolicySpec,
@@ -64,6 +65,8 @@ export class Service extends pulumi.dynamic.Resource {
     declare readonly lastRelease: pulumi.Output<string[]>;
     /** What the last `pulumi up` was planned to do (the preview shows the next one). */
     declare readonly plannedChange: pulumi.Output<string>;
+    /** How many changes of each kind that plan makes. */
+    declare readonly plannedCounts: pulumi.Output<PlanCounts>;
     /** Minted when the resource was created: its containers carry it; a forced replacement gets a new one. */
     declare readonly ownerId: pulumi.Output<string>;
 
@@ -105,6 +108,7 @@ export class Service extends pulumi.dynamic.Resource {
                 backends: undefined,
                 lastRelease: undefined,
                 plannedChange: undefined,
+                plannedCounts: undefined,
             },
             // The cluster's nodes carry TLS and SSH keys, and delete needs them from the stored outputs.
             withSecretOutputs(opts, ["cluster", "registries"]),

@@ -1,17 +1,15 @@
 // The release plan in words, for the preview: one line per batch with the slots and nodes it starts
 // and the containers it retires, what changes in each binding, the fewest serving, the drain budget and
 // an estimate of the time from the waits the settings force. Pure: the engine gathers the facts.
-import { BackendState, ContainerState } from "../model";
+import { ContainerState } from "../model";
 import { Batch, describe as named, isServing, ReleasePlan } from "./plan";
+import { BindingNow, ServicePlan } from "./servicePlan";
 
-/** The first line of a plan that changes nothing: diff reads it to tell a no-op from a repair. */
+/** The first line of a plan that changes nothing. */
 export const NOTHING_TO_DO = "nothing to do: what runs matches the inputs";
 
-export interface BindingView {
-    pool: string;
-    weight: number;
-    /** The service's backends in this binding now. */
-    backends: BackendState[];
+/** A binding as the preview words it: what the plan reads, and how its load balancer checks and drains. */
+export interface BindingView extends BindingNow {
     /** A load balancer without in-flight counts (Aliyun CLB): old backends drain for the whole budget. */
     drainsByTime: boolean;
     /** Seconds the load balancer needs to call a new backend healthy: rise × check interval. */
@@ -23,15 +21,11 @@ export interface PlanFacts {
     summary?: string;
     revision: string;
     replicas: number;
-    plan: ReleasePlan;
+    plan: ServicePlan;
     /** Bindings the service serves through after the release. */
     bindings: BindingView[];
     /** Bindings the service leaves: its backends there are drained and deregistered. */
     leaving: BindingView[];
-    /** Where each kept container is registered: node address and host port per binding. */
-    backendOf: (c: ContainerState, pool: string) => { address: string; port: number } | undefined;
-    /** Kept containers whose cpu, memory or restart policy docker update changes in place. */
-    resized: ContainerState[];
     /** Seconds Docker takes to call a new container healthy at best (its first check); 0 without a health check. */
     dockerHealthySeconds: number;
     drainTimeoutSeconds: number;
@@ -78,57 +72,51 @@ function trafficLine(bindings: BindingView[]): string {
 /** Every container the plan retires, batch by batch. */
 const retiredBy = (plan: ReleasePlan): ContainerState[] => plan.batches.flatMap((b) => [...b.retireBefore, ...b.retireAfter]);
 
-/** Backend changes the release makes for containers it keeps: registered where missing, re-weighted, re-registered on a new host port. */
-export function keptBackendChanges(facts: PlanFacts): string[] {
+/** What the plan changes in the bindings besides the batches' own backends: kept containers, orphans, stranded backends, bindings left. */
+export function backendChangeLines(plan: ServicePlan): string[] {
     const lines: string[] = [];
-    for (const b of facts.bindings) {
-        const present = new Map(b.backends.map((x) => [x.name, x]));
-        const register: string[] = [];
-        const reweight: string[] = [];
-        for (const c of facts.plan.keep) {
-            const now = present.get(c.name);
-            const wanted = facts.backendOf(c, b.pool);
-            if (!now || (wanted && (now.address !== wanted.address || now.port !== wanted.port))) register.push(named(c));
-            else if (now.weight !== b.weight) reweight.push(`${c.name} ${now.weight} -> ${b.weight}`);
-        }
-        if (register.length) lines.push(...wrapList(`binding ${b.pool}: register at weight ${b.weight} once healthy there:`, register));
-        if (reweight.length) lines.push(...wrapList(`binding ${b.pool}: re-weight`, reweight));
-    }
-    const live = new Set([...facts.plan.keep, ...retiredBy(facts.plan)].filter((c) => c.state === "running").map((c) => c.name));
-    for (const b of facts.bindings) {
-        const orphans = b.backends.filter((x) => !live.has(x.name)).map((x) => x.name);
-        if (orphans.length) lines.push(...wrapList(`binding ${b.pool}: remove (their containers are gone):`, orphans));
-    }
-    for (const b of facts.leaving) {
-        if (b.backends.length)
+    for (const b of plan.bindings) {
+        if (b.register.length)
+            lines.push(...wrapList(`binding ${b.pool}: register at weight ${b.weight} once healthy there:`, b.register.map(named)));
+        if (b.reweight.length)
             lines.push(
                 ...wrapList(
-                    `binding ${b.pool} left, the containers stay: drain and deregister`,
-                    b.backends.map((x) => x.name),
+                    `binding ${b.pool}: re-weight`,
+                    b.reweight.map((r) => `${r.container.name} ${r.from} -> ${b.weight}`),
                 ),
             );
+    }
+    for (const b of [...plan.bindings, ...plan.leaving]) {
+        if (b.orphans.length) lines.push(...wrapList(`binding ${b.pool}: remove (their containers are gone):`, b.orphans));
+    }
+    for (const b of plan.bindings) {
+        if (b.stranded.length)
+            lines.push(...wrapList(`binding ${b.pool}: once the new revision serves, drain and remove (their nodes do not answer):`, b.stranded));
+    }
+    for (const b of plan.leaving) {
+        if (b.drain.length) lines.push(...wrapList(`binding ${b.pool} left, the containers stay: drain and deregister`, b.drain));
     }
     return lines;
 }
 
 /** Seconds the plan takes at best: per batch that starts containers, Docker's first check, the slowest load balancer's rise, a time-based drain; pauses between batches. */
 export function estimateSeconds(facts: PlanFacts): number {
-    const starting = facts.plan.batches.filter((b) => b.start.length > 0).length;
-    const retiring = retiredBy(facts.plan).length > 0;
+    const release = facts.plan.release;
+    const starting = release.batches.filter((b) => b.start.length > 0).length;
+    const retiring = retiredBy(release).length > 0;
     const lb = Math.max(0, ...facts.bindings.map((b) => b.healthySeconds));
     const timedDrain = [...facts.bindings, ...facts.leaving].some((b) => b.drainsByTime) && retiring ? facts.drainTimeoutSeconds : 0;
     const perBatch = facts.dockerHealthySeconds + lb + timedDrain;
     return (
-        Math.round((starting * perBatch + Math.max(0, facts.plan.batches.length - 1) * facts.pauseSeconds + (starting === 0 ? timedDrain : 0)) * 10) /
-        10
+        Math.round((starting * perBatch + Math.max(0, release.batches.length - 1) * facts.pauseSeconds + (starting === 0 ? timedDrain : 0)) * 10) / 10
     );
 }
 
 export function describePlan(facts: PlanFacts): string[] {
-    const { plan } = facts;
-    const backendChanges = keptBackendChanges(facts);
+    const plan = facts.plan.release;
+    const backendChanges = backendChangeLines(facts.plan);
     // Nothing on the nodes or in the load balancers changes.
-    if (plan.batches.length === 0 && facts.resized.length === 0 && backendChanges.length === 0)
+    if (plan.batches.length === 0 && facts.plan.resize.length === 0 && backendChanges.length === 0)
         return [facts.summary ?? NOTHING_TO_DO, ...plan.notes];
     const started = plan.batches.reduce((n, b) => n + b.start.length, 0);
     const retired = retiredBy(plan).length;
@@ -139,7 +127,7 @@ export function describePlan(facts: PlanFacts): string[] {
             (plan.batches.length ? ` in ${plan.batches.length} batch(es)` : ""),
         ...plan.batches.flatMap((b, i) => batchLines(b, i, plan.batches.length)),
         ...(started > 0 && facts.bindings.length ? [trafficLine(facts.bindings)] : []),
-        ...(facts.resized.length ? wrapList("in place, docker update (no restart):", facts.resized.map(named)) : []),
+        ...(facts.plan.resize.length ? wrapList("in place, docker update (no restart):", facts.plan.resize.map(named)) : []),
         ...backendChanges,
     ];
     if (started > 0 || retired > 0) {

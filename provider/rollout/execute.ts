@@ -51,15 +51,22 @@ export interface HeldPort {
     holder: string;
 }
 
-/** What a failed batch taught about the world: planning again with it may succeed. */
+/** A kept container whose engine refused to change its limits in place: the next plan replaces it. */
+export interface RefusedResize {
+    container: ContainerState;
+    reason: string;
+}
+
+/** What a failed step taught about the world: planning again with it may succeed. */
 export interface Learned {
     heldPorts: HeldPort[];
     /** Nodes whose Docker stopped answering. */
     lostNodes: string[];
+    refusedResizes: RefusedResize[];
 }
 
-export const nothingLearned = (): Learned => ({ heldPorts: [], lostNodes: [] });
-const learnedAnything = (l: Learned) => l.heldPorts.length > 0 || l.lostNodes.length > 0;
+export const nothingLearned = (): Learned => ({ heldPorts: [], lostNodes: [], refusedResizes: [] });
+const learnedAnything = (l: Learned) => l.heldPorts.length > 0 || l.lostNodes.length > 0 || l.refusedResizes.length > 0;
 
 /** The world is not what the plan assumed (a host port held, a node gone); the batch was rolled back. */
 export class WorldChangedError extends ReleaseError {
@@ -207,7 +214,8 @@ export async function startContainers(
 /** Ends a wait at once when a node's Docker stopped answering: its containers will not get healthy. */
 async function failIfLost(target: ReleaseTarget, nodes: string[]): Promise<void> {
     const lost = (await Promise.all(nodes.map(async (n) => ((await answers(host(target, n))) ? [] : [n])))).flat();
-    if (lost.length) throw new WorldChangedError(`the Docker of node(s) ${lost.join(", ")} stopped answering`, { heldPorts: [], lostNodes: lost });
+    if (lost.length)
+        throw new WorldChangedError(`the Docker of node(s) ${lost.join(", ")} stopped answering`, { ...nothingLearned(), lostNodes: lost });
 }
 
 /** Lists a node's containers; a node whose Docker stopped answering ends the wait at once. */
@@ -217,7 +225,7 @@ async function listOrLost(target: ReleaseTarget, node: string): Promise<Containe
         return await h.list(target.selector);
     } catch (e) {
         if (await answers(h)) throw e;
-        throw new WorldChangedError(`node ${node}'s Docker stopped answering: ${errorText(e)}`, { heldPorts: [], lostNodes: [node] });
+        throw new WorldChangedError(`node ${node}'s Docker stopped answering: ${errorText(e)}`, { ...nothingLearned(), lostNodes: [node] });
     }
 }
 

@@ -103,6 +103,8 @@ function readPlan(lines: string[]) {
         if (left) add(removes, left[1], list(left[2]));
         const orphan = /^binding (\S+): remove \(their containers are gone\): (.*)$/.exec(line);
         if (orphan) add(removes, orphan[1], list(orphan[2]));
+        const stranded = /^binding (\S+): once the new revision serves, drain and remove \(their nodes do not answer\): (.*)$/.exec(line);
+        if (stranded) add(removes, stranded[1], list(stranded[2]));
         const inPlace = /^in place, docker update \(no restart\): (.*)$/.exec(line);
         if (inPlace) list(inPlace[1]).forEach((x) => resized.add(x.split(" on ")[0]));
     }

@@ -53,6 +53,7 @@ const other: { [K in keyof Required<ServiceArgs>]: ServiceArgs[K] } = {
     registries: [{ server: "r", username: "u", password: "p" }],
     imageDigest: "r/x@sha256:1",
     plannedChange: "anything",
+    plannedCounts: { start: 1, retire: 1, resize: 0, register: 0, reweight: 0, deregister: 0 },
     stack: "organization/infra/prod",
 };
 

@@ -4,13 +4,14 @@ import {
     BindingView,
     describePlan,
     estimateSeconds,
-    keptBackendChanges,
+    backendChangeLines,
     LINE_WIDTH,
     NOTHING_TO_DO,
     PlanFacts,
     wrapList,
 } from "../../provider/rollout/describe";
 import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
+import { planService } from "../../provider/rollout/servicePlan";
 import { container, nodes, planInput } from "./fixtures";
 
 const input = planInput;
@@ -28,21 +29,35 @@ const binding = (pool: string, backends: BackendState[], weight = 100): BindingV
     healthySeconds: 1,
 });
 
-function facts(containers: ContainerState[], extra: Partial<PlanInput> = {}, more: Partial<PlanFacts> = {}): PlanFacts {
+/** The preview's facts of a plan made on `containers`, each registered in binding pub unless `bindings` says otherwise. */
+function facts(
+    containers: ContainerState[],
+    extra: Partial<PlanInput> = {},
+    more: Partial<PlanFacts> = {},
+    world: { bindings?: BindingView[]; unreachable?: string[]; limitsDiffer?: string[] } = {},
+): PlanFacts {
+    const bindings = world.bindings ?? [
+        binding(
+            "pub",
+            containers.map((c) => backend(c)),
+        ),
+    ];
+    const leaving = more.leaving ?? [];
+    const plan = planService({
+        release: input(containers, extra),
+        bindings,
+        leaving,
+        backendOf: (c) => ({ address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"] }),
+        limitsDiffer: new Set(world.limitsDiffer ?? []),
+        unreachableAddresses: new Set(world.unreachable ?? []),
+    });
     return {
         summary: "blue-green release of a new revision (image changed)",
         revision: "new",
         replicas: 3,
-        plan: planRelease(input(containers, extra)),
-        bindings: [
-            binding(
-                "pub",
-                containers.map((c) => backend(c)),
-            ),
-        ],
-        leaving: [],
-        backendOf: (c) => ({ address: `10.0.0.${c.node.slice(1)}`, port: c.hostPorts["80"] }),
-        resized: [],
+        plan,
+        bindings,
+        leaving,
         dockerHealthySeconds: 2,
         drainTimeoutSeconds: 30,
         pauseSeconds: 0,
@@ -80,6 +95,7 @@ describe("the release plan in words (preview)", () => {
         const f = facts(
             now,
             {},
+            { leaving: [binding("old-lb", [backend(now[0])])] },
             {
                 bindings: [
                     binding(
@@ -89,10 +105,9 @@ describe("the release plan in words (preview)", () => {
                     ),
                     binding("internal", []),
                 ],
-                leaving: [binding("old-lb", [backend(now[0])])],
             },
         );
-        assert.deepEqual(keptBackendChanges(f), [
+        assert.deepEqual(backendChangeLines(f.plan), [
             `binding pub: re-weight ${now.map((c) => `${c.name} 100 -> 50`).join(", ")}`,
             `binding internal: register at weight 100 once healthy there: ${now.map((c) => `${c.name} on ${c.node}`).join(", ")}`,
             `binding old-lb left, the containers stay: drain and deregister ${now[0].name}`,
