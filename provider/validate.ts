@@ -2,7 +2,7 @@
 // `pulumi preview` fails before anything is touched.
 import { ClusterArgs, DEFAULTS, NodeSpec, ServiceArgs, SlbBindingArgs } from "./model";
 import { createPrivateKey, X509Certificate } from "crypto";
-import { credentialFaults, sshKeyFaults } from "./docker/credentials";
+import { credentialFaults, sshKeyFaults, sshUrl } from "./docker/credentials";
 import { PERIOD_KINDS, prefixProblem } from "./rotation/period";
 import { RegistryRotationArgs } from "./rotation/rotationModel";
 import { Constraint, LABEL_KEY, parseAffinity, parseConstraint } from "./schedule/placement";
@@ -68,6 +68,8 @@ export function validateDockerEndpoint(c: Checker, property: string, docker: unk
         if (!m) return c.fail(property, `must start with unix://, tcp:// or ssh://, got ${JSON.stringify(d)}`);
         if (m[1] === "unix" && !m[2].startsWith("/")) c.fail(property, `unix socket path must be absolute, got ${JSON.stringify(d)}`);
         if (m[1] === "tcp" && !/^[^:/]+:\d+$/.test(m[2])) c.fail(property, `tcp endpoint must be tcp://host:port, got ${JSON.stringify(d)}`);
+        if (m[1] === "ssh" && !sshUrl(d))
+            c.fail(property, `ssh endpoint must be ssh://[user@]host[:port] with a port from 1 to 65535, got ${JSON.stringify(d)}`);
     });
 }
 

@@ -2,7 +2,8 @@
 # Remote-node test hosts of the local cluster named by BERTH_CLUSTER, on its bridge 10.231.K.0/24:
 #   - "tls": a host whose dockerd also listens on tcp 2376 with --tlsverify (10.231.K.241; its
 #     second address 10.231.K.243 is not in the server certificate, to stage a name mismatch);
-#   - "ssh": a host running sshd (10.231.K.242:22) where user "berth" runs
+#   - "ssh": a host running sshd (10.231.K.242, on port 22 and on 2222: a node's non-default SSH
+#     port) where user "berth" runs
 #     `docker system dial-stdio` against that host's own dockerd (sshd sets DOCKER_HOST), and an
 #     HAProxy of its own run by "berth" (listeners on 10.231.K.242): a load balancer on another host,
 #     which berth reaches only over SSH.
@@ -16,6 +17,8 @@ source "$(dirname "$0")/cluster.sh"
 
 readonly TLS_PORT=2376
 readonly SSH_USER=berth
+# sshd listens here as well as on 22: the tests of a node's ssh.port (or a port in its ssh:// URL).
+readonly SSH_OTHER_PORT=2222
 readonly SSH_HOME=/var/lib/berth-ssh
 readonly PKI="$RUN_DIR/remote"
 
@@ -93,6 +96,7 @@ write_sshd_config() {
   cat >"$(sshd_cfg)" <<EOF
 # Written by scripts/remote-hosts.sh: sshd of berth cluster $CLUSTER's remote test host "ssh".
 Port 22
+Port $SSH_OTHER_PORT
 ListenAddress 0.0.0.0
 HostKey $PKI/ssh-host-key
 PidFile $(host_run ssh)/sshd.pid
@@ -123,7 +127,7 @@ ensure_sshd() {
   write_sshd_config
   # sshd reads it as the user: outside the root-only key directory.
   cp "$PKI/ssh-client-key.pub" "$(host_run ssh)/authorized_keys"
-  log "starting sshd for the ssh host ($(host_addr ssh):22)"
+  log "starting sshd for the ssh host ($(host_addr ssh):22 and :$SSH_OTHER_PORT)"
   launch "$LOG_DIR/hssh-sshd.log" nsenter --net="$NETNS_DIR/$(host_ns ssh)" /usr/sbin/sshd -D -e -f "$(sshd_cfg)"
 }
 
@@ -163,9 +167,10 @@ cmd_start() {
   wait_for "dockerd tls (tcp $TLS_PORT, second address)" "$(host_log tls)" "dockerd_pids tls" tcp_answers "$TLS_OTHER_ADDR" "$TLS_PORT"
   ensure_sshd
   wait_for sshd "$LOG_DIR/hssh-sshd.log" sshd_pids tcp_answers "$(host_addr ssh)" 22
+  wait_for "sshd (port $SSH_OTHER_PORT)" "$LOG_DIR/hssh-sshd.log" sshd_pids tcp_answers "$(host_addr ssh)" "$SSH_OTHER_PORT"
   ensure_remote_slb
   write_remote_json
-  log "remote hosts up: tls $(host_addr tls):$TLS_PORT, ssh $SSH_USER@$(host_addr ssh); see $RUN_DIR/remote.json"
+  log "remote hosts up: tls $(host_addr tls):$TLS_PORT, ssh $SSH_USER@$(host_addr ssh) (ports 22, $SSH_OTHER_PORT); see $RUN_DIR/remote.json"
 }
 
 write_remote_json() {
@@ -179,7 +184,7 @@ write_remote_json() {
   },
   "ssh": {
     "name": "ssh", "docker": "ssh://$SSH_USER@$(host_addr ssh)", "address": "$(host_addr ssh)",
-    "localDocker": "unix://$(host_sock ssh)",
+    "user": "$SSH_USER", "otherPort": $SSH_OTHER_PORT, "localDocker": "unix://$(host_sock ssh)", "netns": "$NETNS_DIR/$(host_ns ssh)",
     "privateKey": "$PKI/ssh-client-key", "hostPublicKey": "$PKI/ssh-host-key.pub"
   },
   "slb": {

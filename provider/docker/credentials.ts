@@ -85,7 +85,8 @@ function sshFaults(node: NodeSpec, known: (v: unknown) => boolean): NodeFault[] 
     if (!ssh)
         return [{ field: "ssh", reason: "is required for ssh:// nodes: { privateKey, hostPublicKey } (berth never trusts a host key on first use)" }];
     const faults = sshKeyFaults(ssh, known).map((f) => ({ ...f, field: `ssh.${f.field}` }));
-    if (known(ssh.user) && !sshUser(node)) faults.push({ field: "ssh.user", reason: "is required (or give it in the URL: ssh://user@host)" });
+    if (known(ssh.user) && sshUrl(node.docker) && !sshUser(node))
+        faults.push({ field: "ssh.user", reason: "is required (or give it in the URL: ssh://user@host)" });
     return faults;
 }
 
@@ -116,6 +117,24 @@ export function sshKeyFaults(ssh: { privateKey?: unknown; hostPublicKey?: unknow
         faults.push({ field: "port", reason: `must be a whole number from 1 to 65535, got ${JSON.stringify(ssh.port)}` });
     }
     return faults;
+}
+
+/** The URL of an ssh:// endpoint, or undefined when it does not parse as ssh://[user@]host[:port] with a port from 1 to 65535. */
+export function sshUrl(docker: string): URL | undefined {
+    try {
+        const url = new URL(docker);
+        return url.hostname && url.port !== "0" ? url : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/** Where berth reaches a node's Docker: its docker URL; an ssh:// one with the user and port that ssh.user and ssh.port make it. */
+export function dockerEndpoint(node: NodeSpec): string {
+    const url = node.docker.startsWith("ssh://") ? sshUrl(node.docker) : undefined;
+    if (!url) return node.docker;
+    const user = sshUser(node);
+    return `ssh://${user ? `${user}@` : ""}${url.hostname}:${sshPort(node)}`;
 }
 
 /** ssh.user, else the user in the ssh:// URL. */

@@ -54,7 +54,7 @@ export function connectionFault(node: NodeSpec, e: any, context: ConnectionConte
         if (e?.level === "client-authentication") {
             return {
                 field: "ssh.privateKey",
-                reason: `the node refused the key for user ${sshUser(node)} (is its public key in that user's authorized_keys on the node?)`,
+                reason: `the node refused the key for user ${sshUser(node)} (${node.ssh?.user ? "ssh.user" : "the docker URL's user"}): is that the user to log in as, and is the key's public half in its authorized_keys on the node?`,
             };
         }
         if (e?.level === "client-timeout") return { field: "docker", reason: `no SSH server answered on ${where} within the handshake timeout` };

@@ -6,6 +6,7 @@ import { ClusterArgs, NodeInventory } from "../model";
 import { Failure, formatFailures, isUnknown, validateCluster } from "../validate";
 import { storedProviderChanged } from "./storedProvider";
 import { hostsFor } from "./world";
+import { dockerEndpoint } from "../docker/credentials";
 import { NodeConnectionError } from "../docker/faults";
 import { warnFor } from "../progress";
 import { NoAnswerError, noAnswer, Reach, reachVerdict, settleForPlan, settleWithin } from "../reach";
@@ -20,7 +21,7 @@ async function probe(
 ): Promise<Array<NodeInventory & { field?: string; reason?: string; noAnswer?: boolean }>> {
     const hosts = hostsFor(args.nodes);
     const info = (n: ClusterArgs["nodes"][number]) => hosts.get(n.name)!.info();
-    const infos = step === "plan" ? await settleForPlan(args.nodes, (n) => n.docker, info) : await settleWithin(args.nodes, info);
+    const infos = step === "plan" ? await settleForPlan(args.nodes, dockerEndpoint, info) : await settleWithin(args.nodes, info);
     return args.nodes.map((n, i) => {
         const info = infos[i];
         if (info.status === "fulfilled") return { name: n.name, ...info.value, reachable: true };
@@ -56,13 +57,13 @@ export const clusterProvider: pulumi.dynamic.ResourceProvider = {
                 const reason = node.reason ?? `does not answer: ${node.error}`;
                 // Not reachable from here (a runner outside the nodes' network): the rule in reach.ts decides.
                 if (node.noAnswer)
-                    unreached.push({ name: node.name, schedulable: known[i].schedulable !== false, error: `${known[i].docker}: ${reason}` });
+                    unreached.push({ name: node.name, schedulable: known[i].schedulable !== false, error: `${dockerEndpoint(known[i])}: ${reason}` });
                 // A cordoned node may be down for maintenance; every other node must answer.
                 else if (known[i].schedulable !== false) {
                     const index = (news.nodes as ClusterArgs["nodes"]).indexOf(known[i]);
                     failures.push({
                         property: `nodes[${index}].${node.field ?? "docker"}`,
-                        reason: `Docker on node ${node.name} (${known[i].docker}): ${reason}`,
+                        reason: `Docker on node ${node.name} (${dockerEndpoint(known[i])}): ${reason}`,
                     });
                 }
             });

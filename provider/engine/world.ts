@@ -1,5 +1,6 @@
 // Builds the real clients for the nodes and load balancers an input names. Kept in one place so
 // tests can inject faults at these seams.
+import { dockerEndpoint } from "../docker/credentials";
 import { DockerHost, HostClient } from "../docker/host";
 import { NodeSpec, RegistryCredentials, SlbBindingRef } from "../model";
 import { NodeView } from "../schedule/placement";
@@ -45,7 +46,7 @@ export async function reachOf(
     slbs: Array<{ pool: string; driver: SlbDriver }>,
 ): Promise<Reach> {
     const probes = [
-        ...nodes.map((n) => ({ endpoint: n.docker, ask: () => hosts.get(n.name)!.ping() })),
+        ...nodes.map((n) => ({ endpoint: dockerEndpoint(n), ask: () => hosts.get(n.name)!.ping() })),
         ...slbs.map((s) => ({ endpoint: `load balancer ${s.pool}`, ask: () => s.driver.ping() })),
     ];
     const settled =

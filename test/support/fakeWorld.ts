@@ -36,8 +36,8 @@ export class FakeWorld {
     private killedAt = Infinity;
     /** Sessions in flight each backend reports (drain). */
     sessions: (backend: string) => number = () => 0;
-    /** Runs before each call: a test changes the world there (a node dies after a given call). */
-    onCall: (name: string) => void = () => undefined;
+    /** Runs before each call, with its arguments: a test changes or looks at the world there (a node dies after a given call). */
+    onCall: (name: string, args: unknown[]) => void = () => undefined;
 
     constructor(nodeCount: number) {
         for (let i = 1; i <= nodeCount; i++) this.hosts.set(`h${i}`, new FakeHost(this, `h${i}`, `10.0.0.${i}`));
@@ -85,7 +85,7 @@ export class FakeWorld {
         this.calls.push(name);
         // Fatal: a dead process waits on nothing and undoes nothing.
         if (this.calls.length >= this.killedAt) throw new Killed(`killed before ${name}`);
-        this.onCall(name);
+        this.onCall(name, args);
         const fault = this.faults.find((f) => f.call === name && (f.times ?? 1) > 0 && (!f.when || f.when(args)));
         if (fault) {
             fault.times = (fault.times ?? 1) - 1;

@@ -7,18 +7,33 @@ import { waitUntil } from "../../provider/wait";
 import { LocalCluster } from "../../examples/quickstart/program";
 import { local } from "./world";
 
-/** Starts a process (not a container) listening on `port` inside host `index`'s network namespace. */
-export async function holdHostPort(index: number, port: number, cluster: LocalCluster = local): Promise<ChildProcess> {
-    const netns = cluster.hosts[index].netns;
-    const child = spawn("nsenter", [`--net=${netns}`, "busybox", "httpd", "-f", "-p", String(port), "-h", "/tmp"], { stdio: "ignore" });
+/** Starts `command` in network namespace `netns` and waits until something listens on `port` there. */
+async function listenIn(netns: string, port: number, command: string[], what: string): Promise<ChildProcess> {
+    const child = spawn("nsenter", [`--net=${netns}`, ...command], { stdio: "ignore" });
     await waitUntil(
         async () => {
             const out = execFileSync("nsenter", [`--net=${netns}`, "ss", "-ltn"], { encoding: "utf8" });
             return out.includes(`:${port} `) ? true : undefined;
         },
-        { timeoutSeconds: 10, what: `port ${port} held on h${index + 1}` },
+        { timeoutSeconds: 10, what },
     );
     return child;
+}
+
+/** Starts a process (not a container) listening on `port` inside host `index`'s network namespace. */
+export async function holdHostPort(index: number, port: number, cluster: LocalCluster = local): Promise<ChildProcess> {
+    return listenIn(
+        cluster.hosts[index].netns,
+        port,
+        ["busybox", "httpd", "-f", "-p", String(port), "-h", "/tmp"],
+        `port ${port} held on h${index + 1}`,
+    );
+}
+
+/** A server that accepts connections on `port` in `netns` and never says a word: an SSH server (or dockerd) that hangs. */
+export async function silentServer(netns: string, port: number): Promise<ChildProcess> {
+    const listen = `require("net").createServer(() => undefined).listen(${port})`;
+    return listenIn(netns, port, [process.execPath, "-e", listen], `a silent server on port ${port}`);
 }
 
 /** Makes a unix socket unreachable (the daemon keeps running) until the returned function restores it. */

@@ -22,7 +22,18 @@ interface RemoteHosts {
         expiredCert: string;
         expiredKey: string;
     };
-    ssh: { name: string; docker: string; address: string; localDocker: string; privateKey: string; hostPublicKey: string };
+    /** `otherPort`: sshd's second, non-default port (it also listens on 22); `user`: the one user it lets in; `netns`: the host's network namespace. */
+    ssh: {
+        name: string;
+        docker: string;
+        address: string;
+        user: string;
+        otherPort: number;
+        localDocker: string;
+        netns: string;
+        privateKey: string;
+        hostPublicKey: string;
+    };
     /** An HAProxy on the ssh host, run by its SSH user: a load balancer berth reaches only over SSH. */
     slb: { host: string; user: string; address: string; adminSocket: string; masterSocket: string; configPath: string };
 }

@@ -84,20 +84,23 @@ describe("reach: nodes and load balancers out of reach", () => {
     });
 
     it("bounds a whole step's probes by one deadline, however many hang", async () => {
-        const started = Date.now();
         const hang = () => new Promise<never>(() => undefined);
         const settled = await settleWithin(
             [hang, hang, hang, async () => "h4", async () => Promise.reject(new Error("refused"))],
             (probe) => probe(),
             200,
         );
-        const elapsed = Date.now() - started;
-        assert.ok(elapsed >= 190 && elapsed < 600, `took ${elapsed} ms`);
         assert.deepEqual(
             settled.map((s) => (s.status === "fulfilled" ? s.value : s.reason.message)),
             ["did not answer within 0.2 s", "did not answer within 0.2 s", "did not answer within 0.2 s", "h4", "refused"],
         );
-        assert.ok(settled.slice(0, 3).every((s) => s.status === "rejected" && s.reason instanceof NoAnswerError));
+        const silent = settled.slice(0, 3).map((s) => (s.status === "rejected" ? s.reason : undefined));
+        assert.ok(silent.every((r) => r instanceof NoAnswerError));
+        // One deadline for the step, not one per probe: every hanging probe ends by the same expiry.
+        assert.ok(
+            silent.every((r) => r === silent[0]),
+            "the hanging probes share one deadline",
+        );
     });
 
     it("planning does not wait again for an endpoint that gave no answer earlier in the run; a refusal is asked again", async () => {
@@ -108,19 +111,25 @@ describe("reach: nodes and load balancers out of reach", () => {
         };
         const endpoints = ["hang://a", "refuse://b"];
         const first = await settleForPlan(endpoints, (e) => e, probe, 100);
-        const started = Date.now();
         const second = await settleForPlan([...endpoints, "hang://c"], (e) => e, probe, 100);
         assert.deepEqual(asked, ["hang://a", "refuse://b", "refuse://b", "hang://c"], "hang://a is not asked again");
         const reasons = (r: PromiseSettledResult<unknown>[]) => r.map((s) => (s.status === "rejected" ? s.reason.message : "answered"));
         assert.deepEqual(reasons(first), ["did not answer within 0.1 s", "refuse://b refused"]);
         assert.deepEqual(reasons(second), ["did not answer within 0.1 s (earlier in this run)", "refuse://b refused", "did not answer within 0.1 s"]);
         assert.ok(second[0].status === "rejected" && second[0].reason instanceof NoAnswerError);
-        assert.ok(Date.now() - started < 1000);
     });
 
-    it("returns as soon as every probe settled, long before the deadline", async () => {
-        const started = Date.now();
-        await settleWithin([1, 2], async (n) => n, 10_000);
-        assert.ok(Date.now() - started < 1000);
+    it("returns as soon as every probe settled, and leaves no deadline timer behind", async () => {
+        const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+        // (mocha arms this test's own timeout once the test function returns its promise: count after that)
+        await Promise.resolve();
+        const before = timers();
+        // A deadline no test run outlasts: settling only when it fires would hang this test.
+        const settled = await settleWithin([1, 2], async (n) => n, 2 ** 31 - 1);
+        assert.deepEqual(
+            settled.map((s) => s.status === "fulfilled" && s.value),
+            [1, 2],
+        );
+        assert.equal(timers(), before, "the deadline timer was cleared");
     });
 });

@@ -48,6 +48,18 @@ describe("remote node credentials", () => {
         );
     });
 
+    it("fails check naming docker for an ssh:// URL that does not parse or has port 0, and ssh.port out of range", () => {
+        const failures = (node: object) => validateCluster({ name: "c", nodes: [node as any] }).map((f) => [f.property, f.reason]);
+        for (const docker of ["ssh://deploy@10.0.0.2:99999", "ssh://deploy@10.0.0.2:0", "ssh://deploy@10.0.0.2:ssh"])
+            assert.deepEqual(failures({ ...sshNode, docker }), [
+                ["nodes[0].docker", `ssh endpoint must be ssh://[user@]host[:port] with a port from 1 to 65535, got ${JSON.stringify(docker)}`],
+            ]);
+        for (const port of [0, 70000, "2222", 22.5])
+            assert.deepEqual(failures({ ...sshNode, ssh: { ...sshNode.ssh, port } }), [
+                ["nodes[0].ssh.port", `must be a whole number from 1 to 65535, got ${JSON.stringify(port)}`],
+            ]);
+    });
+
     it("skips values not known during preview", () => {
         assert.deepEqual(credentialFaults({ ...tcpNode, tls: { ca: UNKNOWN, cert: UNKNOWN, key: UNKNOWN } }, known), []);
         assert.deepEqual(credentialFaults({ ...sshNode, ssh: UNKNOWN as any }, known), []);
@@ -81,9 +93,13 @@ describe("connection errors", () => {
 
     it("names the field at fault for SSH errors", () => {
         assert.equal(fault(sshNode, { message: "Host denied (verification failed)" }).field, "ssh.hostPublicKey");
-        assert.equal(
-            fault(sshNode, { level: "client-authentication", message: "All configured authentication methods failed" }).field,
-            "ssh.privateKey",
+        const refused = { level: "client-authentication", message: "All configured authentication methods failed" };
+        assert.equal(fault(sshNode, refused).field, "ssh.privateKey");
+        // Which user was refused, and where it came from: the URL, or ssh.user over the URL's.
+        assert.match(fault(sshNode, refused).reason, /^the node refused the key for user deploy \(the docker URL's user\)/);
+        assert.match(
+            fault({ ...sshNode, ssh: { ...sshNode.ssh, user: "ops" } }, refused).reason,
+            /^the node refused the key for user ops \(ssh\.user\)/,
         );
         assert.match(
             fault(sshNode, { level: "client-timeout", message: "Timed out while waiting for handshake" }).reason,
