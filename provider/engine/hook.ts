@@ -12,7 +12,8 @@ import { ContainerState, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { progressFor } from "../progress";
 import { isServing } from "../rollout/plan";
 import { Failure, formatFailures, isUnknown } from "../validate";
-import { ownerFrom, ownership, serviceProvider } from "./service";
+import { ownerFrom, ownership } from "./release/owner";
+import { serviceProvider } from "./service";
 import { hostsFor } from "./world";
 
 /** firstContainer: docker exec in the service's first healthy container; oneOff: a new container, removed after. */

@@ -1,7 +1,7 @@
 // The Docker health check berth builds, run by a real engine: a query string reaches the app whole.
 import * as assert from "node:assert/strict";
 import { dockerHealthcheck } from "../../provider/docker/health";
-import { limitsOf } from "../../provider/engine/service";
+import { limitsOf } from "../../provider/engine/release/revision";
 import { waitUntil } from "../../provider/wait";
 import { cleanSlate, hosts, local } from "../support/world";
 

@@ -6,7 +6,7 @@ import * as path from "path";
 import * as ts from "typescript";
 import { changedInputs, containerDefinition, describeChange, fieldsOfKind, replacedInputs, SERVICE_CHANGES } from "../../provider/changes";
 import { specHash } from "../../provider/canonical";
-import { limitsOf } from "../../provider/engine/service";
+import { limitsOf } from "../../provider/engine/release/revision";
 import { ServiceArgs } from "../../provider/model";
 
 /** The property names of `export interface ServiceArgs` in provider/model.ts, read with the compiler. */

@@ -1,7 +1,8 @@
 import * as assert from "node:assert/strict";
 import { canonicalJson, revisionOf, specHash } from "../../provider/canonical";
 import { containerName, containerNamePattern, mintOwnerId } from "../../provider/docker/labels";
-import { changedProperties, ownerFrom, ownership } from "../../provider/engine/service";
+import { ownerFrom, ownership } from "../../provider/engine/release/owner";
+import { changedProperties } from "../../provider/engine/service";
 import { ContainerState, ServiceState } from "../../provider/model";
 import { container } from "./fixtures";
 

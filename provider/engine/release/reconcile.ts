@@ -1,0 +1,146 @@
+// One reconcile: observe, pin the revision, plan, run the steps; plan again when a step learned the
+// world differs. Only this loop decides to re-plan.
+import { prePull } from "../../docker/pull";
+import { ServiceArgs, ServiceState } from "../../model";
+import { Progress, progressFor } from "../../progress";
+import { BoundSlb, ReleaseTarget, registerAndShift, runBatches, WorldChangedError } from "../../rollout/execute";
+import { describe } from "../../rollout/plan";
+import { keptToFix } from "../../rollout/servicePlan";
+import { hostsFor, nodeViews, reachOf } from "../world";
+import { OutOfReachError, reachVerdict } from "../../reach";
+import { Owner } from "./owner";
+import { boundSlbs, listBackends, slbsLeft } from "./bindings";
+import { listContainers, nodesOf, observe, Observed } from "./observe";
+import { containerSpecFor, limitsOf, Revision, revisionFor } from "./revision";
+import { Knowledge, planFor } from "./plan";
+import { drainStranded, leaveBindings, removeOrphans, resizeInPlace, retireTarget } from "./steps";
+
+/** Most passes of observe, plan, run in one reconcile: each pass after the first learned something new. */
+export const MAX_PASSES = 5;
+
+/** One reconcile: what runs (Docker, every load balancer) brought to what the inputs ask for. Returns the new state. */
+export async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState | undefined): Promise<ServiceState> {
+    const progress = progressFor(args.name);
+    const specs = nodesOf(args, previous, progress);
+    const hosts = hostsFor(specs, args.registries);
+    const left = slbsLeft(args, previous);
+    // Nothing changes when a load balancer or every schedulable node is out of reach (reach.ts).
+    const verdict = reachVerdict("act", await reachOf("act", specs, hosts, [...boundSlbs(args), ...left]));
+    if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
+    const first = await observe(args, owner, specs, hosts, new Map(), progress);
+    const rev = await revisionFor(args, previous, first.nodes, progress);
+    const target: ReleaseTarget = {
+        ...retireTarget(args, specs, hosts, first.nodes.views, progress),
+        containerSpec: containerSpecFor(args, owner, rev),
+        pauseSeconds: args.release?.pauseSeconds ?? 0,
+    };
+    const report = await releaseUntilDone(args, owner, rev, target, left, first, progress);
+    const { reachable } = await nodeViews(specs, hosts);
+    const after = await listContainers(args, owner, hosts, reachable);
+    return {
+        ...withoutCredentials(args),
+        ownerId: owner.id,
+        imageDigest: rev.imageDigest,
+        revision: rev.revision,
+        containers: after,
+        backends: await listBackends(args, target.slbs, owner),
+        lastRelease: report,
+    };
+}
+
+/**
+ * Observe, plan, run; when a step teaches that the world differs from what was observed (a host
+ * port held outside Docker, a node gone, a resize refused), plan again with that knowledge, within
+ * the same run. Only this loop decides to re-plan.
+ */
+export async function releaseUntilDone(
+    args: ServiceArgs,
+    owner: Owner,
+    rev: Revision,
+    target: ReleaseTarget,
+    left: BoundSlb[],
+    first: Observed,
+    progress: Progress,
+): Promise<string[]> {
+    const known: Knowledge = { held: new Map(), replace: new Set() };
+    const report: string[] = [];
+    let seen = first;
+    for (let pass = 1; ; pass++) {
+        try {
+            return [...report, ...(await releasePass(args, rev, target, left, seen, known, progress))];
+        } catch (e) {
+            if (!(e instanceof WorldChangedError) || pass >= MAX_PASSES || !learnNew(known, e, seen)) throw e;
+            const line = `re-planning with what the release learned: ${describeLearned(e)}`;
+            progress(line);
+            report.push(line);
+            seen = await observe(args, owner, seen.nodes.specs, seen.nodes.hosts, known.held, progress);
+        }
+    }
+}
+
+/** Adds what a failed step learned; false when it is nothing the last plan did not know. */
+export function learnNew(known: Knowledge, e: WorldChangedError, seen: Observed): boolean {
+    let fresh = e.learned.lostNodes.some((n) => seen.nodes.reachable.has(n));
+    for (const h of e.learned.heldPorts) {
+        const ports = known.held.get(h.node) ?? new Map<number, string>();
+        if (!ports.has(h.port) && !seen.foreignHostPorts.get(h.node)?.has(h.port)) fresh = true;
+        known.held.set(h.node, ports.set(h.port, h.holder));
+    }
+    for (const r of e.learned.refusedResizes) {
+        if (!known.replace.has(r.container.id)) fresh = true;
+        known.replace.add(r.container.id);
+    }
+    return fresh;
+}
+
+export const describeLearned = (e: WorldChangedError) =>
+    [
+        ...e.learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
+        ...e.learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
+        ...e.learned.refusedResizes.map((r) => `${describe(r.container)}: Docker refused to resize it in place (${r.reason}), replacing it`),
+    ].join("; ");
+
+/**
+ * One pass: the plan's steps in order. Orphan backends go and bindings left are drained first; then
+ * in-place resizes, pulls ahead, kept containers' backends fixed, the batches; backends stranded
+ * on nodes that do not answer go last, once the new revision serves.
+ */
+export async function releasePass(
+    args: ServiceArgs,
+    rev: Revision,
+    base: ReleaseTarget,
+    left: BoundSlb[],
+    seen: Observed,
+    known: Knowledge,
+    progress: Progress,
+): Promise<string[]> {
+    const { input, plan, limits } = await planFor(args, rev, seen, base.slbs, left, known);
+    const release = plan.release;
+    const fewest = Number.isFinite(release.lowestServing) ? `; fewest serving ${release.lowestServing}` : "";
+    progress(
+        `revision ${rev.revision} (${rev.imageDigest}); ${input.replicas} replica(s); keeping ${release.keep.length}; ${release.batches.length} batch(es)${fewest}`,
+    );
+    for (const note of release.notes) progress(note);
+    const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules: input.rules, minAvailable: release.minAvailable };
+    await removeOrphans([...plan.bindings, ...plan.leaving], [...base.slbs, ...left], progress);
+    await leaveBindings(target, plan, left, progress);
+    await resizeInPlace(seen.nodes.hosts, plan, limitsOf(args), limits, progress);
+    // Every node that will start a container has the image before anything old is touched.
+    const pullOn = new Set(release.batches.flatMap((b) => b.start.map((p) => p.node)));
+    await prePull(
+        rev.imageDigest,
+        [...pullOn].map((n) => seen.nodes.hosts.get(n)!),
+        progress,
+    );
+    await registerAndShift(target, keptToFix(plan));
+    // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
+    const report = await runBatches(target, release.batches, release.loads);
+    await drainStranded(target, plan, progress);
+    return [...release.notes, ...report];
+}
+
+/** Outputs never carry the credentials: the service refers to the cluster's, kept once. */
+export function withoutCredentials<T extends ServiceArgs>(args: T): T {
+    const { registries: _, ...rest } = args;
+    return rest as T;
+}

@@ -1,0 +1,105 @@
+// The plan's steps before and after the batches (rollout/execute.ts runs the batches): remove orphans,
+// leave bindings, resize in place, drain stranded backends.
+import { ContainerLimits, HostClient } from "../../docker/host";
+import { DEFAULTS, NodeSpec, ServiceArgs } from "../../model";
+import { few, Progress } from "../../progress";
+import { BoundSlb, deregister, drain, nothingLearned, RefusedResize, ReleaseTarget, WorldChangedError } from "../../rollout/execute";
+import { ServicePlan } from "../../rollout/servicePlan";
+import { NodeView } from "../../schedule/placement";
+import { bound, boundSlbs } from "./bindings";
+import { selectorOf } from "./observe";
+
+/** Limits as a progress line names them. */
+export const describeLimits = (l: ContainerLimits) =>
+    `cpus ${l.nanoCpus ? l.nanoCpus / 1e9 : "unlimited"}, memory ${l.memoryBytes ? `${l.memoryBytes / 1048576} MiB` : "unlimited"}, restart ${l.restartPolicy.Name}${l.restartPolicy.MaximumRetryCount ? `:${l.restartPolicy.MaximumRetryCount}` : ""}`;
+
+/**
+ * The plan's in-place changes of cpu, memory and restart policy. Containers whose engine refuses are
+ * learned: the next plan replaces them.
+ */
+export async function resizeInPlace(
+    hosts: Map<string, HostClient>,
+    plan: ServicePlan,
+    wanted: ContainerLimits,
+    current: Map<string, ContainerLimits>,
+    progress: Progress,
+): Promise<void> {
+    const refused: RefusedResize[] = [];
+    for (const c of plan.resize) {
+        try {
+            await hosts.get(c.node)!.resize(c.id, wanted);
+            progress(`resized ${c.name} on ${c.node} in place (no restart): ${describeLimits(current.get(c.id)!)} -> ${describeLimits(wanted)}`);
+        } catch (e: any) {
+            refused.push({ container: c, reason: String(e?.json?.message ?? e?.message ?? e).trim() });
+        }
+    }
+    if (refused.length)
+        throw new WorldChangedError(`Docker refused to resize ${few(refused.map((r) => r.container.name))} in place`, {
+            ...nothingLearned(),
+            refusedResizes: refused,
+        });
+}
+
+/**
+ * What the executor needs to drain, deregister and stop this service's containers. Starting new
+ * ones needs more (container spec, placement rules, minAvailable): reconcile adds those.
+ */
+export function retireTarget(
+    args: ServiceArgs,
+    nodes: NodeSpec[],
+    hosts: Map<string, HostClient>,
+    views: NodeView[],
+    progress: (l: string) => void,
+): ReleaseTarget {
+    const release = args.release ?? {};
+    return {
+        service: args.name,
+        selector: selectorOf(args),
+        hosts,
+        addresses: new Map(nodes.map((n) => [n.name, n.address])),
+        nodes: views,
+        slbs: boundSlbs(args),
+        containerSpec: () => {
+            throw new Error("retiring starts no container");
+        },
+        rules: { fixedHostPorts: [] },
+        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
+        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
+        drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
+        stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
+        pauseSeconds: 0,
+        minAvailable: 0,
+        progress,
+    };
+}
+
+/** Backends whose containers are gone (an interrupted run, a container removed by hand). */
+export async function removeOrphans(bindings: Array<{ pool: string; orphans: string[] }>, slbs: BoundSlb[], progress: Progress): Promise<void> {
+    for (const b of bindings.filter((x) => x.orphans.length > 0)) {
+        progress(`removing backend(s) ${b.orphans.join(", ")} from ${b.pool}: their containers are gone`);
+        await bound(slbs, b.pool).driver.removeBackends(b.pool, b.orphans);
+    }
+}
+
+/** Bindings the service left: its backends there drain and deregister; the containers stay. */
+export async function leaveBindings(target: ReleaseTarget, plan: ServicePlan, left: BoundSlb[], progress: Progress): Promise<void> {
+    for (const b of plan.leaving.filter((x) => x.drain.length > 0)) {
+        progress(`leaving ${b.pool}: draining and deregistering ${few(b.drain)}`);
+        const slb = [bound(left, b.pool)];
+        await drain(target, slb, b.drain);
+        await deregister(slb, b.drain);
+    }
+}
+
+/**
+ * Backends of an older revision on nodes that do not answer: their containers cannot be stopped
+ * (the next run does, once the node answers), but traffic leaves them once the new revision serves.
+ */
+export async function drainStranded(target: ReleaseTarget, plan: ServicePlan, progress: Progress): Promise<void> {
+    for (const b of plan.bindings.filter((x) => x.stranded.length > 0)) {
+        progress(`${few(b.stranded)} of an older revision sit on nodes that do not answer: taking them out of ${b.pool}`);
+        const slb = [bound(target.slbs, b.pool)];
+        await drain(target, slb, b.stranded);
+        await deregister(slb, b.stranded);
+    }
+}
