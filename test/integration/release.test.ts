@@ -135,7 +135,7 @@ describe("release engine (real hosts, real HAProxy)", function () {
             assert.equal(s.failed, 0, JSON.stringify(s));
             assert.ok(
                 state.lastRelease.some((l) =>
-                    /re-planning with what batch failures taught: node h1: host port 8081 is held by a process outside Docker/.test(l),
+                    /re-planning with what the release learned: node h1: host port 8081 is held by a process outside Docker/.test(l),
                 ),
                 state.lastRelease.join("\n"),
             );
