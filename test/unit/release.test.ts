@@ -1,9 +1,9 @@
 // The release engine (reconcile, planner, executor) driven against an in-memory world: a failure at
 // any call, a process killed between two calls, ports held outside Docker, a node that dies.
 import * as assert from "node:assert/strict";
-import * as sinon from "sinon";
 import { serviceProvider } from "../../provider/engine/service";
 import { ServiceArgs, ServiceState } from "../../provider/model";
+import { withProgressSink } from "../../provider/progress";
 import { FakeWorld } from "../support/fakeWorld";
 
 const ID = "c/web";
@@ -24,16 +24,17 @@ function serviceArgs(w: FakeWorld, extra: Partial<ServiceArgs> = {}): ServiceArg
     };
 }
 
-/** A world of `nodes` hosts with the service at v1, and the progress lines of what follows. */
+/** A world of `nodes` hosts with the service at v1; `update` runs an update in it, its progress lines going to `lines`. */
 async function deployed(nodes = 3, extra: Partial<ServiceArgs> = {}) {
     const w = new FakeWorld(nodes);
-    w.install();
     const lines: string[] = [];
-    sinon.stub(console, "log").callsFake((l: string) => void lines.push(l));
+    const run = <T>(fn: () => Promise<T>) => w.run(() => withProgressSink((l) => void lines.push(l), fn));
     const args = serviceArgs(w, extra);
-    const state: ServiceState = (await serviceProvider.create(args)).outs;
+    const state: ServiceState = (await run(() => serviceProvider.create(args))).outs;
     lines.length = 0;
-    return { w, args, state, lines, v2: { ...args, image: "reg/web:v2" } };
+    const update = async (from: ServiceState, to: ServiceArgs): Promise<ServiceState> =>
+        (await run(() => serviceProvider.update!(ID, from, to))).outs;
+    return { w, args, state, lines, update, v2: { ...args, image: "reg/web:v2" } };
 }
 
 /** What serves: every weighted backend points at a container that serves, and at least `min` do. */
@@ -66,10 +67,9 @@ function assertConverged(w: FakeWorld, state: ServiceState, replicas: number): v
 
 describe("release engine against a fake world", function () {
     this.timeout(60_000);
-    afterEach(() => sinon.restore());
 
     it("releases blue-green: all new serve before the old go", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         // Before every call of the release: three weighted backends, each pointing at a container that serves.
         const short: string[] = [];
         w.onCall = (name) => {
@@ -79,7 +79,7 @@ describe("release engine against a fake world", function () {
                 short.push(`before ${name}: ${e.message}`);
             }
         };
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         w.onCall = () => undefined;
         assert.deepEqual(short, []);
         assert.ok(w.calls.includes("pub.setWeights") && w.calls.includes("pub.removeBackends"), "the release shifted and removed backends");
@@ -89,17 +89,16 @@ describe("release engine against a fake world", function () {
     it("rolls back after a failure at each step that changes the world, and the next up converges", async () => {
         const probe = await deployed();
         const before = probe.w.calls.length;
-        await serviceProvider.update!(ID, probe.state, probe.v2);
+        await probe.update(probe.state, probe.v2);
         const steps = probe.w.calls.slice(before).filter((c: any) => MUTATIONS.test(c)).length;
-        sinon.restore();
         assert.ok(steps >= 9, `only ${steps} steps`);
         for (let k = 1; k <= steps; k++) {
-            const { w, state, v2 } = await deployed();
+            const { w, state, v2, update } = await deployed();
             let seen = 0;
             w.onCall = (name) => {
                 if (MUTATIONS.test(name) && ++seen === k) w.inject({ call: name, error: `injected failure at step ${k} (${name})` });
             };
-            const outcome = await serviceProvider.update!(ID, state, v2).then(
+            const outcome = await update(state, v2).then(
                 () => "done",
                 (e: Error) => e.message,
             );
@@ -108,50 +107,44 @@ describe("release engine against a fake world", function () {
                 assert.match(outcome, new RegExp(`injected failure at step ${k}`));
                 assertServing(w, 2);
             }
-            const after = (await serviceProvider.update!(ID, state, v2)).outs;
+            const after = await update(state, v2);
             assertConverged(w, after, 3);
-            sinon.restore();
         }
     });
 
     it("a process killed between any two calls: the next up converges with no orphan", async () => {
         const probe = await deployed();
         const before = probe.w.calls.length;
-        await serviceProvider.update!(ID, probe.state, probe.v2);
+        await probe.update(probe.state, probe.v2);
         const total = probe.w.calls.length - before;
-        sinon.restore();
         for (let n = 1; n <= total; n++) {
-            const { w, state, v2 } = await deployed();
+            const { w, state, v2, update } = await deployed();
             w.killAt(w.calls.length + n);
-            await serviceProvider.update!(ID, state, v2).then(
+            await update(state, v2).then(
                 () => undefined,
                 () => undefined,
             );
             w.revive();
             assertServing(w, 1);
-            const after = (await serviceProvider.update!(ID, state, v2)).outs;
+            const after = await update(state, v2);
             assertConverged(w, after, 3);
-            sinon.restore();
         }
     });
 
     it("capacity guard: stops before removing old backends when the load balancer sees the new ones fail", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         const old = new Set(state.containers.map((c: any) => c.name));
         let shifted = false;
         w.onCall = (name) => {
             if (name === "pub.setWeights") shifted = true;
         };
         w.slb("pub").override = (b) => (shifted && !old.has(b.name) ? { ...b, status: "DOWN", checkStatus: "L7STS" } : b);
-        await assert.rejects(
-            serviceProvider.update!(ID, state, v2),
-            /circuit breaker: pub would keep 0 healthy backend\(s\), fewer than minAvailable=2/,
-        );
+        await assert.rejects(update(state, v2), /circuit breaker: pub would keep 0 healthy backend\(s\), fewer than minAvailable=2/);
         for (const name of old) assert.equal(w.slb("pub").servers.get(name)?.weight, 100, `${name} was removed or drained`);
     });
 
     it("drain timeout: old backends still busy are removed after release.drainTimeoutSeconds, saying so", async () => {
-        const { w, state, v2, lines } = await deployed();
+        const { w, state, v2, lines, update } = await deployed();
         const old = new Set(state.containers.map((c: any) => c.name));
         w.sessions = (name) => (old.has(name) ? 1 : 0);
         const timedOut = () => lines.some((l: string) => /drain timeout \(release.drainTimeoutSeconds=1s\) reached/.test(l));
@@ -162,7 +155,7 @@ describe("release engine against a fake world", function () {
             const held = [...w.slb("pub").servers.values()].filter((s) => old.has(s.name));
             atRemoval = { timedOut: timedOut(), weights: held.map((s) => s.weight) };
         };
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         assert.ok(timedOut(), lines.join("\n"));
         assert.deepEqual(
             atRemoval,
@@ -173,9 +166,9 @@ describe("release engine against a fake world", function () {
     });
 
     it("starts a container on another node when its node refuses it", async () => {
-        const { w, state, v2 } = await deployed(4);
+        const { w, state, v2, update } = await deployed(4);
         w.inject({ call: "h4.run", error: "no space left on device" });
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         assert.ok(
             after.lastRelease.some((l: string) => /slot \d started on h\d instead of h4: h4: no space left on device/.test(l)),
             after.lastRelease.join("\n"),
@@ -184,11 +177,11 @@ describe("release engine against a fake world", function () {
     });
 
     it("re-plans within the same up when the spare nodes hold the port outside Docker (the seed's 8 on 10)", async () => {
-        const { w, state, v2 } = await deployed(10, { replicas: 8, ports: [{ containerPort: 80, hostPort: 28088 }] });
+        const { w, state, v2, update } = await deployed(10, { replicas: 8, ports: [{ containerPort: 80, hostPort: 28088 }] });
         const used = new Set(state.containers.map((c: any) => c.node));
         const spare = [...w.hosts.values()].filter((h) => !used.has(h.node));
         spare.forEach((h) => h.heldOutside.add(28088));
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         for (const h of spare)
             assert.ok(
                 after.lastRelease.some(
@@ -202,18 +195,18 @@ describe("release engine against a fake world", function () {
     });
 
     it("fails when no plan keeps minAvailable, naming node, port and holder", async () => {
-        const { w, state } = await deployed(3, { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
+        const { w, state, update } = await deployed(3, { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
         const free = [...w.hosts.values()].find((h) => !state.containers.some((c: any) => c.node === h.node))!;
         free.heldOutside.add(8081);
         await assert.rejects(
-            serviceProvider.update!(ID, state, { ...state, replicas: 3 }),
+            update(state, { ...state, replicas: 3 }),
             new RegExp(`node ${free.node}: host port 8081 is already held there \\(8081 by a process outside Docker\\)`),
         );
         assertServing(w, 2);
     });
 
     it("a node lost mid-release is noticed at once: its slots go elsewhere and the release goes on", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         let started = false;
         let lostAt = -1;
         w.onCall = (name) => {
@@ -223,7 +216,7 @@ describe("release engine against a fake world", function () {
                 lostAt = w.calls.length - 1;
             }
         };
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         const askedAfterLoss = w.calls.slice(lostAt).filter((c) => c.startsWith("h2."));
         assert.equal(askedAfterLoss[1], "h2.ping", "the first failed call is followed by a ping, which tells a lost node from a failed request");
         assert.equal(
@@ -242,20 +235,18 @@ describe("release engine against a fake world", function () {
     });
 
     it("an SLB refusing a command fails the release, the old revision keeps serving", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         w.inject({ call: "pub.setWeights", error: "HAProxy refused 'set weight pub/x 100': Backend is using a static LB algorithm" });
-        await assert.rejects(serviceProvider.update!(ID, state, v2), /HAProxy refused 'set weight .*previous revision keeps serving/s);
+        await assert.rejects(update(state, v2), /HAProxy refused 'set weight .*previous revision keeps serving/s);
         assertServing(w, 3, state.revision);
         assert.equal(w.containers().length, 3, "the new containers were removed");
     });
 
     it("keeps the backends of an unreachable node that left the cluster while its containers may serve", async () => {
-        const { w, state, args } = await deployed();
+        const { w, state, args, update } = await deployed();
         const h3 = state.containers.find((c: any) => c.node === "h3")!;
         w.hosts.get("h3")!.down = true;
-        const after = (
-            await serviceProvider.update!(ID, state, { ...args, cluster: { name: "c", nodes: args.cluster.nodes.filter((n) => n.name !== "h3") } })
-        ).outs;
+        const after = await update(state, { ...args, cluster: { name: "c", nodes: args.cluster.nodes.filter((n) => n.name !== "h3") } });
         assert.ok(w.slb("pub").servers.has(h3.name), "the backend of h3's container was removed");
         assert.equal(after.containers.filter((c: any) => c.node !== "h3").length, 3);
     });
