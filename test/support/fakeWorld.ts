@@ -29,8 +29,8 @@ export interface Fault {
 
 export class FakeWorld implements World {
     readonly clock = new FakeClock();
-    private readonly cancelled = new AbortController();
-    readonly cancellation: AbortSignal = this.cancelled.signal;
+    /** The process running the operations: what cancel aborts, replaced by revive. */
+    private process = new AbortController();
     readonly hosts = new Map<string, FakeHost>();
     readonly slbs = new Map<string, FakeSlb>();
     /** Every call made, as `<node or pool>.<method>`, in order. */
@@ -80,8 +80,10 @@ export class FakeWorld implements World {
         this.killedAt = n;
     }
 
+    /** A new process runs what follows (the next `pulumi up`): calls answer again, nothing is cancelled. */
     revive(): void {
         this.killedAt = Infinity;
+        this.process = new AbortController();
     }
 
     /** Records a call and throws what was injected for it. */
@@ -116,9 +118,13 @@ export class FakeWorld implements World {
         return withWorld(this, fn);
     }
 
-    /** What Ctrl-C does: the operations running in this world stop at their next safe point. */
+    get cancellation(): AbortSignal {
+        return this.process.signal;
+    }
+
+    /** What Ctrl-C does: the operations running in this world stop at their next safe point, until revive. */
     cancel(): void {
-        this.cancelled.abort();
+        this.process.abort();
     }
 
     hostsFor(nodes: NodeSpec[]): Map<string, HostClient> {
@@ -214,7 +220,14 @@ export class FakeHost implements HostClient {
             }
             hostPorts[String(p.containerPort)] = p.hostPort || this.nextPort++;
         }
-        const health = spec.image.includes("unhealthy") ? "unhealthy" : spec.healthcheck ? "healthy" : "none";
+        // An image named *unhealthy* fails its checks; one named *starting* never gets through its start period.
+        const health = spec.image.includes("unhealthy")
+            ? "unhealthy"
+            : spec.image.includes("starting")
+              ? "starting"
+              : spec.healthcheck
+                ? "healthy"
+                : "none";
         const c: FakeContainer = {
             id: `c${++seq}`,
             name: spec.name,
