@@ -1,6 +1,7 @@
 // Progress lines. The provider's output shows in `pulumi up`, so long operations say what they do.
 import { AsyncLocalStorage } from "async_hooks";
 import { logToEngine, Severity } from "./engineLog";
+import { surroundings } from "./surroundings";
 
 /** A progress line; `status`: a wait in progress, which the next status replaces (decisions and outcomes last). */
 export type Progress = (line: string, status?: boolean) => void;
@@ -39,7 +40,7 @@ export function throttled(progress: Progress, everyMs = 5000): Progress {
     let last = "";
     let at = 0;
     return (line) => {
-        const now = Date.now();
+        const now = surroundings().clock.now();
         if (line !== last || now - at >= everyMs) {
             progress(line, true);
             last = line;

@@ -1,7 +1,7 @@
 // Waiting on conditions with a deadline, never on fixed sleeps, and cancelling the waits that move
-// a release forward.
+// a release forward. Time and cancellation are the running operation's world's (surroundings.ts).
 import { AsyncLocalStorage } from "async_hooks";
-import { setTimeout as delay } from "timers/promises";
+import { surroundings } from "./surroundings";
 
 export class DeadlineError extends Error {}
 
@@ -11,31 +11,20 @@ export class FatalError extends Error {}
 /** A cancellable wait ended because the operation was cancelled. */
 export class CancelledError extends FatalError {}
 
-// Process-wide: Pulumi cancels all of a provider's operations at once (its Cancel RPC, sent on Ctrl-C).
-const cancellation = new AbortController();
-
-/**
- * Ends every cancellable wait at once, now and later in this process. Only the waits that move a
- * release forward are cancellable; undoing (rollback, drain, stop) runs to its own bounds, so a
- * cancelled release leaves the previous revision serving.
- */
-export function cancelWaits(): void {
-    cancellation.abort();
-}
-
 // Per operation: the deadline a resource's customTimeouts gives its create or update (the plugin sets it).
 const deadlines = new AsyncLocalStorage<{ at: number; what: string }>();
 
 /** Runs `fn` (a create or an update) with a deadline: its cancellable waits end once it passes, as at Ctrl-C. */
 export function withDeadline<T>(seconds: number, what: string, fn: () => T): T {
-    return deadlines.run({ at: Date.now() + seconds * 1000, what }, fn);
+    return deadlines.run({ at: surroundings().clock.now() + seconds * 1000, what }, fn);
 }
 
 /** Why waits that move the operation forward must stop now, if they must: a cancellation or the operation's deadline. */
 function stopping(what: string): CancelledError | undefined {
-    if (cancellation.signal.aborted) return new CancelledError(`cancelled (Ctrl-C or pulumi cancel) while waiting for ${what}`);
+    const { clock, cancellation } = surroundings();
+    if (cancellation.aborted) return new CancelledError(`cancelled (Ctrl-C or pulumi cancel) while waiting for ${what}`);
     const d = deadlines.getStore();
-    if (d && Date.now() >= d.at) return new CancelledError(`${d.what} passed while waiting for ${what}`);
+    if (d && clock.now() >= d.at) return new CancelledError(`${d.what} passed while waiting for ${what}`);
     return undefined;
 }
 
@@ -44,13 +33,9 @@ export const cancelled = (): boolean => stopping("") !== undefined;
 
 /** A configured pause that a cancellation or the operation's deadline ends early. */
 export async function cancellablePause(seconds: number, what: string): Promise<void> {
+    const { clock, cancellation } = surroundings();
     const d = deadlines.getStore();
-    const ms = Math.min(seconds * 1000, d ? Math.max(0, d.at - Date.now()) : Infinity);
-    try {
-        await delay(ms, undefined, { signal: cancellation.signal });
-    } catch (e: any) {
-        if (e?.name !== "AbortError") throw e;
-    }
+    await clock.sleep(Math.min(seconds * 1000, d ? Math.max(0, d.at - clock.now()) : Infinity), cancellation);
     const stop = stopping(what);
     if (stop) throw stop;
 }
@@ -63,7 +48,7 @@ export interface WaitOptions {
     intervalMs?: number;
     /** Called once per poll with the latest observation, e.g. to print progress. */
     onPoll?: (elapsedSeconds: number) => void;
-    /** Ends with CancelledError once the operation is cancelled (see cancelWaits). */
+    /** Ends with CancelledError once the operation is cancelled (see surroundings.ts's cancelWaits) or past its deadline. */
     cancellable?: boolean;
 }
 
@@ -72,7 +57,8 @@ export interface WaitOptions {
  * the last detail. A probe's error counts as "not yet" unless it is a FatalError.
  */
 export async function waitUntil<T>(probe: () => Promise<T | undefined>, opts: WaitOptions): Promise<T> {
-    const started = Date.now();
+    const { clock, cancellation } = surroundings();
+    const started = clock.now();
     const deadline = started + opts.timeoutSeconds * 1000;
     let lastError: unknown;
     for (;;) {
@@ -86,11 +72,14 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined>, opts: Wa
             if (e instanceof FatalError) throw e;
             lastError = e;
         }
-        opts.onPoll?.((Date.now() - started) / 1000);
-        if (Date.now() >= deadline) {
+        opts.onPoll?.((clock.now() - started) / 1000);
+        if (clock.now() >= deadline) {
             const detail = lastError instanceof Error ? `: ${lastError.message}` : "";
             throw new DeadlineError(`timed out after ${opts.timeoutSeconds}s waiting for ${opts.what}${detail}`);
         }
-        await new Promise((r) => setTimeout(r, opts.intervalMs ?? 250));
+        await clock.sleep(opts.intervalMs ?? 250, opts.cancellable ? cancellation : undefined);
     }
 }
+
+/** A fixed wait on the operation's clock that no cancellation ends: for undoing, which runs to its own bounds. */
+export const sleep = (ms: number): Promise<void> => surroundings().clock.sleep(ms);

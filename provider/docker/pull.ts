@@ -1,11 +1,12 @@
 // Image pulls that fail well: the digest is resolved once per release, then pulled on every node
 // that will run it before any old container is touched, retried with backoff where retrying helps.
-import retry from "async-retry";
 import { RegistryCredentials } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { Progress } from "../progress";
-import { RegistryClient, RegistryError } from "../registry/client";
+import { RegistryError } from "../registry/client";
 import { credentialsFor, parseReference } from "../registry/reference";
+import { surroundings } from "../surroundings";
+import { sleep } from "../wait";
 import { HostClient } from "./host";
 
 /** A few attempts within ~4 s: enough for a registry restart or a dropped connection, short enough to fail a release promptly. */
@@ -19,28 +20,19 @@ export function isRetryable(e: any): boolean {
     return !FINAL.test(String(e?.message ?? e));
 }
 
+/** Runs `fn`, again after a backoff on the operation's clock while what it failed with is retryable. */
 export async function withRetry<T>(what: string, progress: Progress, fn: () => Promise<T>): Promise<T> {
-    let attempts = 0;
-    return retry(
-        async (bail) => {
-            attempts++;
-            try {
-                return await fn();
-            } catch (e: any) {
-                if (!isRetryable(e)) {
-                    bail(e);
-                    return undefined as T;
-                }
-                throw e;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await fn();
+        } catch (e: any) {
+            if (!isRetryable(e) || attempt > PULL_RETRY.retries) {
+                throw Object.assign(new Error(`${e?.message ?? e}${attempt > 1 ? ` (after ${attempt} attempts)` : ""}`), { cause: e });
             }
-        },
-        {
-            ...PULL_RETRY,
-            onRetry: (e: any, attempt) => progress(`${what} failed (attempt ${attempt} of ${PULL_RETRY.retries + 1}), retrying: ${e?.message ?? e}`),
-        },
-    ).catch((e: any) => {
-        throw Object.assign(new Error(`${e?.message ?? e}${attempts > 1 ? ` (after ${attempts} attempts)` : ""}`), { cause: e });
-    });
+            progress(`${what} failed (attempt ${attempt} of ${PULL_RETRY.retries + 1}), retrying: ${e?.message ?? e}`);
+            await sleep(PULL_RETRY.minTimeout * PULL_RETRY.factor ** (attempt - 1));
+        }
+    }
 }
 
 /**
@@ -55,8 +47,7 @@ export async function lookupDigest(
 ): Promise<{ digest?: string; unreachable?: string }> {
     const ref = parseReference(image);
     if (ref.digest) return { digest: image };
-    const credentials = credentialsFor(ref.server, registries);
-    const client = new RegistryClient(ref.server, credentials, credentials?.ca);
+    const client = surroundings().registryFor(ref.server, credentialsFor(ref.server, registries));
     try {
         const manifest = await withRetry(`manifest lookup of ${image} at ${ref.server}`, progress, () => client.manifest(ref.repository, ref.tag!));
         return { digest: `${ref.name}@${manifest.digest}` };

@@ -1,5 +1,7 @@
-// Builds the real clients for the nodes and load balancers an input names. Kept in one place so
-// tests can inject faults at these seams.
+// The world an operation acts on: Docker hosts, load balancers, registries, time and cancellation.
+// The real one is the default; a test runs an operation in another (withWorld), and the engine
+// reaches it through hostsFor and driverFor without knowing which.
+import { AsyncLocalStorage } from "async_hooks";
 import { dockerEndpoint } from "../docker/credentials";
 import { DockerHost, HostClient } from "../docker/host";
 import { NodeSpec, RegistryCredentials, SlbBindingRef } from "../model";
@@ -9,15 +11,37 @@ import { AliyunClient } from "../slb/aliyun/client";
 import { AliyunSlbDriver } from "../slb/aliyun/driver";
 import { SlbDriver } from "../slb/driver";
 import { Reach, settleForPlan, settleWithin } from "../reach";
+import { realSurroundings, Surroundings, withSurroundings } from "../surroundings";
+
+export interface World extends Surroundings {
+    hostsFor(nodes: NodeSpec[], registries?: RegistryCredentials[]): Map<string, HostClient>;
+    /** `nodes` give the cloud identity (instance or ENI) that cloud load balancers address backends by. */
+    driverFor(binding: SlbBindingRef, nodes: NodeSpec[]): SlbDriver;
+}
+
+export const realWorld: World = {
+    ...realSurroundings,
+    hostsFor: (nodes, registries) => new Map(nodes.map((n) => [n.name, new DockerHost(n, registries)])),
+    driverFor: (binding, nodes) =>
+        binding.driver === "aliyun" ? new AliyunSlbDriver(new AliyunClient(binding.aliyun!), nodes) : new HaproxyDriver(binding.haproxy!),
+};
+
+const worlds = new AsyncLocalStorage<World>();
+
+/** Runs `fn` (an operation, and everything it starts) in `world`: its hosts, load balancers, registries, clock and cancellation. */
+export function withWorld<T>(world: World, fn: () => T): T {
+    return worlds.run(world, () => withSurroundings(world, fn));
+}
+
+const currentWorld = (): World => worlds.getStore() ?? realWorld;
 
 export function hostsFor(nodes: NodeSpec[], registries?: RegistryCredentials[]): Map<string, HostClient> {
-    return new Map(nodes.map((n) => [n.name, new DockerHost(n, registries)]));
+    return currentWorld().hostsFor(nodes, registries);
 }
 
 /** `nodes` give the cloud identity (instance or ENI) that cloud load balancers address backends by. */
 export function driverFor(binding: SlbBindingRef, nodes: NodeSpec[] = []): SlbDriver {
-    if (binding.driver === "aliyun") return new AliyunSlbDriver(new AliyunClient(binding.aliyun!), nodes);
-    return new HaproxyDriver(binding.haproxy!);
+    return currentWorld().driverFor(binding, nodes);
 }
 
 /** Asks every node's Docker whether it answers, all within one deadline; a node that does not is left out of placement. */

@@ -20,7 +20,7 @@ import { hookProvider } from "../engine/hook";
 import { registryRotationProvider } from "../engine/registryRotation";
 import { pluginKit } from "./kit";
 import { COMPONENTS, ResourceToken } from "./types";
-import { cancelWaits } from "../wait";
+import { cancelWaits } from "../surroundings";
 import { holdsUnknown } from "../validate";
 import { resourceReferenceFailures, schemaSecretKeys, unwrapSecrets, wrapSecrets } from "./wire";
 

@@ -8,7 +8,7 @@ import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
 import { few, Progress, throttled } from "../progress";
 import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
-import { cancellablePause, cancelled, DeadlineError, FatalError, waitUntil } from "../wait";
+import { cancellablePause, cancelled, DeadlineError, FatalError, sleep, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
 
 export interface BoundSlb {
@@ -360,7 +360,7 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
         target.progress(
             `draining ${few(names)} by time in ${timed.map((s) => s.pool).join(", ")}: ${target.drainTimeoutSeconds}s (release.drainTimeoutSeconds must outlast the longest request)`,
         );
-        await new Promise((r) => setTimeout(r, target.drainTimeoutSeconds * 1000));
+        await sleep(target.drainTimeoutSeconds * 1000);
     }
     // berth:drain-by-time end
     const status = throttled(target.progress, 2000);

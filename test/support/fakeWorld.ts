@@ -1,16 +1,17 @@
-// An in-memory world behind the same interfaces the real clients implement (HostClient, SlbDriver),
-// for unit tests that drive the executor and the engine: Docker hosts whose containers are plain
-// records, load balancers whose health checks see those records, ports held outside Docker, nodes
-// that stop answering, and a failure injectable at any call.
+// An in-memory World (engine/world.ts), for unit tests that drive the executor and the engine: Docker
+// hosts whose containers are plain records, load balancers whose health checks see those records, a
+// registry, virtual time, its own cancellation, ports held outside Docker, nodes that stop answering,
+// and a failure injectable at any call.
 import { createHash } from "crypto";
-import * as sinon from "sinon";
 import { ContainerLimits, ContainerSpec, HostClient, ownerOf, RunningContainer } from "../../provider/docker/host";
 import { LABEL } from "../../provider/docker/labels";
-import * as world from "../../provider/engine/world";
-import { RegistryClient } from "../../provider/registry/client";
+import { withWorld, World } from "../../provider/engine/world";
+import { Manifest } from "../../provider/registry/client";
 import { ContainerState, HostInfo, NodeSpec, SlbBindingRef, SlbBindingState } from "../../provider/model";
+import { ManifestSource } from "../../provider/surroundings";
 import { Backend, BackendStatus, ListenerClash, SlbDriver } from "../../provider/slb/driver";
 import { FatalError } from "../../provider/wait";
+import { FakeClock } from "./fakeClock";
 
 interface FakeContainer extends ContainerState {
     labels: Record<string, string>;
@@ -26,7 +27,10 @@ export interface Fault {
     when?: (args: unknown[]) => boolean;
 }
 
-export class FakeWorld {
+export class FakeWorld implements World {
+    readonly clock = new FakeClock();
+    /** The process running the operations: what cancel aborts, replaced by revive. */
+    private process = new AbortController();
     readonly hosts = new Map<string, FakeHost>();
     readonly slbs = new Map<string, FakeSlb>();
     /** Every call made, as `<node or pool>.<method>`, in order. */
@@ -76,8 +80,10 @@ export class FakeWorld {
         this.killedAt = n;
     }
 
+    /** A new process runs what follows (the next `pulumi up`): calls answer again, nothing is cancelled. */
     revive(): void {
         this.killedAt = Infinity;
+        this.process = new AbortController();
     }
 
     /** Records a call and throws what was injected for it. */
@@ -107,17 +113,47 @@ export class FakeWorld {
         );
     }
 
-    /** Makes the engine's clients this world's hosts and load balancers until sinon.restore(). */
-    install(): void {
-        sinon.stub(world, "hostsFor").callsFake((nodes: NodeSpec[]) => new Map(nodes.map((n) => [n.name, this.hosts.get(n.name)! as HostClient])));
-        sinon.stub(world, "driverFor").callsFake((b: SlbBindingRef) => this.slb(b.name));
-        // The world's registry: every tag has a digest of its own (the engine asks it before any node pulls).
-        sinon.stub(RegistryClient.prototype, "manifest").callsFake(async (repository: string, tag: string) => ({
-            digest: `sha256:${createHash("sha256").update(`${repository}:${tag}`).digest("hex")}`,
-            mediaType: "application/vnd.oci.image.manifest.v1+json",
-            blobs: [],
-            children: [],
-        }));
+    /** Runs `fn` (an operation) in this world. */
+    run<T>(fn: () => T): T {
+        return withWorld(this, fn);
+    }
+
+    get cancellation(): AbortSignal {
+        return this.process.signal;
+    }
+
+    /** What Ctrl-C does: the operations running in this world stop at their next safe point, until revive. */
+    cancel(): void {
+        this.process.abort();
+    }
+
+    hostsFor(nodes: NodeSpec[]): Map<string, HostClient> {
+        return new Map(
+            nodes.map((n) => {
+                const host = this.hosts.get(n.name);
+                if (!host) throw new Error(`no node ${n.name} in the fake world`);
+                return [n.name, host];
+            }),
+        );
+    }
+
+    driverFor(binding: SlbBindingRef): SlbDriver {
+        return this.slb(binding.name);
+    }
+
+    /** The world's registry: every tag has a digest of its own (the engine asks it before any node pulls). */
+    registryFor(server: string): ManifestSource {
+        return {
+            manifest: async (repository: string, tag: string): Promise<Manifest> => {
+                this.call(`${server}.manifest`, [repository, tag]);
+                return {
+                    digest: `sha256:${createHash("sha256").update(`${repository}:${tag}`).digest("hex")}`,
+                    mediaType: "application/vnd.oci.image.manifest.v1+json",
+                    blobs: [],
+                    children: [],
+                };
+            },
+        };
     }
 }
 
@@ -184,7 +220,14 @@ export class FakeHost implements HostClient {
             }
             hostPorts[String(p.containerPort)] = p.hostPort || this.nextPort++;
         }
-        const health = spec.image.includes("unhealthy") ? "unhealthy" : spec.healthcheck ? "healthy" : "none";
+        // An image named *unhealthy* fails its checks; one named *starting* never gets through its start period.
+        const health = spec.image.includes("unhealthy")
+            ? "unhealthy"
+            : spec.image.includes("starting")
+              ? "starting"
+              : spec.healthcheck
+                ? "healthy"
+                : "none";
         const c: FakeContainer = {
             id: `c${++seq}`,
             name: spec.name,
@@ -239,8 +282,8 @@ const stateOf = (c: FakeContainer): ContainerState => ({
 });
 
 export class FakeSlb implements SlbDriver {
-    /** Like HAProxy: sessions in flight are reported, so drains wait for them. */
-    readonly countsInFlight = true;
+    /** Like HAProxy: sessions in flight are reported, so drains wait for them; false: like Aliyun CLB, drained by time. */
+    countsInFlight = true;
     readonly servers = new Map<string, Backend & { weight: number }>();
     /** Health reported for a server regardless of what serves (a mass failure injected). */
     override?: (b: BackendStatus) => BackendStatus;

@@ -1,9 +1,10 @@
 // The release engine (reconcile, planner, executor) driven against an in-memory world: a failure at
 // any call, a process killed between two calls, ports held outside Docker, a node that dies.
 import * as assert from "node:assert/strict";
-import * as sinon from "sinon";
 import { serviceProvider } from "../../provider/engine/service";
 import { ServiceArgs, ServiceState } from "../../provider/model";
+import { withProgressSink } from "../../provider/progress";
+import { withDeadline } from "../../provider/wait";
 import { FakeWorld } from "../support/fakeWorld";
 
 const ID = "c/web";
@@ -24,16 +25,26 @@ function serviceArgs(w: FakeWorld, extra: Partial<ServiceArgs> = {}): ServiceArg
     };
 }
 
-/** A world of `nodes` hosts with the service at v1, and the progress lines of what follows. */
+/** A progress line and the virtual time it was printed at. */
+interface Line {
+    at: number;
+    text: string;
+}
+
+/**
+ * A world of `nodes` hosts with the service at v1. `run` runs an operation in it, its progress lines
+ * going to `lines`; `update` runs an update.
+ */
 async function deployed(nodes = 3, extra: Partial<ServiceArgs> = {}) {
     const w = new FakeWorld(nodes);
-    w.install();
-    const lines: string[] = [];
-    sinon.stub(console, "log").callsFake((l: string) => void lines.push(l));
+    const lines: Line[] = [];
+    const run = <T>(fn: () => T) => w.run(() => withProgressSink((text) => void lines.push({ at: w.clock.now(), text }), fn));
     const args = serviceArgs(w, extra);
-    const state: ServiceState = (await serviceProvider.create(args)).outs;
+    const state: ServiceState = (await run(() => serviceProvider.create(args))).outs;
     lines.length = 0;
-    return { w, args, state, lines, v2: { ...args, image: "reg/web:v2" } };
+    const update = async (from: ServiceState, to: ServiceArgs): Promise<ServiceState> =>
+        (await run(() => serviceProvider.update!(ID, from, to))).outs;
+    return { w, args, state, lines, run, update, v2: { ...args, image: "reg/web:v2" } };
 }
 
 /** What serves: every weighted backend points at a container that serves, and at least `min` do. */
@@ -66,10 +77,9 @@ function assertConverged(w: FakeWorld, state: ServiceState, replicas: number): v
 
 describe("release engine against a fake world", function () {
     this.timeout(60_000);
-    afterEach(() => sinon.restore());
 
     it("releases blue-green: all new serve before the old go", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         // Before every call of the release: three weighted backends, each pointing at a container that serves.
         const short: string[] = [];
         w.onCall = (name) => {
@@ -79,7 +89,7 @@ describe("release engine against a fake world", function () {
                 short.push(`before ${name}: ${e.message}`);
             }
         };
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         w.onCall = () => undefined;
         assert.deepEqual(short, []);
         assert.ok(w.calls.includes("pub.setWeights") && w.calls.includes("pub.removeBackends"), "the release shifted and removed backends");
@@ -89,17 +99,16 @@ describe("release engine against a fake world", function () {
     it("rolls back after a failure at each step that changes the world, and the next up converges", async () => {
         const probe = await deployed();
         const before = probe.w.calls.length;
-        await serviceProvider.update!(ID, probe.state, probe.v2);
+        await probe.update(probe.state, probe.v2);
         const steps = probe.w.calls.slice(before).filter((c: any) => MUTATIONS.test(c)).length;
-        sinon.restore();
         assert.ok(steps >= 9, `only ${steps} steps`);
         for (let k = 1; k <= steps; k++) {
-            const { w, state, v2 } = await deployed();
+            const { w, state, v2, update } = await deployed();
             let seen = 0;
             w.onCall = (name) => {
                 if (MUTATIONS.test(name) && ++seen === k) w.inject({ call: name, error: `injected failure at step ${k} (${name})` });
             };
-            const outcome = await serviceProvider.update!(ID, state, v2).then(
+            const outcome = await update(state, v2).then(
                 () => "done",
                 (e: Error) => e.message,
             );
@@ -108,74 +117,46 @@ describe("release engine against a fake world", function () {
                 assert.match(outcome, new RegExp(`injected failure at step ${k}`));
                 assertServing(w, 2);
             }
-            const after = (await serviceProvider.update!(ID, state, v2)).outs;
+            const after = await update(state, v2);
             assertConverged(w, after, 3);
-            sinon.restore();
         }
     });
 
     it("a process killed between any two calls: the next up converges with no orphan", async () => {
         const probe = await deployed();
         const before = probe.w.calls.length;
-        await serviceProvider.update!(ID, probe.state, probe.v2);
+        await probe.update(probe.state, probe.v2);
         const total = probe.w.calls.length - before;
-        sinon.restore();
         for (let n = 1; n <= total; n++) {
-            const { w, state, v2 } = await deployed();
+            const { w, state, v2, update } = await deployed();
             w.killAt(w.calls.length + n);
-            await serviceProvider.update!(ID, state, v2).then(
+            await update(state, v2).then(
                 () => undefined,
                 () => undefined,
             );
             w.revive();
             assertServing(w, 1);
-            const after = (await serviceProvider.update!(ID, state, v2)).outs;
+            const after = await update(state, v2);
             assertConverged(w, after, 3);
-            sinon.restore();
         }
     });
 
     it("capacity guard: stops before removing old backends when the load balancer sees the new ones fail", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         const old = new Set(state.containers.map((c: any) => c.name));
         let shifted = false;
         w.onCall = (name) => {
             if (name === "pub.setWeights") shifted = true;
         };
         w.slb("pub").override = (b) => (shifted && !old.has(b.name) ? { ...b, status: "DOWN", checkStatus: "L7STS" } : b);
-        await assert.rejects(
-            serviceProvider.update!(ID, state, v2),
-            /circuit breaker: pub would keep 0 healthy backend\(s\), fewer than minAvailable=2/,
-        );
+        await assert.rejects(update(state, v2), /circuit breaker: pub would keep 0 healthy backend\(s\), fewer than minAvailable=2/);
         for (const name of old) assert.equal(w.slb("pub").servers.get(name)?.weight, 100, `${name} was removed or drained`);
     });
 
-    it("drain timeout: old backends still busy are removed after release.drainTimeoutSeconds, saying so", async () => {
-        const { w, state, v2, lines } = await deployed();
-        const old = new Set(state.containers.map((c: any) => c.name));
-        w.sessions = (name) => (old.has(name) ? 1 : 0);
-        const timedOut = () => lines.some((l: string) => /drain timeout \(release.drainTimeoutSeconds=1s\) reached/.test(l));
-        // What the load balancer held when berth first removed an old backend.
-        let atRemoval: { timedOut: boolean; weights: number[] } | undefined;
-        w.onCall = (name, [names]) => {
-            if (name !== "pub.removeBackends" || atRemoval || !(names as string[]).some((n) => old.has(n))) return;
-            const held = [...w.slb("pub").servers.values()].filter((s) => old.has(s.name));
-            atRemoval = { timedOut: timedOut(), weights: held.map((s) => s.weight) };
-        };
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
-        assert.ok(timedOut(), lines.join("\n"));
-        assert.deepEqual(
-            atRemoval,
-            { timedOut: true, weights: [0, 0, 0] },
-            "busy old backends are drained (weight 0) until the timeout, then removed",
-        );
-        assertConverged(w, after, 3);
-    });
-
     it("starts a container on another node when its node refuses it", async () => {
-        const { w, state, v2 } = await deployed(4);
+        const { w, state, v2, update } = await deployed(4);
         w.inject({ call: "h4.run", error: "no space left on device" });
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         assert.ok(
             after.lastRelease.some((l: string) => /slot \d started on h\d instead of h4: h4: no space left on device/.test(l)),
             after.lastRelease.join("\n"),
@@ -184,11 +165,11 @@ describe("release engine against a fake world", function () {
     });
 
     it("re-plans within the same up when the spare nodes hold the port outside Docker (the seed's 8 on 10)", async () => {
-        const { w, state, v2 } = await deployed(10, { replicas: 8, ports: [{ containerPort: 80, hostPort: 28088 }] });
+        const { w, state, v2, update } = await deployed(10, { replicas: 8, ports: [{ containerPort: 80, hostPort: 28088 }] });
         const used = new Set(state.containers.map((c: any) => c.node));
         const spare = [...w.hosts.values()].filter((h) => !used.has(h.node));
         spare.forEach((h) => h.heldOutside.add(28088));
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         for (const h of spare)
             assert.ok(
                 after.lastRelease.some(
@@ -202,18 +183,18 @@ describe("release engine against a fake world", function () {
     });
 
     it("fails when no plan keeps minAvailable, naming node, port and holder", async () => {
-        const { w, state } = await deployed(3, { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
+        const { w, state, update } = await deployed(3, { replicas: 2, ports: [{ containerPort: 80, hostPort: 8081 }] });
         const free = [...w.hosts.values()].find((h) => !state.containers.some((c: any) => c.node === h.node))!;
         free.heldOutside.add(8081);
         await assert.rejects(
-            serviceProvider.update!(ID, state, { ...state, replicas: 3 }),
+            update(state, { ...state, replicas: 3 }),
             new RegExp(`node ${free.node}: host port 8081 is already held there \\(8081 by a process outside Docker\\)`),
         );
         assertServing(w, 2);
     });
 
     it("a node lost mid-release is noticed at once: its slots go elsewhere and the release goes on", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         let started = false;
         let lostAt = -1;
         w.onCall = (name) => {
@@ -223,7 +204,7 @@ describe("release engine against a fake world", function () {
                 lostAt = w.calls.length - 1;
             }
         };
-        const after = (await serviceProvider.update!(ID, state, v2)).outs;
+        const after = await update(state, v2);
         const askedAfterLoss = w.calls.slice(lostAt).filter((c) => c.startsWith("h2."));
         assert.equal(askedAfterLoss[1], "h2.ping", "the first failed call is followed by a ping, which tells a lost node from a failed request");
         assert.equal(
@@ -242,21 +223,155 @@ describe("release engine against a fake world", function () {
     });
 
     it("an SLB refusing a command fails the release, the old revision keeps serving", async () => {
-        const { w, state, v2 } = await deployed();
+        const { w, state, v2, update } = await deployed();
         w.inject({ call: "pub.setWeights", error: "HAProxy refused 'set weight pub/x 100': Backend is using a static LB algorithm" });
-        await assert.rejects(serviceProvider.update!(ID, state, v2), /HAProxy refused 'set weight .*previous revision keeps serving/s);
+        await assert.rejects(update(state, v2), /HAProxy refused 'set weight .*previous revision keeps serving/s);
         assertServing(w, 3, state.revision);
         assert.equal(w.containers().length, 3, "the new containers were removed");
     });
 
     it("keeps the backends of an unreachable node that left the cluster while its containers may serve", async () => {
-        const { w, state, args } = await deployed();
+        const { w, state, args, update } = await deployed();
         const h3 = state.containers.find((c: any) => c.node === "h3")!;
         w.hosts.get("h3")!.down = true;
-        const after = (
-            await serviceProvider.update!(ID, state, { ...args, cluster: { name: "c", nodes: args.cluster.nodes.filter((n) => n.name !== "h3") } })
-        ).outs;
+        const after = await update(state, { ...args, cluster: { name: "c", nodes: args.cluster.nodes.filter((n) => n.name !== "h3") } });
         assert.ok(w.slb("pub").servers.has(h3.name), "the backend of h3's container was removed");
         assert.equal(after.containers.filter((c: any) => c.node !== "h3").length, 3);
+    });
+
+    describe("on virtual time", () => {
+        const release = { healthyTimeoutSeconds: 120, lbHealthyTimeoutSeconds: 60, drainTimeoutSeconds: 30 };
+
+        /** Each of `names`: the virtual time its backend went to weight 0 in pub, when it left pub, and its weight then. */
+        function watchDrains(w: FakeWorld, names: Set<string>) {
+            const drains = new Map<string, { drainedAt?: number; removedAt?: number; weightAtRemoval?: number }>();
+            const of = (name: string) => drains.get(name) ?? drains.set(name, {}).get(name)!;
+            w.onCall = (call, [arg]) => {
+                if (call === "pub.setWeights")
+                    for (const { name, weight } of arg as Array<{ name: string; weight: number }>)
+                        if (names.has(name) && weight === 0) of(name).drainedAt = w.clock.now();
+                if (call === "pub.removeBackends")
+                    for (const name of (arg as string[]).filter((n) => names.has(n)))
+                        Object.assign(of(name), { removedAt: w.clock.now(), weightAtRemoval: w.slb("pub").servers.get(name)?.weight });
+            };
+            return drains;
+        }
+
+        /** The virtual milliseconds each drained backend of `drains` spent at weight 0 before it left. */
+        const drainTimes = (drains: ReturnType<typeof watchDrains>) =>
+            [...drains.values()].map((d) => {
+                assert.equal(d.weightAtRemoval, 0, "a backend left the load balancer while it still had weight");
+                return d.removedAt! - d.drainedAt!;
+            });
+
+        it("drain timeout: old backends whose sessions never end are removed after release.drainTimeoutSeconds, saying so", async () => {
+            const { w, state, v2, lines, update } = await deployed(3, { release });
+            const old = new Set(state.containers.map((c) => c.name));
+            w.sessions = (name) => (old.has(name) ? 1 : 0);
+            const drains = watchDrains(w, old);
+            const after = await update(state, v2);
+            assert.equal(drains.size, 3);
+            for (const ms of drainTimes(drains)) assert.ok(ms >= 30_000 && ms < 31_000, `drained ${ms} ms, not the 30 s timeout`);
+            const said = lines.filter((l) =>
+                /drain timeout \(release.drainTimeoutSeconds=30s\) reached .*removing them with requests still in flight/.test(l.text),
+            );
+            assert.ok(said.length > 0, lines.map((l) => l.text).join("\n"));
+            const firstRemoval = Math.min(...[...drains.values()].map((d) => d.removedAt!));
+            assert.ok(said[0].at <= firstRemoval, "the timeout is declared before the busy backends go");
+            assertConverged(w, after, 3);
+        });
+
+        it("drains by time on a load balancer that does not count requests in flight: weight 0 for the whole budget, then removal", async () => {
+            const { w, state, v2, lines, update } = await deployed(3, { release: { ...release, drainTimeoutSeconds: 20 } });
+            w.slb("pub").countsInFlight = false;
+            const drains = watchDrains(w, new Set(state.containers.map((c) => c.name)));
+            const after = await update(state, v2);
+            assert.equal(drains.size, 3);
+            for (const ms of drainTimes(drains)) assert.ok(ms >= 20_000 && ms < 21_000, `at weight 0 for ${ms} ms, not the 20 s budget`);
+            assert.ok(
+                lines.some((l) => /draining .* by time in pub: 20s/.test(l.text)),
+                lines.map((l) => l.text).join("\n"),
+            );
+            assert.ok(!lines.some((l) => /drain timeout/.test(l.text)), "nothing was in flight once the budget passed");
+            assertConverged(w, after, 3);
+        });
+
+        it("pauses release.pauseSeconds between batches, which run in order", async () => {
+            const { w, state, lines, update, v2 } = await deployed(3, { release: { ...release, batchSize: 1, pauseSeconds: 60 } });
+            const after = await update(state, v2);
+            const batches = lines.filter((l) => /^\[berth\] web: batch \d\/3/.test(l.text));
+            assert.deepEqual(
+                batches.map((l) => /batch (\d)\/3/.exec(l.text)![1]),
+                ["1", "2", "3"],
+            );
+            for (const k of [2, 3]) {
+                const paused = lines.find((l) => l.text.includes(`pausing 60s before batch ${k}/3 (release.pauseSeconds)`));
+                assert.ok(paused, lines.map((l) => l.text).join("\n"));
+                assert.equal(batches[k - 1].at - paused.at, 60_000, `batch ${k} began 60 s of virtual time after its pause began`);
+            }
+            assertConverged(w, after, 3);
+        });
+
+        it("fails after release.healthyTimeoutSeconds when a new container never gets healthy: the old serve, the new are removed", async () => {
+            const { w, state, v2, update } = await deployed(3, { release });
+            const started = new Map<string, number>();
+            const removed = new Map<string, number>();
+            w.onCall = (call, [arg]) => {
+                if (call.endsWith(".run")) started.set((arg as { name: string }).name, w.clock.now());
+                if (call.endsWith(".remove")) removed.set(w.containers().find((c) => c.id === arg)!.name, w.clock.now());
+            };
+            await assert.rejects(
+                update(state, { ...v2, image: "reg/starting:v2" }),
+                /not healthy within release.healthyTimeoutSeconds=120s: .* is starting.*The previous revision keeps serving; the new containers were removed/s,
+            );
+            assert.ok(started.size > 0);
+            for (const [name, at] of started) {
+                const waited = removed.get(name)! - at;
+                assert.ok(waited >= 120_000 && waited < 121_000, `${name} was removed after ${waited} ms, not after the 120 s timeout`);
+            }
+            assertServing(w, 3, state.revision);
+            assert.deepEqual(
+                w.containers().map((c) => c.revision),
+                [state.revision, state.revision, state.revision],
+            );
+        });
+
+        it("a cancel during batch 2 of 3 stops the release before batch 3, both revisions serving; the next up finishes it", async () => {
+            const { w, state, v2, update } = await deployed(3, { release: { ...release, batchSize: 1 } });
+            const old = new Set(state.containers.map((c) => c.name));
+            let retired = 0;
+            // Batch 2 retires its old container (a drain and removal, which no cancel cuts short) and then meets Ctrl-C.
+            w.onCall = (call, [arg]) => {
+                if (call === "pub.removeBackends" && (arg as string[]).some((n) => old.has(n)) && ++retired === 2) w.cancel();
+            };
+            await assert.rejects(
+                update(state, v2),
+                /release of web cancelled before batch 3\/3: 2 of 3 batch\(es\) done, the previous and the new revision both serve/,
+            );
+            assertServing(w, 3);
+            const revisions = w.containers().map((c) => c.revision);
+            assert.equal(revisions.filter((r) => r === state.revision).length, 1, "batch 3's old container still serves");
+            assert.equal(revisions.length, 3);
+            w.onCall = () => undefined;
+            w.revive();
+            assertConverged(w, await update(state, v2), 3);
+        });
+
+        it("a customTimeouts deadline ends a wait before its own timeout, the old revision serving", async () => {
+            const { w, state, v2, run } = await deployed(3, { release });
+            const begun = w.clock.now();
+            let removedAt: number | undefined;
+            w.onCall = (call) => {
+                if (call.endsWith(".remove")) removedAt ??= w.clock.now();
+            };
+            const longWait = { ...v2, image: "reg/starting:v2", release: { ...release, healthyTimeoutSeconds: 600 } };
+            await assert.rejects(
+                run(() => withDeadline(90, "the update timeout of 90s (customTimeouts)", () => serviceProvider.update!(ID, state, longWait))),
+                /the update timeout of 90s \(customTimeouts\) passed while waiting for containers to be healthy in Docker/,
+            );
+            const ended = removedAt! - begun;
+            assert.ok(ended >= 90_000 && ended < 91_000, `the wait ended ${ended} ms in, not at the 90 s deadline`);
+            assertServing(w, 3, state.revision);
+        });
     });
 });
