@@ -8,12 +8,11 @@ import { canonicalJson, revisionOf, specHash } from "../canonical";
 import { containerName, containerNamePattern, LABEL, mintOwnerId, ownerLabels } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
-import { BackendState, ContainerState, DEFAULTS, NodeSpec, PlanCounts, ServiceArgs, ServiceBinding, ServiceState, slbRefOf } from "../model";
+import { BackendState, ContainerState, DEFAULTS, NodeSpec, PlanCounts, ServiceArgs, ServiceBinding, ServiceState, lbRiseSeconds, slbRefOf } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, Progress, progressFor, warnFor } from "../progress";
 import {
     BoundSlb,
-    deregister,
     drain,
     nothingLearned,
     RefusedResize,
@@ -23,6 +22,7 @@ import {
     runBatches,
     WorldChangedError,
 } from "../rollout/execute";
+import { deregister } from "../rollout/shift";
 import { BindingView, describePlan } from "../rollout/describe";
 import { describe, isServing, PlanInput, PlanError, ReleasePlan } from "../rollout/plan";
 import { BindingNow, countsOf, doesWork, isOrphan, keptToFix, liveNames, planService, ServicePlan } from "../rollout/servicePlan";
@@ -643,11 +643,10 @@ const quiet: Progress = () => undefined;
 
 /** A binding as the preview words it: how its load balancer checks and drains. */
 function bindingView(slb: BoundSlb, binding: ServiceBinding, now: BindingNow): BindingView {
-    const hc = binding.slb.healthCheck ?? {};
     return {
         ...now,
         drainsByTime: !slb.driver.countsInFlight,
-        healthySeconds: ((hc.rise ?? DEFAULTS.lbRise) * (hc.intervalMs ?? DEFAULTS.lbCheckIntervalMs)) / 1000,
+        healthySeconds: lbRiseSeconds(binding.slb.healthCheck),
     };
 }
 
