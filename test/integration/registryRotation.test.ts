@@ -1,5 +1,5 @@
-// RegistryBucketRotation against real registries on a node, real HAProxy as the stable address and
-// real pulls: several periods through the clock override. The registries serve HTTPS with the local
+// RegistryBucketRotation against real registries on a node, real HAProxy (and the Aliyun CLB contract
+// server) as the stable address and real pulls: several periods through the clock override. The registries serve HTTPS with the local
 // cluster's certificate (the nodes trust its CA) and take nothing without a user's password.
 import * as assert from "node:assert/strict";
 import axios from "axios";
@@ -10,11 +10,13 @@ import { DockerHost } from "../../provider/docker/host";
 import { registryRotationProvider } from "../../provider/engine/registryRotation";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
+import { driverFor } from "../../provider/engine/world";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
 import { BucketHost, DEFAULT_REGISTRY_IMAGE } from "../../provider/rotation/bucketHost";
 import { RegistryClient } from "../../provider/registry/client";
 import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
 import { RegistryRotationArgs, RegistryRotationState, RegistryUser } from "../../provider/rotation/rotationModel";
+import { ClbContractServer } from "../support/clbContract";
 import { bridgeAddress, pushImage, removeRotation, rotationAccess } from "../support/registry";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
 
@@ -296,5 +298,125 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         const after = await ownRegistries();
         assert.deepEqual(after, before, "the first rotation's registries are untouched");
         assert.ok((await new RegistryClient(STABLE, USER, ACCESS.tls.ca).tags("app")).includes("v1"), "its stable address still serves");
+    });
+});
+
+describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previous bucket drains by time", function () {
+    this.timeout(300_000);
+    const LB = "lb-berthrotation1";
+    const KEY = { accessKeyId: "LTAIberthrot", accessKeySecret: "berth-rotation-secret" };
+    const PORT = 5105;
+    const CLB_STABLE = `${bridgeAddress}:${PORT}`;
+    // CLB reports no request in flight: the previous bucket keeps its place at weight 0 this long.
+    const DRAIN_SECONDS = 3;
+    const nodes = nodeSpecs().map((n) => ({ ...n, cloud: { instanceId: `i-${n.name}` } }));
+    let contract: ClbContractServer;
+    let binding: SlbBindingState;
+    let state: RegistryRotationState | undefined;
+    const args = (now: string): RegistryRotationArgs => ({
+        name: "rotclb",
+        cluster: { name: "it", nodes },
+        node: "h1",
+        prefix: "clb",
+        keepTags: 1,
+        drainTimeoutSeconds: DRAIN_SECONDS,
+        binding,
+        now,
+        stack: "it/rotclb/a",
+        ...ACCESS,
+    });
+
+    before(async () => {
+        cleanSlate();
+        await removeRotation("rotclb");
+        contract = new ClbContractServer({
+            loadBalancerId: LB,
+            region: "cn-hangzhou",
+            ...KEY,
+            // On the bridge address, which the rotation's certificate names.
+            listenAddress: bridgeAddress,
+            servers: Object.fromEntries(nodes.map((n) => [n.cloud.instanceId, n.address])),
+        });
+        const endpoint = await contract.start();
+        binding = (
+            await slbBindingProvider.create({
+                name: "rot-clb",
+                driver: "aliyun",
+                protocol: "tcp",
+                aliyun: { loadBalancerId: LB, region: "cn-hangzhou", endpoint, ...KEY },
+                listen: { address: bridgeAddress, port: PORT },
+                // CLB checks every second at the fastest, and wants 2 passes at least.
+                healthCheck: { intervalMs: 1000, rise: 2, fall: 2 },
+            })
+        ).outs;
+    });
+    afterEach(() => sinon.restore());
+    after(async () => {
+        if (state) await registryRotationProvider.delete!("it/rotclb", state);
+        if (binding) await slbBindingProvider.delete!("it/rot-clb", binding);
+        await contract?.stop();
+        await removeRotation("rotclb");
+    });
+
+    it("moves the stable address to the new bucket; the previous one sits at weight 0 for the drain time, then leaves; no pull fails", async () => {
+        state = (await registryRotationProvider.create(args("2026-11-23T10:00:00Z"))).outs as RegistryRotationState;
+        assert.equal(state.address, CLB_STABLE);
+        await push("v1", `${CLB_STABLE}/app:v1`);
+        const previous = state.buckets.find((b) => b.name === "clb-2026q4")!;
+        const previousPort = Number(previous.address.split(":")[1]);
+
+        const lines: string[] = [];
+        sinon.stub(console, "log").callsFake((l: string) => void lines.push(String(l)));
+        let rotating = true;
+        const pulls = { ok: 0, failed: [] as string[] };
+        const client = new RegistryClient(CLB_STABLE, USER, ACCESS.tls.ca);
+        const puller = (async () => {
+            while (rotating) {
+                await client.manifest("app", "v1").then(
+                    () => pulls.ok++,
+                    (e) => pulls.failed.push(e.message),
+                );
+            }
+        })();
+        const from = contract.calls.length;
+        try {
+            state = (await registryRotationProvider.update!("it/rotclb", state, args("2027-01-02T10:00:00Z"))).outs as RegistryRotationState;
+        } finally {
+            rotating = false;
+            await puller;
+        }
+        sinon.restore();
+        assert.equal(state.currentBucket, "clb-2027q1");
+        assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
+        assert.ok(pulls.ok > 0);
+
+        // What the load balancer was told, in order: the new bucket's registry in at the gate weight,
+        // then raised; the previous one set to weight 0, and removed only after the drain time.
+        const calls = contract.calls.slice(from);
+        const touching = (action: string, port: number, weight?: number) =>
+            calls.filter((c) => c.action === action && c.servers?.some((s) => Number(s.Port) === port && (weight === undefined || s.Weight === weight)));
+        const added = calls.filter((c) => c.action === "AddVServerGroupBackendServers");
+        assert.equal(added.length, 1, "one registry added");
+        const currentPort = Number(added[0].servers![0].Port);
+        assert.notEqual(currentPort, previousPort);
+        const raised = touching("SetVServerGroupAttribute", currentPort, 100);
+        const zeroed = touching("SetVServerGroupAttribute", previousPort, 0);
+        const removed = touching("RemoveVServerGroupBackendServers", previousPort);
+        assert.deepEqual([raised.length, zeroed.length, removed.length], [1, 1, 1], JSON.stringify(calls.filter((c) => c.servers)));
+        assert.ok(added[0].at <= raised[0].at && raised[0].at <= zeroed[0].at, "the new registry serves before the previous one goes to weight 0");
+        const drainedMs = removed[0].at - zeroed[0].at;
+        assert.ok(drainedMs >= DRAIN_SECONDS * 1000, `removed ${drainedMs} ms after weight 0, sooner than the drain time`);
+        assert.ok(
+            lines.some((l) => l.includes(`draining bucket clb-2026q4's registry by time in rot-clb: ${DRAIN_SECONDS}s`)),
+            lines.join("\n"),
+        );
+        console.error(`      previous bucket at weight 0 for ${(drainedMs / 1000).toFixed(1)} s before removal; ${pulls.ok} pulls, none failed`);
+
+        // Only the new bucket's registry is left in the pool, at full weight.
+        const left = await driverFor(binding, nodes).backends("rot-clb");
+        assert.deepEqual(
+            left.map((b) => [b.port, b.weight]),
+            [[currentPort, 100]],
+        );
     });
 });
