@@ -1,7 +1,8 @@
 // RegistryBucketRotation: a registry whose storage is a bucket per period. Each run: make sure the
 // current bucket's registry runs; copy forward what is in use and the newest tags; move the stable
-// address to it (the release's traffic shift: health-gated, old one drained); copy again what was pushed during the switch;
-// turn older buckets read-only; purge beyond `retain`, never losing an image in use.
+// address to it (a Service release's traffic shift: health-gated, old one drained); copy again what
+// was pushed during the switch; turn older buckets read-only; purge beyond `retain`, never losing an
+// image in use.
 import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../canonical";
 import { mintOwnerId } from "../docker/labels";
@@ -54,8 +55,8 @@ const poolOf = (args: RegistryRotationArgs): PoolBinding => ({
 });
 
 /**
- * Points the stable address at `current` only: it joins at weight 0 and gets weight once the load
- * balancer calls it healthy; the others go to weight 0, drain (by time where the load balancer counts
+ * Points the stable address at `current` only: it joins at weight 0 (CLB: the gate weight) and gets
+ * weight once the load balancer calls it healthy; the others go to weight 0, drain (by time where the load balancer counts
  * no requests in flight) and leave the pool.
  */
 async function switchStable(args: RegistryRotationArgs, host: BucketHost, current: BucketRegistry, progress: Progress): Promise<void> {
@@ -178,7 +179,19 @@ async function observe(host: BucketHost, args: RegistryRotationArgs, bucket: str
     return { address: stableAddress(args), buckets: [...buckets.filter((b) => b.name === bucket), ...buckets.filter((b) => b.name !== bucket)] };
 }
 
-const RELEVANT = ["node", "prefix", "period", "retain", "keepTags", "storage", "image", "tls", "users", "currentBucket"] as const;
+const RELEVANT = [
+    "node",
+    "prefix",
+    "period",
+    "retain",
+    "keepTags",
+    "drainTimeoutSeconds",
+    "storage",
+    "image",
+    "tls",
+    "users",
+    "currentBucket",
+] as const;
 
 export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {

@@ -1,5 +1,5 @@
 // Inputs and outputs of RegistryBucketRotation, as plain data.
-import { lbRiseSeconds, NodeSpec, SlbBindingState } from "../model";
+import { DEFAULTS, lbRiseSeconds, NodeSpec, SlbBindingState } from "../model";
 import type { BucketContents } from "./copy";
 import type { BucketStorage } from "./config";
 import { PeriodKind } from "./period";
@@ -83,7 +83,7 @@ export interface RegistryRotationState extends RegistryRotationArgs {
     lastRotation: string[];
 }
 
-export const ROTATION_DEFAULTS = { period: "quarter" as PeriodKind, retain: 2, keepTags: 3, drainTimeoutSeconds: 30 };
+export const ROTATION_DEFAULTS = { period: "quarter" as PeriodKind, retain: 2, keepTags: 3, drainTimeoutSeconds: DEFAULTS.drainTimeoutSeconds };
 
 /** How long the load balancer may take to call a new bucket's registry healthy: four times its rise × check interval, at least 30 s. */
 export const LB_HEALTHY_BOUND = { floorSeconds: 30, margin: 4, setting: "4 × the binding's healthCheck rise × intervalMs, at least 30 s" };

@@ -38,6 +38,32 @@ async function uploadStatus(url: string, authorization?: string): Promise<number
     });
     return res.status;
 }
+interface Pulls {
+    ok: number;
+    failed: string[];
+}
+
+/** Pulls app:v1 through `address` over and over while `run` runs: how many pulls succeeded, and every failure. */
+async function pullingDuring<T>(address: string, run: () => Promise<T>): Promise<{ result: T; pulls: Pulls }> {
+    const client = new RegistryClient(address, USER, ACCESS.tls.ca);
+    const pulls: Pulls = { ok: 0, failed: [] };
+    let running = true;
+    const puller = (async () => {
+        while (running) {
+            await client.manifest("app", "v1").then(
+                () => pulls.ok++,
+                (e) => pulls.failed.push(e.message),
+            );
+        }
+    })();
+    try {
+        return { result: await run(), pulls };
+    } finally {
+        running = false;
+        await puller;
+    }
+}
+
 const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
 
 describe("RegistryBucketRotation (registries on a node, HAProxy in front, real pulls)", function () {
@@ -149,17 +175,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     it("2027q1: copies forward the in-use image and the newest tag, moves the address with no failed pull, a push during the switch is not lost", async () => {
         // Pull through the stable address and push to it, continuously, while the rotation runs.
         let rotating = true;
-        const pulls = { ok: 0, failed: [] as string[] };
         const pushes: Array<{ repository: string; attempts: number; errors: string[] }> = [];
-        const client = new RegistryClient(STABLE, USER, ACCESS.tls.ca);
-        const puller = (async () => {
-            while (rotating) {
-                await client.manifest("app", "v1").then(
-                    () => pulls.ok++,
-                    (e) => pulls.failed.push(e.message),
-                );
-            }
-        })();
         const pusher = (async () => {
             for (let n = 0; rotating; n++) {
                 const entry = { repository: `push${n}/app`, attempts: 0, errors: [] as string[] };
@@ -176,11 +192,15 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
                 }
             }
         })();
+        let pulls: Pulls;
         try {
-            state = (await registryRotationProvider.update!(ID, state, args("2027-01-02T10:00:00Z"))).outs;
+            ({ result: state, pulls } = await pullingDuring(
+                STABLE,
+                async () => (await registryRotationProvider.update!(ID, state, args("2027-01-02T10:00:00Z"))).outs,
+            ));
         } finally {
             rotating = false;
-            await Promise.all([puller, pusher]);
+            await pusher;
         }
         assert.equal(state.currentBucket, "images-2027q1");
         assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
@@ -367,25 +387,13 @@ describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previo
 
         const lines: string[] = [];
         sinon.stub(console, "log").callsFake((l: string) => void lines.push(String(l)));
-        let rotating = true;
-        const pulls = { ok: 0, failed: [] as string[] };
-        const client = new RegistryClient(CLB_STABLE, USER, ACCESS.tls.ca);
-        const puller = (async () => {
-            while (rotating) {
-                await client.manifest("app", "v1").then(
-                    () => pulls.ok++,
-                    (e) => pulls.failed.push(e.message),
-                );
-            }
-        })();
         const from = contract.calls.length;
-        try {
-            state = (await registryRotationProvider.update!("it/rotclb", state, args("2027-01-02T10:00:00Z"))).outs as RegistryRotationState;
-        } finally {
-            rotating = false;
-            await puller;
-        }
+        const { result, pulls } = await pullingDuring(
+            CLB_STABLE,
+            async () => (await registryRotationProvider.update!("it/rotclb", state, args("2027-01-02T10:00:00Z"))).outs as RegistryRotationState,
+        );
         sinon.restore();
+        state = result;
         assert.equal(state.currentBucket, "clb-2027q1");
         assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
         assert.ok(pulls.ok > 0);
@@ -394,7 +402,9 @@ describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previo
         // then raised; the previous one set to weight 0, and removed only after the drain time.
         const calls = contract.calls.slice(from);
         const touching = (action: string, port: number, weight?: number) =>
-            calls.filter((c) => c.action === action && c.servers?.some((s) => Number(s.Port) === port && (weight === undefined || s.Weight === weight)));
+            calls.filter(
+                (c) => c.action === action && c.servers?.some((s) => Number(s.Port) === port && (weight === undefined || s.Weight === weight)),
+            );
         const added = calls.filter((c) => c.action === "AddVServerGroupBackendServers");
         assert.equal(added.length, 1, "one registry added");
         const currentPort = Number(added[0].servers![0].Port);
@@ -418,5 +428,30 @@ describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previo
             left.map((b) => [b.port, b.weight]),
             [[currentPort, 100]],
         );
+    });
+
+    it("a new registry that stops while the load balancer checks it ends the wait at once, naming it; the stable address keeps serving", async () => {
+        const docker = h1();
+        let stopping: Promise<unknown> | undefined;
+        sinon.stub(console, "log").callsFake((l: string) => {
+            const waiting = /waiting for load balancer health: (clb-2027q2-[0-9a-f]{8})/.exec(String(l));
+            if (!waiting || stopping) return;
+            // The fault: the new bucket's registry stops (its container named after it) before CLB calls it healthy.
+            stopping = docker
+                .listContainers({ filters: { label: [`${ROTATION_LABEL.rotation}=rotclb`, `${ROTATION_LABEL.bucket}=clb-2027q2`] } })
+                .then((found) => Promise.all(found.map((c) => docker.getContainer(c.Id).stop({ t: 0 }))));
+        });
+        const t0 = Date.now();
+        await assert.rejects(
+            registryRotationProvider.update!("it/rotclb", state, args("2027-04-02T10:00:00Z")),
+            /bucket clb-2027q2's registry stopped on node h1/,
+        );
+        const seconds = (Date.now() - t0) / 1000;
+        sinon.restore();
+        assert.ok(stopping, "the registry was stopped while the load balancer checked it");
+        await stopping;
+        assert.ok(seconds < 30, `failed after ${seconds.toFixed(1)} s: sooner than the 30 s health bound`);
+        console.error(`      the rotation failed ${seconds.toFixed(1)} s after it started, once the new registry stopped`);
+        assert.deepEqual(await new RegistryClient(CLB_STABLE, USER, ACCESS.tls.ca).tags("app"), ["v1"], "the previous bucket still serves");
     });
 });
