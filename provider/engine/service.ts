@@ -8,7 +8,18 @@ import { canonicalJson, revisionOf, specHash } from "../canonical";
 import { containerName, containerNamePattern, LABEL, mintOwnerId, ownerLabels } from "../docker/labels";
 import { lookupDigest, prePull, resolveDigest } from "../docker/pull";
 import { versionOf } from "../registry/reference";
-import { BackendState, ContainerState, DEFAULTS, NodeSpec, PlanCounts, ServiceArgs, ServiceBinding, ServiceState, lbRiseSeconds, slbRefOf } from "../model";
+import {
+    BackendState,
+    ContainerState,
+    DEFAULTS,
+    NodeSpec,
+    PlanCounts,
+    ServiceArgs,
+    ServiceBinding,
+    ServiceState,
+    lbRiseSeconds,
+    slbRefOf,
+} from "../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../limit";
 import { few, Progress, progressFor, warnFor } from "../progress";
 import {

@@ -444,13 +444,13 @@ describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previo
         const t0 = Date.now();
         await assert.rejects(
             registryRotationProvider.update!("it/rotclb", state, args("2027-04-02T10:00:00Z")),
+            // Its own words, not the health bound's timeout: the wait ended on the stop.
             /bucket clb-2027q2's registry stopped on node h1/,
         );
         const seconds = (Date.now() - t0) / 1000;
         sinon.restore();
         assert.ok(stopping, "the registry was stopped while the load balancer checked it");
         await stopping;
-        assert.ok(seconds < 30, `failed after ${seconds.toFixed(1)} s: sooner than the 30 s health bound`);
         console.error(`      the rotation failed ${seconds.toFixed(1)} s after it started, once the new registry stopped`);
         assert.deepEqual(await new RegistryClient(CLB_STABLE, USER, ACCESS.tls.ca).tags("app"), ["v1"], "the previous bucket still serves");
     });
