@@ -423,6 +423,10 @@ export function slbRefOf(slb: SlbBindingRef): SlbBindingRef {
     return defined({ name, driver, haproxy, aliyun, healthCheck: pace });
 }
 
+/** Seconds a load balancer takes at best to call a new backend healthy: rise × check interval. */
+export const lbRiseSeconds = (hc: SlbBindingRef["healthCheck"] = {}): number =>
+    ((hc.rise ?? DEFAULTS.lbRise) * (hc.intervalMs ?? DEFAULTS.lbCheckIntervalMs)) / 1000;
+
 /** The listener's URL, from its settings alone: so it is known before the listener exists (preview). */
 export const listenerUrlOf = (listen: SlbBindingArgs["listen"]): string => `http://${listen.address ?? "127.0.0.1"}:${listen.port}/`;
 

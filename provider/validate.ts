@@ -418,6 +418,7 @@ export function validateRotation(args: Partial<RegistryRotationArgs>): Failure[]
     });
     c.integer("retain", args.retain, 1, 1000);
     c.integer("keepTags", args.keepTags, 0, 10000);
+    c.integer("drainTimeoutSeconds", args.drainTimeoutSeconds, 0, 24 * 3600);
     c.known(args.now, (n) => {
         if (typeof n !== "string" || Number.isNaN(Date.parse(n))) c.fail("now", `must be an ISO 8601 date and time, got ${JSON.stringify(n)}`);
     });

@@ -1,19 +1,21 @@
 // RegistryBucketRotation: a registry whose storage is a bucket per period. Each run: make sure the
 // current bucket's registry runs; copy forward what is in use and the newest tags; move the stable
-// address to it (health-gated, old one drained); copy again what was pushed during the switch;
-// turn older buckets read-only; purge beyond `retain`, never losing an image in use.
+// address to it (a Service release's traffic shift: health-gated, old one drained); copy again what
+// was pushed during the switch; turn older buckets read-only; purge beyond `retain`, never losing an
+// image in use.
 import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../canonical";
 import { mintOwnerId } from "../docker/labels";
-import { progressFor, Progress } from "../progress";
+import { DEFAULTS } from "../model";
+import { few, progressFor, Progress } from "../progress";
+import { deregister, drain, PoolBinding, shiftTo } from "../rollout/shift";
 import { BucketHost, BucketRegistry, DEFAULT_REGISTRY_IMAGE } from "../rotation/bucketHost";
 import { BucketOwner } from "../rotation/bucketStore";
 import { carryForward, contentsOf, imagesInUse, missingInUse } from "../rotation/copy";
 import { bucketName, newestFirst, periodOf, retention } from "../rotation/period";
-import { RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../rotation/rotationModel";
-import { isDrained, isLbHealthy } from "../slb/driver";
+import { LB_HEALTHY_BOUND, lbHealthySecondsOf, RegistryRotationArgs, RegistryRotationState, ROTATION_DEFAULTS } from "../rotation/rotationModel";
 import { Failure, formatFailures, isUnknown, validateRotation } from "../validate";
-import { waitUntil } from "../wait";
+import { FatalError } from "../wait";
 import { storedProviderChanged } from "./storedProvider";
 import { driverFor } from "./world";
 
@@ -45,27 +47,40 @@ function hostOf(args: RegistryRotationArgs, owner: BucketOwner): BucketHost {
     );
 }
 
-/** Points the stable address at `current` only: added at weight 0, raised once healthy, the others drained and removed. */
-async function switchStable(args: RegistryRotationArgs, current: BucketRegistry, progress: Progress): Promise<void> {
-    const driver = driverFor(args.binding);
-    const pool = args.binding.name;
-    const name = backendName(current);
-    const [host, port] = current.address.split(":");
-    if (!(await driver.backends(pool)).some((b) => b.name === name)) await driver.addBackends(pool, [{ name, address: host, port: Number(port) }]);
-    await waitUntil(async () => ((await driver.backends(pool)).some((b) => b.name === name && isLbHealthy(b)) ? true : undefined), {
-        timeoutSeconds: 60,
-        what: `the load balancer to report bucket ${current.bucket}'s registry healthy`,
+/** The rotation's binding as a traffic shift acts on it: the bucket registries serve at the default weight. */
+const poolOf = (args: RegistryRotationArgs): PoolBinding => ({
+    pool: args.binding.name,
+    driver: driverFor(args.binding, args.cluster.nodes),
+    weight: DEFAULTS.weight,
+});
+
+/**
+ * Points the stable address at `current` only: it joins at weight 0 (CLB: the gate weight) and gets
+ * weight once the load balancer calls it healthy; the others go to weight 0, drain (by time where the load balancer counts
+ * no requests in flight) and leave the pool.
+ */
+async function switchStable(args: RegistryRotationArgs, host: BucketHost, current: BucketRegistry, progress: Progress): Promise<void> {
+    const binding = poolOf(args);
+    const [address, port] = current.address.split(":");
+    await shiftTo([{ binding, backends: [{ name: backendName(current), address, port: Number(port) }] }], {
+        lbHealthy: { seconds: lbHealthySecondsOf(args.binding), setting: LB_HEALTHY_BOUND.setting },
+        progress,
+        // A registry that stopped will not get healthy: no use waiting out the bound.
+        failFast: async () => {
+            const now = (await host.list()).find((r) => r.containerId === current.containerId);
+            if (!now?.running) throw new FatalError(`bucket ${current.bucket}'s registry ${now ? "stopped" : "disappeared"} on node ${args.node}`);
+        },
     });
-    const others = (await driver.backends(pool)).filter((b) => b.name !== name);
-    await driver.setWeights(pool, [{ name, weight: 100 }, ...others.map((b) => ({ name: b.name, weight: 0 }))]);
+    const others = (await binding.driver.backends(binding.pool)).map((b) => b.name).filter((n) => n !== backendName(current));
     if (!others.length) return;
-    progress(`stable address ${stableAddress(args)} now on ${current.bucket}; draining ${others.map((b) => b.name).join(", ")}`);
-    const names = new Set(others.map((b) => b.name));
-    await waitUntil(async () => ((await driver.backends(pool)).filter((b) => names.has(b.name)).every(isDrained) ? true : undefined), {
-        timeoutSeconds: 60,
-        what: "requests in flight to the previous bucket to finish",
+    progress(`stable address ${stableAddress(args)} now on ${current.bucket}`);
+    const bucketOf = new Map((await host.list()).map((r) => [backendName(r), r.bucket]));
+    await drain([binding], others, {
+        bound: { seconds: args.drainTimeoutSeconds ?? ROTATION_DEFAULTS.drainTimeoutSeconds, setting: "drainTimeoutSeconds" },
+        progress,
+        subject: few(others.map((n) => (bucketOf.has(n) ? `bucket ${bucketOf.get(n)}'s registry` : n))),
     });
-    await driver.removeBackends(pool, [...names]);
+    await deregister([binding], others);
 }
 
 /**
@@ -74,11 +89,11 @@ async function switchStable(args: RegistryRotationArgs, current: BucketRegistry,
  * the successor before its predecessor stops.
  */
 async function renewAccess(args: RegistryRotationArgs, host: BucketHost, note: Progress, progress: Progress): Promise<void> {
-    const driver = driverFor(args.binding);
+    const { driver } = poolOf(args);
     for (const r of (await host.list()).filter((r) => r.running && !r.accessCurrent)) {
         note(`bucket ${r.bucket}: restarting its registry with the rotation's TLS and users`);
         const successor = await host.start(r.bucket, r.readOnly);
-        if ((await driver.backends(args.binding.name)).some((b) => b.name === backendName(r))) await switchStable(args, successor, progress);
+        if ((await driver.backends(args.binding.name)).some((b) => b.name === backendName(r))) await switchStable(args, host, successor, progress);
         await host.remove(r.containerId);
     }
 }
@@ -110,7 +125,7 @@ async function reconcile(args: RegistryRotationArgs, owner: BucketOwner): Promis
     const previous = registries.filter((r) => r.bucket !== bucket && !r.readOnly && r.running);
     let inUse = await imagesInUse(args.cluster.nodes, ours, progress);
     for (const p of previous) lines.push(...(await carryForward(host, p, current, keepTags, inUse, progress)));
-    await switchStable(args, current, progress);
+    await switchStable(args, host, current, progress);
     // Pushes that completed on the previous bucket while the address moved.
     for (const p of previous) lines.push(...(await carryForward(host, p, current, keepTags, inUse, progress)));
     for (const p of previous) {
@@ -164,7 +179,19 @@ async function observe(host: BucketHost, args: RegistryRotationArgs, bucket: str
     return { address: stableAddress(args), buckets: [...buckets.filter((b) => b.name === bucket), ...buckets.filter((b) => b.name !== bucket)] };
 }
 
-const RELEVANT = ["node", "prefix", "period", "retain", "keepTags", "storage", "image", "tls", "users", "currentBucket"] as const;
+const RELEVANT = [
+    "node",
+    "prefix",
+    "period",
+    "retain",
+    "keepTags",
+    "drainTimeoutSeconds",
+    "storage",
+    "image",
+    "tls",
+    "users",
+    "currentBucket",
+] as const;
 
 export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds, news) {
@@ -195,7 +222,7 @@ export const registryRotationProvider: pulumi.dynamic.ResourceProvider = {
         // Buckets hold images services may still need: the registries stop, the volumes stay.
         const state = props as RegistryRotationState;
         const host = hostOf(state, ownerOf(state, state.ownerId));
-        const driver = driverFor(state.binding);
+        const { driver } = poolOf(state);
         const registries = await host.list();
         await driver.removeBackends(
             state.binding.name,

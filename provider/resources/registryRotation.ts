@@ -24,6 +24,8 @@ export interface RegistryBucketRotationArgs {
     storage?: pulumi.Input<BucketStorage>;
     /** Registry image; default: built on the node from this machine's Debian docker-registry. */
     image?: pulumi.Input<string>;
+    /** Seconds the previous bucket's registry stays in the binding's pool at weight 0 before it leaves (all of them on Aliyun CLB, which counts no requests in flight). Default 30. */
+    drainTimeoutSeconds?: pulumi.Input<number>;
     /** The stable address for push and pull: its listener (protocol "tcp", TLS passes through) must be reachable from the nodes. */
     binding: SlbBinding;
     /** HTTPS of the bucket registries: `{certificate, key (secret), ca?}`; the certificate names the binding's address and the node's, signed by a CA every node trusts. */
@@ -66,6 +68,7 @@ export class RegistryBucketRotation extends pulumi.dynamic.Resource {
                 // Secret as a whole: it may hold an S3 secret key.
                 storage: args.storage === undefined ? undefined : pulumi.secret(args.storage),
                 image: args.image,
+                drainTimeoutSeconds: args.drainTimeoutSeconds,
                 binding: args.binding.state,
                 // Secret as a whole: the private key and the passwords.
                 tls: pulumi.secret(args.tls),

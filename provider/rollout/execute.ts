@@ -1,21 +1,18 @@
-// Runs a release plan against real hosts and load balancers: start, wait for Docker health,
-// register at weight 0 in every binding, wait for every load balancer's health check, raise the
-// weight, drain the old backends (weight 0, wait for no session in flight), deregister, stop,
-// remove. Any failure in a batch removes what the batch started and leaves the old serving.
+// Runs a release plan against real hosts and load balancers: start, wait for Docker health, shift
+// traffic (shift.ts: register at weight 0 in every binding, wait for every load balancer's health
+// check, raise the weight; drain the old backends, deregister), stop, remove. Any failure in a
+// batch removes what the batch started and leaves the old serving.
 import { ContainerSpec, HostClient } from "../docker/host";
 import { ContainerState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
 import { few, Progress, throttled } from "../progress";
 import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
-import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
-import { cancellablePause, cancelled, DeadlineError, FatalError, sleep, waitUntil } from "../wait";
+import { Backend, isLbHealthy } from "../slb/driver";
+import { cancellablePause, cancelled, DeadlineError, FatalError, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
+import { deregister, drain as drainBackends, PoolBinding, shiftTo } from "./shift";
 
-export interface BoundSlb {
-    /** The listener/pool name on the load balancer. */
-    pool: string;
-    driver: SlbDriver;
-    weight: number;
+export interface BoundSlb extends PoolBinding {
     containerPort: number;
 }
 
@@ -279,120 +276,23 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
 
 /** Registers containers at weight 0 in every binding, waits until every load balancer sees them healthy, then raises the weight. */
 export async function registerAndShift(target: ReleaseTarget, containers: ContainerState[]): Promise<void> {
-    // Only what is missing or not at its weight is touched: kept containers usually need nothing.
-    const pending: Array<{ slb: BoundSlb; c: ContainerState }> = [];
-    for (const slb of target.slbs) {
-        const present = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
-        // A container restarted by its Docker (an engine restart) gets a new ephemeral host port.
-        const moved = containers.filter((c) => {
-            const b = present.get(c.name);
-            const wanted = backendOf(target, c, slb);
-            return b !== undefined && (b.address !== wanted.address || b.port !== wanted.port);
-        });
-        if (moved.length) {
-            target.progress(`${few(moved.map((c) => c.name))} now publish another host port: registering them again in ${slb.pool}`);
-            await slb.driver.removeBackends(
-                slb.pool,
-                moved.map((c) => c.name),
-            );
-            moved.forEach((c) => present.delete(c.name));
-        }
-        await slb.driver.addBackends(
-            slb.pool,
-            containers.filter((c) => !present.has(c.name)).map((c) => backendOf(target, c, slb)),
-        );
-        for (const c of containers) if (present.get(c.name)?.weight !== slb.weight) pending.push({ slb, c });
-    }
-    if (pending.length === 0) return;
-    const status = throttled(target.progress);
-    await waitUntil(
-        async () => {
-            const waiting: string[] = [];
-            const nodes = new Set<string>();
-            for (const slb of target.slbs) {
-                const byName = new Map((await slb.driver.backends(slb.pool)).map((b) => [b.name, b]));
-                for (const { c } of pending.filter((p) => p.slb === slb)) {
-                    const b = byName.get(c.name);
-                    if (!b || !isLbHealthy(b)) {
-                        waiting.push(`${c.name} in ${slb.pool} (${b ? `${b.status} ${b.checkStatus}` : "missing"})`);
-                        nodes.add(c.node);
-                    }
-                }
-            }
-            if (waiting.length === 0) return true;
-            await failIfLost(target, [...nodes]);
-            status(`waiting for load balancer health: ${few(waiting)}`);
-            return undefined;
-        },
+    const nodeOf = new Map(containers.map((c) => [c.name, c.node]));
+    await shiftTo(
+        target.slbs.map((slb) => ({ binding: slb, backends: containers.map((c) => backendOf(target, c, slb)) })),
         {
-            timeoutSeconds: target.lbHealthyTimeoutSeconds,
-            what: "load balancers to report the new backends healthy (release.lbHealthyTimeoutSeconds)",
-            intervalMs: 250,
-            cancellable: true,
+            lbHealthy: { seconds: target.lbHealthyTimeoutSeconds, setting: "release.lbHealthyTimeoutSeconds" },
+            progress: target.progress,
+            failFast: (waiting) => failIfLost(target, [...new Set(waiting.map((name) => nodeOf.get(name)!))]),
         },
     );
-    for (const slb of target.slbs) {
-        await slb.driver.setWeights(
-            slb.pool,
-            pending.filter((p) => p.slb === slb).map((p) => ({ name: p.c.name, weight: slb.weight })),
-        );
-    }
-    target.progress(`traffic on ${few([...new Set(pending.map((p) => p.c.name))])} in ${[...new Set(pending.map((p) => p.slb.pool))].join(", ")}`);
 }
 
-/** Sets weight 0 in every pool holding them and waits until no request is in flight or queued, bounded by the drain timeout. */
+/** Sets weight 0 in every pool holding them and waits until no request is in flight, bounded by release.drainTimeoutSeconds. */
 export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: string[]): Promise<void> {
-    if (names.length === 0) return;
-    const wanted = new Set(names);
-    const holding: BoundSlb[] = [];
-    for (const slb of slbs) {
-        const present = (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name));
-        if (present.length) holding.push(slb);
-        await slb.driver.setWeights(
-            slb.pool,
-            present.filter((b) => b.weight !== 0).map((b) => ({ name: b.name, weight: 0 })),
-        );
-    }
-    if (holding.length === 0) return;
-    // berth:drain-by-time (issue 15) — a load balancer that reports no in-flight count is drained by time.
-    const timed = holding.filter((slb) => !slb.driver.countsInFlight);
-    if (timed.length) {
-        target.progress(
-            `draining ${few(names)} by time in ${timed.map((s) => s.pool).join(", ")}: ${target.drainTimeoutSeconds}s (release.drainTimeoutSeconds must outlast the longest request)`,
-        );
-        await sleep(target.drainTimeoutSeconds * 1000);
-    }
-    // berth:drain-by-time end
-    const status = throttled(target.progress, 2000);
-    try {
-        await waitUntil(
-            async () => {
-                let inFlight = 0;
-                for (const slb of holding) {
-                    for (const b of await slb.driver.backends(slb.pool)) if (wanted.has(b.name) && !isDrained(b)) inFlight += b.sessions + b.queued;
-                }
-                if (inFlight === 0) return true;
-                status(`draining ${few(names)}: ${inFlight} request(s) still in flight`);
-                return undefined;
-            },
-            { timeoutSeconds: target.drainTimeoutSeconds, what: "old backends to drain", intervalMs: 200 },
-        );
-    } catch (e) {
-        if (!(e instanceof DeadlineError)) throw e;
-        target.progress(
-            `drain timeout (release.drainTimeoutSeconds=${target.drainTimeoutSeconds}s) reached for ${few(names)}; removing them with requests still in flight`,
-        );
-    }
-}
-
-export async function deregister(slbs: BoundSlb[], names: string[]): Promise<void> {
-    const wanted = new Set(names);
-    for (const slb of slbs) {
-        await slb.driver.removeBackends(
-            slb.pool,
-            (await slb.driver.backends(slb.pool)).filter((b) => wanted.has(b.name)).map((b) => b.name),
-        );
-    }
+    await drainBackends(slbs, names, {
+        bound: { seconds: target.drainTimeoutSeconds, setting: "release.drainTimeoutSeconds" },
+        progress: target.progress,
+    });
 }
 
 /** Drains, deregisters, stops (SIGTERM, grace period, SIGKILL) and removes containers. */

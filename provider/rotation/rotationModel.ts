@@ -1,5 +1,5 @@
 // Inputs and outputs of RegistryBucketRotation, as plain data.
-import { NodeSpec, SlbBindingState } from "../model";
+import { DEFAULTS, lbRiseSeconds, NodeSpec, SlbBindingState } from "../model";
 import type { BucketContents } from "./copy";
 import type { BucketStorage } from "./config";
 import { PeriodKind } from "./period";
@@ -41,6 +41,11 @@ export interface RegistryRotationArgs {
     storage?: BucketStorage;
     /** Registry image; default: built on the node from this machine's Debian docker-registry. */
     image?: string;
+    /**
+     * Seconds the previous bucket's registry keeps its place in the binding's pool at weight 0 before it
+     * leaves: until no request is in flight, or all of it where the load balancer counts none (Aliyun CLB). Default 30.
+     */
+    drainTimeoutSeconds?: number;
     /** The stable address for push and pull: a binding whose backend pool holds the current bucket's registry. */
     binding: SlbBindingState;
     /** HTTPS of the bucket registries; the binding forwards connections (protocol tcp), so TLS reaches them. */
@@ -78,4 +83,10 @@ export interface RegistryRotationState extends RegistryRotationArgs {
     lastRotation: string[];
 }
 
-export const ROTATION_DEFAULTS = { period: "quarter" as PeriodKind, retain: 2, keepTags: 3 };
+export const ROTATION_DEFAULTS = { period: "quarter" as PeriodKind, retain: 2, keepTags: 3, drainTimeoutSeconds: DEFAULTS.drainTimeoutSeconds };
+
+/** How long the load balancer may take to call a new bucket's registry healthy: four times its rise × check interval, at least 30 s. */
+export const LB_HEALTHY_BOUND = { floorSeconds: 30, margin: 4, setting: "4 × the binding's healthCheck rise × intervalMs, at least 30 s" };
+
+export const lbHealthySecondsOf = (binding: Pick<SlbBindingState, "healthCheck">): number =>
+    Math.max(LB_HEALTHY_BOUND.floorSeconds, Math.ceil(LB_HEALTHY_BOUND.margin * lbRiseSeconds(binding.healthCheck)));

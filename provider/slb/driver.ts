@@ -66,8 +66,9 @@ export interface BackendStatus extends Backend {
 
 export interface SlbDriver {
     /**
-     * Whether `backends()` reports requests in flight (HAProxy does). When not (Aliyun CLB), the
-     * release drains by time: it waits release.drainTimeoutSeconds after weight 0 before removing.
+     * Whether `backends()` reports requests in flight (HAProxy does). When not (Aliyun CLB), a traffic
+     * shift drains by time: it waits the drain timeout (a Service's release.drainTimeoutSeconds, a
+     * rotation's drainTimeoutSeconds) after weight 0 before removing.
      */
     readonly countsInFlight: boolean;
     /** Fails with a clear message when the load balancer does not answer. */

@@ -1,5 +1,5 @@
-// RegistryBucketRotation against real registries on a node, real HAProxy as the stable address and
-// real pulls: several periods through the clock override. The registries serve HTTPS with the local
+// RegistryBucketRotation against real registries on a node, real HAProxy (and the Aliyun CLB contract
+// server) as the stable address and real pulls: several periods through the clock override. The registries serve HTTPS with the local
 // cluster's certificate (the nodes trust its CA) and take nothing without a user's password.
 import * as assert from "node:assert/strict";
 import axios from "axios";
@@ -10,11 +10,13 @@ import { DockerHost } from "../../provider/docker/host";
 import { registryRotationProvider } from "../../provider/engine/registryRotation";
 import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
+import { driverFor } from "../../provider/engine/world";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
 import { BucketHost, DEFAULT_REGISTRY_IMAGE } from "../../provider/rotation/bucketHost";
 import { RegistryClient } from "../../provider/registry/client";
 import { ROTATION_LABEL } from "../../provider/rotation/bucketStore";
 import { RegistryRotationArgs, RegistryRotationState, RegistryUser } from "../../provider/rotation/rotationModel";
+import { ClbContractServer } from "../support/clbContract";
 import { bridgeAddress, pushImage, removeRotation, rotationAccess } from "../support/registry";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
 
@@ -36,6 +38,32 @@ async function uploadStatus(url: string, authorization?: string): Promise<number
     });
     return res.status;
 }
+interface Pulls {
+    ok: number;
+    failed: string[];
+}
+
+/** Pulls app:v1 through `address` over and over while `run` runs: how many pulls succeeded, and every failure. */
+async function pullingDuring<T>(address: string, run: () => Promise<T>): Promise<{ result: T; pulls: Pulls }> {
+    const client = new RegistryClient(address, USER, ACCESS.tls.ca);
+    const pulls: Pulls = { ok: 0, failed: [] };
+    let running = true;
+    const puller = (async () => {
+        while (running) {
+            await client.manifest("app", "v1").then(
+                () => pulls.ok++,
+                (e) => pulls.failed.push(e.message),
+            );
+        }
+    })();
+    try {
+        return { result: await run(), pulls };
+    } finally {
+        running = false;
+        await puller;
+    }
+}
+
 const basic = (username: string, password: string) => `Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`;
 
 describe("RegistryBucketRotation (registries on a node, HAProxy in front, real pulls)", function () {
@@ -147,17 +175,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
     it("2027q1: copies forward the in-use image and the newest tag, moves the address with no failed pull, a push during the switch is not lost", async () => {
         // Pull through the stable address and push to it, continuously, while the rotation runs.
         let rotating = true;
-        const pulls = { ok: 0, failed: [] as string[] };
         const pushes: Array<{ repository: string; attempts: number; errors: string[] }> = [];
-        const client = new RegistryClient(STABLE, USER, ACCESS.tls.ca);
-        const puller = (async () => {
-            while (rotating) {
-                await client.manifest("app", "v1").then(
-                    () => pulls.ok++,
-                    (e) => pulls.failed.push(e.message),
-                );
-            }
-        })();
         const pusher = (async () => {
             for (let n = 0; rotating; n++) {
                 const entry = { repository: `push${n}/app`, attempts: 0, errors: [] as string[] };
@@ -174,11 +192,15 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
                 }
             }
         })();
+        let pulls: Pulls;
         try {
-            state = (await registryRotationProvider.update!(ID, state, args("2027-01-02T10:00:00Z"))).outs;
+            ({ result: state, pulls } = await pullingDuring(
+                STABLE,
+                async () => (await registryRotationProvider.update!(ID, state, args("2027-01-02T10:00:00Z"))).outs,
+            ));
         } finally {
             rotating = false;
-            await Promise.all([puller, pusher]);
+            await pusher;
         }
         assert.equal(state.currentBucket, "images-2027q1");
         assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
@@ -296,5 +318,140 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         const after = await ownRegistries();
         assert.deepEqual(after, before, "the first rotation's registries are untouched");
         assert.ok((await new RegistryClient(STABLE, USER, ACCESS.tls.ca).tags("app")).includes("v1"), "its stable address still serves");
+    });
+});
+
+describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previous bucket drains by time", function () {
+    this.timeout(300_000);
+    const LB = "lb-berthrotation1";
+    const KEY = { accessKeyId: "LTAIberthrot", accessKeySecret: "berth-rotation-secret" };
+    const PORT = 5105;
+    const CLB_STABLE = `${bridgeAddress}:${PORT}`;
+    // CLB reports no request in flight: the previous bucket keeps its place at weight 0 this long.
+    const DRAIN_SECONDS = 3;
+    const nodes = nodeSpecs().map((n) => ({ ...n, cloud: { instanceId: `i-${n.name}` } }));
+    let contract: ClbContractServer;
+    let binding: SlbBindingState;
+    let state: RegistryRotationState | undefined;
+    const args = (now: string): RegistryRotationArgs => ({
+        name: "rotclb",
+        cluster: { name: "it", nodes },
+        node: "h1",
+        prefix: "clb",
+        keepTags: 1,
+        drainTimeoutSeconds: DRAIN_SECONDS,
+        binding,
+        now,
+        stack: "it/rotclb/a",
+        ...ACCESS,
+    });
+
+    before(async () => {
+        cleanSlate();
+        await removeRotation("rotclb");
+        contract = new ClbContractServer({
+            loadBalancerId: LB,
+            region: "cn-hangzhou",
+            ...KEY,
+            // On the bridge address, which the rotation's certificate names.
+            listenAddress: bridgeAddress,
+            servers: Object.fromEntries(nodes.map((n) => [n.cloud.instanceId, n.address])),
+        });
+        const endpoint = await contract.start();
+        binding = (
+            await slbBindingProvider.create({
+                name: "rot-clb",
+                driver: "aliyun",
+                protocol: "tcp",
+                aliyun: { loadBalancerId: LB, region: "cn-hangzhou", endpoint, ...KEY },
+                listen: { address: bridgeAddress, port: PORT },
+                // CLB checks every second at the fastest, and wants 2 passes at least.
+                healthCheck: { intervalMs: 1000, rise: 2, fall: 2 },
+            })
+        ).outs;
+    });
+    afterEach(() => sinon.restore());
+    after(async () => {
+        if (state) await registryRotationProvider.delete!("it/rotclb", state);
+        if (binding) await slbBindingProvider.delete!("it/rot-clb", binding);
+        await contract?.stop();
+        await removeRotation("rotclb");
+    });
+
+    it("moves the stable address to the new bucket; the previous one sits at weight 0 for the drain time, then leaves; no pull fails", async () => {
+        state = (await registryRotationProvider.create(args("2026-11-23T10:00:00Z"))).outs as RegistryRotationState;
+        assert.equal(state.address, CLB_STABLE);
+        await push("v1", `${CLB_STABLE}/app:v1`);
+        const previous = state.buckets.find((b) => b.name === "clb-2026q4")!;
+        const previousPort = Number(previous.address.split(":")[1]);
+
+        const lines: string[] = [];
+        sinon.stub(console, "log").callsFake((l: string) => void lines.push(String(l)));
+        const from = contract.calls.length;
+        const { result, pulls } = await pullingDuring(
+            CLB_STABLE,
+            async () => (await registryRotationProvider.update!("it/rotclb", state, args("2027-01-02T10:00:00Z"))).outs as RegistryRotationState,
+        );
+        sinon.restore();
+        state = result;
+        assert.equal(state.currentBucket, "clb-2027q1");
+        assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
+        assert.ok(pulls.ok > 0);
+
+        // What the load balancer was told, in order: the new bucket's registry in at the gate weight,
+        // then raised; the previous one set to weight 0, and removed only after the drain time.
+        const calls = contract.calls.slice(from);
+        const touching = (action: string, port: number, weight?: number) =>
+            calls.filter(
+                (c) => c.action === action && c.servers?.some((s) => Number(s.Port) === port && (weight === undefined || s.Weight === weight)),
+            );
+        const added = calls.filter((c) => c.action === "AddVServerGroupBackendServers");
+        assert.equal(added.length, 1, "one registry added");
+        const currentPort = Number(added[0].servers![0].Port);
+        assert.notEqual(currentPort, previousPort);
+        const raised = touching("SetVServerGroupAttribute", currentPort, 100);
+        const zeroed = touching("SetVServerGroupAttribute", previousPort, 0);
+        const removed = touching("RemoveVServerGroupBackendServers", previousPort);
+        assert.deepEqual([raised.length, zeroed.length, removed.length], [1, 1, 1], JSON.stringify(calls.filter((c) => c.servers)));
+        assert.ok(added[0].at <= raised[0].at && raised[0].at <= zeroed[0].at, "the new registry serves before the previous one goes to weight 0");
+        const drainedMs = removed[0].at - zeroed[0].at;
+        assert.ok(drainedMs >= DRAIN_SECONDS * 1000, `removed ${drainedMs} ms after weight 0, sooner than the drain time`);
+        assert.ok(
+            lines.some((l) => l.includes(`draining bucket clb-2026q4's registry by time in rot-clb: ${DRAIN_SECONDS}s`)),
+            lines.join("\n"),
+        );
+        console.error(`      previous bucket at weight 0 for ${(drainedMs / 1000).toFixed(1)} s before removal; ${pulls.ok} pulls, none failed`);
+
+        // Only the new bucket's registry is left in the pool, at full weight.
+        const left = await driverFor(binding, nodes).backends("rot-clb");
+        assert.deepEqual(
+            left.map((b) => [b.port, b.weight]),
+            [[currentPort, 100]],
+        );
+    });
+
+    it("a new registry that stops while the load balancer checks it ends the wait at once, naming it; the stable address keeps serving", async () => {
+        const docker = h1();
+        let stopping: Promise<unknown> | undefined;
+        sinon.stub(console, "log").callsFake((l: string) => {
+            const waiting = /waiting for load balancer health: (clb-2027q2-[0-9a-f]{8})/.exec(String(l));
+            if (!waiting || stopping) return;
+            // The fault: the new bucket's registry stops (its container named after it) before CLB calls it healthy.
+            stopping = docker
+                .listContainers({ filters: { label: [`${ROTATION_LABEL.rotation}=rotclb`, `${ROTATION_LABEL.bucket}=clb-2027q2`] } })
+                .then((found) => Promise.all(found.map((c) => docker.getContainer(c.Id).stop({ t: 0 }))));
+        });
+        const t0 = Date.now();
+        await assert.rejects(
+            registryRotationProvider.update!("it/rotclb", state, args("2027-04-02T10:00:00Z")),
+            // Its own words, not the health bound's timeout: the wait ended on the stop.
+            /bucket clb-2027q2's registry stopped on node h1/,
+        );
+        const seconds = (Date.now() - t0) / 1000;
+        sinon.restore();
+        assert.ok(stopping, "the registry was stopped while the load balancer checked it");
+        await stopping;
+        console.error(`      the rotation failed ${seconds.toFixed(1)} s after it started, once the new registry stopped`);
+        assert.deepEqual(await new RegistryClient(CLB_STABLE, USER, ACCESS.tls.ca).tags("app"), ["v1"], "the previous bucket still serves");
     });
 });

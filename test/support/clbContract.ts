@@ -107,8 +107,8 @@ export class ClbContractServer {
     private ratePerSecond?: number;
     private recent: number[] = [];
     private readonly refusals = new Map<string, { code: string; times: number; status: number }>();
-    /** Every accepted call: action and, for server lists, how many servers it carried. */
-    readonly calls: Array<{ action: string; servers?: number }> = [];
+    /** Every accepted call: action, when (ms since the epoch) and, for server lists, the servers it carried. */
+    readonly calls: Array<{ action: string; at: number; servers?: Array<Pick<Server, "ServerId" | "Port"> & { Weight?: number }> }> = [];
     throttledCalls = 0;
     /** Set*ListenerAttribute calls accepted: a health check changed in place. */
     healthCheckChanges = 0;
@@ -185,7 +185,7 @@ export class ClbContractServer {
                 throw new ApiError(refusal.status, refusal.code, `The load balancer refused ${action}.`);
             }
             const servers = q.get("BackendServers");
-            this.calls.push({ action, servers: servers ? JSON.parse(servers).length : undefined });
+            this.calls.push({ action, at: now, servers: servers ? JSON.parse(servers) : undefined });
             send(200, this.act(action, q));
         } catch (e: any) {
             if (e instanceof ApiError) send(e.status, { Code: e.code, Message: e.message });

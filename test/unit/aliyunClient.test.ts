@@ -114,7 +114,7 @@ describe("Aliyun CLB client and driver (contract server)", function () {
             (await driver.backends("web")).map((b) => b.name),
             ["web-41", "web-42", "web-43", "web-44"],
         );
-        const sizes = (action: string) => server.calls.filter((c) => c.action === action).map((c) => c.servers);
+        const sizes = (action: string) => server.calls.filter((c) => c.action === action).map((c) => c.servers?.length);
         assert.deepEqual(sizes("AddVServerGroupBackendServers"), [20, 20, 5]);
         assert.deepEqual(sizes("SetVServerGroupAttribute"), [20, 20, 5]);
         assert.deepEqual(sizes("RemoveVServerGroupBackendServers"), [20, 20, 1]);

@@ -7,7 +7,7 @@ import * as path from "path";
 import { SlbBindingState } from "../../provider/model";
 import { accessFingerprint, htpasswd } from "../../provider/rotation/bucketHost";
 import { registryConfig } from "../../provider/rotation/config";
-import { RegistryRotationArgs } from "../../provider/rotation/rotationModel";
+import { lbHealthySecondsOf, RegistryRotationArgs } from "../../provider/rotation/rotationModel";
 import { validateRotation } from "../../provider/validate";
 import { keepTag, selectCarry, TagInfo } from "../../provider/rotation/carry";
 import { bucketName, newestFirst, parseBucket, periodOf, periodStart, prefixProblem, retention } from "../../provider/rotation/period";
@@ -166,6 +166,15 @@ describe("registry bucket access (TLS and users)", () => {
             'users[2].username: "ci" is listed twice',
         ]);
         assert.ok(!bad.join().includes("PRIVATE") && !bad.join().includes('"y"'));
+    });
+
+    it("bounds the switch: a drain time in whole seconds, named when wrong; the load balancer's health wait from its rise × interval", () => {
+        assert.deepEqual(failures(args({ drainTimeoutSeconds: 5 })), []);
+        assert.deepEqual(failures(args({ drainTimeoutSeconds: 2.5 })), ["drainTimeoutSeconds: must be a whole number from 0 to 86400, got 2.5"]);
+        assert.deepEqual(failures(args({ drainTimeoutSeconds: -1 })), ["drainTimeoutSeconds: must be a whole number from 0 to 86400, got -1"]);
+        const binding = (healthCheck?: SlbBindingState["healthCheck"]) => ({ healthCheck });
+        assert.equal(lbHealthySecondsOf(binding()), 30, "rise 2 × 1 s by default: the floor");
+        assert.equal(lbHealthySecondsOf(binding({ intervalMs: 5000, rise: 3 })), 60, "4 × 3 × 5 s");
     });
 
     it("configures HTTPS only and htpasswd auth; the htpasswd holds bcrypt hashes of the passwords, not the passwords", () => {

@@ -1,7 +1,7 @@
 // The preview: the plan the next up runs, made by the same steps on what runs now, changing nothing,
 // in words.
 import { lookupDigest } from "../../docker/pull";
-import { DEFAULTS, PlanCounts, ServiceArgs, ServiceBinding, ServiceState } from "../../model";
+import { DEFAULTS, lbRiseSeconds, PlanCounts, ServiceArgs, ServiceBinding, ServiceState } from "../../model";
 import { Progress, warnFor } from "../../progress";
 import { BoundSlb } from "../../rollout/execute";
 import { BindingView, describePlan } from "../../rollout/describe";
@@ -25,11 +25,10 @@ export const quiet: Progress = () => undefined;
 
 /** A binding as the preview words it: how its load balancer checks and drains. */
 export function bindingView(slb: BoundSlb, binding: ServiceBinding, now: BindingNow): BindingView {
-    const hc = binding.slb.healthCheck ?? {};
     return {
         ...now,
         drainsByTime: !slb.driver.countsInFlight,
-        healthySeconds: ((hc.rise ?? DEFAULTS.lbRise) * (hc.intervalMs ?? DEFAULTS.lbCheckIntervalMs)) / 1000,
+        healthySeconds: lbRiseSeconds(binding.slb.healthCheck),
     };
 }
 

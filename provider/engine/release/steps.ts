@@ -3,7 +3,8 @@
 import { ContainerLimits, HostClient } from "../../docker/host";
 import { DEFAULTS, NodeSpec, ServiceArgs } from "../../model";
 import { few, Progress } from "../../progress";
-import { BoundSlb, deregister, drain, nothingLearned, RefusedResize, ReleaseTarget, WorldChangedError } from "../../rollout/execute";
+import { BoundSlb, drain, nothingLearned, RefusedResize, ReleaseTarget, WorldChangedError } from "../../rollout/execute";
+import { deregister } from "../../rollout/shift";
 import { ServicePlan } from "../../rollout/servicePlan";
 import { NodeView } from "../../schedule/placement";
 import { bound, boundSlbs } from "./bindings";
