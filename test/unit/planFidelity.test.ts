@@ -1,0 +1,122 @@
+// Preview and up share one plan: for every kind of change, the counts check's plan gives diff are
+// what the following update does in the fake world, read from the calls it records.
+import * as assert from "node:assert/strict";
+import { serviceProvider } from "../../provider/engine/service";
+import { PlanCounts, ServiceArgs, ServiceState } from "../../provider/model";
+import { Backend } from "../../provider/slb/driver";
+import { FakeWorld } from "../support/fakeWorld";
+
+const ID = "c/web";
+
+function serviceArgs(w: FakeWorld, extra: Partial<ServiceArgs> = {}): ServiceArgs {
+    return {
+        name: "web",
+        cluster: { name: "c", nodes: w.nodeSpecs() },
+        image: "reg/web:v1",
+        replicas: 3,
+        ports: [{ containerPort: 80 }],
+        healthCheck: { httpPath: "/health" },
+        stopGracePeriodSeconds: 1,
+        bindings: [{ slb: w.binding("pub") }],
+        release: { drainTimeoutSeconds: 5 },
+        // As the resource sets it: check gets no owner id, so the preview knows the containers by their stack.
+        stack: "org/infra/dev",
+        ...extra,
+    };
+}
+
+/** What an update did, counted the way the plan counts: from the calls the world recorded. */
+function recorder(w: FakeWorld) {
+    const started = new Set<string>();
+    const removed = new Set<string>();
+    const added: string[] = [];
+    const weighted: Array<{ name: string; weight: number }> = [];
+    const deregistered: string[] = [];
+    let resized = 0;
+    w.onCall = (name, args) => {
+        const [, method] = name.split(".");
+        if (method === "run") started.add((args[0] as { name: string }).name);
+        if (method === "remove") removed.add(w.containers().find((c) => c.id === args[0])!.name);
+        if (method === "resize") resized++;
+        if (method === "addBackends") added.push(...(args[0] as Backend[]).map((b) => b.name));
+        if (method === "setWeights") weighted.push(...(args[0] as Array<{ name: string; weight: number }>));
+        if (method === "removeBackends") deregistered.push(...(args[0] as string[]));
+    };
+    return (): PlanCounts => ({
+        start: started.size,
+        retire: removed.size,
+        resize: resized,
+        // Kept containers' backend changes: those of containers the update neither started nor removed.
+        register: added.filter((n) => !started.has(n)).length,
+        // Raised weights of backends that were there already (a registration raises its own).
+        reweight: weighted.filter((x) => !started.has(x.name) && !added.includes(x.name) && x.weight > 0).length,
+        deregister: new Set(deregistered.filter((n) => !started.has(n) && !removed.has(n))).size,
+    });
+}
+
+/**
+ * Deploys v1 in a fresh world, lets `change` alter the world and the inputs, then previews (check)
+ * and runs (update) the change: returns the plan's counts and what the update did.
+ */
+async function previewThenUp(change: (w: FakeWorld, args: ServiceArgs) => ServiceArgs | void) {
+    const w = new FakeWorld(3);
+    const args = serviceArgs(w);
+    const state: ServiceState = (await w.run(() => serviceProvider.create(args))).outs;
+    const news = change(w, args) ?? args;
+    const checked = await w.run(() => serviceProvider.check!(args, news));
+    assert.deepEqual(checked.failures, []);
+    const planned = checked.inputs.plannedCounts as PlanCounts;
+    assert.ok(planned, `check made no plan:\n${checked.inputs.plannedChange}`);
+    const done = recorder(w);
+    await w.run(() => serviceProvider.update!(ID, state, checked.inputs));
+    return { planned, done: done(), text: checked.inputs.plannedChange as string };
+}
+
+const none: PlanCounts = { start: 0, retire: 0, resize: 0, register: 0, reweight: 0, deregister: 0 };
+
+const CASES: Array<[string, (w: FakeWorld, args: ServiceArgs) => ServiceArgs | void, Partial<PlanCounts>]> = [
+    ["no change", () => undefined, {}],
+    ["an image change: every slot", (_w, a) => ({ ...a, image: "reg/web:v2" }), { start: 3, retire: 3 }],
+    ["replicas up", (_w, a) => ({ ...a, replicas: 4 }), { start: 1 }],
+    ["replicas down", (_w, a) => ({ ...a, replicas: 1 }), { retire: 2 }],
+    ["cpus and memory: in place", (_w, a) => ({ ...a, cpus: 0.5, memoryMb: 128 }), { resize: 3 }],
+    ["replicas down and memory: only the containers kept are resized", (_w, a) => ({ ...a, replicas: 1, memoryMb: 128 }), { retire: 2, resize: 1 }],
+    ["a second binding", (w, a) => ({ ...a, bindings: [...a.bindings!, { slb: w.binding("internal") }] }), { register: 3 }],
+    ["a binding's weight", (_w, a) => ({ ...a, bindings: [{ ...a.bindings![0], weight: 50 }] }), { reweight: 3 }],
+    ["a binding left", (w, a) => ({ ...a, bindings: [{ slb: w.binding("internal") }] }), { register: 3, deregister: 3 }],
+    [
+        "a cordoned node: its container moves",
+        (_w, a) => ({ ...a, cluster: { ...a.cluster, nodes: a.cluster.nodes.map((n) => (n.name === "h3" ? { ...n, schedulable: false } : n)) } }),
+        { start: 1, retire: 1 },
+    ],
+    [
+        "a container removed by hand: its slot starts again, its backend goes",
+        (w) => {
+            const h1 = w.hosts.get("h1")!;
+            h1.containers.delete([...h1.containers.keys()][0]);
+        },
+        { start: 1, deregister: 1 },
+    ],
+    [
+        "a release while a cordoned node does not answer: its old backend is drained once the new serve",
+        (w, a) => {
+            w.hosts.get("h3")!.down = true;
+            return {
+                ...a,
+                image: "reg/web:v2",
+                cluster: { ...a.cluster, nodes: a.cluster.nodes.map((n) => (n.name === "h3" ? { ...n, schedulable: false } : n)) },
+            };
+        },
+        { start: 3, retire: 2, deregister: 1 },
+    ],
+];
+
+describe("preview and up share one plan (fake world)", () => {
+    for (const [name, change, expected] of CASES) {
+        it(`${name}: the plan's counts are what up did`, async () => {
+            const { planned, done, text } = await previewThenUp(change);
+            assert.deepEqual(planned, { ...none, ...expected }, `the plan:\n${text}`);
+            assert.deepEqual(done, planned, `up did other than the plan:\n${text}`);
+        });
+    }
+});
