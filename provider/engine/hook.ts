@@ -6,15 +6,16 @@
 // depend on the hook (the next services of a ServiceGroup) are then not released.
 import type * as pulumi from "@pulumi/pulumi";
 import { canonicalJson } from "../canonical";
-import { LABEL, ownerLabels } from "../docker/labels";
+import { ownerLabels } from "../docker/labels";
 import { CommandResult, CommandRunner, DockerCommands } from "../docker/commands";
 import { ContainerState, NodeSpec, ServiceArgs, ServiceState } from "../model";
 import { progressFor } from "../progress";
 import { isServing } from "../rollout/plan";
 import { Failure, formatFailures, isUnknown } from "../validate";
-import { ownerFrom, ownership } from "./release/owner";
+import { ownerFrom } from "./release/owner";
+import { listContainers } from "./release/observe";
 import { serviceProvider } from "./service";
-import { hostsFor } from "./world";
+import { hostsFor, nodeViews } from "./world";
 
 /** firstContainer: docker exec in the service's first healthy container; oneOff: a new container, removed after. */
 export type HookRunIn = "firstContainer" | "oneOff";
@@ -96,10 +97,9 @@ const recorded = (args: PostStartHookArgs, containers: ContainerState[]): Servic
 async function currentContainers(args: PostStartHookArgs, progress: (l: string) => void): Promise<ContainerState[]> {
     const service = args.serviceArgs;
     const hosts = hostsFor(service.cluster.nodes);
-    const selector = { [LABEL.service]: service.name, [LABEL.cluster]: service.cluster.name };
-    const owner = ownerFrom(service, args.ownerId, args.containers);
-    const listed = (await Promise.all([...hosts.values()].map((h) => h.list(selector).catch(() => [])))).flat();
-    const running = listed.filter((c) => ownership(owner, c) === "own");
+    // A node that does not answer is left out (as a release leaves it out); any other error surfaces.
+    const { reachable } = await nodeViews(service.cluster.nodes, hosts);
+    const running = await listContainers(service, ownerFrom(service, args.ownerId, args.containers), hosts, reachable);
     if (firstContainer(args.revision, running)) return running;
     progress(`revision ${args.revision} of ${service.name} is not running (rolled back after a failed hook?): releasing it again`);
     const result = await serviceProvider.update!(serviceId(service), recorded(args, running), service);

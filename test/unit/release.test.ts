@@ -230,6 +230,24 @@ describe("release engine against a fake world", function () {
         assert.equal(w.containers().length, 3, "the new containers were removed");
     });
 
+    it("an update after a failed create runs the image's digest: the failed state records none", async () => {
+        const w = new FakeWorld(3);
+        const args = serviceArgs(w);
+        w.inject({ call: "pub.setWeights", error: "HAProxy refused 'set weight pub/x 100'" });
+        const failed = await w
+            .run(() => serviceProvider.create(args))
+            .then(
+                () => assert.fail("the create succeeded"),
+                (e: any) => e.properties as ServiceState,
+            );
+        assert.equal(failed.imageDigest, "");
+        // As the plugin's hook and a deferred plan call it: no digest from check.
+        const after: ServiceState = (await w.run(() => serviceProvider.update!(ID, failed, args))).outs;
+        assert.match(after.imageDigest, /^reg\/web@sha256:[0-9a-f]{64}$/);
+        assert.deepEqual([...new Set(w.containers().map((c) => c.image))], [after.imageDigest]);
+        assertConverged(w, after, 3);
+    });
+
     it("keeps the backends of an unreachable node that left the cluster while its containers may serve", async () => {
         const { w, state, args, update } = await deployed();
         const h3 = state.containers.find((c: any) => c.node === "h3")!;

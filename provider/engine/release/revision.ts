@@ -28,9 +28,12 @@ export interface Revision {
     revision: string;
 }
 
-/** An unchanged tag keeps the digest it was last resolved to: a moved tag is not a release until the image input changes. */
+/**
+ * An unchanged tag keeps the digest it was last resolved to: a moved tag is not a release until the
+ * image input changes. A state whose create failed records the digest as "": none was kept.
+ */
 export const keptDigest = (previous: Partial<ServiceArgs> | undefined, args: ServiceArgs): string | undefined =>
-    previous && previous.image === args.image && !args.image.includes("@") ? previous.imageDigest : undefined;
+    previous && previous.image === args.image && !args.image.includes("@") ? previous.imageDigest || undefined : undefined;
 
 /** The digest the preview showed (check resolved it); else the last release's for an unchanged tag; else resolved now. */
 export async function revisionFor(
