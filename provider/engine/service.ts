@@ -171,11 +171,11 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const args = props as ServiceState;
         const progress = progressFor(args.name);
         const hosts = hostsFor(args.cluster.nodes);
-        const { views, reachable, errors } = await nodeViews(args.cluster.nodes, hosts);
+        const { reachable, errors } = await nodeViews(args.cluster.nodes, hosts);
         for (const [node, error] of errors) progress(`node ${node} does not answer; its containers of ${args.name} stay until it returns: ${error}`);
         const owner = ownerOfState(args);
         const containers = await listContainers(args, owner, hosts, reachable);
-        const target = retireTarget(args, args.cluster.nodes, hosts, views, progress);
+        const target = retireTarget(args, hosts, progress);
         progress(`removing ${containers.length} container(s)`);
         const backends = await listBackends(args, target.slbs, owner);
         const live = liveNames(containers);

@@ -16,26 +16,31 @@ export interface BoundSlb extends PoolBinding {
     containerPort: number;
 }
 
-export interface ReleaseTarget {
+/** What retiring containers takes: drain and deregister them in the bindings, stop and remove them. */
+export interface RetireTarget {
     service: string;
+    hosts: Map<string, HostClient>;
+    slbs: BoundSlb[];
+    drainTimeoutSeconds: number;
+    stopGracePeriodSeconds: number;
+    /** Fewest backends each load balancer must see healthy and weighted after serving ones are removed (0: remove regardless). */
+    minAvailable: number;
+    progress: Progress;
+}
+
+/** What a release takes besides: where and how new containers start, and how long they may take to serve. */
+export interface ReleaseTarget extends RetireTarget {
     /** Labels that select the service's containers on a host. */
     selector: Record<string, string>;
-    hosts: Map<string, HostClient>;
     /** Node address load balancers reach, by node name. */
     addresses: Map<string, string>;
     nodes: NodeView[];
-    slbs: BoundSlb[];
     containerSpec: (slot: number) => ContainerSpec;
     rules: PlacementRules;
     healthyTimeoutSeconds: number;
     lbHealthyTimeoutSeconds: number;
-    drainTimeoutSeconds: number;
-    stopGracePeriodSeconds: number;
     /** Pause between batches (a configured wait, to watch a canary batch). */
     pauseSeconds: number;
-    /** Fewest backends each load balancer must see healthy and weighted after old ones are removed. */
-    minAvailable: number;
-    progress: Progress;
 }
 
 /** The release cannot go on: also ends any wait at once. */
@@ -288,7 +293,7 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
 }
 
 /** Sets weight 0 in every pool holding them and waits until no request is in flight, bounded by release.drainTimeoutSeconds. */
-export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: string[]): Promise<void> {
+export async function drain(target: RetireTarget, slbs: BoundSlb[], names: string[]): Promise<void> {
     await drainBackends(slbs, names, {
         bound: { seconds: target.drainTimeoutSeconds, setting: "release.drainTimeoutSeconds" },
         progress: target.progress,
@@ -296,7 +301,7 @@ export async function drain(target: ReleaseTarget, slbs: BoundSlb[], names: stri
 }
 
 /** Drains, deregisters, stops (SIGTERM, grace period, SIGKILL) and removes containers. */
-export async function retire(target: ReleaseTarget, containers: ContainerState[], slbs: BoundSlb[] = target.slbs): Promise<void> {
+export async function retire(target: RetireTarget, containers: ContainerState[], slbs: BoundSlb[] = target.slbs): Promise<void> {
     if (containers.length === 0) return;
     const names = containers.map((c) => c.name);
     await drain(target, slbs, names);
@@ -325,7 +330,7 @@ export async function retire(target: ReleaseTarget, containers: ContainerState[]
  * minAvailable healthy, weighted backends without them. A mass health failure stops the release
  * here instead of taking out the last backends that serve.
  */
-export async function guardCapacity(target: ReleaseTarget, removing: ContainerState[]): Promise<void> {
+export async function guardCapacity(target: RetireTarget, removing: ContainerState[]): Promise<void> {
     if (removing.length === 0 || target.minAvailable === 0) return;
     const leaving = new Set(removing.map((c) => c.name));
     for (const slb of target.slbs) {
@@ -343,7 +348,7 @@ export async function guardCapacity(target: ReleaseTarget, removing: ContainerSt
 }
 
 /** Undoes a failed batch: the new containers leave every load balancer and their hosts; the old keep serving. */
-async function rollback(target: ReleaseTarget, started: ContainerState[]): Promise<string[]> {
+async function rollback(target: RetireTarget, started: ContainerState[]): Promise<string[]> {
     const problems: string[] = [];
     try {
         await retire(target, started);

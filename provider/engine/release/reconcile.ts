@@ -1,7 +1,7 @@
 // One reconcile: observe, pin the revision, plan, run the steps; plan again when a step learned the
 // world differs. Only this loop decides to re-plan.
 import { prePull } from "../../docker/pull";
-import { ServiceArgs, ServiceState } from "../../model";
+import { DEFAULTS, ServiceArgs, ServiceState } from "../../model";
 import { Progress, progressFor } from "../../progress";
 import { BoundSlb, ReleaseTarget, registerAndShift, runBatches, WorldChangedError } from "../../rollout/execute";
 import { describe } from "../../rollout/plan";
@@ -10,10 +10,13 @@ import { hostsFor, nodeViews, reachOf } from "../world";
 import { OutOfReachError, reachVerdict } from "../../reach";
 import { Owner } from "./owner";
 import { boundSlbs, listBackends, slbsLeft } from "./bindings";
-import { listContainers, nodesOf, observe, Observed } from "./observe";
+import { listContainers, nodesOf, observe, Observed, selectorOf } from "./observe";
 import { containerSpecFor, limitsOf, Revision, revisionFor } from "./revision";
 import { Knowledge, planFor } from "./plan";
 import { drainStranded, leaveBindings, removeOrphans, resizeInPlace, retireTarget } from "./steps";
+
+/** A release's target but for what each pass plans anew: the nodes as observed, placement rules, minAvailable. */
+type ReleaseBase = Omit<ReleaseTarget, "nodes" | "rules" | "minAvailable">;
 
 /** Most passes of observe, plan, run in one reconcile: each pass after the first learned something new. */
 export const MAX_PASSES = 5;
@@ -29,10 +32,15 @@ export async function reconcile(args: ServiceArgs, owner: Owner, previous: Servi
     if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await observe(args, owner, specs, hosts, new Map(), progress);
     const rev = await revisionFor(args, previous, first.nodes, progress);
-    const target: ReleaseTarget = {
-        ...retireTarget(args, specs, hosts, first.nodes.views, progress),
+    const release = args.release ?? {};
+    const target: ReleaseBase = {
+        ...retireTarget(args, hosts, progress),
+        selector: selectorOf(args),
+        addresses: new Map(specs.map((n) => [n.name, n.address])),
         containerSpec: containerSpecFor(args, owner, rev),
-        pauseSeconds: args.release?.pauseSeconds ?? 0,
+        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
+        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
+        pauseSeconds: release.pauseSeconds ?? 0,
     };
     const report = await releaseUntilDone(args, owner, rev, target, left, first, progress);
     const { reachable } = await nodeViews(specs, hosts);
@@ -57,7 +65,7 @@ export async function releaseUntilDone(
     args: ServiceArgs,
     owner: Owner,
     rev: Revision,
-    target: ReleaseTarget,
+    target: ReleaseBase,
     left: BoundSlb[],
     first: Observed,
     progress: Progress,
@@ -108,7 +116,7 @@ export const describeLearned = (e: WorldChangedError) =>
 export async function releasePass(
     args: ServiceArgs,
     rev: Revision,
-    base: ReleaseTarget,
+    base: ReleaseBase,
     left: BoundSlb[],
     seen: Observed,
     known: Knowledge,

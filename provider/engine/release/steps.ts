@@ -1,14 +1,12 @@
 // The plan's steps before and after the batches (rollout/execute.ts runs the batches): remove orphans,
 // leave bindings, resize in place, drain stranded backends.
 import { ContainerLimits, HostClient } from "../../docker/host";
-import { DEFAULTS, NodeSpec, ServiceArgs } from "../../model";
+import { DEFAULTS, ServiceArgs } from "../../model";
 import { few, Progress } from "../../progress";
-import { BoundSlb, drain, nothingLearned, RefusedResize, ReleaseTarget, WorldChangedError } from "../../rollout/execute";
+import { BoundSlb, drain, nothingLearned, RefusedResize, RetireTarget, WorldChangedError } from "../../rollout/execute";
 import { deregister } from "../../rollout/shift";
 import { ServicePlan } from "../../rollout/servicePlan";
-import { NodeView } from "../../schedule/placement";
 import { bound, boundSlbs } from "./bindings";
-import { selectorOf } from "./observe";
 
 /** Limits as a progress line names them. */
 export const describeLimits = (l: ContainerLimits) =>
@@ -41,34 +39,14 @@ export async function resizeInPlace(
         });
 }
 
-/**
- * What the executor needs to drain, deregister and stop this service's containers. Starting new
- * ones needs more (container spec, placement rules, minAvailable): reconcile adds those.
- */
-export function retireTarget(
-    args: ServiceArgs,
-    nodes: NodeSpec[],
-    hosts: Map<string, HostClient>,
-    views: NodeView[],
-    progress: (l: string) => void,
-): ReleaseTarget {
-    const release = args.release ?? {};
+/** What retiring this service's containers takes: its bindings, its nodes' Docker, its drain and stop bounds. */
+export function retireTarget(args: ServiceArgs, hosts: Map<string, HostClient>, progress: Progress): RetireTarget {
     return {
         service: args.name,
-        selector: selectorOf(args),
         hosts,
-        addresses: new Map(nodes.map((n) => [n.name, n.address])),
-        nodes: views,
         slbs: boundSlbs(args),
-        containerSpec: () => {
-            throw new Error("retiring starts no container");
-        },
-        rules: { fixedHostPorts: [] },
-        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
-        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
-        drainTimeoutSeconds: release.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
+        drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
-        pauseSeconds: 0,
         minAvailable: 0,
         progress,
     };
@@ -83,7 +61,7 @@ export async function removeOrphans(bindings: Array<{ pool: string; orphans: str
 }
 
 /** Bindings the service left: its backends there drain and deregister; the containers stay. */
-export async function leaveBindings(target: ReleaseTarget, plan: ServicePlan, left: BoundSlb[], progress: Progress): Promise<void> {
+export async function leaveBindings(target: RetireTarget, plan: ServicePlan, left: BoundSlb[], progress: Progress): Promise<void> {
     for (const b of plan.leaving.filter((x) => x.drain.length > 0)) {
         progress(`leaving ${b.pool}: draining and deregistering ${few(b.drain)}`);
         const slb = [bound(left, b.pool)];
@@ -96,7 +74,7 @@ export async function leaveBindings(target: ReleaseTarget, plan: ServicePlan, le
  * Backends of an older revision on nodes that do not answer: their containers cannot be stopped
  * (the next run does, once the node answers), but traffic leaves them once the new revision serves.
  */
-export async function drainStranded(target: ReleaseTarget, plan: ServicePlan, progress: Progress): Promise<void> {
+export async function drainStranded(target: RetireTarget, plan: ServicePlan, progress: Progress): Promise<void> {
     for (const b of plan.bindings.filter((x) => x.stranded.length > 0)) {
         progress(`${few(b.stranded)} of an older revision sit on nodes that do not answer: taking them out of ${b.pool}`);
         const slb = [bound(target.slbs, b.pool)];
