@@ -5,6 +5,7 @@
 import { DockerHost } from "../provider/docker/host";
 import { dockerHealthcheck } from "../provider/docker/health";
 import { serviceProvider } from "../provider/engine/service";
+import { stepTimesIn } from "../provider/stepTimes";
 import { ContainerState, ServiceState } from "../provider/model";
 import { Sample, summarize } from "../test/support/load";
 import { cleanSlate, local, nodeSpecs } from "../test/support/world";
@@ -71,15 +72,18 @@ function berth(extra: { hostPort?: number } = {}): System {
                               { ms: t.stepEndedAt, label: "service update ends" },
                           ]
                         : [];
+                // Where the update step's time went, step by step (the release report's last line).
+                const steps = stepTimesIn((await stack.serviceOutputs()).lastRelease ?? []);
                 return {
                     outcome: t.error ? `failed: ${t.error}` : "completed",
                     marks,
-                    extra: { pulumi: { upSeconds: t.upSeconds, providerSeconds: t.providerSeconds, cliSeconds: t.cliSeconds } },
+                    extra: { pulumi: { upSeconds: t.upSeconds, providerSeconds: t.providerSeconds, cliSeconds: t.cliSeconds }, steps },
                 };
             },
             async forcedWaitSeconds() {
                 // Per batch: Docker's first health check, HAProxy's rise checks, and drain of the longest request.
-                const batches = ((await stack.serviceOutputs()).lastRelease ?? []).length || 1;
+                const report: string[] = (await stack.serviceOutputs()).lastRelease ?? [];
+                const batches = report.filter((l) => l.startsWith("batch ")).length || 1;
                 return batches * (HEALTH_INTERVAL_SECONDS + LB_RISE_SECONDS + LOAD.slowSeconds);
             },
             teardown: () => stack.remove(),

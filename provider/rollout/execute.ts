@@ -6,6 +6,7 @@ import { ContainerSpec, HostClient } from "../docker/host";
 import { ContainerState } from "../model";
 import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
 import { few, Progress, throttled } from "../progress";
+import { StepTimes } from "../stepTimes";
 import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
 import { Backend, isLbHealthy } from "../slb/driver";
 import { cancellablePause, cancelled, DeadlineError, FatalError, waitUntil } from "../wait";
@@ -26,6 +27,8 @@ export interface RetireTarget {
     /** Fewest backends each load balancer must see healthy and weighted after serving ones are removed (0: remove regardless). */
     minAvailable: number;
     progress: Progress;
+    /** Where each step's duration goes. */
+    times: StepTimes;
 }
 
 /** What a release takes besides: where and how new containers start, and how long they may take to serve. */
@@ -304,8 +307,14 @@ export async function drain(target: RetireTarget, slbs: BoundSlb[], names: strin
 export async function retire(target: RetireTarget, containers: ContainerState[], slbs: BoundSlb[] = target.slbs): Promise<void> {
     if (containers.length === 0) return;
     const names = containers.map((c) => c.name);
-    await drain(target, slbs, names);
-    await deregister(slbs, names);
+    await target.times.time("drain", () => drain(target, slbs, names));
+    await target.times.time("deregister", () => deregister(slbs, names));
+    await target.times.time("stop", () => stopAll(target, containers));
+    target.progress(`retired ${few(containers.map((c) => `${c.name} on ${c.node}`))}`);
+}
+
+/** Stops (SIGTERM, grace period, SIGKILL) and removes containers; one on a node that does not answer stays until it does. */
+async function stopAll(target: RetireTarget, containers: ContainerState[]): Promise<void> {
     await mapLimited(
         containers,
         async (c) => {
@@ -322,7 +331,6 @@ export async function retire(target: RetireTarget, containers: ContainerState[],
         },
         DAEMON_CONCURRENCY * Math.max(1, target.hosts.size),
     );
-    target.progress(`retired ${few(containers.map((c) => `${c.name} on ${c.node}`))}`);
 }
 
 /**
@@ -362,7 +370,7 @@ async function rollback(target: RetireTarget, started: ContainerState[]): Promis
 export async function runBatches(target: ReleaseTarget, batches: Batch[], loads: Map<string, NodeLoad>): Promise<string[]> {
     const report: string[] = [];
     for (const [i, batch] of batches.entries()) {
-        if (i > 0) await pause(target, i, batches.length);
+        if (i > 0) await target.times.time("pause", () => pause(target, i, batches.length));
         const label = describeBatch(batch, i, batches.length);
         // A safe point: every batch before this one is done, both revisions serve healthy.
         if (i > 0 && cancelled()) {
@@ -389,7 +397,7 @@ async function pause(target: ReleaseTarget, index: number, total: number): Promi
 
 /** Retires what must go before the new start (in place, stopFirst, idle), never below capacity. */
 async function makeRoom(target: ReleaseTarget, batch: Batch): Promise<void> {
-    await guardCapacity(target, batch.retireBefore.filter(isServing));
+    await target.times.time("capacity guard", () => guardCapacity(target, batch.retireBefore.filter(isServing)));
     await retire(target, batch.retireBefore);
 }
 
@@ -397,9 +405,9 @@ async function makeRoom(target: ReleaseTarget, batch: Batch): Promise<void> {
 async function bringUp(target: ReleaseTarget, batch: Batch, label: string, loads: Map<string, NodeLoad>, report: string[]): Promise<void> {
     let started: ContainerState[] = [];
     try {
-        started = await startContainers(target, batch.start, loads, report);
-        await waitDockerHealthy(target, started);
-        await registerAndShift(target, started);
+        started = await target.times.time("start", () => startContainers(target, batch.start, loads, report));
+        await target.times.time("docker health", () => waitDockerHealthy(target, started));
+        await target.times.time("load balancer health and weight", () => registerAndShift(target, started));
     } catch (e: any) {
         const leftovers = e instanceof StartError ? e.started : started;
         target.progress(`${label.split(":")[0]} failed: ${e?.message ?? e}; rolling back ${few(leftovers.map((c) => c.name)) || "nothing"}`);
@@ -414,6 +422,6 @@ async function bringUp(target: ReleaseTarget, batch: Batch, label: string, loads
 
 /** Blue-green's last step: the old ones go once the new serve, never below capacity. */
 async function retireOld(target: ReleaseTarget, batch: Batch): Promise<void> {
-    await guardCapacity(target, batch.retireAfter.filter(isServing));
+    await target.times.time("capacity guard", () => guardCapacity(target, batch.retireAfter.filter(isServing)));
     await retire(target, batch.retireAfter);
 }

@@ -4,6 +4,7 @@ import * as assert from "node:assert/strict";
 import { serviceProvider } from "../../provider/engine/service";
 import { ServiceArgs, ServiceState } from "../../provider/model";
 import { withProgressSink } from "../../provider/progress";
+import { stepTimesIn } from "../../provider/stepTimes";
 import { withDeadline } from "../../provider/wait";
 import { FakeWorld } from "../support/fakeWorld";
 
@@ -312,6 +313,15 @@ describe("release engine against a fake world", function () {
             );
             assert.ok(!lines.some((l) => /drain timeout/.test(l.text)), "nothing was in flight once the budget passed");
             assertConverged(w, after, 3);
+            // The report's step times say where the time went: the drain took the budget, the rest took no virtual time.
+            const steps = stepTimesIn(after.lastRelease);
+            assert.equal(
+                after.lastRelease.at(-1),
+                after.lastRelease.find((l) => l.startsWith("step times: ")),
+            );
+            assert.ok(steps.drain >= 20 && steps.drain < 21, JSON.stringify(steps));
+            for (const step of ["observe", "plan", "pull", "start", "docker health", "load balancer health and weight", "stop", "record"])
+                assert.ok(step in steps, `no ${step} in ${JSON.stringify(steps)}`);
         });
 
         it("pauses release.pauseSeconds between batches, which run in order", async () => {

@@ -3,6 +3,7 @@
 import { prePull } from "../../docker/pull";
 import { DEFAULTS, ServiceArgs, ServiceState } from "../../model";
 import { Progress, progressFor } from "../../progress";
+import { StepTimes } from "../../stepTimes";
 import { BoundSlb, ReleaseTarget, registerAndShift, runBatches, WorldChangedError } from "../../rollout/execute";
 import { describe } from "../../rollout/plan";
 import { keptToFix } from "../../rollout/servicePlan";
@@ -24,17 +25,19 @@ export const MAX_PASSES = 5;
 /** One reconcile: what runs (Docker, every load balancer) brought to what the inputs ask for. Returns the new state. */
 export async function reconcile(args: ServiceArgs, owner: Owner, previous: ServiceState | undefined): Promise<ServiceState> {
     const progress = progressFor(args.name);
+    const times = new StepTimes();
     const specs = nodesOf(args, previous, progress);
     const hosts = hostsFor(specs, args.registries);
     const left = slbsLeft(args, previous);
     // Nothing changes when a load balancer or every schedulable node is out of reach (reach.ts).
-    const verdict = reachVerdict("act", await reachOf("act", specs, hosts, [...boundSlbs(args), ...left]));
+    const reach = await times.time("reach", () => reachOf("act", specs, hosts, [...boundSlbs(args), ...left]));
+    const verdict = reachVerdict("act", reach);
     if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
-    const first = await observe(args, owner, specs, hosts, new Map(), progress);
-    const rev = await revisionFor(args, previous, first.nodes, progress);
+    const first = await times.time("observe", () => observe(args, owner, specs, hosts, new Map(), progress));
+    const rev = await times.time("revision", () => revisionFor(args, previous, first.nodes, progress));
     const release = args.release ?? {};
     const target: ReleaseBase = {
-        ...retireTarget(args, hosts, progress),
+        ...retireTarget(args, hosts, progress, times),
         selector: selectorOf(args),
         addresses: new Map(specs.map((n) => [n.name, n.address])),
         containerSpec: containerSpecFor(args, owner, rev),
@@ -43,16 +46,19 @@ export async function reconcile(args: ServiceArgs, owner: Owner, previous: Servi
         pauseSeconds: release.pauseSeconds ?? 0,
     };
     const report = await releaseUntilDone(args, owner, rev, target, left, first, progress);
-    const { reachable } = await nodeViews(specs, hosts);
-    const after = await listContainers(args, owner, hosts, reachable);
+    const state = await times.time("record", async () => {
+        const { reachable } = await nodeViews(specs, hosts);
+        return { containers: await listContainers(args, owner, hosts, reachable), backends: await listBackends(args, target.slbs, owner) };
+    });
+    // A release that started or retired containers reports where its time went.
+    const timed = times.has("start") || times.has("stop");
     return {
         ...withoutCredentials(args),
         ownerId: owner.id,
         imageDigest: rev.imageDigest,
         revision: rev.revision,
-        containers: after,
-        backends: await listBackends(args, target.slbs, owner),
-        lastRelease: report,
+        ...state,
+        lastRelease: timed ? [...report, times.line()] : report,
     };
 }
 
@@ -81,7 +87,7 @@ export async function releaseUntilDone(
             const line = `re-planning with what the release learned: ${describeLearned(e)}`;
             progress(line);
             report.push(line);
-            seen = await observe(args, owner, seen.nodes.specs, seen.nodes.hosts, known.held, progress);
+            seen = await target.times.time("observe", () => observe(args, owner, seen.nodes.specs, seen.nodes.hosts, known.held, progress));
         }
     }
 }
@@ -122,7 +128,8 @@ export async function releasePass(
     known: Knowledge,
     progress: Progress,
 ): Promise<string[]> {
-    const { input, plan, limits } = await planFor(args, rev, seen, base.slbs, left, known);
+    const { times } = base;
+    const { input, plan, limits } = await times.time("plan", () => planFor(args, rev, seen, base.slbs, left, known));
     const release = plan.release;
     const fewest = Number.isFinite(release.lowestServing) ? `; fewest serving ${release.lowestServing}` : "";
     progress(
@@ -130,20 +137,22 @@ export async function releasePass(
     );
     for (const note of release.notes) progress(note);
     const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules: input.rules, minAvailable: release.minAvailable };
-    await removeOrphans([...plan.bindings, ...plan.leaving], [...base.slbs, ...left], progress);
-    await leaveBindings(target, plan, left, progress);
-    await resizeInPlace(seen.nodes.hosts, plan, limitsOf(args), limits, progress);
+    await times.time("orphans", () => removeOrphans([...plan.bindings, ...plan.leaving], [...base.slbs, ...left], progress));
+    await times.time("leave bindings", () => leaveBindings(target, plan, left, progress));
+    await times.time("resize", () => resizeInPlace(seen.nodes.hosts, plan, limitsOf(args), limits, progress));
     // Every node that will start a container has the image before anything old is touched.
     const pullOn = new Set(release.batches.flatMap((b) => b.start.map((p) => p.node)));
-    await prePull(
-        rev.imageDigest,
-        [...pullOn].map((n) => seen.nodes.hosts.get(n)!),
-        progress,
+    await times.time("pull", () =>
+        prePull(
+            rev.imageDigest,
+            [...pullOn].map((n) => seen.nodes.hosts.get(n)!),
+            progress,
+        ),
     );
-    await registerAndShift(target, keptToFix(plan));
+    await times.time("kept backends", () => registerAndShift(target, keptToFix(plan)));
     // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
     const report = await runBatches(target, release.batches, release.loads);
-    await drainStranded(target, plan, progress);
+    await times.time("stranded backends", () => drainStranded(target, plan, progress));
     return [...release.notes, ...report];
 }
 

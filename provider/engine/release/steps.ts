@@ -3,6 +3,7 @@
 import { ContainerLimits, HostClient } from "../../docker/host";
 import { DEFAULTS, ServiceArgs } from "../../model";
 import { few, Progress } from "../../progress";
+import { StepTimes } from "../../stepTimes";
 import { BoundSlb, drain, nothingLearned, RefusedResize, RetireTarget, WorldChangedError } from "../../rollout/execute";
 import { deregister } from "../../rollout/shift";
 import { ServicePlan } from "../../rollout/servicePlan";
@@ -40,7 +41,7 @@ export async function resizeInPlace(
 }
 
 /** What retiring this service's containers takes: its bindings, its nodes' Docker, its drain and stop bounds. */
-export function retireTarget(args: ServiceArgs, hosts: Map<string, HostClient>, progress: Progress): RetireTarget {
+export function retireTarget(args: ServiceArgs, hosts: Map<string, HostClient>, progress: Progress, times = new StepTimes()): RetireTarget {
     return {
         service: args.name,
         hosts,
@@ -49,6 +50,7 @@ export function retireTarget(args: ServiceArgs, hosts: Map<string, HostClient>, 
         stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
         minAvailable: 0,
         progress,
+        times,
     };
 }
 
