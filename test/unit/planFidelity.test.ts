@@ -97,6 +97,20 @@ const CASES: Array<[string, (w: FakeWorld, args: ServiceArgs) => ServiceArgs | v
         { start: 1, retire: 1 },
     ],
     [
+        "a node leaves the cluster: its container moves before berth forgets it",
+        (_w, a) => ({ ...a, cluster: { ...a.cluster, nodes: a.cluster.nodes.filter((n) => n.name !== "h3") } }),
+        { start: 1, retire: 1 },
+    ],
+    [
+        "global mode with a node cordoned: one container on each other node",
+        (_w, a) => ({
+            ...a,
+            mode: "global",
+            cluster: { ...a.cluster, nodes: a.cluster.nodes.map((n) => (n.name === "h2" ? { ...n, schedulable: false } : n)) },
+        }),
+        { retire: 1 },
+    ],
+    [
         "a container removed by hand: its slot starts again, its backend goes",
         (w) => {
             const h1 = w.hosts.get("h1")!;
