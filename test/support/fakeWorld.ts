@@ -7,7 +7,7 @@ import { ContainerLimits, ContainerSpec, HostClient, ownerOf, RunningContainer }
 import { LABEL } from "../../provider/docker/labels";
 import { withWorld, World } from "../../provider/engine/world";
 import { Manifest } from "../../provider/registry/client";
-import { ContainerState, HostInfo, NodeSpec, SlbBindingRef, SlbBindingState } from "../../provider/model";
+import { ContainerState, HostInfo, NodeSpec, ServiceArgs, SlbBindingRef, SlbBindingState } from "../../provider/model";
 import { ManifestSource } from "../../provider/surroundings";
 import { Backend, BackendStatus, ListenerClash, SlbDriver } from "../../provider/slb/driver";
 import { FatalError } from "../../provider/wait";
@@ -63,6 +63,22 @@ export class FakeWorld implements World {
             haproxy: { adminSocket: `/fake/${name}.sock`, configPath: `/fake/${name}.cfg` },
             listen: { port: 80 },
             url: `http://fake/${name}`,
+        };
+    }
+
+    /** A service of three replicas behind binding pub, as the unit tests deploy it; `extra` overrides. */
+    serviceArgs(extra: Partial<ServiceArgs> = {}): ServiceArgs {
+        return {
+            name: "web",
+            cluster: { name: "c", nodes: this.nodeSpecs() },
+            image: "reg/web:v1",
+            replicas: 3,
+            ports: [{ containerPort: 80 }],
+            healthCheck: { httpPath: "/health" },
+            stopGracePeriodSeconds: 1,
+            bindings: [{ slb: this.binding("pub") }],
+            release: { healthyTimeoutSeconds: 2, lbHealthyTimeoutSeconds: 2, drainTimeoutSeconds: 1 },
+            ...extra,
         };
     }
 

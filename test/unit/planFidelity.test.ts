@@ -9,23 +9,6 @@ import { FakeWorld } from "../support/fakeWorld";
 
 const ID = "c/web";
 
-function serviceArgs(w: FakeWorld, extra: Partial<ServiceArgs> = {}): ServiceArgs {
-    return {
-        name: "web",
-        cluster: { name: "c", nodes: w.nodeSpecs() },
-        image: "reg/web:v1",
-        replicas: 3,
-        ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health" },
-        stopGracePeriodSeconds: 1,
-        bindings: [{ slb: w.binding("pub") }],
-        release: { drainTimeoutSeconds: 5 },
-        // As the resource sets it: check gets no owner id, so the preview knows the containers by their stack.
-        stack: "org/infra/dev",
-        ...extra,
-    };
-}
-
 /** What an update did, counted the way the plan counts: from the calls the world recorded. */
 function recorder(w: FakeWorld) {
     const started = new Set<string>();
@@ -67,7 +50,12 @@ function recorder(w: FakeWorld) {
  */
 async function previewThenUp(change: (w: FakeWorld, args: ServiceArgs) => ServiceArgs | void, nodes = 3, first: Partial<ServiceArgs> = {}) {
     const w = new FakeWorld(nodes);
-    const args = serviceArgs(w, first);
+    const args = w.serviceArgs({
+        release: { drainTimeoutSeconds: 5 },
+        // As the resource sets it: check gets no owner id, so the preview knows the containers by their stack.
+        stack: "org/infra/dev",
+        ...first,
+    });
     const state: ServiceState = (await w.run(() => serviceProvider.create(args))).outs;
     const news = change(w, args) ?? args;
     const checked = await w.run(() => serviceProvider.check!(args, news));

@@ -11,21 +11,6 @@ import { FakeWorld } from "../support/fakeWorld";
 const ID = "c/web";
 const MUTATIONS = /\.(run|stop|remove|addBackends|setWeights|removeBackends)$/;
 
-function serviceArgs(w: FakeWorld, extra: Partial<ServiceArgs> = {}): ServiceArgs {
-    return {
-        name: "web",
-        cluster: { name: "c", nodes: w.nodeSpecs() },
-        image: "reg/web:v1",
-        replicas: 3,
-        ports: [{ containerPort: 80 }],
-        healthCheck: { httpPath: "/health" },
-        stopGracePeriodSeconds: 1,
-        bindings: [{ slb: w.binding("pub") }],
-        release: { healthyTimeoutSeconds: 2, lbHealthyTimeoutSeconds: 2, drainTimeoutSeconds: 1 },
-        ...extra,
-    };
-}
-
 /** A progress line and the virtual time it was printed at. */
 interface Line {
     at: number;
@@ -40,7 +25,7 @@ async function deployed(nodes = 3, extra: Partial<ServiceArgs> = {}) {
     const w = new FakeWorld(nodes);
     const lines: Line[] = [];
     const run = <T>(fn: () => T) => w.run(() => withProgressSink((text) => void lines.push({ at: w.clock.now(), text }), fn));
-    const args = serviceArgs(w, extra);
+    const args = w.serviceArgs(extra);
     const state: ServiceState = (await run(() => serviceProvider.create(args))).outs;
     lines.length = 0;
     const update = async (from: ServiceState, to: ServiceArgs): Promise<ServiceState> =>
@@ -233,7 +218,7 @@ describe("release engine against a fake world", function () {
 
     it("an update after a failed create runs the image's digest: the failed state records none", async () => {
         const w = new FakeWorld(3);
-        const args = serviceArgs(w);
+        const args = w.serviceArgs();
         w.inject({ call: "pub.setWeights", error: "HAProxy refused 'set weight pub/x 100'" });
         const failed = await w
             .run(() => serviceProvider.create(args))
