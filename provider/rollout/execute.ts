@@ -73,8 +73,14 @@ export interface Learned {
 export const nothingLearned = (): Learned => ({ heldPorts: [], lostNodes: [], refusedResizes: [] });
 const learnedAnything = (l: Learned) => l.heldPorts.length > 0 || l.lostNodes.length > 0 || l.refusedResizes.length > 0;
 
-/** The world is not what the plan assumed (a host port held, a node gone); the batch was rolled back. */
-export class WorldChangedError extends ReleaseError {
+/** A step found the world other than the plan assumed and undid what it started: plan again with what it learned. */
+export interface Replan {
+    why: string;
+    learned: Learned;
+}
+
+/** Ends a step's waits at once when the world is not what the plan assumed (a host port held, a node gone). */
+class WorldChangedError extends ReleaseError {
     constructor(
         message: string,
         readonly learned: Learned,
@@ -367,7 +373,23 @@ async function rollback(target: RetireTarget, started: ContainerState[]): Promis
 }
 
 /** Runs the batches in order; each one: make room, bring up the new, then retire the old. */
-export async function runBatches(target: ReleaseTarget, batches: Batch[], loads: Map<string, NodeLoad>): Promise<string[]> {
+/** Runs a step: done (undefined), or the re-plan it reports when it met a world other than the plan's. */
+export async function replanOn(step: () => Promise<void>): Promise<Replan | undefined> {
+    try {
+        await step();
+        return undefined;
+    } catch (e) {
+        if (e instanceof WorldChangedError) return { why: e.message, learned: e.learned };
+        throw e;
+    }
+}
+
+/** Runs the batches in order until done, or until one reports a re-plan (its own containers removed); a failure throws. */
+export async function runBatches(
+    target: ReleaseTarget,
+    batches: Batch[],
+    loads: Map<string, NodeLoad>,
+): Promise<{ report: string[]; replan?: Replan }> {
     const report: string[] = [];
     for (const [i, batch] of batches.entries()) {
         if (i > 0) await target.times.time("pause", () => pause(target, i, batches.length));
@@ -382,10 +404,11 @@ export async function runBatches(target: ReleaseTarget, batches: Batch[], loads:
         target.progress(label);
         report.push(label);
         await makeRoom(target, batch);
-        await bringUp(target, batch, label, loads, report);
+        const replan = await bringUp(target, batch, label, loads, report);
+        if (replan) return { report, replan };
         await retireOld(target, batch);
     }
-    return report;
+    return { report };
 }
 
 /** A configured wait between batches, to watch a canary batch. */
@@ -401,8 +424,17 @@ async function makeRoom(target: ReleaseTarget, batch: Batch): Promise<void> {
     await retire(target, batch.retireBefore);
 }
 
-/** Starts the batch, waits for Docker and every load balancer, shifts traffic; on failure undoes the batch and says what it learned. */
-async function bringUp(target: ReleaseTarget, batch: Batch, label: string, loads: Map<string, NodeLoad>, report: string[]): Promise<void> {
+/**
+ * Starts the batch, waits for Docker and every load balancer, shifts traffic. On failure it undoes
+ * the batch, then reports a re-plan with what it learned, or throws the failure.
+ */
+async function bringUp(
+    target: ReleaseTarget,
+    batch: Batch,
+    label: string,
+    loads: Map<string, NodeLoad>,
+    report: string[],
+): Promise<Replan | undefined> {
     let started: ContainerState[] = [];
     try {
         started = await target.times.time("start", () => startContainers(target, batch.start, loads, report));
@@ -416,8 +448,10 @@ async function bringUp(target: ReleaseTarget, batch: Batch, label: string, loads
             `release of ${target.service} failed in ${label}: ${e?.message ?? e}. ` +
             `The previous revision keeps serving; the new containers were removed.${problems.length ? " " + problems.join("; ") : ""}`;
         const learned = e instanceof StartError || e instanceof WorldChangedError ? e.learned : nothingLearned();
-        throw learnedAnything(learned) ? new WorldChangedError(message, learned) : new ReleaseError(message);
+        if (learnedAnything(learned)) return { why: message, learned };
+        throw new ReleaseError(message);
     }
+    return undefined;
 }
 
 /** Blue-green's last step: the old ones go once the new serve, never below capacity. */

@@ -4,7 +4,7 @@ import { prePull } from "../../docker/pull";
 import { DEFAULTS, ServiceArgs, ServiceState } from "../../model";
 import { Progress, progressFor } from "../../progress";
 import { StepTimes } from "../../stepTimes";
-import { BoundSlb, ReleaseTarget, registerAndShift, runBatches, WorldChangedError } from "../../rollout/execute";
+import { BoundSlb, Learned, ReleaseError, ReleaseTarget, registerAndShift, Replan, replanOn, runBatches } from "../../rollout/execute";
 import { describe } from "../../rollout/plan";
 import { keptToFix } from "../../rollout/servicePlan";
 import { hostsFor, nodeViews, reachOf } from "../world";
@@ -63,7 +63,7 @@ export async function reconcile(args: ServiceArgs, owner: Owner, previous: Servi
 }
 
 /**
- * Observe, plan, run; when a step teaches that the world differs from what was observed (a host
+ * Observe, plan, run; when a step reports that the world differs from what was observed (a host
  * port held outside Docker, a node gone, a resize refused), plan again with that knowledge, within
  * the same run. Only this loop decides to re-plan.
  */
@@ -80,38 +80,37 @@ export async function releaseUntilDone(
     const report: string[] = [];
     let seen = first;
     for (let pass = 1; ; pass++) {
-        try {
-            return [...report, ...(await releasePass(args, rev, target, left, seen, known, progress))];
-        } catch (e) {
-            if (!(e instanceof WorldChangedError) || pass >= MAX_PASSES || !learnNew(known, e, seen)) throw e;
-            const line = `re-planning with what the release learned: ${describeLearned(e)}`;
-            progress(line);
-            report.push(line);
-            seen = await target.times.time("observe", () => observe(args, owner, seen.nodes.specs, seen.nodes.hosts, known.held, progress));
-        }
+        const done = await releasePass(args, rev, target, left, seen, known, progress);
+        if ("report" in done) return [...report, ...done.report];
+        const { why, learned } = done.replan;
+        if (pass >= MAX_PASSES || !learnNew(known, learned, seen)) throw new ReleaseError(why);
+        const line = `re-planning with what the release learned: ${describeLearned(learned)}`;
+        progress(line);
+        report.push(line);
+        seen = await target.times.time("observe", () => observe(args, owner, seen.nodes.specs, seen.nodes.hosts, known.held, progress));
     }
 }
 
-/** Adds what a failed step learned; false when it is nothing the last plan did not know. */
-export function learnNew(known: Knowledge, e: WorldChangedError, seen: Observed): boolean {
-    let fresh = e.learned.lostNodes.some((n) => seen.nodes.reachable.has(n));
-    for (const h of e.learned.heldPorts) {
+/** Adds what a step learned; false when it is nothing the last plan did not know. */
+export function learnNew(known: Knowledge, learned: Learned, seen: Observed): boolean {
+    let fresh = learned.lostNodes.some((n) => seen.nodes.reachable.has(n));
+    for (const h of learned.heldPorts) {
         const ports = known.held.get(h.node) ?? new Map<number, string>();
         if (!ports.has(h.port) && !seen.foreignHostPorts.get(h.node)?.has(h.port)) fresh = true;
         known.held.set(h.node, ports.set(h.port, h.holder));
     }
-    for (const r of e.learned.refusedResizes) {
+    for (const r of learned.refusedResizes) {
         if (!known.replace.has(r.container.id)) fresh = true;
         known.replace.add(r.container.id);
     }
     return fresh;
 }
 
-export const describeLearned = (e: WorldChangedError) =>
+export const describeLearned = (learned: Learned) =>
     [
-        ...e.learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
-        ...e.learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
-        ...e.learned.refusedResizes.map((r) => `${describe(r.container)}: Docker refused to resize it in place (${r.reason}), replacing it`),
+        ...learned.heldPorts.map((h) => `node ${h.node}: host port ${h.port} is held by ${h.holder}`),
+        ...learned.lostNodes.map((n) => `node ${n}: its Docker stopped answering`),
+        ...learned.refusedResizes.map((r) => `${describe(r.container)}: Docker refused to resize it in place (${r.reason}), replacing it`),
     ].join("; ");
 
 /**
@@ -127,7 +126,7 @@ export async function releasePass(
     seen: Observed,
     known: Knowledge,
     progress: Progress,
-): Promise<string[]> {
+): Promise<{ report: string[] } | { replan: Replan }> {
     const { times } = base;
     const { input, plan, limits } = await times.time("plan", () => planFor(args, rev, seen, base.slbs, left, known));
     const release = plan.release;
@@ -139,7 +138,8 @@ export async function releasePass(
     const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules: input.rules, minAvailable: release.minAvailable };
     await times.time("orphans", () => removeOrphans([...plan.bindings, ...plan.leaving], [...base.slbs, ...left], progress));
     await times.time("leave bindings", () => leaveBindings(target, plan, left, progress));
-    await times.time("resize", () => resizeInPlace(seen.nodes.hosts, plan, limitsOf(args), limits, progress));
+    const refused = await times.time("resize", () => resizeInPlace(seen.nodes.hosts, plan, limitsOf(args), limits, progress));
+    if (refused) return { replan: refused };
     // Every node that will start a container has the image before anything old is touched.
     const pullOn = new Set(release.batches.flatMap((b) => b.start.map((p) => p.node)));
     await times.time("pull", () =>
@@ -149,11 +149,13 @@ export async function releasePass(
             progress,
         ),
     );
-    await times.time("kept backends", () => registerAndShift(target, keptToFix(plan)));
+    const lost = await times.time("kept backends", () => replanOn(() => registerAndShift(target, keptToFix(plan))));
+    if (lost) return { replan: lost };
     // Retry-elsewhere placement starts from the nodes' load as the plan leaves them.
-    const report = await runBatches(target, release.batches, release.loads);
+    const batches = await runBatches(target, release.batches, release.loads);
+    if (batches.replan) return { replan: batches.replan };
     await times.time("stranded backends", () => drainStranded(target, plan, progress));
-    return [...release.notes, ...report];
+    return { report: [...release.notes, ...batches.report] };
 }
 
 /** Outputs never carry the credentials: the service refers to the cluster's, kept once. */

@@ -4,7 +4,7 @@ import { ContainerLimits, HostClient } from "../../docker/host";
 import { DEFAULTS, ServiceArgs } from "../../model";
 import { few, Progress } from "../../progress";
 import { StepTimes } from "../../stepTimes";
-import { BoundSlb, drain, nothingLearned, RefusedResize, RetireTarget, WorldChangedError } from "../../rollout/execute";
+import { BoundSlb, drain, nothingLearned, RefusedResize, Replan, RetireTarget } from "../../rollout/execute";
 import { deregister } from "../../rollout/shift";
 import { ServicePlan } from "../../rollout/servicePlan";
 import { bound, boundSlbs } from "./bindings";
@@ -15,7 +15,7 @@ export const describeLimits = (l: ContainerLimits) =>
 
 /**
  * The plan's in-place changes of cpu, memory and restart policy. Containers whose engine refuses are
- * learned: the next plan replaces them.
+ * reported as a re-plan: the next plan replaces them.
  */
 export async function resizeInPlace(
     hosts: Map<string, HostClient>,
@@ -23,7 +23,7 @@ export async function resizeInPlace(
     wanted: ContainerLimits,
     current: Map<string, ContainerLimits>,
     progress: Progress,
-): Promise<void> {
+): Promise<Replan | undefined> {
     const refused: RefusedResize[] = [];
     for (const c of plan.resize) {
         try {
@@ -33,11 +33,11 @@ export async function resizeInPlace(
             refused.push({ container: c, reason: String(e?.json?.message ?? e?.message ?? e).trim() });
         }
     }
-    if (refused.length)
-        throw new WorldChangedError(`Docker refused to resize ${few(refused.map((r) => r.container.name))} in place`, {
-            ...nothingLearned(),
-            refusedResizes: refused,
-        });
+    if (refused.length === 0) return undefined;
+    return {
+        why: `Docker refused to resize ${few(refused.map((r) => r.container.name))} in place`,
+        learned: { ...nothingLearned(), refusedResizes: refused },
+    };
 }
 
 /** What retiring this service's containers takes: its bindings, its nodes' Docker, its drain and stop bounds. */
