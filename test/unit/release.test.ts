@@ -216,6 +216,24 @@ describe("release engine against a fake world", function () {
         assert.equal(w.containers().length, 3, "the new containers were removed");
     });
 
+    it("a container Docker refuses to resize in place is replaced: the release re-plans with what it learned", async () => {
+        const { w, state, args, update } = await deployed();
+        const refused = state.containers.find((c) => c.node === "h1")!;
+        w.inject({ call: "h1.resize", error: "Cannot update container: Minimum memory limit can not be less than memory swap limit" });
+        const after = await update(state, { ...args, memoryMb: 64 });
+        assert.ok(
+            after.lastRelease.some((l) =>
+                l.startsWith(`re-planning with what the release learned: ${refused.name} on h1: Docker refused to resize it`),
+            ),
+            after.lastRelease.join("\n"),
+        );
+        const ids = new Set(after.containers.map((c) => c.id));
+        assert.ok(!ids.has(refused.id), "the refused container still runs");
+        assert.equal(state.containers.filter((c) => ids.has(c.id)).length, 2, "the two resized containers were kept");
+        assert.ok(w.containers().every((c) => c.limits.memoryBytes === 64 * 1024 * 1024));
+        assertConverged(w, after, 3);
+    });
+
     it("an update after a failed create runs the image's digest: the failed state records none", async () => {
         const w = new FakeWorld(3);
         const args = w.serviceArgs();
