@@ -66,9 +66,7 @@ export async function removeOrphans(bindings: Array<{ pool: string; orphans: str
 export async function leaveBindings(target: RetireTarget, plan: ServicePlan, left: BoundSlb[], progress: Progress): Promise<void> {
     for (const b of plan.leaving.filter((x) => x.drain.length > 0)) {
         progress(`leaving ${b.pool}: draining and deregistering ${few(b.drain)}`);
-        const slb = [bound(left, b.pool)];
-        await drain(target, slb, b.drain);
-        await deregister(slb, b.drain);
+        await takeOut(target, bound(left, b.pool), b.drain);
     }
 }
 
@@ -79,8 +77,12 @@ export async function leaveBindings(target: RetireTarget, plan: ServicePlan, lef
 export async function drainStranded(target: RetireTarget, plan: ServicePlan, progress: Progress): Promise<void> {
     for (const b of plan.bindings.filter((x) => x.stranded.length > 0)) {
         progress(`${few(b.stranded)} of an older revision sit on nodes that do not answer: taking them out of ${b.pool}`);
-        const slb = [bound(target.slbs, b.pool)];
-        await drain(target, slb, b.stranded);
-        await deregister(slb, b.stranded);
+        await takeOut(target, bound(target.slbs, b.pool), b.stranded);
     }
+}
+
+/** Drains backends out of one binding and deregisters them, their containers left running. */
+async function takeOut(target: RetireTarget, binding: BoundSlb, names: string[]): Promise<void> {
+    await drain(target, [binding], names);
+    await deregister([binding], names);
 }
