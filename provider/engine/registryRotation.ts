@@ -8,7 +8,7 @@ import { canonicalJson } from "../canonical";
 import { mintOwnerId } from "../docker/labels";
 import { DEFAULTS } from "../model";
 import { few, progressFor, Progress } from "../progress";
-import { deregister, drain, PoolBinding, shiftTo } from "../rollout/shift";
+import { deregister, drain, Binding, shiftTo } from "../rollout/shift";
 import { BucketHost, BucketRegistry, DEFAULT_REGISTRY_IMAGE } from "../rotation/bucketHost";
 import { BucketOwner } from "../rotation/bucketStore";
 import { carryForward, contentsOf, imagesInUse, missingInUse } from "../rotation/copy";
@@ -48,7 +48,7 @@ function hostOf(args: RegistryRotationArgs, owner: BucketOwner): BucketHost {
 }
 
 /** The rotation's binding as a traffic shift acts on it: the bucket registries serve at the default weight. */
-const poolOf = (args: RegistryRotationArgs): PoolBinding => ({
+const poolOf = (args: RegistryRotationArgs): Binding => ({
     pool: args.binding.name,
     driver: driverFor(args.binding, args.cluster.nodes),
     weight: DEFAULTS.weight,

@@ -14,7 +14,7 @@ import { storedProviderChanged } from "./storedProvider";
 import { hostsFor, nodeViews, reachOf } from "./world";
 import { OutOfReachError, reachVerdict } from "../reach";
 import { ownerFrom, ownerOfState } from "./release/owner";
-import { bindingRef, boundSlbs, listBackends } from "./release/bindings";
+import { bindingRef, containerBindings, listBackends } from "./release/bindings";
 import { listContainers } from "./release/observe";
 import { removeOrphans, retireTarget } from "./release/steps";
 import { reconcile, withoutCredentials } from "./release/reconcile";
@@ -35,7 +35,7 @@ export function runningShape(s: Pick<ServiceState, "containers" | "backends">): 
  */
 async function driftedFrom(state: ServiceState): Promise<boolean> {
     if (!state.containers) return false;
-    const verdict = reachVerdict("plan", await reachOf("plan", state.cluster.nodes, hostsFor(state.cluster.nodes), boundSlbs(state)));
+    const verdict = reachVerdict("plan", await reachOf("plan", state.cluster.nodes, hostsFor(state.cluster.nodes), containerBindings(state)));
     if (verdict.kind === "unknown") {
         warnFor(`service ${state.name}`)(`what runs is not compared with the last state: ${verdict.reason}`);
         return false;
@@ -47,12 +47,11 @@ async function driftedFrom(state: ServiceState): Promise<boolean> {
 async function stateNow(args: ServiceState): Promise<ServiceState> {
     const hosts = hostsFor(args.cluster.nodes);
     const { reachable } = await nodeViews(args.cluster.nodes, hosts);
-    const slbs = boundSlbs(args);
     const owner = ownerOfState(args);
     return {
         ...withoutCredentials(args),
         containers: await listContainers(args, owner, hosts, reachable),
-        backends: await listBackends(args, slbs, owner).catch(() => args.backends ?? {}),
+        backends: await listBackends(args, containerBindings(args), owner).catch(() => args.backends ?? {}),
     };
 }
 
@@ -177,14 +176,14 @@ export const serviceProvider: pulumi.dynamic.ResourceProvider = {
         const containers = await listContainers(args, owner, hosts, reachable);
         const target = retireTarget(args, hosts, progress);
         progress(`removing ${containers.length} container(s)`);
-        const backends = await listBackends(args, target.slbs, owner);
+        const backends = await listBackends(args, target.bindings, owner);
         const live = liveNames(containers);
         const unreachable = new Set(args.cluster.nodes.filter((n) => !reachable.has(n.name)).map((n) => n.address));
-        const orphans = target.slbs.map((slb) => ({
-            pool: slb.pool,
-            orphans: backends[slb.pool].filter((b) => isOrphan(b, live, unreachable)).map((b) => b.name),
+        const orphans = target.bindings.map((binding) => ({
+            pool: binding.pool,
+            orphans: backends[binding.pool].filter((b) => isOrphan(b, live, unreachable)).map((b) => b.name),
         }));
-        await removeOrphans(orphans, target.slbs, progress);
+        await removeOrphans(orphans, target.bindings, progress);
         await retire(target, containers);
     },
 };

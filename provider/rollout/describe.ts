@@ -8,14 +8,6 @@ import { BindingNow, ServicePlan } from "./servicePlan";
 /** The first line of a plan that changes nothing. */
 export const NOTHING_TO_DO = "nothing to do: what runs matches the inputs";
 
-/** A binding as the preview words it: what the plan reads, and how its load balancer checks and drains. */
-export interface BindingView extends BindingNow {
-    /** A load balancer without in-flight counts (Aliyun CLB): old backends drain for the whole budget. */
-    drainsByTime: boolean;
-    /** Seconds the load balancer needs to call a new backend healthy: rise × check interval. */
-    healthySeconds: number;
-}
-
 export interface PlanFacts {
     /** What changed in the inputs, in words (changes.ts); none: the inputs are as the last up left them. */
     summary?: string;
@@ -23,9 +15,9 @@ export interface PlanFacts {
     replicas: number;
     plan: ServicePlan;
     /** Bindings the service serves through after the release. */
-    bindings: BindingView[];
+    bindings: BindingNow[];
     /** Bindings the service leaves: its backends there are drained and deregistered. */
-    leaving: BindingView[];
+    leaving: BindingNow[];
     /** Seconds Docker takes to call a new container healthy at best (its first check); 0 without a health check. */
     dockerHealthySeconds: number;
     drainTimeoutSeconds: number;
@@ -64,7 +56,7 @@ function batchLines(b: Batch, index: number, total: number): string[] {
 }
 
 /** What a batch does to traffic, the same in every batch. */
-function trafficLine(bindings: BindingView[]): string {
+function trafficLine(bindings: BindingNow[]): string {
     const weights = bindings.map((s) => `${s.weight} in ${s.pool}`).join(", ");
     return `each batch: new backends join at weight 0, get ${weights} once healthy there; old ones go to weight 0, drain, leave`;
 }

@@ -11,17 +11,20 @@ import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedul
 import { Backend, isLbHealthy } from "../slb/driver";
 import { cancellablePause, cancelled, DeadlineError, FatalError, waitUntil } from "../wait";
 import { Batch, describeBatch, isServing, Placement } from "./plan";
-import { deregister, drain as drainBackends, PoolBinding, shiftTo } from "./shift";
+import { deregister, drain as drainBackends, Binding, shiftTo } from "./shift";
 
-export interface BoundSlb extends PoolBinding {
+/** A binding of the service's containers: the container port its load balancer sends traffic to. */
+export interface ContainerBinding extends Binding {
     containerPort: number;
+    /** Seconds the load balancer needs to call a new backend healthy: rise × check interval. */
+    healthySeconds: number;
 }
 
 /** What retiring containers takes: drain and deregister them in the bindings, stop and remove them. */
 export interface RetireTarget {
     service: string;
     hosts: Map<string, HostClient>;
-    slbs: BoundSlb[];
+    bindings: ContainerBinding[];
     drainTimeoutSeconds: number;
     stopGracePeriodSeconds: number;
     /** Fewest backends each load balancer must see healthy and weighted after serving ones are removed (0: remove regardless). */
@@ -125,9 +128,9 @@ function markHeld(loads: Map<string, NodeLoad>, held: HeldPort): void {
     load.holders = new Map(load.holders ?? []).set(held.port, held.holder);
 }
 
-export function backendOf(target: ReleaseTarget, c: ContainerState, slb: BoundSlb): Backend {
-    const port = c.hostPorts[String(slb.containerPort)];
-    if (!port) throw new ReleaseError(`container ${c.name} on ${c.node} publishes no host port for container port ${slb.containerPort}`);
+export function backendOf(target: ReleaseTarget, c: ContainerState, binding: ContainerBinding): Backend {
+    const port = c.hostPorts[String(binding.containerPort)];
+    if (!port) throw new ReleaseError(`container ${c.name} on ${c.node} publishes no host port for container port ${binding.containerPort}`);
     return { name: c.name, address: target.addresses.get(c.node) as string, port };
 }
 
@@ -292,7 +295,7 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
 export async function registerAndShift(target: ReleaseTarget, containers: ContainerState[]): Promise<void> {
     const nodeOf = new Map(containers.map((c) => [c.name, c.node]));
     await shiftTo(
-        target.slbs.map((slb) => ({ binding: slb, backends: containers.map((c) => backendOf(target, c, slb)) })),
+        target.bindings.map((binding) => ({ binding, backends: containers.map((c) => backendOf(target, c, binding)) })),
         {
             lbHealthy: { seconds: target.lbHealthyTimeoutSeconds, setting: "release.lbHealthyTimeoutSeconds" },
             progress: target.progress,
@@ -302,19 +305,19 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
 }
 
 /** Sets weight 0 in every pool holding them and waits until no request is in flight, bounded by release.drainTimeoutSeconds. */
-export async function drain(target: RetireTarget, slbs: BoundSlb[], names: string[]): Promise<void> {
-    await drainBackends(slbs, names, {
+export async function drain(target: RetireTarget, bindings: ContainerBinding[], names: string[]): Promise<void> {
+    await drainBackends(bindings, names, {
         bound: { seconds: target.drainTimeoutSeconds, setting: "release.drainTimeoutSeconds" },
         progress: target.progress,
     });
 }
 
 /** Drains, deregisters, stops (SIGTERM, grace period, SIGKILL) and removes containers. */
-export async function retire(target: RetireTarget, containers: ContainerState[], slbs: BoundSlb[] = target.slbs): Promise<void> {
+export async function retire(target: RetireTarget, containers: ContainerState[], bindings: ContainerBinding[] = target.bindings): Promise<void> {
     if (containers.length === 0) return;
     const names = containers.map((c) => c.name);
-    await target.times.time("drain", () => drain(target, slbs, names));
-    await target.times.time("deregister", () => deregister(slbs, names));
+    await target.times.time("drain", () => drain(target, bindings, names));
+    await target.times.time("deregister", () => deregister(bindings, names));
     await target.times.time("stop", () => stopAll(target, containers));
     target.progress(`retired ${few(containers.map((c) => `${c.name} on ${c.node}`))}`);
 }
@@ -347,14 +350,14 @@ async function stopAll(target: RetireTarget, containers: ContainerState[]): Prom
 export async function guardCapacity(target: RetireTarget, removing: ContainerState[]): Promise<void> {
     if (removing.length === 0 || target.minAvailable === 0) return;
     const leaving = new Set(removing.map((c) => c.name));
-    for (const slb of target.slbs) {
-        const backends = await slb.driver.backends(slb.pool);
+    for (const binding of target.bindings) {
+        const backends = await binding.driver.backends(binding.pool);
         if (!backends.some((b) => leaving.has(b.name))) continue;
         const left = backends.filter((b) => !leaving.has(b.name) && b.weight > 0 && isLbHealthy(b));
         if (left.length < target.minAvailable) {
             const down = backends.filter((b) => !leaving.has(b.name) && !isLbHealthy(b)).map((b) => `${b.name} ${b.status} ${b.checkStatus}`);
             throw new ReleaseError(
-                `circuit breaker: ${slb.pool} would keep ${left.length} healthy backend(s), fewer than minAvailable=${target.minAvailable}, ` +
+                `circuit breaker: ${binding.pool} would keep ${left.length} healthy backend(s), fewer than minAvailable=${target.minAvailable}, ` +
                     `if ${[...leaving].join(", ")} went now (failing: ${down.join(", ") || "none"}); nothing was removed`,
             );
         }

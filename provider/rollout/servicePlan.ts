@@ -4,12 +4,16 @@
 import { BackendState, ContainerState, PlanCounts } from "../model";
 import { PlanInput, planRelease, ReleasePlan } from "./plan";
 
-/** A binding as the plan reads it: the weight the service wants there and its backends there now. */
+/** A binding as the plan reads it: the weight the service wants there, its backends there now, and its load balancer's pace. */
 export interface BindingNow {
     pool: string;
     weight: number;
     /** The service's backends in this binding now. */
     backends: BackendState[];
+    /** A load balancer without in-flight counts (Aliyun CLB): old backends drain for the whole budget. */
+    drainsByTime: boolean;
+    /** Seconds the load balancer needs to call a new backend healthy: rise × check interval. */
+    healthySeconds: number;
 }
 
 export interface ServiceFacts {

@@ -7,7 +7,7 @@ import { Backend, isDrained, isLbHealthy, SlbDriver } from "../slb/driver";
 import { DeadlineError, sleep, waitUntil } from "../wait";
 
 /** A binding as a shift acts on it: a pool on a load balancer, and the weight its backends serve with. */
-export interface PoolBinding {
+export interface Binding {
     /** The listener/pool name on the load balancer. */
     pool: string;
     driver: SlbDriver;
@@ -22,7 +22,7 @@ export interface Bound {
 
 /** Backends to serve in one binding. */
 export interface Arrival {
-    binding: PoolBinding;
+    binding: Binding;
     backends: Backend[];
 }
 
@@ -40,7 +40,7 @@ export interface ShiftOptions {
 /** Registers backends at weight 0 where missing (again where they moved), waits until every load balancer sees them healthy, then raises their weight. */
 export async function shiftTo(arrivals: Arrival[], opts: ShiftOptions): Promise<void> {
     // Only what is missing or not at its weight is touched: backends already serving usually need nothing.
-    const pending: Array<{ binding: PoolBinding; name: string }> = [];
+    const pending: Array<{ binding: Binding; name: string }> = [];
     for (const { binding, backends } of arrivals) {
         const present = new Map((await binding.driver.backends(binding.pool)).map((b) => [b.name, b]));
         // A container restarted by its Docker (an engine restart) gets a new ephemeral host port.
@@ -108,12 +108,12 @@ export interface DrainOptions {
 }
 
 /** Sets weight 0 in every pool holding them and waits until no request is in flight or queued, bounded by the drain timeout. */
-export async function drain(bindings: PoolBinding[], names: string[], opts: DrainOptions): Promise<void> {
+export async function drain(bindings: Binding[], names: string[], opts: DrainOptions): Promise<void> {
     if (names.length === 0) return;
     const wanted = new Set(names);
     const subject = opts.subject ?? few(names);
     const { seconds, setting } = opts.bound;
-    const holding: PoolBinding[] = [];
+    const holding: Binding[] = [];
     for (const binding of bindings) {
         const present = (await binding.driver.backends(binding.pool)).filter((b) => wanted.has(b.name));
         if (present.length) holding.push(binding);
@@ -154,7 +154,7 @@ export async function drain(bindings: PoolBinding[], names: string[], opts: Drai
 }
 
 /** Removes the backends from every pool that holds them; drain them first. */
-export async function deregister(bindings: PoolBinding[], names: string[]): Promise<void> {
+export async function deregister(bindings: Binding[], names: string[]): Promise<void> {
     const wanted = new Set(names);
     for (const binding of bindings) {
         await binding.driver.removeBackends(

@@ -1,18 +1,9 @@
 import * as assert from "node:assert/strict";
 import { BackendState, ContainerState } from "../../provider/model";
-import {
-    BindingView,
-    describePlan,
-    estimateSeconds,
-    backendChangeLines,
-    LINE_WIDTH,
-    NOTHING_TO_DO,
-    PlanFacts,
-    wrapList,
-} from "../../provider/rollout/describe";
+import { describePlan, estimateSeconds, backendChangeLines, LINE_WIDTH, NOTHING_TO_DO, PlanFacts, wrapList } from "../../provider/rollout/describe";
 import { planRelease, PlanError, PlanInput } from "../../provider/rollout/plan";
-import { planService } from "../../provider/rollout/servicePlan";
-import { container, nodes, planInput } from "./fixtures";
+import { BindingNow, planService } from "../../provider/rollout/servicePlan";
+import { bindingNow, container, nodes, planInput } from "./fixtures";
 
 const input = planInput;
 const backend = (c: ContainerState, weight = 100): BackendState => ({
@@ -21,23 +12,16 @@ const backend = (c: ContainerState, weight = 100): BackendState => ({
     port: c.hostPorts["80"],
     weight,
 });
-const binding = (pool: string, backends: BackendState[], weight = 100): BindingView => ({
-    pool,
-    weight,
-    backends,
-    drainsByTime: false,
-    healthySeconds: 1,
-});
 
 /** The preview's facts of a plan made on `containers`, each registered in binding pub unless `bindings` says otherwise. */
 function facts(
     containers: ContainerState[],
     extra: Partial<PlanInput> = {},
     more: Partial<PlanFacts> = {},
-    world: { bindings?: BindingView[]; unreachable?: string[]; limitsDiffer?: string[] } = {},
+    world: { bindings?: BindingNow[]; unreachable?: string[]; limitsDiffer?: string[] } = {},
 ): PlanFacts {
     const bindings = world.bindings ?? [
-        binding(
+        bindingNow(
             "pub",
             containers.map((c) => backend(c)),
         ),
@@ -95,15 +79,15 @@ describe("the release plan in words (preview)", () => {
         const f = facts(
             now,
             {},
-            { leaving: [binding("old-lb", [backend(now[0])])] },
+            { leaving: [bindingNow("old-lb", [backend(now[0])])] },
             {
                 bindings: [
-                    binding(
+                    bindingNow(
                         "pub",
                         now.map((c) => backend(c, 100)),
                         50,
                     ),
-                    binding("internal", []),
+                    bindingNow("internal", []),
                 ],
             },
         );

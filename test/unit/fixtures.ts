@@ -1,5 +1,6 @@
-import { ContainerState } from "../../provider/model";
+import { BackendState, ContainerState } from "../../provider/model";
 import { PlanInput } from "../../provider/rollout/plan";
+import { BindingNow } from "../../provider/rollout/servicePlan";
 import { NodeView } from "../../provider/schedule/placement";
 
 export function nodes(count: number, overrides: Partial<NodeView>[] = []): NodeView[] {
@@ -35,3 +36,12 @@ export function planInput(containers: ContainerState[], extra: Partial<PlanInput
         ...extra,
     };
 }
+
+/** A binding of `backends` on a load balancer that counts requests in flight and calls a backend healthy in a second. */
+export const bindingNow = (pool: string, backends: BackendState[], weight = 100): BindingNow => ({
+    pool,
+    weight,
+    backends,
+    drainsByTime: false,
+    healthySeconds: 1,
+});

@@ -2,11 +2,11 @@ import * as assert from "node:assert/strict";
 import { BackendState, ContainerState } from "../../provider/model";
 import { backendChangeLines } from "../../provider/rollout/describe";
 import { BindingNow, countsOf, doesWork, keptToFix, planService, ServiceFacts } from "../../provider/rollout/servicePlan";
-import { container, planInput } from "./fixtures";
+import { bindingNow, container, planInput } from "./fixtures";
 
 const address = (node: string) => `10.0.0.${node.slice(1)}`;
 const backend = (c: ContainerState, weight = 100): BackendState => ({ name: c.name, address: address(c.node), port: c.hostPorts["80"], weight });
-const pub = (backends: BackendState[], weight = 100): BindingNow => ({ pool: "pub", weight, backends });
+const pub = (backends: BackendState[], weight = 100): BindingNow => bindingNow("pub", backends, weight);
 
 function facts(containers: ContainerState[], extra: Partial<ServiceFacts> = {}): ServiceFacts {
     return {
@@ -65,7 +65,7 @@ describe("the service plan (every change of a reconcile, counted)", () => {
         const moved = { ...backend(now[0]), port: 39999 };
         const plan = planService(
             facts(now, {
-                bindings: [pub([moved, backend(now[1]), backend(now[2])], 100), { pool: "internal", weight: 50, backends: [backend(now[0], 100)] }],
+                bindings: [pub([moved, backend(now[1]), backend(now[2])], 100), bindingNow("internal", [backend(now[0], 100)], 50)],
             }),
         );
         assert.deepEqual(
@@ -95,7 +95,7 @@ describe("the service plan (every change of a reconcile, counted)", () => {
     it("a binding left: live backends drain and deregister, orphans there go at once", () => {
         const now = serving();
         const gone = container("h2", 6, "new");
-        const plan = planService(facts(now, { leaving: [{ pool: "old-lb", weight: 100, backends: [backend(now[0]), backend(gone)] }] }));
+        const plan = planService(facts(now, { leaving: [bindingNow("old-lb", [backend(now[0]), backend(gone)])] }));
         assert.deepEqual(plan.leaving, [{ pool: "old-lb", drain: [now[0].name], orphans: [gone.name] }]);
         assert.deepEqual(countsOf(plan), { ...none, deregister: 2 });
     });

@@ -4,11 +4,11 @@ import { ContainerLimits, HostClient } from "../../docker/host";
 import { canonicalJson } from "../../canonical";
 import { ContainerState, DEFAULTS, ServiceArgs } from "../../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../../limit";
-import { BoundSlb } from "../../rollout/execute";
+import { ContainerBinding } from "../../rollout/execute";
 import { isServing, PlanInput, PlanError } from "../../rollout/plan";
 import { BindingNow, planService, ServicePlan } from "../../rollout/servicePlan";
 import { parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../../schedule/placement";
-import { listBackends } from "./bindings";
+import { bindingNamed, listBackends } from "./bindings";
 import { Observed } from "./observe";
 import { limitsOf, Revision } from "./revision";
 
@@ -93,8 +93,8 @@ export async function planFor(
     args: ServiceArgs,
     rev: Revision,
     seen: Observed,
-    slbs: BoundSlb[],
-    left: BoundSlb[],
+    serving: ContainerBinding[],
+    left: ContainerBinding[],
     known: Knowledge,
 ): Promise<Planned> {
     const { hosts, reachable, specs } = seen.nodes;
@@ -102,18 +102,24 @@ export async function planFor(
     const replace = new Set([...seen.predecessors, ...known.replace]);
     const candidates = seen.containers.filter((c) => c.revision === rev.revision && isServing(c) && !replace.has(c.id));
     const limits = await reading("cluster", () => limitsNow(hosts, candidates, limitsOf(args)));
-    const backends = await reading("bindings", () => listBackends(args, [...slbs, ...left]));
-    const now = (slb: BoundSlb): BindingNow => ({ pool: slb.pool, weight: slb.weight, backends: backends[slb.pool] });
+    const backends = await reading("bindings", () => listBackends(args, [...serving, ...left]));
+    const now = (b: ContainerBinding): BindingNow => ({
+        pool: b.pool,
+        weight: b.weight,
+        backends: backends[b.pool],
+        drainsByTime: !b.driver.countsInFlight,
+        healthySeconds: b.healthySeconds,
+    });
     const addresses = new Map(specs.map((n) => [n.name, n.address]));
     const input = planInputFor(args, rev, seen, replace);
-    const bindings = slbs.map(now);
+    const bindings = serving.map(now);
     const leaving = left.map(now);
     const plan = planService({
         release: input,
         bindings,
         leaving,
         backendOf: (c, pool) => {
-            const port = c.hostPorts[String(slbs.find((s) => s.pool === pool)!.containerPort)];
+            const port = c.hostPorts[String(bindingNamed(serving, pool).containerPort)];
             return port ? { address: addresses.get(c.node)!, port } : undefined;
         },
         limitsDiffer: new Set(limits.keys()),

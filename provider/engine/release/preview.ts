@@ -1,18 +1,17 @@
 // The preview: the plan the next up runs, made by the same steps on what runs now, changing nothing,
 // in words.
 import { lookupDigest } from "../../docker/pull";
-import { DEFAULTS, lbRiseSeconds, PlanCounts, ServiceArgs, ServiceBinding, ServiceState } from "../../model";
+import { DEFAULTS, PlanCounts, ServiceArgs, ServiceState } from "../../model";
 import { Progress, warnFor } from "../../progress";
-import { BoundSlb } from "../../rollout/execute";
-import { BindingView, describePlan } from "../../rollout/describe";
+import { describePlan } from "../../rollout/describe";
 import { PlanInput, ReleasePlan } from "../../rollout/plan";
-import { BindingNow, countsOf } from "../../rollout/servicePlan";
+import { countsOf } from "../../rollout/servicePlan";
 import { holdsUnknown } from "../../validate";
 import { changedInputs, describeChange, replacedInputs, SERVICE_CHANGES, SERVICE_FIELDS } from "../../changes";
 import { hostsFor, reachOf } from "../world";
 import { reachVerdict } from "../../reach";
 import { ownerFrom } from "./owner";
-import { bindingIn, boundSlbs, slbsLeft } from "./bindings";
+import { containerBindings, bindingsLeft } from "./bindings";
 import { nodesOf, observe } from "./observe";
 import { keptDigest, revisionWith } from "./revision";
 import { planFor, reading } from "./plan";
@@ -22,15 +21,6 @@ export const unknownInputs = (args: ServiceArgs): string[] =>
     SERVICE_FIELDS.filter((k) => SERVICE_CHANGES[k].kind !== "nothing" && holdsUnknown(args[k]));
 
 export const quiet: Progress = () => undefined;
-
-/** A binding as the preview words it: how its load balancer checks and drains. */
-export function bindingView(slb: BoundSlb, binding: ServiceBinding, now: BindingNow): BindingView {
-    return {
-        ...now,
-        drainsByTime: !slb.driver.countsInFlight,
-        healthySeconds: lbRiseSeconds(binding.slb.healthCheck),
-    };
-}
 
 /** Host ports held by a process outside Docker show only when a container tries to bind them. */
 export function heldPortsUnknown(input: PlanInput, plan: ReleasePlan): Array<{ what: string; nodes: string[] }> {
@@ -64,10 +54,10 @@ export async function previewRelease(
     const previous = creating ? undefined : (olds as ServiceState);
     const specs = nodesOf(args, previous, quiet);
     const hosts = hostsFor(specs, args.registries);
-    const slbs = boundSlbs(args);
-    const left = slbsLeft(args, previous);
+    const serving = containerBindings(args);
+    const left = bindingsLeft(args, previous);
     // A plan made without a node or load balancer would not be the one up runs: none, and why (reach.ts).
-    const verdict = reachVerdict("plan", await reachOf("plan", specs, hosts, [...slbs, ...left]));
+    const verdict = reachVerdict("plan", await reachOf("plan", specs, hosts, [...serving, ...left]));
     if (verdict.kind === "unknown") {
         warnFor(`service ${args.name}`)(`${PLAN_UNREACHED}: ${verdict.reason}`);
         return { lines: [summary ?? "inputs unchanged", `${PLAN_UNREACHED}: ${verdict.reason}; up plans with what it reaches then`] };
@@ -82,14 +72,14 @@ export async function previewRelease(
         ? { digest: kept, unreachable: undefined }
         : await reading("image", () => lookupDigest(args.image, args.registries, quiet));
     const rev = revisionWith(args, digest ?? `${args.image} (digest unknown until up)`);
-    const { input, plan, bindings, leaving } = await planFor(args, rev, seen, slbs, left, { held: new Map(), replace: new Set() });
+    const { input, plan, bindings, leaving } = await planFor(args, rev, seen, serving, left, { held: new Map(), replace: new Set() });
     const lines = describePlan({
         summary,
         revision: rev.revision,
         replicas: input.replicas,
         plan,
-        bindings: bindings.map((b, i) => bindingView(slbs[i], bindingIn(args, b.pool), b)),
-        leaving: leaving.map((b, i) => bindingView(left[i], bindingIn(previous!, b.pool), b)),
+        bindings,
+        leaving,
         dockerHealthySeconds: dockerHealthySeconds(args.healthCheck),
         drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         pauseSeconds: args.release?.pauseSeconds ?? 0,

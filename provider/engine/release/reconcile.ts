@@ -4,13 +4,13 @@ import { prePull } from "../../docker/pull";
 import { DEFAULTS, ServiceArgs, ServiceState } from "../../model";
 import { Progress, progressFor } from "../../progress";
 import { StepTimes } from "../../stepTimes";
-import { BoundSlb, Learned, ReleaseError, ReleaseTarget, registerAndShift, Replan, replanOn, runBatches } from "../../rollout/execute";
+import { ContainerBinding, Learned, ReleaseError, ReleaseTarget, registerAndShift, Replan, replanOn, runBatches } from "../../rollout/execute";
 import { describe } from "../../rollout/plan";
 import { keptToFix } from "../../rollout/servicePlan";
 import { hostsFor, nodeViews, reachOf } from "../world";
 import { OutOfReachError, reachVerdict } from "../../reach";
 import { Owner } from "./owner";
-import { boundSlbs, listBackends, slbsLeft } from "./bindings";
+import { containerBindings, listBackends, bindingsLeft } from "./bindings";
 import { listContainers, nodesOf, observe, Observed, selectorOf } from "./observe";
 import { containerSpecFor, limitsOf, Revision, revisionFor } from "./revision";
 import { Knowledge, planFor } from "./plan";
@@ -28,9 +28,9 @@ export async function reconcile(args: ServiceArgs, owner: Owner, previous: Servi
     const times = new StepTimes();
     const specs = nodesOf(args, previous, progress);
     const hosts = hostsFor(specs, args.registries);
-    const left = slbsLeft(args, previous);
+    const left = bindingsLeft(args, previous);
     // Nothing changes when a load balancer or every schedulable node is out of reach (reach.ts).
-    const reach = await times.time("reach", () => reachOf("act", specs, hosts, [...boundSlbs(args), ...left]));
+    const reach = await times.time("reach", () => reachOf("act", specs, hosts, [...containerBindings(args), ...left]));
     const verdict = reachVerdict("act", reach);
     if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await times.time("observe", () => observe(args, owner, specs, hosts, new Map(), progress));
@@ -48,7 +48,7 @@ export async function reconcile(args: ServiceArgs, owner: Owner, previous: Servi
     const report = await releaseUntilDone(args, owner, rev, target, left, first, progress);
     const state = await times.time("record", async () => {
         const { reachable } = await nodeViews(specs, hosts);
-        return { containers: await listContainers(args, owner, hosts, reachable), backends: await listBackends(args, target.slbs, owner) };
+        return { containers: await listContainers(args, owner, hosts, reachable), backends: await listBackends(args, target.bindings, owner) };
     });
     // A release that started or retired containers reports where its time went.
     const timed = times.has("start") || times.has("stop");
@@ -72,7 +72,7 @@ export async function releaseUntilDone(
     owner: Owner,
     rev: Revision,
     target: ReleaseBase,
-    left: BoundSlb[],
+    left: ContainerBinding[],
     first: Observed,
     progress: Progress,
 ): Promise<string[]> {
@@ -122,13 +122,13 @@ export async function releasePass(
     args: ServiceArgs,
     rev: Revision,
     base: ReleaseBase,
-    left: BoundSlb[],
+    left: ContainerBinding[],
     seen: Observed,
     known: Knowledge,
     progress: Progress,
 ): Promise<{ report: string[] } | { replan: Replan }> {
     const { times } = base;
-    const { input, plan, limits } = await times.time("plan", () => planFor(args, rev, seen, base.slbs, left, known));
+    const { input, plan, limits } = await times.time("plan", () => planFor(args, rev, seen, base.bindings, left, known));
     const release = plan.release;
     const fewest = Number.isFinite(release.lowestServing) ? `; fewest serving ${release.lowestServing}` : "";
     progress(
@@ -136,7 +136,7 @@ export async function releasePass(
     );
     for (const note of release.notes) progress(note);
     const target: ReleaseTarget = { ...base, nodes: seen.nodes.views, rules: input.rules, minAvailable: release.minAvailable };
-    await times.time("orphans", () => removeOrphans([...plan.bindings, ...plan.leaving], [...base.slbs, ...left], progress));
+    await times.time("orphans", () => removeOrphans([...plan.bindings, ...plan.leaving], [...base.bindings, ...left], progress));
     await times.time("leave bindings", () => leaveBindings(target, plan, left, progress));
     const refused = await times.time("resize", () => resizeInPlace(seen.nodes.hosts, plan, limitsOf(args), limits, progress));
     if (refused) return { replan: refused };

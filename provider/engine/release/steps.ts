@@ -4,10 +4,10 @@ import { ContainerLimits, HostClient } from "../../docker/host";
 import { DEFAULTS, ServiceArgs } from "../../model";
 import { few, Progress } from "../../progress";
 import { StepTimes } from "../../stepTimes";
-import { BoundSlb, drain, nothingLearned, RefusedResize, Replan, RetireTarget } from "../../rollout/execute";
+import { ContainerBinding, drain, nothingLearned, RefusedResize, Replan, RetireTarget } from "../../rollout/execute";
 import { deregister } from "../../rollout/shift";
 import { ServicePlan } from "../../rollout/servicePlan";
-import { bound, boundSlbs } from "./bindings";
+import { bindingNamed, containerBindings } from "./bindings";
 
 /** Limits as a progress line names them. */
 export const describeLimits = (l: ContainerLimits) =>
@@ -45,7 +45,7 @@ export function retireTarget(args: ServiceArgs, hosts: Map<string, HostClient>, 
     return {
         service: args.name,
         hosts,
-        slbs: boundSlbs(args),
+        bindings: containerBindings(args),
         drainTimeoutSeconds: args.release?.drainTimeoutSeconds ?? DEFAULTS.drainTimeoutSeconds,
         stopGracePeriodSeconds: args.stopGracePeriodSeconds ?? DEFAULTS.stopGracePeriodSeconds,
         minAvailable: 0,
@@ -55,18 +55,22 @@ export function retireTarget(args: ServiceArgs, hosts: Map<string, HostClient>, 
 }
 
 /** Backends whose containers are gone (an interrupted run, a container removed by hand). */
-export async function removeOrphans(bindings: Array<{ pool: string; orphans: string[] }>, slbs: BoundSlb[], progress: Progress): Promise<void> {
-    for (const b of bindings.filter((x) => x.orphans.length > 0)) {
+export async function removeOrphans(
+    changes: Array<{ pool: string; orphans: string[] }>,
+    bindings: ContainerBinding[],
+    progress: Progress,
+): Promise<void> {
+    for (const b of changes.filter((x) => x.orphans.length > 0)) {
         progress(`removing backend(s) ${b.orphans.join(", ")} from ${b.pool}: their containers are gone`);
-        await bound(slbs, b.pool).driver.removeBackends(b.pool, b.orphans);
+        await bindingNamed(bindings, b.pool).driver.removeBackends(b.pool, b.orphans);
     }
 }
 
 /** Bindings the service left: its backends there drain and deregister; the containers stay. */
-export async function leaveBindings(target: RetireTarget, plan: ServicePlan, left: BoundSlb[], progress: Progress): Promise<void> {
+export async function leaveBindings(target: RetireTarget, plan: ServicePlan, left: ContainerBinding[], progress: Progress): Promise<void> {
     for (const b of plan.leaving.filter((x) => x.drain.length > 0)) {
         progress(`leaving ${b.pool}: draining and deregistering ${few(b.drain)}`);
-        await takeOut(target, bound(left, b.pool), b.drain);
+        await takeOut(target, bindingNamed(left, b.pool), b.drain);
     }
 }
 
@@ -77,12 +81,12 @@ export async function leaveBindings(target: RetireTarget, plan: ServicePlan, lef
 export async function drainStranded(target: RetireTarget, plan: ServicePlan, progress: Progress): Promise<void> {
     for (const b of plan.bindings.filter((x) => x.stranded.length > 0)) {
         progress(`${few(b.stranded)} of an older revision sit on nodes that do not answer: taking them out of ${b.pool}`);
-        await takeOut(target, bound(target.slbs, b.pool), b.stranded);
+        await takeOut(target, bindingNamed(target.bindings, b.pool), b.stranded);
     }
 }
 
 /** Drains backends out of one binding and deregisters them, their containers left running. */
-async function takeOut(target: RetireTarget, binding: BoundSlb, names: string[]): Promise<void> {
+async function takeOut(target: RetireTarget, binding: ContainerBinding, names: string[]): Promise<void> {
     await drain(target, [binding], names);
     await deregister([binding], names);
 }
