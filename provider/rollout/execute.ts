@@ -375,7 +375,6 @@ async function rollback(target: RetireTarget, started: ContainerState[]): Promis
     return problems;
 }
 
-/** Runs the batches in order; each one: make room, bring up the new, then retire the old. */
 /** Runs a step: done (undefined), or the re-plan it reports when it met a world other than the plan's. */
 export async function replanOn(step: () => Promise<void>): Promise<Replan | undefined> {
     try {

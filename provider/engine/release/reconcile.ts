@@ -1,7 +1,7 @@
 // One reconcile: observe, pin the revision, plan, run the steps; plan again when a step learned the
 // world differs. Only this loop decides to re-plan.
 import { prePull } from "../../docker/pull";
-import { DEFAULTS, ServiceArgs, ServiceState } from "../../model";
+import { ServiceArgs, ServiceState } from "../../model";
 import { Progress, progressFor } from "../../progress";
 import { StepTimes } from "../../stepTimes";
 import { ContainerBinding, Learned, ReleaseError, ReleaseTarget, registerAndShift, Replan, replanOn, runBatches } from "../../rollout/execute";
@@ -11,13 +11,10 @@ import { hostsFor, nodeViews, reachOf } from "../world";
 import { OutOfReachError, reachVerdict } from "../../reach";
 import { Owner } from "./owner";
 import { containerBindings, listBackends, bindingsLeft } from "./bindings";
-import { listContainers, nodesOf, observe, Observed, selectorOf } from "./observe";
-import { containerSpecFor, limitsOf, Revision, revisionFor } from "./revision";
+import { listContainers, nodesOf, observe, Observed } from "./observe";
+import { limitsOf, Revision, revisionFor } from "./revision";
 import { Knowledge, planFor } from "./plan";
-import { drainStranded, leaveBindings, removeOrphans, resizeInPlace, retireTarget } from "./steps";
-
-/** A release's target but for what each pass plans anew: the nodes as observed, placement rules, minAvailable. */
-type ReleaseBase = Omit<ReleaseTarget, "nodes" | "rules" | "minAvailable">;
+import { drainStranded, leaveBindings, ReleaseBase, releaseBase, removeOrphans, resizeInPlace } from "./steps";
 
 /** Most passes of observe, plan, run in one reconcile: each pass after the first learned something new. */
 export const MAX_PASSES = 5;
@@ -35,16 +32,7 @@ export async function reconcile(args: ServiceArgs, owner: Owner, previous: Servi
     if (verdict.kind === "fail") throw new OutOfReachError(verdict.reason);
     const first = await times.time("observe", () => observe(args, owner, specs, hosts, new Map(), progress));
     const rev = await times.time("revision", () => revisionFor(args, previous, first.nodes, progress));
-    const release = args.release ?? {};
-    const target: ReleaseBase = {
-        ...retireTarget(args, hosts, progress, times),
-        selector: selectorOf(args),
-        addresses: new Map(specs.map((n) => [n.name, n.address])),
-        containerSpec: containerSpecFor(args, owner, rev),
-        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
-        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
-        pauseSeconds: release.pauseSeconds ?? 0,
-    };
+    const target = releaseBase(args, owner, rev, first.nodes, progress, times);
     const report = await releaseUntilDone(args, owner, rev, target, left, first, progress);
     const state = await times.time("record", async () => {
         const { reachable } = await nodeViews(specs, hosts);

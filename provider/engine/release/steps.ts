@@ -4,10 +4,13 @@ import { ContainerLimits, HostClient } from "../../docker/host";
 import { DEFAULTS, ServiceArgs } from "../../model";
 import { few, Progress } from "../../progress";
 import { StepTimes } from "../../stepTimes";
-import { ContainerBinding, drain, nothingLearned, RefusedResize, Replan, RetireTarget } from "../../rollout/execute";
+import { ContainerBinding, drain, nothingLearned, RefusedResize, ReleaseTarget, Replan, RetireTarget } from "../../rollout/execute";
 import { deregister } from "../../rollout/shift";
 import { ServicePlan } from "../../rollout/servicePlan";
 import { bindingNamed, containerBindings } from "./bindings";
+import { Nodes, selectorOf } from "./observe";
+import { Owner } from "./owner";
+import { containerSpecFor, Revision } from "./revision";
 
 /** Limits as a progress line names them. */
 export const describeLimits = (l: ContainerLimits) =>
@@ -51,6 +54,23 @@ export function retireTarget(args: ServiceArgs, hosts: Map<string, HostClient>, 
         minAvailable: 0,
         progress,
         times,
+    };
+}
+
+/** A release's target but for what each pass plans anew: the nodes as observed, placement rules, minAvailable. */
+export type ReleaseBase = Omit<ReleaseTarget, "nodes" | "rules" | "minAvailable">;
+
+/** What releasing this service takes besides retiring: its selector, its nodes' addresses, the revision's containers, its waits. */
+export function releaseBase(args: ServiceArgs, owner: Owner, rev: Revision, nodes: Nodes, progress: Progress, times: StepTimes): ReleaseBase {
+    const release = args.release ?? {};
+    return {
+        ...retireTarget(args, nodes.hosts, progress, times),
+        selector: selectorOf(args),
+        addresses: new Map(nodes.specs.map((n) => [n.name, n.address])),
+        containerSpec: containerSpecFor(args, owner, rev),
+        healthyTimeoutSeconds: release.healthyTimeoutSeconds ?? DEFAULTS.healthyTimeoutSeconds,
+        lbHealthyTimeoutSeconds: release.lbHealthyTimeoutSeconds ?? DEFAULTS.lbHealthyTimeoutSeconds,
+        pauseSeconds: release.pauseSeconds ?? 0,
     };
 }
 
