@@ -40,8 +40,12 @@ async function driftedFrom(state: ServiceState): Promise<boolean> {
         warnFor(`service ${state.name}`)(`what runs is not compared with the last state: ${verdict.reason}`);
         return false;
     }
-    const now = await stateNow(state).catch(() => state);
-    return runningShape(now) !== runningShape(state);
+    try {
+        return runningShape(await stateNow(state)) !== runningShape(state);
+    } catch (e: any) {
+        warnFor(`service ${state.name}`)(`what runs is not compared with the last state: ${e?.message ?? e}`);
+        return false;
+    }
 }
 
 async function stateNow(args: ServiceState): Promise<ServiceState> {
@@ -51,7 +55,10 @@ async function stateNow(args: ServiceState): Promise<ServiceState> {
     return {
         ...withoutCredentials(args),
         containers: await listContainers(args, owner, hosts, reachable),
-        backends: await listBackends(args, containerBindings(args), owner).catch(() => args.backends ?? {}),
+        backends: await listBackends(args, containerBindings(args), owner).catch((e) => {
+            warnFor(`service ${args.name}`)(`backends not read, the last known kept: ${e?.message ?? e}`);
+            return args.backends ?? {};
+        }),
     };
 }
 
