@@ -24,7 +24,7 @@ export interface ServiceFacts {
     leaving: BindingNow[];
     /** Where a container is registered in a binding: node address and host port (undefined: it publishes none for it). */
     backendOf: (c: ContainerState, pool: string) => { address: string; port: number } | undefined;
-    /** Containers whose cpu, memory or restart policy differ from the inputs (ids). */
+    /** Kept containers whose cpu, memory or restart policy differ from the inputs (ids). */
     limitsDiffer: Set<string>;
     /** Addresses of nodes that do not answer: their backends' containers may still serve. */
     unreachableAddresses: Set<string>;
@@ -66,8 +66,8 @@ export const isOrphan = (b: BackendState, live: Set<string>, unreachableAddresse
 /** The names of running containers: those a backend may point at. */
 export const liveNames = (containers: ContainerState[]): Set<string> => new Set(containers.filter((c) => c.state === "running").map((c) => c.name));
 
-export function planService(facts: ServiceFacts): ServicePlan {
-    const release = planRelease(facts.release);
+/** `release`: the batches, when the engine made them first (it reads the limits of the kept containers only). */
+export function planService(facts: ServiceFacts, release = planRelease(facts.release)): ServicePlan {
     const live = liveNames(facts.release.containers);
     const gone = (b: BackendState) => isOrphan(b, live, facts.unreachableAddresses);
     const stranded = (b: BackendState) => facts.unreachableAddresses.has(b.address) && !b.name.includes(`-${facts.release.revision}-`);

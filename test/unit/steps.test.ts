@@ -46,6 +46,7 @@ async function deployed(extra: Partial<ServiceArgs> = {}, nodes = 3) {
     const hosts = w.hostsFor(args.cluster.nodes);
     const look = (to: ServiceArgs = args) => w.run(() => observe(to, owner, to.cluster.nodes, hosts, new Map(), progress));
     async function next(to: ServiceArgs, previous = state, known: Knowledge = { held: new Map(), replace: new Set() }) {
+        w.calls.length = 0;
         const seen = await look(to);
         const rev = revisionWith(to, to.image === args.image ? state.imageDigest : `${to.image}@sha256:${"2".repeat(64)}`);
         const base = w.run(() => releaseBase(to, owner, rev, seen.nodes, progress, new StepTimes()));
@@ -57,9 +58,9 @@ async function deployed(extra: Partial<ServiceArgs> = {}, nodes = 3) {
             rules: planned.input.rules,
             minAvailable: planned.plan.release.minAvailable,
         };
-        w.calls.length = 0;
+        const planCalls = w.calls.splice(0);
         lines.length = 0;
-        return { seen, rev, left, target, ...planned };
+        return { seen, rev, left, target, planCalls, ...planned };
     }
     w.calls.length = 0;
     return { w, args, state, lines, progress, hosts, look, next, v2: { ...args, image: "reg/web:v2" } };
@@ -132,7 +133,7 @@ describe("release steps, each against the fake world on virtual time", function 
 
     it("plan: an image change starts one new container per node and retires the old after them; planning changes nothing", async () => {
         const { w, state, v2, next } = await deployed();
-        const { plan } = await next(v2);
+        const { plan, planCalls } = await next(v2);
         const starts = plan.release.batches.flatMap((b) => b.start.map((p) => p.node));
         assert.deepEqual(starts.sort(), ["h1", "h2", "h3"]);
         assert.ok(
@@ -141,8 +142,19 @@ describe("release steps, each against the fake world on virtual time", function 
         );
         assert.deepEqual(plan.release.batches.flatMap((b) => b.retireAfter.map((c) => c.id)).sort(), state.containers.map((c) => c.id).sort());
         assert.deepEqual(
-            w.calls.filter((c) => MUTATIONS.test(c)),
+            planCalls.filter((c) => MUTATIONS.test(c)),
             [],
+        );
+        assert.ok(planCalls.length > 0);
+    });
+
+    it("plan: a scale-in inspects the limits of the containers it keeps only", async () => {
+        const { args, next } = await deployed();
+        const { plan, planCalls } = await next({ ...args, replicas: 1 });
+        assert.equal(plan.release.keep.length, 1);
+        assert.deepEqual(
+            planCalls.filter((c) => c.endsWith(".inspect")),
+            [`${plan.release.keep[0].node}.inspect`],
         );
     });
 

@@ -5,7 +5,7 @@ import { canonicalJson } from "../../canonical";
 import { ContainerState, DEFAULTS, ServiceArgs } from "../../model";
 import { DAEMON_CONCURRENCY, mapLimited } from "../../limit";
 import { ContainerBinding } from "../../rollout/execute";
-import { isServing, PlanInput, PlanError } from "../../rollout/plan";
+import { PlanInput, PlanError, planRelease } from "../../rollout/plan";
 import { BindingNow, planService, ServicePlan } from "../../rollout/servicePlan";
 import { parseAffinity, parseConstraint, PlacementRules, staticExclusion } from "../../schedule/placement";
 import { bindingNamed, listBackends } from "./bindings";
@@ -98,11 +98,15 @@ export async function planFor(
     known: Knowledge,
 ): Promise<Planned> {
     const { hosts, reachable, specs } = seen.nodes;
-    await reading("diskQuotaMb", () => checkDiskQuota(args, hosts, reachable));
     const replace = new Set([...seen.predecessors, ...known.replace]);
-    const candidates = seen.containers.filter((c) => c.revision === rev.revision && isServing(c) && !replace.has(c.id));
-    const limits = await reading("cluster", () => limitsNow(hosts, candidates, limitsOf(args)));
-    const backends = await reading("bindings", () => listBackends(args, [...serving, ...left]));
+    const input = planInputFor(args, rev, seen, replace);
+    const release = planRelease(input);
+    // Independent reads, at once; only the containers the plan keeps can be resized, so only theirs are inspected.
+    const [limits, backends] = await Promise.all([
+        reading("cluster", () => limitsNow(hosts, release.keep, limitsOf(args))),
+        reading("bindings", () => listBackends(args, [...serving, ...left])),
+        reading("diskQuotaMb", () => checkDiskQuota(args, hosts, reachable)),
+    ]);
     const now = (b: ContainerBinding): BindingNow => ({
         pool: b.pool,
         weight: b.weight,
@@ -111,20 +115,22 @@ export async function planFor(
         healthySeconds: b.healthySeconds,
     });
     const addresses = new Map(specs.map((n) => [n.name, n.address]));
-    const input = planInputFor(args, rev, seen, replace);
     const bindings = serving.map(now);
     const leaving = left.map(now);
-    const plan = planService({
-        release: input,
-        bindings,
-        leaving,
-        backendOf: (c, pool) => {
-            const port = c.hostPorts[String(bindingNamed(serving, pool).containerPort)];
-            return port ? { address: addresses.get(c.node)!, port } : undefined;
+    const plan = planService(
+        {
+            release: input,
+            bindings,
+            leaving,
+            backendOf: (c, pool) => {
+                const port = c.hostPorts[String(bindingNamed(serving, pool).containerPort)];
+                return port ? { address: addresses.get(c.node)!, port } : undefined;
+            },
+            limitsDiffer: new Set(limits.keys()),
+            unreachableAddresses: new Set(specs.filter((n) => !reachable.has(n.name)).map((n) => n.address)),
         },
-        limitsDiffer: new Set(limits.keys()),
-        unreachableAddresses: new Set(specs.filter((n) => !reachable.has(n.name)).map((n) => n.address)),
-    });
+        release,
+    );
     return { input, plan, bindings, leaving, limits };
 }
 
