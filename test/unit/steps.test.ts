@@ -132,7 +132,7 @@ describe("release steps, each against the fake world on virtual time", function 
     });
 
     it("plan: an image change starts one new container per node and retires the old after them; planning changes nothing", async () => {
-        const { w, state, v2, next } = await deployed();
+        const { state, v2, next } = await deployed();
         const { plan, planCalls } = await next(v2);
         const starts = plan.release.batches.flatMap((b) => b.start.map((p) => p.node));
         assert.deepEqual(starts.sort(), ["h1", "h2", "h3"]);
