@@ -10,7 +10,8 @@ export function mapLimited<T, R>(items: T[], fn: (item: T) => Promise<R>, concur
     return Promise.all(items.map((item) => limit(() => fn(item))));
 }
 
-export function settleLimited<T, R>(items: T[], fn: (item: T) => Promise<R>, concurrency = DAEMON_CONCURRENCY): Promise<PromiseSettledResult<R>[]> {
-    const limit = pLimit(concurrency);
-    return Promise.allSettled(items.map((item) => limit(() => fn(item))));
+/** One limit per key (a node's name): work toward one daemon stays bounded while work toward others runs beside it. */
+export function limitPer(concurrency = DAEMON_CONCURRENCY): (key: string) => pLimit.Limit {
+    const limits = new Map<string, pLimit.Limit>();
+    return (key) => limits.get(key) ?? limits.set(key, pLimit(concurrency)).get(key)!;
 }

@@ -4,7 +4,7 @@
 // batch removes what the batch started and leaves the old serving.
 import { ContainerSpec, HostClient } from "../docker/host";
 import { ContainerState } from "../model";
-import { DAEMON_CONCURRENCY, mapLimited, settleLimited } from "../limit";
+import { limitPer } from "../limit";
 import { few, Progress, throttled } from "../progress";
 import { StepTimes } from "../stepTimes";
 import { emptyLoad, NodeView, place, NodeLoad, PlacementRules } from "../schedule/placement";
@@ -188,17 +188,20 @@ export async function startContainers(
     moves: string[] = [],
 ): Promise<ContainerState[]> {
     const learned = nothingLearned();
-    // One limit per host would be finer; one for the batch keeps each engine's share bounded too.
-    const results = await settleLimited(
-        placements,
-        async ({ slot, node }) => {
+    // Bounded per node: each engine works through its own starts, all engines at once.
+    const limitOn = limitPer();
+    const results = await Promise.allSettled(
+        placements.map(async ({ slot, node }) => {
             const tried: string[] = [];
             let candidate: string | undefined = node;
             const spec = target.containerSpec(slot);
             while (candidate) {
                 try {
-                    await host(target, candidate).ensureImage(spec.image, target.progress);
-                    const c = await host(target, candidate).run(spec);
+                    const on = host(target, candidate);
+                    const c = await limitOn(candidate)(async () => {
+                        await on.ensureImage(spec.image, target.progress);
+                        return on.run(spec);
+                    });
                     target.progress(`started ${c.name} on ${candidate}${tried.length ? ` (after ${tried.join("; ")})` : ""}`);
                     if (tried.length) moves.push(`slot ${slot} started on ${candidate} instead of ${node}: ${tried.join("; ")}`);
                     return c;
@@ -216,8 +219,7 @@ export async function startContainers(
                 }
             }
             throw new ReleaseError(`slot ${slot} could not start on any eligible node: ${tried.join("; ")}`);
-        },
-        DAEMON_CONCURRENCY * target.hosts.size,
+        }),
     );
     const started = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
     const failures = results.flatMap((r) => (r.status === "rejected" ? [String(r.reason?.message ?? r.reason)] : []));
@@ -304,42 +306,62 @@ export async function registerAndShift(target: ReleaseTarget, containers: Contai
     );
 }
 
-/** Sets weight 0 in every pool holding them and waits until no request is in flight, bounded by release.drainTimeoutSeconds. */
-export async function drain(target: RetireTarget, bindings: ContainerBinding[], names: string[]): Promise<void> {
+/**
+ * Sets weight 0 in every pool holding them and waits until no request is in flight, bounded by
+ * release.drainTimeoutSeconds; `onDrained` gets the backends as they drain.
+ */
+export async function drain(
+    target: RetireTarget,
+    bindings: ContainerBinding[],
+    names: string[],
+    onDrained?: (names: string[]) => void,
+): Promise<void> {
     await drainBackends(bindings, names, {
         bound: { seconds: target.drainTimeoutSeconds, setting: "release.drainTimeoutSeconds" },
         progress: target.progress,
+        onDrained,
     });
 }
 
-/** Drains, deregisters, stops (SIGTERM, grace period, SIGKILL) and removes containers. */
+/**
+ * Drains, deregisters, stops (SIGTERM, grace period, SIGKILL) and removes containers. Each container
+ * leaves its bindings and stops as soon as its own backends drained, while slower ones still drain:
+ * a retirement takes its longest request plus one stop, not the sum. Stops run per node, at most
+ * DAEMON_CONCURRENCY at a time on each, so their grace periods run side by side.
+ */
 export async function retire(target: RetireTarget, containers: ContainerState[], bindings: ContainerBinding[] = target.bindings): Promise<void> {
     if (containers.length === 0) return;
-    const names = containers.map((c) => c.name);
-    await target.times.time("drain", () => drain(target, bindings, names));
-    await target.times.time("deregister", () => deregister(bindings, names));
-    await target.times.time("stop", () => stopAll(target, containers));
+    const byName = new Map(containers.map((c) => [c.name, c]));
+    const limitOn = limitPer();
+    const takingOut: Array<Promise<void>> = [];
+    const takeOut = (names: string[]) => {
+        const going = names.map((n) => byName.get(n)!);
+        const out = deregister(bindings, names).then(() => Promise.all(going.map((c) => limitOn(c.node)(() => stop(target, c)))));
+        // Awaited below; this only keeps one that fails while others drain from being unhandled meanwhile.
+        out.catch(() => undefined);
+        takingOut.push(out.then(() => undefined));
+    };
+    try {
+        await target.times.time("drain", () => drain(target, bindings, [...byName.keys()], takeOut));
+    } finally {
+        // What was handed on finishes (or fails) before the retirement reports either way.
+        await target.times.time("stop", () => Promise.all(takingOut));
+    }
     target.progress(`retired ${few(containers.map((c) => `${c.name} on ${c.node}`))}`);
 }
 
-/** Stops (SIGTERM, grace period, SIGKILL) and removes containers; one on a node that does not answer stays until it does. */
-async function stopAll(target: RetireTarget, containers: ContainerState[]): Promise<void> {
-    await mapLimited(
-        containers,
-        async (c) => {
-            const h = target.hosts.get(c.node);
-            if (!h) return;
-            try {
-                await h.stop(c.id, target.stopGracePeriodSeconds);
-                await h.remove(c.id);
-            } catch (e) {
-                // A node that died serves nothing: its container goes when it answers again (the next run).
-                if (await answers(h)) throw e;
-                target.progress(`node ${c.node} does not answer: ${c.name} stays there until it does (${errorText(e)})`);
-            }
-        },
-        DAEMON_CONCURRENCY * Math.max(1, target.hosts.size),
-    );
+/** Stops (SIGTERM, grace period, SIGKILL) and removes a container; one on a node that does not answer stays until it does. */
+async function stop(target: RetireTarget, c: ContainerState): Promise<void> {
+    const h = target.hosts.get(c.node);
+    if (!h) return;
+    try {
+        await h.stop(c.id, target.stopGracePeriodSeconds);
+        await h.remove(c.id);
+    } catch (e) {
+        // A node that died serves nothing: its container goes when it answers again (the next run).
+        if (await answers(h)) throw e;
+        target.progress(`node ${c.node} does not answer: ${c.name} stays there until it does (${errorText(e)})`);
+    }
 }
 
 /**
