@@ -277,7 +277,7 @@ export async function waitDockerHealthy(target: ReleaseTarget, started: Containe
                 status(`waiting for Docker health: ${few(waiting.map((c) => `${c.name} on ${c.node} (${last.get(c.id)?.health})`))}`);
                 return undefined;
             },
-            { timeoutSeconds: target.healthyTimeoutSeconds, what: "containers to be healthy in Docker", intervalMs: 500, cancellable: true },
+            { timeoutSeconds: target.healthyTimeoutSeconds, what: "containers to be healthy in Docker", intervalMs: 250, cancellable: true },
         );
     } catch (e) {
         if (!(e instanceof DeadlineError)) throw e;

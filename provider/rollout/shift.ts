@@ -40,36 +40,40 @@ export interface ShiftOptions {
 /** Registers backends at weight 0 where missing (again where they moved), waits until every load balancer sees them healthy, then raises their weight. */
 export async function shiftTo(arrivals: Arrival[], opts: ShiftOptions): Promise<void> {
     // Only what is missing or not at its weight is touched: backends already serving usually need nothing.
+    // Every binding at once: one load balancer's answers do not wait for another's.
     const pending: Array<{ binding: Binding; name: string }> = [];
-    for (const { binding, backends } of arrivals) {
-        const present = new Map((await binding.driver.backends(binding.pool)).map((b) => [b.name, b]));
-        // A container restarted by its Docker (an engine restart) gets a new ephemeral host port.
-        const moved = backends.filter((b) => {
-            const was = present.get(b.name);
-            return was !== undefined && (was.address !== b.address || was.port !== b.port);
-        });
-        if (moved.length) {
-            opts.progress(`${few(moved.map((b) => b.name))} now answer at another address: registering them again in ${binding.pool}`);
-            await binding.driver.removeBackends(
+    await Promise.all(
+        arrivals.map(async ({ binding, backends }) => {
+            const present = new Map((await binding.driver.backends(binding.pool)).map((b) => [b.name, b]));
+            // A container restarted by its Docker (an engine restart) gets a new ephemeral host port.
+            const moved = backends.filter((b) => {
+                const was = present.get(b.name);
+                return was !== undefined && (was.address !== b.address || was.port !== b.port);
+            });
+            if (moved.length) {
+                opts.progress(`${few(moved.map((b) => b.name))} now answer at another address: registering them again in ${binding.pool}`);
+                await binding.driver.removeBackends(
+                    binding.pool,
+                    moved.map((b) => b.name),
+                );
+                moved.forEach((b) => present.delete(b.name));
+            }
+            await binding.driver.addBackends(
                 binding.pool,
-                moved.map((b) => b.name),
+                backends.filter((b) => !present.has(b.name)),
             );
-            moved.forEach((b) => present.delete(b.name));
-        }
-        await binding.driver.addBackends(
-            binding.pool,
-            backends.filter((b) => !present.has(b.name)),
-        );
-        for (const b of backends) if (present.get(b.name)?.weight !== binding.weight) pending.push({ binding, name: b.name });
-    }
+            for (const b of backends) if (present.get(b.name)?.weight !== binding.weight) pending.push({ binding, name: b.name });
+        }),
+    );
     if (pending.length === 0) return;
     const status = throttled(opts.progress);
     await waitUntil(
         async () => {
             const waiting: string[] = [];
             const names: string[] = [];
-            for (const { binding } of arrivals) {
-                const byName = new Map((await binding.driver.backends(binding.pool)).map((b) => [b.name, b]));
+            const seen = await Promise.all(arrivals.map(({ binding }) => binding.driver.backends(binding.pool)));
+            for (const [i, { binding }] of arrivals.entries()) {
+                const byName = new Map(seen[i].map((b) => [b.name, b]));
                 for (const { name } of pending.filter((p) => p.binding === binding)) {
                     const b = byName.get(name);
                     if (!b || !isLbHealthy(b)) {
@@ -90,12 +94,14 @@ export async function shiftTo(arrivals: Arrival[], opts: ShiftOptions): Promise<
             cancellable: true,
         },
     );
-    for (const { binding } of arrivals) {
-        await binding.driver.setWeights(
-            binding.pool,
-            pending.filter((p) => p.binding === binding).map((p) => ({ name: p.name, weight: binding.weight })),
-        );
-    }
+    await Promise.all(
+        arrivals.map(({ binding }) =>
+            binding.driver.setWeights(
+                binding.pool,
+                pending.filter((p) => p.binding === binding).map((p) => ({ name: p.name, weight: binding.weight })),
+            ),
+        ),
+    );
     opts.progress(`traffic on ${few([...new Set(pending.map((p) => p.name))])} in ${[...new Set(pending.map((p) => p.binding.pool))].join(", ")}`);
 }
 
@@ -130,15 +136,17 @@ async function drainUntilIdle(bindings: Binding[], names: string[], opts: DrainO
     const wanted = new Set(names);
     const subject = opts.subject ?? few(names);
     const { seconds, setting } = opts.bound;
-    const holding: Binding[] = [];
-    for (const binding of bindings) {
-        const present = (await binding.driver.backends(binding.pool)).filter((b) => wanted.has(b.name));
-        if (present.length) holding.push(binding);
-        await binding.driver.setWeights(
-            binding.pool,
-            present.filter((b) => b.weight !== 0).map((b) => ({ name: b.name, weight: 0 })),
-        );
-    }
+    const holds = await Promise.all(
+        bindings.map(async (binding) => {
+            const present = (await binding.driver.backends(binding.pool)).filter((b) => wanted.has(b.name));
+            await binding.driver.setWeights(
+                binding.pool,
+                present.filter((b) => b.weight !== 0).map((b) => ({ name: b.name, weight: 0 })),
+            );
+            return present.length > 0;
+        }),
+    );
+    const holding = bindings.filter((_, i) => holds[i]);
     if (holding.length === 0) return;
     // berth:drain-by-time (issue 15) — a load balancer that reports no in-flight count is drained by time.
     const timed = holding.filter((binding) => !binding.driver.countsInFlight);
@@ -154,10 +162,9 @@ async function drainUntilIdle(bindings: Binding[], names: string[], opts: DrainO
         await waitUntil(
             async () => {
                 const busy = new Map<string, number>();
-                for (const binding of holding) {
-                    for (const b of await binding.driver.backends(binding.pool))
+                for (const backends of await Promise.all(holding.map((binding) => binding.driver.backends(binding.pool))))
+                    for (const b of backends)
                         if (wanted.has(b.name) && !isDrained(b)) busy.set(b.name, (busy.get(b.name) ?? 0) + b.sessions + b.queued);
-                }
                 handOn(names.filter((n) => !busy.has(n)));
                 const inFlight = [...busy.values()].reduce((a, b) => a + b, 0);
                 if (inFlight === 0) return true;
