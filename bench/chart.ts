@@ -1,6 +1,7 @@
-// Renders benchmark timelines to SVG with vega-lite (ESM-only, hence the dynamic import): one panel
-// per case, one line per system for answered requests per second and one (dashed) for failures,
-// the release steps marked as rules.
+// Renders benchmark charts to SVG with vega-lite (ESM-only, hence the dynamic import). Timelines: one
+// panel per case, one line per system for answered requests per second and one (dashed) for failures,
+// the release steps marked as rules. Curves: one panel per operation, one line per system over a
+// measured x (e.g. node count), the median with the rounds' spread as a bar.
 import { Sample } from "../test/support/load";
 
 // TypeScript compiles import() to require() under CommonJS; vega is ESM with top-level await.
@@ -91,7 +92,56 @@ export async function timelineSvg(timelines: Timeline[], title: string): Promise
             ],
         })),
     };
+    return renderSvg(spec);
+}
+
+async function renderSvg(spec: object): Promise<string> {
     const [vl, vega] = await Promise.all([importEsm("vega-lite"), importEsm("vega")]);
     const view = new vega.View(vega.parse(vl.compile(spec as any).spec), { renderer: "none" });
     return view.toSVG();
+}
+
+/** One measured point of a curve: the median of the rounds and their spread. */
+export interface CurvePoint {
+    panel: string;
+    series: string;
+    x: number;
+    median: number;
+    min: number;
+    max: number;
+}
+
+export async function curvesSvg(points: CurvePoint[], title: string, axes: { x: string; y: string }): Promise<string> {
+    const panels = [...new Set(points.map((p) => p.panel))];
+    const color = {
+        field: "series",
+        type: "nominal",
+        title: "system",
+        scale: { domain: [...new Set(points.map((p) => p.series))] },
+        legend: { labelLimit: 400 },
+    };
+    const x = {
+        field: "x",
+        type: "quantitative",
+        title: axes.x,
+        scale: { domain: [0, Math.max(...points.map((p) => p.x))] },
+        axis: { format: "d", tickMinStep: 1 },
+    };
+    return renderSvg({
+        $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+        title,
+        hconcat: panels.map((panel) => ({
+            title: panel,
+            width: 240,
+            height: 200,
+            data: { values: points.filter((p) => p.panel === panel) },
+            layer: [
+                { mark: { type: "line", point: true }, encoding: { x, y: { field: "median", type: "quantitative", title: axes.y }, color } },
+                {
+                    mark: { type: "rule", strokeWidth: 2, opacity: 0.5 },
+                    encoding: { x, y: { field: "min", type: "quantitative" }, y2: { field: "max" }, color },
+                },
+            ],
+        })),
+    });
 }

@@ -3,7 +3,8 @@
 import { Command } from "commander";
 import { mkdirSync, writeFileSync } from "fs";
 import * as path from "path";
-import { Timeline, timelineSvg } from "./chart";
+import { curvesSvg, timelineSvg } from "./chart";
+import { nodesBenchmark } from "./nodes";
 import { previewBenchmark } from "./preview";
 import { rolloutBenchmark } from "./rollout";
 import { remoteBenchmark } from "./remote";
@@ -12,23 +13,36 @@ import { scaleBenchmark } from "./scale";
 const RESULTS = path.join(__dirname, "../../bench/results");
 const log = (l: string) => console.log(`[bench] ${new Date().toISOString().slice(11, 19)} ${l}`);
 
-/** Writes bench/results/<name>.json, and <name>.svg where the benchmark has timelines to chart. */
-async function write(name: string, json: object, timelines?: Timeline[], title = name) {
+/** Writes bench/results/<name>.json, and <name>.svg where the benchmark has a chart. */
+async function write(name: string, json: object, svg?: Promise<string>) {
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(path.join(RESULTS, `${name}.json`), JSON.stringify(json, null, 2) + "\n");
-    if (timelines) writeFileSync(path.join(RESULTS, `${name}.svg`), await timelineSvg(timelines, title));
+    if (svg) writeFileSync(path.join(RESULTS, `${name}.svg`), await svg);
     console.log(JSON.stringify(json, null, 2));
-    log(`written: ${path.join(RESULTS, `${name}.json`)}${timelines ? `, ${name}.svg` : ""}`);
+    log(`written: ${path.join(RESULTS, `${name}.json`)}${svg ? `, ${name}.svg` : ""}`);
 }
 
-const BENCHMARKS: Record<string, (opts: { rounds: number; containers: number; cases?: string[] }) => Promise<void>> = {
+interface Options {
+    rounds: number;
+    containers: number;
+    cases?: string[];
+    nodes: number[];
+}
+
+const BENCHMARKS: Record<string, (opts: Options) => Promise<void>> = {
     async rollout({ cases }) {
         const { json, timelines } = await rolloutBenchmark(log, cases);
-        await write("rollout", json, timelines, "Release under load: berth (pulumi up) vs Docker Swarm vs stop-start");
+        await write("rollout", json, timelineSvg(timelines, "Release under load: berth (pulumi up) vs Docker Swarm vs stop-start"));
     },
     async scale({ rounds, containers }) {
         const { json, timelines } = await scaleBenchmark(log, rounds, containers);
-        await write("scale", json, timelines, "Scale-in under load: berth vs Docker Swarm, both behind HAProxy");
+        await write("scale", json, timelineSvg(timelines, "Scale-in under load: berth vs Docker Swarm, both behind HAProxy"));
+    },
+    /** One container per node on 3, 10, 20 hosts: create, unchanged preview, release, beside a raw dockerode script. */
+    async nodes({ rounds, nodes }) {
+        const { json, curves } = await nodesBenchmark(log, rounds, nodes);
+        const title = `One container per node: berth vs raw dockerode, median and min-max of ${rounds} rounds`;
+        await write("nodes", json, curvesSvg(curves, title, { x: "nodes", y: "seconds" }));
     },
     /** Preview and release times on nodes reached over a unix socket, mutual TLS and SSH. */
     async remote() {
@@ -40,13 +54,20 @@ const BENCHMARKS: Record<string, (opts: { rounds: number; containers: number; ca
     },
 };
 
+function nodeCounts(v: string): number[] {
+    const counts = v.split(",").map(Number);
+    if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 200)) throw new Error(`--nodes: whole numbers from 1 to 200, got ${v}`);
+    return counts;
+}
+
 const program = new Command("bench")
     .description("berth benchmarks against Docker Swarm and plain scripts on the local cluster (no name: all of them)")
     .argument("[names...]", `benchmarks to run: ${Object.keys(BENCHMARKS).join(", ")}`)
-    .option("--rounds <n>", "scale: interleaved rounds", (v) => Number(v), 3)
+    .option("--rounds <n>", "scale, nodes: interleaved rounds", (v) => Number(v), 3)
     .option("--containers <n>", "scale: containers to scale out to (150; fewer for a quick check)", (v) => Number(v), 150)
     .option("--cases <list>", "rollout: only these cases, comma-separated (default all)", (v) => v.split(","))
-    .action(async (names: string[], opts: { rounds: number; containers: number; cases?: string[] }) => {
+    .option("--nodes <list>", "nodes: node counts, comma-separated, up to 200 (default 3,10,20)", nodeCounts, [3, 10, 20])
+    .action(async (names: string[], opts: Options) => {
         const unknown = names.filter((n) => !BENCHMARKS[n]);
         if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(BENCHMARKS).join(", ")}`);
         const failed: string[] = [];

@@ -8,7 +8,7 @@ import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { Cluster, Service, SlbBinding } from "../index";
 import { LocalCluster } from "../examples/quickstart/program";
 import { destroyStack, openStack } from "../scripts/lib/stack";
-import { cleanSlate, local, nodeSpecs, sideCluster } from "../test/support/world";
+import { cleanSlate, local, nodeSpecs, nodeSpecsOf, sideCluster } from "../test/support/world";
 import { round2 } from "./rig";
 import { Spread, spread } from "./scale";
 
@@ -84,7 +84,7 @@ async function preview(stack: Stack, image: string, updates: number): Promise<Ti
 function reviewedProgram(on: LocalCluster) {
     const image = new pulumi.Config().require("image");
     const slb = on.slbs[0];
-    const cluster = new Cluster("reviewed", { nodes: on.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone })) });
+    const cluster = new Cluster("reviewed", { nodes: nodeSpecsOf(on) });
     const binding = new SlbBinding("reviewed-public", {
         haproxy: { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath },
         listen: { address: slb.address, port: 18580 },

@@ -3,13 +3,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { Cluster, Service, SlbBinding } from "../index";
+import { LocalCluster } from "../examples/quickstart/program";
+import { ContainerSpec, DockerHost } from "../provider/docker/host";
+import { dockerHealthcheck } from "../provider/docker/health";
+import { DAEMON_CONCURRENCY, mapLimited } from "../provider/limit";
 import { slbBindingProvider } from "../provider/engine/slbBinding";
 import { Backend, isLbHealthy } from "../provider/slb/driver";
-import { SlbBindingState } from "../provider/model";
+import { ContainerState, ServiceMode, SlbBindingState } from "../provider/model";
+import { stepTimesIn } from "../provider/stepTimes";
 import { waitUntil } from "../provider/wait";
 import { openStack, removeStack } from "../scripts/lib/stack";
 import { Load, Sample } from "../test/support/load";
-import { local, nodeSpecs, slbDriver } from "../test/support/world";
+import { local, nodeSpecsOf, slbDriver } from "../test/support/world";
 
 export const pause = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 export const round2 = (n: number) => Math.round(n * 100) / 100;
@@ -75,6 +80,10 @@ export function startLoad(urls: string[], spec: LoadSpec): { stop: () => Promise
 
 export interface BerthStackOptions {
     replicas: number;
+    /** global: one container per node (`replicas` is then not set on the Service). Default replicated. */
+    mode?: ServiceMode;
+    /** The local cluster whose hosts and SLBs the stack uses. Default the benchmark's own (`local`). */
+    cluster?: LocalCluster;
     /** One binding per entry: [slb index, listener port]. */
     listeners: Array<[number, number]>;
     hostPort?: number;
@@ -93,9 +102,10 @@ export interface AppHealth {
 function berthProgram(opts: BerthStackOptions) {
     return async () => {
         const config = new pulumi.Config();
-        const cluster = new Cluster("bench-cluster", { nodes: nodeSpecs() });
+        const on = opts.cluster ?? local;
+        const cluster = new Cluster("bench-cluster", { nodes: nodeSpecsOf(on) });
         const bindings = opts.listeners.map(([slb, port]) => {
-            const s = local.slbs[slb];
+            const s = on.slbs[slb];
             return new SlbBinding(`bench-lb${slb}`, {
                 haproxy: { adminSocket: s.adminSocket, masterSocket: s.masterSocket, configPath: s.configPath },
                 listen: { address: s.address, port },
@@ -105,7 +115,8 @@ function berthProgram(opts: BerthStackOptions) {
         new Service("bench", {
             cluster,
             image: config.require("image"),
-            replicas: config.requireNumber("replicas"),
+            mode: opts.mode,
+            replicas: opts.mode === "global" ? undefined : config.requireNumber("replicas"),
             ports: [{ containerPort: 80, hostPort: opts.hostPort }],
             healthCheck: { httpPath: "/health", ...opts.health },
             stopGracePeriodSeconds: opts.stopGraceSeconds,
@@ -173,6 +184,21 @@ export class BerthStack {
         };
     }
 
+    /** `pulumi preview` with nothing changed: its wall time; throws when the preview shows any change. */
+    async previewUnchanged(): Promise<number> {
+        const started = Date.now();
+        const { changeSummary } = await this.stack.preview();
+        const seconds = round2((Date.now() - started) / 1000);
+        const changed = Object.entries(changeSummary).filter(([op, n]) => op !== "same" && n);
+        if (changed.length) throw new Error(`preview of an unchanged stack shows changes: ${JSON.stringify(changeSummary)}`);
+        return seconds;
+    }
+
+    /** Where the last create or update of the Service spent its time, step by step (the release report's last line). */
+    async stepTimes(): Promise<Record<string, number>> {
+        return stepTimesIn((await this.serviceOutputs()).lastRelease ?? []);
+    }
+
     /** The Service's outputs as Pulumi state holds them. */
     async serviceOutputs(): Promise<Record<string, any>> {
         const state = await this.stack.exportStack();
@@ -184,4 +210,39 @@ export class BerthStack {
         await this.stack.destroy().catch(() => undefined);
         await removeStack(this.stack);
     }
+}
+
+/** A container as a plain Docker client starts it: the app with the benchmarks' health check, a port Docker assigns, no restart policy; labelled so the clean slate removes it. */
+export function rawContainer(name: string, image: string, service: string, health: AppHealth, stopGraceSeconds: number): ContainerSpec {
+    return {
+        name,
+        image,
+        env: {},
+        labels: { "berth.managed": "true", "berth.service": service },
+        ports: [{ containerPort: 80, hostPort: 0 }],
+        healthcheck: dockerHealthcheck({ httpPath: "/health", ...health }, 80),
+        limits: { restartPolicy: { Name: "no" } },
+        stopGracePeriodSeconds: stopGraceSeconds,
+    };
+}
+
+/**
+ * A raw dockerode script's start: every container created and started on its host, as many at a time
+ * per engine as berth allows itself (unbounded, 150 concurrent creates make these engines answer
+ * "socket hang up"), then one wait until Docker calls every one healthy. All specs carry the same
+ * `berth.service` label: the wait lists the hosts' containers by it.
+ */
+export async function startHealthy(placed: Array<[DockerHost, ContainerSpec]>, intervalMs = 500): Promise<ContainerState[]> {
+    const hosts = [...new Set(placed.map(([h]) => h))];
+    const service = placed[0][1].labels["berth.service"];
+    const created = await mapLimited(placed, ([host, spec]) => host.run(spec), DAEMON_CONCURRENCY * hosts.length);
+    const ids = new Set(created.map((c) => c.id));
+    await waitUntil(
+        async () => {
+            const seen = (await Promise.all(hosts.map((h) => h.list({ "berth.service": service })))).flat();
+            return seen.filter((c) => ids.has(c.id) && c.health === "healthy").length === ids.size ? true : undefined;
+        },
+        { timeoutSeconds: 600, what: `the raw script's ${service} containers healthy`, intervalMs },
+    );
+    return created;
 }

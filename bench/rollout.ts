@@ -5,7 +5,6 @@
 import { DockerHost } from "../provider/docker/host";
 import { dockerHealthcheck } from "../provider/docker/health";
 import { serviceProvider } from "../provider/engine/service";
-import { stepTimesIn } from "../provider/stepTimes";
 import { ContainerState, ServiceState } from "../provider/model";
 import { Sample, summarize } from "../test/support/load";
 import { cleanSlate, local, nodeSpecs } from "../test/support/world";
@@ -73,7 +72,7 @@ function berth(extra: { hostPort?: number } = {}): System {
                           ]
                         : [];
                 // Where the update step's time went, step by step (the release report's last line).
-                const steps = stepTimesIn((await stack.serviceOutputs()).lastRelease ?? []);
+                const steps = await stack.stepTimes();
                 return {
                     outcome: t.error ? `failed: ${t.error}` : "completed",
                     marks,

@@ -3,14 +3,12 @@
 // script that starts the same 150 containers with dockerode in parallel. The machines are noisy:
 // the systems run interleaved for several rounds, and every figure is reported as median/min/max.
 import { DockerHost } from "../provider/docker/host";
-import { dockerHealthcheck } from "../provider/docker/health";
-import { DAEMON_CONCURRENCY, mapLimited } from "../provider/limit";
+import { DAEMON_CONCURRENCY } from "../provider/limit";
 import { HealthCheckSpec } from "../provider/model";
-import { waitUntil } from "../provider/wait";
 import { summarize } from "../test/support/load";
 import { cleanSlate, local, nodeSpecs } from "../test/support/world";
 import { Timeline } from "./chart";
-import { AppHealth, BerthStack, LoadSpec, front, listener, round2, startLoad } from "./rig";
+import { AppHealth, BerthStack, LoadSpec, front, listener, rawContainer, round2, startHealthy, startLoad } from "./rig";
 import { Swarm } from "./swarm";
 
 const AFTER = 10;
@@ -132,29 +130,11 @@ const raw: Run = async (log, containers) => {
     const hosts = nodeSpecs().map((n) => new DockerHost(n));
     await Promise.all(hosts.map((h) => h.ensureImage(local.images.v1)));
     const started = Date.now();
-    // Unbounded, 150 concurrent creates make these engines answer "socket hang up"; the script gets
-    // the same bound per engine that berth uses.
-    const created = await mapLimited(
-        Array.from({ length: containers }, (_, i) => i),
-        (i) =>
-            hosts[i % hosts.length].run({
-                name: `raw-${i}`,
-                image: local.images.v1,
-                env: {},
-                labels: { "berth.managed": "true", "berth.service": "raw" },
-                ports: [{ containerPort: 80, hostPort: 0 }],
-                healthcheck: dockerHealthcheck(HEALTH, 80),
-                limits: { restartPolicy: { Name: "no" } },
-                stopGracePeriodSeconds: STOP_GRACE_SECONDS,
-            }),
-        DAEMON_CONCURRENCY * hosts.length,
-    );
-    await waitUntil(
-        async () => {
-            const seen = (await Promise.all(hosts.map((h) => h.list({ "berth.service": "raw" })))).flat();
-            return seen.filter((c) => c.health === "healthy").length === created.length ? true : undefined;
-        },
-        { timeoutSeconds: 600, what: "raw script's containers healthy", intervalMs: 500 },
+    await startHealthy(
+        Array.from({ length: containers }, (_, i) => [
+            hosts[i % hosts.length],
+            rawContainer(`raw-${i}`, local.images.v1, "raw", APP_HEALTH, STOP_GRACE_SECONDS),
+        ]),
     );
     const scaleOutSeconds = seconds(started);
     log(`raw dockerode: ${containers} healthy in ${scaleOutSeconds}s`);

@@ -51,9 +51,38 @@ function previewTable(json: any): string {
     return rows.join("\n");
 }
 
+function nodesTable(json: any): string {
+    const rows = [
+        "| nodes | load avg before → after | system | create s | preview s | release s | release batches | share create s | share release s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ];
+    for (const r of json.byNodes) {
+        const load = `${r.loadAverage.before} → ${r.loadAverage.after}`;
+        for (const [system, label] of [
+            ["berth", "berth, replicas = nodes"],
+            ["berthGlobal", "berth, mode global"],
+        ]) {
+            const b = r[system];
+            rows.push(
+                `| ${r.nodes} | ${load} | ${label} | ${fmt(b.createSeconds)} | ${fmt(b.previewSeconds)} | ${fmt(b.releaseSeconds)} | ${fmt(b.releaseBatches)} | ${fmt(b.shareSeconds.create)} | ${fmt(b.shareSeconds.release)} |`,
+            );
+        }
+        rows.push(
+            `| ${r.nodes} | ${load} | raw dockerode | ${fmt(r.rawDockerode.createSeconds)} | – | ${fmt(r.rawDockerode.releaseSeconds)} | – | – | – |`,
+        );
+    }
+    const ratio = (x: any) => `create ${cell(x.create)}, release ${cell(x.release)}`;
+    rows.push(
+        "",
+        `berth's share, ${json.shareRatio.what}: replicas = nodes ${ratio(json.shareRatio.berth)}; mode global ${ratio(json.shareRatio.berthGlobal)}.`,
+    );
+    return rows.join("\n");
+}
+
 const rollout = read("rollout.json");
 const scale = read("scale.json");
 const preview = read("preview.json");
+const nodes = read("nodes.json");
 if (rollout) console.log(`Rollout (${rollout.at}):\n\n${rolloutTable(rollout)}\n`);
 if (scale)
     console.log(`Scale, ${scale.rig.containers} containers, ${scale.rig.rounds} rounds, median (min–max) (${scale.at}):\n\n${scaleTable(scale)}\n`);
@@ -61,3 +90,4 @@ if (preview)
     console.log(
         `Preview, ${preview.rig.services} services, ${preview.rig.rounds} rounds, median (min–max) (${preview.at}):\n\n${previewTable(preview)}\n`,
     );
+if (nodes) console.log(`Nodes, one container per node, ${nodes.rig.rounds} rounds, median (min–max) (${nodes.at}):\n\n${nodesTable(nodes)}\n`);

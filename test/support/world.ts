@@ -20,7 +20,9 @@ const clusterScript = path.join(__dirname, "../../../scripts/cluster.sh");
 export const slbAddress = local.slbs[0].address;
 export const listenerUrl = (port: number) => `http://${slbAddress}:${port}/`;
 
-export const nodeSpecs = () => local.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone }));
+/** A local cluster's hosts as a Cluster's nodes. */
+export const nodeSpecsOf = (on: LocalCluster) => on.hosts.map((h) => ({ name: h.name, docker: h.docker, address: h.address, zone: h.zone }));
+export const nodeSpecs = () => nodeSpecsOf(local);
 
 export function hosts(): DockerHost[] {
     return nodeSpecs().map((n) => new DockerHost(n));
