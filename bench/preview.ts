@@ -9,36 +9,13 @@ import { Cluster, Service, SlbBinding } from "../index";
 import { LocalCluster } from "../examples/quickstart/program";
 import { destroyStack, openStack } from "../scripts/lib/stack";
 import { cleanSlate, local, nodeSpecs, nodeSpecsOf, sideCluster } from "../test/support/world";
-import { round2 } from "./rig";
+import { Noop, round2 } from "./rig";
 import { Spread, spread } from "./scale";
 
 const SERVICES = 50;
 const ROUNDS = 3;
 const GOAL_SECONDS = 2;
 const PROJECT = "berth-bench-preview";
-
-/** Does nothing: what a dynamic resource costs the engine, its provider host and the program. */
-const noopProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds, news) {
-        return { inputs: news };
-    },
-    // A changed input still shows as an update, so the engine walks the same steps as for berth's.
-    async diff(_id, olds, news) {
-        return { changes: olds.image !== news.image };
-    },
-    async create(inputs) {
-        return { id: inputs.name, outs: inputs };
-    },
-};
-
-class Noop extends pulumi.dynamic.Resource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly nodes: pulumi.Output<unknown>;
-
-    constructor(name: string, props: Record<string, pulumi.Input<unknown>>, secretOutputs: string[]) {
-        super(noopProvider, name, { name, ...props }, { additionalSecretOutputs: secretOutputs }, "bench", "Noop");
-    }
-}
 
 // Both stacks: one cluster resource and 50 resources that take it and the image, with the same inputs
 // and the same secret outputs (the nodes), so the engine encrypts and stores the same state.

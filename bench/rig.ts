@@ -98,6 +98,72 @@ export interface AppHealth {
     retries: number;
 }
 
+/** Does nothing: what a dynamic resource costs the engine, its provider host and the program. */
+const noopProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds, news) {
+        return { inputs: news };
+    },
+    // A changed input still shows as an update, so the engine walks the same steps as for berth's.
+    async diff(_id, olds, news) {
+        return { changes: olds.image !== news.image };
+    },
+    async create(inputs) {
+        return { id: inputs.name, outs: inputs };
+    },
+    async update(_id, _olds, news) {
+        return { outs: news };
+    },
+};
+
+/** A no-op resource with the inputs and secret outputs of the berth resource it stands for. */
+export class Noop extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly nodes: pulumi.Output<unknown>;
+
+    constructor(name: string, props: Record<string, pulumi.Input<unknown>>, secretOutputs: string[]) {
+        super(noopProvider, name, { name, ...props }, { additionalSecretOutputs: secretOutputs }, "bench", "Noop");
+    }
+}
+
+/** The benchmark stack's shape with no-op resources: the same inputs, so the engine does the same work around them. */
+function noopProgram(opts: BerthStackOptions) {
+    return async () => {
+        const config = new pulumi.Config();
+        const on = opts.cluster ?? local;
+        const cluster = new Noop("bench-cluster", { nodes: nodeSpecsOf(on) }, ["nodes"]);
+        const bindings = opts.listeners.map(([slb, port]) => new Noop(`bench-lb${slb}`, { listen: { address: on.slbs[slb].address, port } }, []));
+        new Noop(
+            "bench",
+            {
+                cluster: { name: cluster.name, nodes: cluster.nodes },
+                image: config.require("image"),
+                replicas: config.requireNumber("replicas"),
+                bindings: bindings.map((b) => ({ slb: { name: b.name } })),
+            },
+            ["cluster"],
+        );
+    };
+}
+
+/**
+ * Seconds of `pulumi up` for an image change on the no-op stack of the same shape: the CLI's and
+ * engine's own share of an up, which berth's CLI share is compared with.
+ */
+export async function noopUpSeconds(opts: BerthStackOptions, images: { from: string; to: string }): Promise<number> {
+    const stack = await openStack("berth-bench", `noop-${Date.now()}`, noopProgram(opts), { image: images.from, replicas: String(opts.replicas) });
+    try {
+        await stack.up();
+        await stack.setConfig("image", { value: images.to });
+        const started = Date.now();
+        const r = await stack.up();
+        if ((r.summary.resourceChanges?.update ?? 0) !== 1)
+            throw new Error(`no-op up: expected 1 update, got ${JSON.stringify(r.summary.resourceChanges)}`);
+        return round2((Date.now() - started) / 1000);
+    } finally {
+        await removeStack(stack);
+    }
+}
+
 /** The service the benchmarks deploy with berth, as a user's Pulumi program would declare it. */
 function berthProgram(opts: BerthStackOptions) {
     return async () => {

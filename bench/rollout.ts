@@ -10,7 +10,7 @@ import { Sample, summarize } from "../test/support/load";
 import { cleanSlate, local, nodeSpecs } from "../test/support/world";
 import { waitUntil } from "../provider/wait";
 import { Timeline } from "./chart";
-import { AppHealth, BerthStack, LoadSpec, front, listener, pause, round2, startLoad } from "./rig";
+import { AppHealth, BerthStack, LoadSpec, front, listener, noopUpSeconds, pause, round2, startLoad } from "./rig";
 import { Swarm } from "./swarm";
 
 const REPLICAS = 3;
@@ -49,13 +49,22 @@ const listenerPorts = (n: number): Array<[number, number]> => Array.from({ lengt
 
 function berth(extra: { hostPort?: number } = {}): System {
     return async ({ listeners }) => {
-        const stack = await BerthStack.open("rollout", {
+        /** Per batch: Docker's first health check, HAProxy's rise checks, and drain of the longest request. */
+        const forcedWaitSeconds = async () => {
+            const report: string[] = (await stack.serviceOutputs()).lastRelease ?? [];
+            const batches = report.filter((l) => l.startsWith("batch ")).length || 1;
+            return batches * (HEALTH_INTERVAL_SECONDS + LB_RISE_SECONDS + LOAD.slowSeconds);
+        };
+        const opts = {
             replicas: REPLICAS,
             listeners: listenerPorts(listeners),
             hostPort: extra.hostPort,
             health: HEALTH,
             stopGraceSeconds: STOP_GRACE_SECONDS,
-        });
+        };
+        // The CLI's own share of an up of this stack's shape, measured beside it.
+        const noopUp = await noopUpSeconds(opts, { from: local.images.v1, to: local.images.v2 });
+        const stack = await BerthStack.open("rollout", opts);
         await stack.configure(local.images.v1, REPLICAS);
         const first = await stack.up();
         if (first.error) throw new Error(`berth: first deployment failed: ${first.error}`);
@@ -64,6 +73,7 @@ function berth(extra: { hostPort?: number } = {}): System {
             prepare: (image) => stack.configure(image, REPLICAS),
             async release() {
                 const t = await stack.up();
+                const forced = await forcedWaitSeconds();
                 const marks =
                     t.stepStartedAt && t.stepEndedAt
                         ? [
@@ -76,15 +86,21 @@ function berth(extra: { hostPort?: number } = {}): System {
                 return {
                     outcome: t.error ? `failed: ${t.error}` : "completed",
                     marks,
-                    extra: { pulumi: { upSeconds: t.upSeconds, providerSeconds: t.providerSeconds, cliSeconds: t.cliSeconds }, steps },
+                    extra: {
+                        pulumi: {
+                            upSeconds: t.upSeconds,
+                            providerSeconds: t.providerSeconds,
+                            cliSeconds: t.cliSeconds,
+                            noopUpSeconds: noopUp,
+                            cliOverNoopSeconds: round2(t.cliSeconds - noopUp),
+                        },
+                        // The Service's update step beyond what its settings force (goal: at most 0.5 s).
+                        updateOverForcedWaitsSeconds: round2(t.providerSeconds - forced),
+                        steps,
+                    },
                 };
             },
-            async forcedWaitSeconds() {
-                // Per batch: Docker's first health check, HAProxy's rise checks, and drain of the longest request.
-                const report: string[] = (await stack.serviceOutputs()).lastRelease ?? [];
-                const batches = report.filter((l) => l.startsWith("batch ")).length || 1;
-                return batches * (HEALTH_INTERVAL_SECONDS + LB_RISE_SECONDS + LOAD.slowSeconds);
-            },
+            forcedWaitSeconds,
             teardown: () => stack.remove(),
         };
     };

@@ -8,15 +8,15 @@ const cell = (v: unknown) => (v === undefined ? "–" : String(v).replace(/\|/g,
 
 function rolloutTable(json: any): string {
     const rows = [
-        "| case | system | outcome | failed / total requests | release s | release / forced waits | pulumi up s (provider + CLI) |",
-        "|---|---|---|---|---|---|---|",
+        "| case | system | outcome | failed / total requests | release s | release / forced waits | update step over forced waits s | pulumi up s (provider + CLI) | CLI over a no-op provider's up s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ];
     for (const [caseName, systems] of Object.entries<any>(json.cases)) {
         for (const [system, r] of Object.entries<any>(systems)) {
             const p = r.pulumi ? `${r.pulumi.upSeconds} (${r.pulumi.providerSeconds} + ${r.pulumi.cliSeconds})` : undefined;
             const outcome = String(r.outcome ?? "").slice(0, 90);
             rows.push(
-                `| ${caseName} | ${system} | ${cell(outcome)} | ${cell(r.failedRequests)} / ${cell(r.totalRequests)} | ${cell(r.releaseSeconds)} | ${cell(r.releaseOverForcedWaits)} | ${cell(p)} |`,
+                `| ${caseName} | ${system} | ${cell(outcome)} | ${cell(r.failedRequests)} / ${cell(r.totalRequests)} | ${cell(r.releaseSeconds)} | ${cell(r.releaseOverForcedWaits)} | ${cell(r.updateOverForcedWaitsSeconds)} | ${cell(p)} | ${cell(r.pulumi?.cliOverNoopSeconds)} |`,
             );
         }
     }
