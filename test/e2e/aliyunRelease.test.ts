@@ -11,6 +11,7 @@ import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { ClbContractServer } from "../support/clbContract";
 import { Load, summarize } from "../support/load";
 import { cleanSlate, containersOf, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const LB = "lb-berthcontracte2e";
 const PORT = 18390;
@@ -50,6 +51,7 @@ function program(endpoint: string) {
 
 describe("release on Aliyun CLB through the pulumi CLI (contract server)", function () {
     this.timeout(600_000);
+    const step = story();
     let contract: ClbContractServer;
     let stack: Stack;
     const log: string[] = [];
@@ -72,7 +74,7 @@ describe("release on Aliyun CLB through the pulumi CLI (contract server)", funct
         await contract?.stop();
     });
 
-    it("deploys v1 behind the CLB listener, which records its stack, the access key secret nowhere in the output", async () => {
+    step("deploys v1 behind the CLB listener, which records its stack, the access key secret nowhere in the output", async () => {
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.url.value, URL);
         assert.match(contract.listenerDescription(PORT) ?? "", new RegExp(`^berth/o[0-9a-f]{7}/organization/berth-clb/${stack.name}$`));
@@ -81,7 +83,7 @@ describe("release on Aliyun CLB through the pulumi CLI (contract server)", funct
         assert.ok(!log.join("").includes(KEY.accessKeySecret));
     });
 
-    it("releases v2 under load with zero failed requests, draining by time", async () => {
+    step("releases v2 under load with zero failed requests, draining by time", async () => {
         const before = await containersOf("clb-web");
         await stack.setConfig("image", { value: local.images.v2 });
         const load = new Load({ url: URL, ratePerSecond: 60, slowShare: 0.1, maxSeconds: 240 }).start();
@@ -100,7 +102,7 @@ describe("release on Aliyun CLB through the pulumi CLI (contract server)", funct
         assert.match(log.join(""), /draining .* by time in clb-web: 5s/);
     });
 
-    it("destroys: no container left, the listener gone", async () => {
+    step("destroys: no container left, the listener gone", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf("clb-web"), []);
         await assert.rejects(fetch(URL, { signal: AbortSignal.timeout(3000) }));

@@ -6,6 +6,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { Cluster, ServiceGroup, WebService } from "../../index";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const slb = local.slbs[0];
 const haproxy = { adminSocket: slb.adminSocket, masterSocket: slb.masterSocket, configPath: slb.configPath };
@@ -39,6 +40,7 @@ function program() {
 
 describe("components from TypeScript (dynamic resources)", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
@@ -49,7 +51,7 @@ describe("components from TypeScript (dynamic resources)", function () {
     });
     after(async () => destroyStack(stack, onOutput));
 
-    it("deploys a WebService behind two listeners and a ServiceGroup in order", async () => {
+    step("deploys a WebService behind two listeners and a ServiceGroup in order", async () => {
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.publicUrl.value, listenerUrl(18380));
         await waitForBody(listenerUrl(18380), /berth-demo v1/);
@@ -65,7 +67,7 @@ describe("components from TypeScript (dynamic resources)", function () {
         assert.equal((await containersOf("ts-api")).length, 1);
     });
 
-    it("destroys every container and backend", async () => {
+    step("destroys every container and backend", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf(), []);
         assert.deepEqual(await backendsIn("ts-web-public"), []);

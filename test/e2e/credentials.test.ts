@@ -9,11 +9,13 @@ import { NodeConnection } from "../../provider/docker/connection";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { TestRegistry } from "../support/registry";
 import { cleanSlate, containersOf, nodeSpecs } from "../support/world";
+import { story } from "../support/story";
 
 const PASSWORD = "e2e-Pa55-w0rd-never-shown";
 
 describe("registry credentials through the pulumi CLI", function () {
     this.timeout(300_000);
+    const step = story();
     const registry = new TestRegistry(5002, { username: "deploy", password: PASSWORD });
     let stack: Stack;
     let output = "";
@@ -43,7 +45,7 @@ describe("registry credentials through the pulumi CLI", function () {
         await registry.remove();
     });
 
-    it("pulls on every node with the cluster's secret credentials; the password is nowhere in clear", async () => {
+    step("pulls on every node with the cluster's secret credentials; the password is nowhere in clear", async () => {
         const up = await stack.up({ onOutput, diff: true });
         assert.match(up.outputs.digest.value, /@sha256:/);
         const containers = await containersOf("cred");
@@ -74,7 +76,7 @@ describe("registry credentials through the pulumi CLI", function () {
         }
     });
 
-    it("warns when the password is given as a plain string, and still stores it encrypted", async () => {
+    step("warns when the password is given as a plain string, and still stores it encrypted", async () => {
         await stack.setConfig("plain", { value: "true" });
         const preview = await stack.preview({ diff: true });
         assert.match(preview.stderr, /registries\[0\]\.password is not a secret/);

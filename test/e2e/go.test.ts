@@ -9,6 +9,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { Load, summarize } from "../support/load";
 import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const PUBLIC = listenerUrl(18182);
 const PRIVATE = listenerUrl(18183);
@@ -16,6 +17,7 @@ const REPO = path.resolve(__dirname, "..", "..", "..");
 
 describe("berth from Go through the provider plugin", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
@@ -34,7 +36,7 @@ describe("berth from Go through the provider plugin", function () {
         execFileSync("bash", [path.join(REPO, "scripts", "go-sdk.sh")], { stdio: ["ignore", "ignore", "inherit"] });
     });
 
-    it("deploys v1 behind both bindings", async () => {
+    step("deploys v1 behind both bindings", async () => {
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.publicUrl.value, PUBLIC);
         assert.equal(up.outputs.privateUrl.value, PRIVATE);
@@ -56,7 +58,7 @@ describe("berth from Go through the provider plugin", function () {
         }
     });
 
-    it("releases v2 under load with zero failed requests", async () => {
+    step("releases v2 under load with zero failed requests", async () => {
         const before = await containersOf("go-web");
         await stack.setConfig("image", { value: local.images.v2 });
         const load = new Load({ url: PUBLIC, ratePerSecond: 50, slowShare: 0, maxSeconds: 240 }).start();
@@ -74,7 +76,7 @@ describe("berth from Go through the provider plugin", function () {
         assert.match(await waitForBody(PRIVATE, /berth-demo/), /berth-demo v2/);
     });
 
-    it("refuses replicas -1 in preview, naming the property, and changes nothing", async () => {
+    step("refuses replicas -1 in preview, naming the property, and changes nothing", async () => {
         const before = await containersOf("go-web");
         await stack.setConfig("replicas", { value: "-1" });
         await assert.rejects(stack.preview({ onOutput }), (e: Error) => {
@@ -85,7 +87,7 @@ describe("berth from Go through the provider plugin", function () {
         assert.deepEqual((await containersOf("go-web")).map((c) => c.id).sort(), before.map((c) => c.id).sort());
     });
 
-    it("destroys: no container, backend or listener left", async () => {
+    step("destroys: no container, backend or listener left", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf("go-web"), []);
         assert.deepEqual(await backendsIn("go-public"), []);

@@ -8,11 +8,13 @@ import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { upKilledAt } from "../support/kill";
 import { Load, summarize } from "../support/load";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const URL = listenerUrl(18080);
 
 describe("pulumi up killed mid-release", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
 
     before(async () => {
@@ -26,7 +28,7 @@ describe("pulumi up killed mid-release", function () {
         ["while new backends wait for load balancer health", /waiting for load balancer health/, "v2", "v2"],
         ["while old backends drain", /draining .* request\(s\) still in flight/, "v1", "v1"],
     ] as const) {
-        it(`is finished by the next pulumi up when killed ${moment}`, async () => {
+        step(`is finished by the next pulumi up when killed ${moment}`, async () => {
             await stack.setConfig("image", { value: local.images[image] });
             const load = new Load({ url: URL, ratePerSecond: 50, slowShare: 0.3, maxSeconds: 300 }).start();
             await upKilledAt(stack, line);

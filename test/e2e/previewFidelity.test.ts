@@ -9,6 +9,7 @@ import { ContainerState } from "../../provider/model";
 import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { upKilledAt } from "../support/kill";
 import { backendsIn, cleanSlate, containersOf, hosts, local, nodeSpecs } from "../support/world";
+import { story } from "../support/story";
 
 /** What the program is asked for: every field one kind of change touches. */
 interface Spec {
@@ -168,6 +169,7 @@ function assertPlanWasRun(lines: string[], before: World, after: World, replaced
 
 describe("preview fidelity: the plan is what up does", function () {
     this.timeout(900_000);
+    const step = story();
     let stack: Stack;
     const spec: Spec = { name: "fid", image: local.images.v1, replicas: 3, bindings: [{ pool: "fid-public" }] };
     const setSpec = () => stack.setConfig("spec", { value: JSON.stringify(spec) });
@@ -195,14 +197,14 @@ describe("preview fidelity: the plan is what up does", function () {
     });
     after(async () => destroyStack(stack));
 
-    it("image: a blue-green release of every slot", async () => {
+    step("image: a blue-green release of every slot", async () => {
         spec.image = local.images.v2;
         const plan = await previewThenUp("update");
         assert.equal(plan.starts.size, 3);
         assert.equal(plan.retires.size, 3);
     });
 
-    it("replicas up: one more slot, nothing retired", async () => {
+    step("replicas up: one more slot, nothing retired", async () => {
         spec.replicas = 4;
         const plan = await previewThenUp("update");
         assert.deepEqual(
@@ -212,7 +214,7 @@ describe("preview fidelity: the plan is what up does", function () {
         assert.equal(plan.retires.size, 0);
     });
 
-    it("replicas down: the highest slots retire", async () => {
+    step("replicas down: the highest slots retire", async () => {
         spec.replicas = 2;
         const plan = await previewThenUp("update");
         assert.equal(plan.starts.size, 0);
@@ -222,7 +224,7 @@ describe("preview fidelity: the plan is what up does", function () {
         );
     });
 
-    it("cpus and memory: docker update in place, no container replaced", async () => {
+    step("cpus and memory: docker update in place, no container replaced", async () => {
         Object.assign(spec, { cpus: 0.5, memoryMb: 64 });
         const before = await containersOf(spec.name);
         const plan = await previewThenUp("update");
@@ -232,33 +234,33 @@ describe("preview fidelity: the plan is what up does", function () {
         }
     });
 
-    it("a second binding: the kept containers are registered there", async () => {
+    step("a second binding: the kept containers are registered there", async () => {
         spec.bindings.push({ pool: "fid-internal" });
         const plan = await previewThenUp("update");
         assert.equal(plan.registers.get("fid-internal")?.size, 2);
     });
 
-    it("a binding's weight: re-weighted in place", async () => {
+    step("a binding's weight: re-weighted in place", async () => {
         spec.bindings[1].weight = 50;
         const plan = await previewThenUp("update");
         assert.equal(plan.reweights.get("fid-internal")?.size, 2);
     });
 
-    it("a binding removed: drained and deregistered there, containers stay", async () => {
+    step("a binding removed: drained and deregistered there, containers stay", async () => {
         spec.bindings.pop();
         const plan = await previewThenUp("update");
         assert.equal(plan.removes.get("fid-internal")?.size, 2);
         assert.equal(plan.starts.size + plan.retires.size, 0);
     });
 
-    it("restartTrigger: every container rolled without an image change", async () => {
+    step("restartTrigger: every container rolled without an image change", async () => {
         spec.restartTrigger = "r1";
         const plan = await previewThenUp("update");
         assert.equal(plan.starts.size, 2);
         assert.equal(plan.retires.size, 2);
     });
 
-    it("a cordoned node: its container moves off it", async () => {
+    step("a cordoned node: its container moves off it", async () => {
         const on = new Set((await containersOf(spec.name)).map((c) => c.node));
         spec.cordon = [...on][0];
         const plan = await previewThenUp("update");
@@ -266,7 +268,7 @@ describe("preview fidelity: the plan is what up does", function () {
         assert.ok([...plan.starts].every((s) => !s.endsWith(` on ${spec.cordon}`)));
     });
 
-    it("a placement constraint: containers that break it move", async () => {
+    step("a placement constraint: containers that break it move", async () => {
         spec.cordon = undefined;
         await previewThenUp("update");
         spec.constraint = "node.name != h1";
@@ -274,7 +276,7 @@ describe("preview fidelity: the plan is what up does", function () {
         assert.ok((await containersOf(spec.name)).every((c) => c.node !== "h1"));
     });
 
-    it("no change: preview and up both leave the service alone", async () => {
+    step("no change: preview and up both leave the service alone", async () => {
         const pre = serviceEvents();
         await stack.preview({ onEvent: pre.onEvent });
         assert.deepEqual([...pre.ops], ["same"]);
@@ -284,7 +286,7 @@ describe("preview fidelity: the plan is what up does", function () {
         assert.deepEqual(await world(), before);
     });
 
-    it("containers removed by hand: the preview plans their slots back, up starts exactly those", async () => {
+    step("containers removed by hand: the preview plans their slots back, up starts exactly those", async () => {
         const [gone] = await containersOf(spec.name);
         const host = hosts().find((h) => h.node === gone.node)!;
         await host.remove(gone.id);
@@ -295,7 +297,7 @@ describe("preview fidelity: the plan is what up does", function () {
         );
     });
 
-    it("the revert after a failed release previews as no change", async () => {
+    step("the revert after a failed release previews as no change", async () => {
         const previous = spec.image;
         spec.image = local.images.unhealthy;
         await setSpec();
@@ -307,7 +309,7 @@ describe("preview fidelity: the plan is what up does", function () {
         assert.deepEqual([...pre.ops], ["same"], `plan: ${pre.plan()?.join("\n")}`);
     });
 
-    it("after a killed up: the next preview plans the finish, and up does it", async () => {
+    step("after a killed up: the next preview plans the finish, and up does it", async () => {
         spec.image = local.images.v1;
         await setSpec();
         await upKilledAt(stack, /waiting for load balancer health/);
@@ -320,7 +322,7 @@ describe("preview fidelity: the plan is what up does", function () {
         assert.deepEqual([...pre.ops], ["same"]);
     });
 
-    it("rename: a replacement; the new service's slots start, the old one's containers go", async () => {
+    step("rename: a replacement; the new service's slots start, the old one's containers go", async () => {
         spec.name = "fid2";
         const plan = await previewThenUp("replace", "fid");
         assert.equal(plan.starts.size, 2);

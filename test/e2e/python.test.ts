@@ -9,6 +9,7 @@ import { Load, summarize } from "../support/load";
 import { pulumiCommand } from "../../scripts/lib/stack";
 import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const PUBLIC = listenerUrl(18180);
 const PRIVATE = listenerUrl(18181);
@@ -30,6 +31,7 @@ const serviceStep = (preview: { steps: any[] }) => preview.steps.find((s) => s.u
 
 describe("berth from Python through the provider plugin", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
     const log: string[] = [];
     const events: EngineEvent[] = [];
@@ -52,7 +54,7 @@ describe("berth from Python through the provider plugin", function () {
         await assert.rejects(fetch(PUBLIC, { signal: AbortSignal.timeout(3000) }), "the preview made no listener");
     });
 
-    it("deploys v1 behind both bindings, progress lines under the service", async () => {
+    step("deploys v1 behind both bindings, progress lines under the service", async () => {
         const up = await stack.up({ onOutput, onEvent });
         assert.equal(up.outputs.publicUrl.value, PUBLIC);
         assert.equal(up.outputs.privateUrl.value, PRIVATE);
@@ -83,7 +85,7 @@ describe("berth from Python through the provider plugin", function () {
         assert.ok(lasting.length > 0 && lasting.every((e) => !e.diagnosticEvent!.ephemeral), JSON.stringify(lasting.map((e) => e.diagnosticEvent)));
     });
 
-    it("previews a new image as a detailed diff of the service alone", async () => {
+    step("previews a new image as a detailed diff of the service alone", async () => {
         await stack.setConfig("image", { value: local.images.v2 });
         const preview = await stack.preview({ onOutput, diff: true });
         assert.deepEqual(preview.changeSummary, { same: 4, update: 1 });
@@ -104,7 +106,7 @@ describe("berth from Python through the provider plugin", function () {
         assert.doesNotMatch(preview.stdout, /~ (replicas|bindings|cluster)\s*:/, "only what changed is shown");
     });
 
-    it("releases v2 under load with zero failed requests", async () => {
+    step("releases v2 under load with zero failed requests", async () => {
         const before = await containersOf("py-web");
         const load = new Load({ url: PUBLIC, ratePerSecond: 50, slowShare: 0, maxSeconds: 240 }).start();
         await stack.up({ onOutput });
@@ -121,7 +123,7 @@ describe("berth from Python through the provider plugin", function () {
         assert.match(await waitForBody(PRIVATE, /berth-demo/), /berth-demo v2/);
     });
 
-    it("scales 2 -> 3 keeping the running containers", async () => {
+    step("scales 2 -> 3 keeping the running containers", async () => {
         const two = await containersOf("py-web");
         await stack.setConfig("replicas", { value: "3" });
         await stack.up({ onOutput });
@@ -131,13 +133,13 @@ describe("berth from Python through the provider plugin", function () {
         assert.equal((await backendsIn("py-private")).length, 3);
     });
 
-    it("refuses a bad image in preview, naming the property", async () => {
+    step("refuses a bad image in preview, naming the property", async () => {
         await stack.setConfig("image", { value: "Not An Image!" });
         await assert.rejects(stack.preview({ onOutput }), (e: Error) => /image/.test(e.message) && /Not An Image!/.test(e.message));
         await stack.setConfig("image", { value: local.images.v2 });
     });
 
-    it("stops a release at Ctrl-C: the plugin's Cancel ends the health wait, the batch rolls back, v2 keeps serving", async () => {
+    step("stops a release at Ctrl-C: the plugin's Cancel ends the health wait, the batch rolls back, v2 keeps serving", async () => {
         const before = await containersOf("py-web");
         // Docker would call the image unhealthy only after 100 failed checks: without Ctrl-C the release waits minutes.
         await stack.setAllConfig({ image: { value: local.images.unhealthy }, healthRetries: { value: "100" }, healthyTimeout: { value: "300" } });
@@ -167,7 +169,7 @@ describe("berth from Python through the provider plugin", function () {
         await stack.setAllConfig({ image: { value: local.images.v2 }, healthRetries: { value: "5" }, healthyTimeout: { value: "60" } });
     });
 
-    it("ends a release at its customTimeouts: the waits stop at the deadline, the batch rolls back, v2 keeps serving", async () => {
+    step("ends a release at its customTimeouts: the waits stop at the deadline, the batch rolls back, v2 keeps serving", async () => {
         const before = await containersOf("py-web");
         await stack.setAllConfig({
             image: { value: local.images.unhealthy },
@@ -194,7 +196,7 @@ describe("berth from Python through the provider plugin", function () {
         await stack.removeConfig("updateTimeout");
     });
 
-    it("destroys: no container, backend or listener left", async () => {
+    step("destroys: no container, backend or listener left", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf("py-web"), []);
         assert.deepEqual(await backendsIn("py-public"), []);

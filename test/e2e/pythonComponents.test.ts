@@ -7,6 +7,7 @@ import * as assert from "node:assert/strict";
 import { Stack } from "@pulumi/pulumi/automation";
 import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { backendsIn, cleanSlate, containersOf, httpGet, listenerUrl, local, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const SHOP = listenerUrl(18282);
 
@@ -29,6 +30,7 @@ async function groupRevisions(): Promise<Record<string, string[]>> {
 
 describe("berth components from Python (WebService, Canary, ServiceGroup)", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
     let log: string[] = [];
     const onOutput = (s: string) => log.push(s);
@@ -40,7 +42,7 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
     });
     after(async () => removeProgramStack(stack));
 
-    it("deploys a WebService behind two listeners and a main service with a canary in one binding", async () => {
+    step("deploys a WebService behind two listeners and a main service with a canary in one binding", async () => {
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.publicUrl.value, listenerUrl(18280));
         assert.deepEqual(up.outputs.groupOrder.value, ["box-db", "box-api", "box-web"]);
@@ -69,7 +71,7 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         );
     });
 
-    it("promotes the canary by changing inputs: the main service releases v2, the canary goes", async () => {
+    step("promotes the canary by changing inputs: the main service releases v2, the canary goes", async () => {
         await stack.setConfig("image", { value: local.images.v2 });
         await stack.removeConfig("canaryImage");
         const up = await stack.up({ onOutput });
@@ -82,7 +84,7 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         await waitForBody(listenerUrl(18280), /berth-demo v2/);
     });
 
-    it("released the group in order, each after the hook before it", async () => {
+    step("released the group in order, each after the hook before it", async () => {
         const text = log.join("");
         assert.match(text, /release order: box-db -> box-api -> box-web/);
         const at = (line: RegExp) => text.search(line);
@@ -95,7 +97,7 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         );
     });
 
-    it("stops at a failing hook: that service rolls back, the later one is not released", async () => {
+    step("stops at a failing hook: that service rolls back, the later one is not released", async () => {
         log = [];
         await stack.setAllConfig({ groupImage: { value: local.images.v2 }, failHook: { value: "true" } });
         const preview = await stack.preview({ onOutput });
@@ -110,14 +112,14 @@ describe("berth components from Python (WebService, Canary, ServiceGroup)", func
         assert.equal((await containersOf("box-api")).length, 1);
     });
 
-    it("releases the rest once the hook passes", async () => {
+    step("releases the rest once the hook passes", async () => {
         await stack.removeConfig("failHook");
         await stack.up({ onOutput });
         const now = await groupRevisions();
         for (const name of ["box-api", "box-web"]) assert.notDeepEqual(now[name], v1[name], name);
     });
 
-    it("destroys every container and backend", async () => {
+    step("destroys every container and backend", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf(), []);
         assert.deepEqual(await backendsIn("pyc-shop"), []);

@@ -10,6 +10,7 @@ import { openProgramStack, removeProgramStack } from "../support/programStack";
 import { RegistryClient } from "../../provider/registry/client";
 import { bridgeAddress, removeRotation, rotationAccess, storedState } from "../support/registry";
 import { cleanSlate, nodeSpecs } from "../support/world";
+import { story } from "../support/story";
 
 const PORT = 5111;
 const ACCESS = rotationAccess();
@@ -23,6 +24,7 @@ async function bucketRegistries(): Promise<Record<string, string>> {
 
 describe("RegistryBucketRotation from Python through the provider plugin", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
 
     before(async () => {
@@ -36,7 +38,7 @@ describe("RegistryBucketRotation from Python through the provider plugin", funct
         await removeRotation("py-images");
     });
 
-    it("creates the quarter's bucket, answering the registry API behind the stable address", async () => {
+    step("creates the quarter's bucket, answering the registry API behind the stable address", async () => {
         const up = await stack.up();
         assert.equal(up.outputs.currentBucket.value, "images-2026q4");
         assert.equal(up.outputs.address.value, `${bridgeAddress}:${PORT}`);
@@ -48,7 +50,7 @@ describe("RegistryBucketRotation from Python through the provider plugin", funct
         assert.deepEqual(await bucketRegistries(), { "images-2026q4": "rw" });
     });
 
-    it("previews the next quarter as a rotation of that resource alone, then runs it", async () => {
+    step("previews the next quarter as a rotation of that resource alone, then runs it", async () => {
         await stack.setConfig("now", { value: "2027-01-05T10:00:00Z" });
         const preview = await stack.preview({ diff: true });
         assert.deepEqual(preview.changeSummary, { same: 3, update: 1 });
@@ -59,7 +61,7 @@ describe("RegistryBucketRotation from Python through the provider plugin", funct
         assert.deepEqual(await bucketRegistries(), { "images-2027q1": "rw", "images-2026q4": "ro" });
     });
 
-    it("destroys the buckets' registries", async () => {
+    step("destroys the buckets' registries", async () => {
         await stack.destroy();
         assert.deepEqual(await bucketRegistries(), {});
     });

@@ -8,11 +8,13 @@ import { quickstart } from "../../examples/quickstart/program";
 import { Load, summarize } from "../support/load";
 import { destroyStack, openStack, resourceOutputs } from "../../scripts/lib/stack";
 import { backendsIn, cleanSlate, containersOf, hosts, listenerUrl, local, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const URL = listenerUrl(18080);
 
 describe("quickstart through the pulumi CLI", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
     const log: string[] = [];
     const onOutput = (s: string) => log.push(s);
@@ -23,7 +25,7 @@ describe("quickstart through the pulumi CLI", function () {
     });
     after(async () => destroyStack(stack, onOutput));
 
-    it("deploys v1: three containers behind HAProxy, spread over the hosts", async () => {
+    step("deploys v1: three containers behind HAProxy, spread over the hosts", async () => {
         const up = await stack.up({ onOutput });
         assert.equal(up.outputs.url.value, URL);
         await waitForBody(URL, /berth-demo v1/);
@@ -36,7 +38,7 @@ describe("quickstart through the pulumi CLI", function () {
         assert.ok(log.join("").includes("[berth] web:"), "progress lines show in pulumi up output");
     });
 
-    it("previews an image change as an update of the service, not a replacement", async () => {
+    step("previews an image change as an update of the service, not a replacement", async () => {
         await stack.setConfig("image", { value: local.images.v2 });
         const preview = await stack.preview({ onOutput, diff: true });
         assert.equal(preview.changeSummary.update, 1, JSON.stringify(preview.changeSummary));
@@ -47,7 +49,7 @@ describe("quickstart through the pulumi CLI", function () {
         assert.equal(preview.changeSummary.create ?? 0, 0);
     });
 
-    it("releases v2 under load, slow requests included, with zero failed requests", async () => {
+    step("releases v2 under load, slow requests included, with zero failed requests", async () => {
         const before = await containersOf("web");
         const load = new Load({ url: URL, ratePerSecond: 100, slowShare: 0.1, maxSeconds: 300 }).start();
         const started = Date.now();
@@ -86,7 +88,7 @@ describe("quickstart through the pulumi CLI", function () {
         for (let i = 0; i < 6; i++) assert.match(await waitForBody(URL, /berth-demo/), /berth-demo v2/);
     });
 
-    it("scales 3 -> 5 -> 2 without touching the containers that stay", async () => {
+    step("scales 3 -> 5 -> 2 without touching the containers that stay", async () => {
         const three = await containersOf("web");
         await stack.setConfig("replicas", { value: "5" });
         await stack.up({ onOutput });
@@ -109,7 +111,7 @@ describe("quickstart through the pulumi CLI", function () {
         assert.deepEqual((await backendsIn("web-public")).map((b) => b.name).sort(), two.map((c) => c.name).sort());
     });
 
-    it("sees a container removed by hand on refresh, and the next up replaces only it", async () => {
+    step("sees a container removed by hand on refresh, and the next up replaces only it", async () => {
         const [victim, survivor] = await containersOf("web");
         const host = hosts().find((h) => h.node === victim.node)!;
         await host.remove(victim.id);
@@ -132,7 +134,7 @@ describe("quickstart through the pulumi CLI", function () {
         assert.equal((await backendsIn("web-public")).length, 2);
     });
 
-    it("without refresh, sees containers and the listener removed behind its back; up repairs both, then preview says no change", async () => {
+    step("without refresh, sees containers and the listener removed behind its back; up repairs both, then preview says no change", async () => {
         cleanSlate();
         const preview = await stack.preview({ onOutput });
         assert.equal(preview.changeSummary.update, 2, `the binding and the service: ${JSON.stringify(preview.changeSummary)}`);
@@ -144,7 +146,7 @@ describe("quickstart through the pulumi CLI", function () {
         assert.equal(again.changeSummary.update ?? 0, 0, JSON.stringify(again.changeSummary));
     });
 
-    it("destroys: no container and no backend left on any host", async () => {
+    step("destroys: no container and no backend left on any host", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf(), []);
         assert.deepEqual(await backendsIn("web-public"), []);

@@ -15,6 +15,7 @@ import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { bridgeAddress, pushImage, removeRotation, rotationAccess } from "../support/registry";
 import { S3Server, startS3 } from "../support/s3";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
+import { story } from "../support/story";
 
 const ACCESS = rotationAccess();
 const USER = ACCESS.users[0];
@@ -69,6 +70,7 @@ function program() {
 
 describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", function () {
     this.timeout(600_000);
+    const step = story();
     let s3: S3Server;
     let store: S3Client;
     let stack: Stack;
@@ -99,7 +101,7 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
         cleanSlate();
     });
 
-    it("creates the quarter's bucket in the store, recording its owner, and serves it at the stable address", async () => {
+    step("creates the quarter's bucket in the store, recording its owner, and serves it at the stable address", async () => {
         const up = await stack.up();
         assert.deepEqual(
             up.outputs.buckets.value.map((b: BucketState) => b.name),
@@ -112,7 +114,7 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
         assert.equal(tags["berth.stack"], `organization/berth-rotation-s3/${stack.name}`);
     });
 
-    it("rotates: copies forward the in-use image and the newest tag by push time, a node pulls by digest from the new bucket", async () => {
+    step("rotates: copies forward the in-use image and the newest tag by push time, a node pulls by digest from the new bucket", async () => {
         // zz-old is pushed a second before aa-new: by name, zz-old would sort as the newest.
         await pushImage("v1", `${STABLE}/app:run`, USER);
         await pushImage("v2", `${STABLE}/app:zz-old`, USER);
@@ -172,7 +174,7 @@ describe("RegistryBucketRotation on an S3 server, through the pulumi CLI", funct
         assert.equal((await docker.getImage(digest).inspect()).RepoDigests?.includes(digest), true, "pulled again on h1, by digest");
     });
 
-    it("purges the bucket beyond retain from the store once nothing in use lives only there", async () => {
+    step("purges the bucket beyond retain from the store once nothing in use lives only there", async () => {
         await stack.setConfig("now", { value: "2027-04-05T10:00:00Z" });
         const up = await stack.up();
         assert.deepEqual(up.outputs.purged.value, ["s3img-2026q4"]);

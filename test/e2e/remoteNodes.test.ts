@@ -11,6 +11,7 @@ import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { Load, summarize } from "../support/load";
 import { assertNoKey, Remote, startRemoteHosts, stopRemoteHosts, storedState } from "../support/remote";
 import { backendsIn, cleanSlate, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const PORT = 18084;
 const URL = listenerUrl(PORT);
@@ -59,6 +60,7 @@ function program(remote: Remote) {
 
 describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
     let remote: Remote;
     const log: string[] = [];
@@ -105,7 +107,7 @@ describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", fu
         }
     });
 
-    it("deploys one container on each node, the TLS and SSH nodes included, and keeps the keys secret", async () => {
+    step("deploys one container on each node, the TLS and SSH nodes included, and keeps the keys secret", async () => {
         await stack.up({ onOutput });
         await waitForBody(URL, /berth-demo v1/);
         const running = await containers();
@@ -115,7 +117,7 @@ describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", fu
         await assertKeysSecret("after deploy");
     });
 
-    it("releases v2 under load with zero failed requests", async () => {
+    step("releases v2 under load with zero failed requests", async () => {
         await stack.setConfig("image", { value: local.images.v2 });
         const before = await containers();
         const load = new Load({ url: URL, ratePerSecond: 50, slowShare: 0.05, maxSeconds: 300 }).start();
@@ -138,7 +140,7 @@ describe("a mixed cluster of unix, TLS and SSH nodes through the pulumi CLI", fu
         await assertKeysSecret("after the release");
     });
 
-    it("destroys: no container on any node, no backend", async () => {
+    step("destroys: no container on any node, no backend", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containers(), []);
         assert.deepEqual(await backendsIn("mixed"), []);

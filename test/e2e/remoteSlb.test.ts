@@ -13,6 +13,7 @@ import { destroyStack, openStack } from "../../scripts/lib/stack";
 import { Load, summarize } from "../support/load";
 import { assertNoKey, Remote, startRemoteHosts, stopRemoteHosts, storedState } from "../support/remote";
 import { cleanSlate, containersOf, local, nodeSpecs, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const PORT = 18310;
 
@@ -43,6 +44,7 @@ function program(remote: Remote) {
 
 describe("an HAProxy on its own host, over SSH, through the pulumi CLI", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
     let remote: Remote;
     let url: string;
@@ -66,7 +68,7 @@ describe("an HAProxy on its own host, over SSH, through the pulumi CLI", functio
         stopRemoteHosts();
     });
 
-    it("fails preview naming haproxy.ssh.hostPublicKey when the host presents another key, changing nothing", async () => {
+    step("fails preview naming haproxy.ssh.hostPublicKey when the host presents another key, changing nothing", async () => {
         try {
             await assert.rejects(
                 stack.preview({ onOutput }),
@@ -78,7 +80,7 @@ describe("an HAProxy on its own host, over SSH, through the pulumi CLI", functio
         }
     });
 
-    it("deploys behind the remote HAProxy; the config lock is taken on that host, as its SSH user", async () => {
+    step("deploys behind the remote HAProxy; the config lock is taken on that host, as its SSH user", async () => {
         await stack.up({ onOutput });
         await waitForBody(url, /berth-demo v1/);
         assert.equal((await peek().backends("far")).filter((b) => b.weight > 0).length, 3);
@@ -92,7 +94,7 @@ describe("an HAProxy on its own host, over SSH, through the pulumi CLI", functio
         assertNoKey(log.join(""), remote.remoteSlb.ssh.privateKey, "the pulumi output");
     });
 
-    it("releases v2 through it under load with zero failed requests", async () => {
+    step("releases v2 through it under load with zero failed requests", async () => {
         await stack.setConfig("image", { value: local.images.v2 });
         const load = new Load({ url, ratePerSecond: 50, slowShare: 0.05, maxSeconds: 300 }).start();
         const started = Date.now();
@@ -106,7 +108,7 @@ describe("an HAProxy on its own host, over SSH, through the pulumi CLI", functio
         assertNoKey(storedState(stack), remote.remoteSlb.ssh.privateKey, "the stack state");
     });
 
-    it("destroys: no container, and the remote config holds no berth section", async () => {
+    step("destroys: no container, and the remote config holds no berth section", async () => {
         await stack.destroy({ onOutput });
         assert.deepEqual(await containersOf("far"), []);
         assert.doesNotMatch(execFileSync("cat", [remote.remoteSlb.configPath], { encoding: "utf8" }), /berth:begin/);

@@ -7,6 +7,7 @@ import { Stack } from "@pulumi/pulumi/automation";
 import { Load, summarize } from "../support/load";
 import { openProgramStack, removeProgramStack, setProgramConfig } from "../support/programStack";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 const PUBLIC = listenerUrl(18480);
 const WEB = listenerUrl(18481);
@@ -19,6 +20,7 @@ function localClusterConfig() {
 
 describe("berth from YAML through the provider plugin", function () {
     this.timeout(600_000);
+    const step = story();
     let stack: Stack;
 
     before(async () => {
@@ -27,7 +29,7 @@ describe("berth from YAML through the provider plugin", function () {
     });
     after(async () => removeProgramStack(stack));
 
-    it("deploys v1: a Service behind its binding, and a WebService the plugin builds", async () => {
+    step("deploys v1: a Service behind its binding, and a WebService the plugin builds", async () => {
         const up = await stack.up();
         assert.equal(up.outputs.publicUrl.value, PUBLIC);
         assert.equal(up.outputs.webUrl.value, WEB);
@@ -44,7 +46,7 @@ describe("berth from YAML through the provider plugin", function () {
         }
     });
 
-    it("releases v2 under load with zero failed requests", async () => {
+    step("releases v2 under load with zero failed requests", async () => {
         const before = await containersOf("yml-api");
         const loads = [PUBLIC, WEB].map((url) => new Load({ url, ratePerSecond: 50, slowShare: 0, maxSeconds: 240 }).start());
         await setProgramConfig(stack, { image: local.images.v2 });
@@ -67,7 +69,7 @@ describe("berth from YAML through the provider plugin", function () {
         );
     });
 
-    it("scales 2 -> 3 keeping the running containers", async () => {
+    step("scales 2 -> 3 keeping the running containers", async () => {
         const two = await containersOf("yml-api");
         await setProgramConfig(stack, { replicas: "3" });
         await stack.up();
@@ -82,7 +84,7 @@ describe("berth from YAML through the provider plugin", function () {
         ["replicas", "-1", /property replicas .*must be a whole number from 0 to 1000, got -1/, "3"],
         ["publicPort", "70000", /property listen\.port .*must be a whole number from 1 to 65535, got 70000/, "18480"],
     ] as const) {
-        it(`refuses ${key} ${value} in preview with berth's message naming the property`, async () => {
+        step(`refuses ${key} ${value} in preview with berth's message naming the property`, async () => {
             const running = await containersOf("yml-api");
             await setProgramConfig(stack, { [key]: value });
             await assert.rejects(stack.preview(), (e: Error) => message.test(e.message));
@@ -91,7 +93,7 @@ describe("berth from YAML through the provider plugin", function () {
         });
     }
 
-    it("destroys: no container, backend or listener left", async () => {
+    step("destroys: no container, backend or listener left", async () => {
         await stack.destroy();
         assert.deepEqual(await containersOf("yml-api"), []);
         assert.deepEqual(await containersOf("yml-web"), []);

@@ -8,9 +8,11 @@ import { serviceProvider } from "../../provider/engine/service";
 import { slbBindingProvider } from "../../provider/engine/slbBinding";
 import { ServiceArgs, ServiceState, SlbBindingState } from "../../provider/model";
 import { backendsIn, cleanSlate, containersOf, listenerUrl, local, nodeSpecs, slbAddress, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 describe("engines against the real hosts", function () {
     this.timeout(300_000);
+    const step = story({ afterEachStep: () => sinon.restore() });
     const slb = local.slbs[1];
     let binding: SlbBindingState;
     let args: ServiceArgs;
@@ -40,7 +42,6 @@ describe("engines against the real hosts", function () {
             release: { healthyTimeoutSeconds: 8, lbHealthyTimeoutSeconds: 10, drainTimeoutSeconds: 10 },
         };
     });
-    afterEach(() => sinon.restore());
     after(() => cleanSlate());
 
     it("cluster reports each node's inventory", async () => {
@@ -51,7 +52,7 @@ describe("engines against the real hosts", function () {
         }
     });
 
-    it("creates a service pinned to the image digest", async () => {
+    step("creates a service pinned to the image digest", async () => {
         state = (await serviceProvider.create(args)).outs;
         assert.match(state.imageDigest, /@sha256:[0-9a-f]{64}$/);
         assert.equal(state.containers.length, 2);
@@ -59,7 +60,7 @@ describe("engines against the real hosts", function () {
         await waitForBody(URL, /berth-demo v1/);
     });
 
-    it("rolls back a release whose containers never get healthy, naming the container and its last check", async () => {
+    step("rolls back a release whose containers never get healthy, naming the container and its last check", async () => {
         const before = await containersOf("api");
         await assert.rejects(serviceProvider.update!(id, state, { ...args, image: local.images.unhealthy }), (e: any) => {
             assert.match(e.message, /service api: release of api failed in batch 1\/1/);
@@ -76,7 +77,7 @@ describe("engines against the real hosts", function () {
         await waitForBody(URL, /berth-demo v1/);
     });
 
-    it("starts a container on another node when its node refuses it, and says why", async () => {
+    step("starts a container on another node when its node refuses it, and says why", async () => {
         const lines: string[] = [];
         sinon.stub(console, "log").callsFake((l: string) => lines.push(l));
         const run = sinon.stub(DockerHost.prototype, "run").callThrough();
@@ -98,7 +99,7 @@ describe("engines against the real hosts", function () {
         );
     });
 
-    it("adds a binding to a running service without a redeploy, and leaves it again", async () => {
+    step("adds a binding to a running service without a redeploy, and leaves it again", async () => {
         const second = (
             await slbBindingProvider.create({
                 name: "it-api-private",
@@ -123,7 +124,7 @@ describe("engines against the real hosts", function () {
         await slbBindingProvider.delete!("x", second);
     });
 
-    it("deletes: drains, deregisters and removes everything", async () => {
+    step("deletes: drains, deregisters and removes everything", async () => {
         await serviceProvider.delete!(id, state);
         assert.deepEqual(await containersOf("api"), []);
         assert.deepEqual(await backendsIn("it-api", 1), []);

@@ -7,9 +7,11 @@ import { isLbHealthy } from "../../provider/slb/driver";
 import { readSection } from "../../provider/slb/haproxyConfig";
 import { waitUntil } from "../../provider/wait";
 import { cleanSlate, hosts, listenerUrl, local, slbAddress, slbDriver, waitForBody } from "../support/world";
+import { story } from "../support/story";
 
 describe("HAProxy driver (real HAProxy)", function () {
     this.timeout(120_000);
+    const step = story();
     const slb = local.slbs[0];
     const binding: SlbBindingArgs = {
         name: "it-haproxy",
@@ -38,7 +40,7 @@ describe("HAProxy driver (real HAProxy)", function () {
     });
     after(() => cleanSlate());
 
-    it("adds a listener with a reload, then a backend at weight 0 that takes traffic only once raised", async () => {
+    step("adds a listener with a reload, then a backend at weight 0 that takes traffic only once raised", async () => {
         const driver = slbDriver();
         await driver.ensureListener(binding);
         await driver.addBackends("it-haproxy", [{ name: "s1", address: local.hosts[0].address, port }]);
@@ -56,7 +58,7 @@ describe("HAProxy driver (real HAProxy)", function () {
         await waitForBody(listenerUrl(18090), /berth-demo v1/);
     });
 
-    it("persists every runtime change, so a reload keeps the backend and its weight", async () => {
+    step("persists every runtime change, so a reload keeps the backend and its weight", async () => {
         const persisted = readSection(readFileSync(slb.configPath, "utf8"), "it-haproxy");
         assert.deepEqual(persisted?.servers, [{ name: "s1", address: local.hosts[0].address, port, weight: 100 }]);
         await slbDriver().reload();
@@ -70,7 +72,7 @@ describe("HAProxy driver (real HAProxy)", function () {
         await waitForBody(listenerUrl(18090), /berth-demo v1/);
     });
 
-    it("removes a backend from the runtime and the file, and then the listener", async () => {
+    step("removes a backend from the runtime and the file, and then the listener", async () => {
         const driver = slbDriver();
         await driver.setWeights("it-haproxy", [{ name: "s1", weight: 0 }]);
         await driver.removeBackends("it-haproxy", ["s1"]);

@@ -7,12 +7,14 @@ import { LABEL } from "../../provider/docker/labels";
 import { ServiceArgs, ServiceState } from "../../provider/model";
 import { TestRegistry } from "../support/registry";
 import { cleanSlate, containersOf, hosts, nodeSpecs } from "../support/world";
+import { story } from "../support/story";
 
 const ID = "it/pulls";
 const AUTH = { username: "berth", password: "s3cret-Pa55" };
 
 describe("pulls with credentials and pull failures (real registry with htpasswd)", function () {
     this.timeout(300_000);
+    const step = story({ afterEachStep: () => sinon.restore() });
     const registry = new TestRegistry(5001, AUTH);
     let v1: string;
     let v2: string;
@@ -46,14 +48,13 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         v3 = registry.copyIn("v2", "berth-demo:v3");
         await registry.forgetImages();
     });
-    afterEach(() => sinon.restore());
     after(async () => {
         await registry.remove();
         cleanSlate();
     });
 
     let state: ServiceState;
-    it("pulls with the cluster's credentials on every node, runs one digest, labels the version, never prints the password", async () => {
+    step("pulls with the cluster's credentials on every node, runs one digest, labels the version, never prints the password", async () => {
         const lines = watch();
         state = (await serviceProvider.create(args())).outs;
         sinon.restore();
@@ -79,7 +80,7 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         assert.equal((state as any).registries, undefined);
     });
 
-    it("fails at once, quoting the registry, on wrong credentials and on an unknown tag; nothing old is touched", async () => {
+    step("fails at once, quoting the registry, on wrong credentials and on an unknown tag; nothing old is touched", async () => {
         const before = (await containersOf("pulls")).map((c) => c.id).sort();
         const lines = watch();
         // A single attempt: the message would end "(after N attempts)" had it been retried.
@@ -104,7 +105,7 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         assert.deepEqual((await containersOf("pulls")).map((c) => c.id).sort(), before);
     });
 
-    it("registry stopped mid-release: fails before any old container is touched, naming each node; converges once it is back", async () => {
+    step("registry stopped mid-release: fails before any old container is touched, naming each node; converges once it is back", async () => {
         const before = await containersOf("pulls");
         // Cut the registry off once the digest is resolved: the nodes' pulls then fail.
         let stopping: Promise<void> | undefined;
@@ -135,7 +136,7 @@ describe("pulls with credentials and pull failures (real registry with htpasswd)
         assert.ok(!before.some((c) => state.containers.some((n) => n.id === c.id)), "every container replaced by v2");
     });
 
-    it("registry down before the release: the digest cannot be resolved, the error says why, old containers serve", async () => {
+    step("registry down before the release: the digest cannot be resolved, the error says why, old containers serve", async () => {
         await registry.stop();
         const before = (await containersOf("pulls")).map((c) => c.id).sort();
         watch();

@@ -19,6 +19,7 @@ import { RegistryRotationArgs, RegistryRotationState, RegistryUser } from "../..
 import { ClbContractServer } from "../support/clbContract";
 import { bridgeAddress, pushImage, removeRotation, rotationAccess } from "../support/registry";
 import { cleanSlate, containersOf, local, nodeSpecs } from "../support/world";
+import { story } from "../support/story";
 
 const ID = "it/rot";
 const STABLE = `${bridgeAddress}:5100`;
@@ -68,6 +69,7 @@ const basic = (username: string, password: string) => `Basic ${Buffer.from(`${us
 
 describe("RegistryBucketRotation (registries on a node, HAProxy in front, real pulls)", function () {
     this.timeout(600_000);
+    const step = story({ afterEachStep: () => sinon.restore() });
     let binding: SlbBindingState;
     let state: RegistryRotationState;
     let service: ServiceState;
@@ -115,14 +117,13 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
             })
         ).outs;
     });
-    afterEach(() => sinon.restore());
     after(async () => {
         if (state) await registryRotationProvider.delete!(ID, state);
         cleanSlate();
         await removeRotation("rot");
     });
 
-    it("2026q4: builds the registry image from the Debian binary, serves the first bucket at the stable address", async () => {
+    step("2026q4: builds the registry image from the Debian binary, serves the first bucket at the stable address", async () => {
         await h1()
             .getImage(DEFAULT_REGISTRY_IMAGE)
             .remove({ force: true })
@@ -140,7 +141,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         assert.ok(bucket("images-2026q4")!.blobs >= 4 && bucket("images-2026q4")!.bytes > 100_000, JSON.stringify(bucket("images-2026q4")));
     });
 
-    it("refuses a push without the password (401) and plain HTTP, at the stable address and at the bucket's own", async () => {
+    step("refuses a push without the password (401) and plain HTTP, at the stable address and at the bucket's own", async () => {
         const own = bucket("images-2026q4")!.address;
         const seen: string[] = [];
         for (const address of [STABLE, own]) {
@@ -172,61 +173,64 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         );
     });
 
-    it("2027q1: copies forward the in-use image and the newest tag, moves the address with no failed pull, a push during the switch is not lost", async () => {
-        // Pull through the stable address and push to it, continuously, while the rotation runs.
-        let rotating = true;
-        const pushes: Array<{ repository: string; attempts: number; errors: string[] }> = [];
-        const pusher = (async () => {
-            for (let n = 0; rotating; n++) {
-                const entry = { repository: `push${n}/app`, attempts: 0, errors: [] as string[] };
-                pushes.push(entry);
-                // A failed push is retried, as CI retries it; the retry must land somewhere that is kept.
-                while (entry.attempts < 5) {
-                    entry.attempts++;
-                    try {
-                        await push("v2", `${STABLE}/${entry.repository}:t`);
-                        break;
-                    } catch (e: any) {
-                        entry.errors.push(String(e.stderr ?? e.message).trim());
+    step(
+        "2027q1: copies forward the in-use image and the newest tag, moves the address with no failed pull, a push during the switch is not lost",
+        async () => {
+            // Pull through the stable address and push to it, continuously, while the rotation runs.
+            let rotating = true;
+            const pushes: Array<{ repository: string; attempts: number; errors: string[] }> = [];
+            const pusher = (async () => {
+                for (let n = 0; rotating; n++) {
+                    const entry = { repository: `push${n}/app`, attempts: 0, errors: [] as string[] };
+                    pushes.push(entry);
+                    // A failed push is retried, as CI retries it; the retry must land somewhere that is kept.
+                    while (entry.attempts < 5) {
+                        entry.attempts++;
+                        try {
+                            await push("v2", `${STABLE}/${entry.repository}:t`);
+                            break;
+                        } catch (e: any) {
+                            entry.errors.push(String(e.stderr ?? e.message).trim());
+                        }
                     }
                 }
+            })();
+            let pulls: Pulls;
+            try {
+                ({ result: state, pulls } = await pullingDuring(
+                    STABLE,
+                    async () => (await registryRotationProvider.update!(ID, state, args("2027-01-02T10:00:00Z"))).outs,
+                ));
+            } finally {
+                rotating = false;
+                await pusher;
             }
-        })();
-        let pulls: Pulls;
-        try {
-            ({ result: state, pulls } = await pullingDuring(
-                STABLE,
-                async () => (await registryRotationProvider.update!(ID, state, args("2027-01-02T10:00:00Z"))).outs,
-            ));
-        } finally {
-            rotating = false;
-            await pusher;
-        }
-        assert.equal(state.currentBucket, "images-2027q1");
-        assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
-        assert.deepEqual(tagsIn("images-2027q1", "app"), ["v1", "v3"], "v1 in use, v3 newest (keepTags 1); v2 stays behind");
-        assert.equal(bucket("images-2026q4")!.readOnly, true);
-        assert.equal(bucket("images-2027q1")!.readOnly, false);
-        // Every push that completed is in the new bucket (carried forward, or landed there on a retry).
-        const current = new RegistryClient(bucket("images-2027q1")!.address, USER, ACCESS.tls.ca);
-        for (const p of pushes.filter((p) => p.attempts <= 5 && p.errors.length < p.attempts)) {
-            assert.deepEqual(await current.tags(p.repository), ["t"], `${p.repository} (${p.attempts} attempt(s): ${p.errors.join(" | ")})`);
-        }
-        assert.ok(
-            pushes.every((p) => p.errors.length < p.attempts),
-            "every push succeeded, at the latest on a retry",
-        );
-        const retried = pushes.filter((p) => p.errors.length);
-        console.error(
-            `      pushes during the switch: ${pushes.length}, retried: ${retried.length} (${retried.map((p) => p.errors[0]).join(" | ")}); pulls ${pulls.ok}`,
-        );
-        assert.ok(pushes.length >= 1);
-        // The retained bucket serves at its own address, read-only.
-        await assert.rejects(push("v1", `${bucket("images-2026q4")!.address}/app:new`), /read-only|405|UNSUPPORTED|denied/i);
-        assert.deepEqual(await new RegistryClient(bucket("images-2026q4")!.address, USER, ACCESS.tls.ca).tags("app"), ["v1", "v2", "v3"]);
-    });
+            assert.equal(state.currentBucket, "images-2027q1");
+            assert.deepEqual(pulls.failed, [], `no pull through the stable address failed (${pulls.ok} succeeded)`);
+            assert.deepEqual(tagsIn("images-2027q1", "app"), ["v1", "v3"], "v1 in use, v3 newest (keepTags 1); v2 stays behind");
+            assert.equal(bucket("images-2026q4")!.readOnly, true);
+            assert.equal(bucket("images-2027q1")!.readOnly, false);
+            // Every push that completed is in the new bucket (carried forward, or landed there on a retry).
+            const current = new RegistryClient(bucket("images-2027q1")!.address, USER, ACCESS.tls.ca);
+            for (const p of pushes.filter((p) => p.attempts <= 5 && p.errors.length < p.attempts)) {
+                assert.deepEqual(await current.tags(p.repository), ["t"], `${p.repository} (${p.attempts} attempt(s): ${p.errors.join(" | ")})`);
+            }
+            assert.ok(
+                pushes.every((p) => p.errors.length < p.attempts),
+                "every push succeeded, at the latest on a retry",
+            );
+            const retried = pushes.filter((p) => p.errors.length);
+            console.error(
+                `      pushes during the switch: ${pushes.length}, retried: ${retried.length} (${retried.map((p) => p.errors[0]).join(" | ")}); pulls ${pulls.ok}`,
+            );
+            assert.ok(pushes.length >= 1);
+            // The retained bucket serves at its own address, read-only.
+            await assert.rejects(push("v1", `${bucket("images-2026q4")!.address}/app:new`), /read-only|405|UNSUPPORTED|denied/i);
+            assert.deepEqual(await new RegistryClient(bucket("images-2026q4")!.address, USER, ACCESS.tls.ca).tags("app"), ["v1", "v2", "v3"]);
+        },
+    );
 
-    it("2027q2: purges 2026q4 (retain 2); a service rescheduled after two rotations still pulls its image", async () => {
+    step("2027q2: purges 2026q4 (retain 2); a service rescheduled after two rotations still pulls its image", async () => {
         state = (await registryRotationProvider.update!(ID, state, args("2027-04-02T10:00:00Z"))).outs;
         assert.equal(state.currentBucket, "images-2027q2");
         assert.deepEqual(state.purged, ["images-2026q4"]);
@@ -254,7 +258,7 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         assert.equal(service.containers.filter((c) => c.state === "running").length, 2);
     });
 
-    it("never purges a bucket whose in-use image could not be verified in the current bucket", async () => {
+    step("never purges a bucket whose in-use image could not be verified in the current bucket", async () => {
         // The copy "lands" with another digest: the run stops before any purge.
         const real = RegistryClient.prototype.manifest;
         const current = bucket("images-2027q2")!.address;
@@ -274,55 +278,59 @@ describe("RegistryBucketRotation (registries on a node, HAProxy in front, real p
         );
     });
 
-    it("another stack's rotation of the same name on the node: the same prefix is refused naming the stack, another prefix works beside it", async () => {
-        // The first rotation's own registries, as its host lists them.
-        const ownRegistries = async () =>
-            (
-                await new BucketHost(
-                    nodeSpecs()[0],
-                    "rot",
-                    DEFAULT_REGISTRY_IMAGE,
-                    ACCESS,
-                    { kind: "volume" },
-                    { id: state.ownerId!, adoptsUnowned: false },
-                ).list()
-            )
-                .map((r) => r.containerId)
-                .sort();
-        const before = await ownRegistries();
-        const otherBinding = (await slbBindingProvider.create({ ...binding, name: "rot-other", listen: { address: bridgeAddress, port: 5103 } }))
-            .outs;
-        const other = (extra: Partial<RegistryRotationArgs>) =>
-            args("2027-04-02T10:00:00Z", { stack: "org/other/prod", binding: otherBinding, ...extra });
-        await assert.rejects(
-            registryRotationProvider.create(other({})),
-            /bucket images-2027q2 \(a volume on the node\) belongs to stack it\/rot\/a \(owner o[0-9a-f]{7}\): give this rotation another prefix/,
-        );
-        const created = (await registryRotationProvider.create(other({ prefix: "theirs" }))).outs as RegistryRotationState;
-        try {
-            assert.notEqual(created.ownerId, state.ownerId);
-            assert.deepEqual(
-                created.buckets.map((b) => b.name),
-                ["theirs-2027q2"],
-                "it sees only its own buckets",
+    step(
+        "another stack's rotation of the same name on the node: the same prefix is refused naming the stack, another prefix works beside it",
+        async () => {
+            // The first rotation's own registries, as its host lists them.
+            const ownRegistries = async () =>
+                (
+                    await new BucketHost(
+                        nodeSpecs()[0],
+                        "rot",
+                        DEFAULT_REGISTRY_IMAGE,
+                        ACCESS,
+                        { kind: "volume" },
+                        { id: state.ownerId!, adoptsUnowned: false },
+                    ).list()
+                )
+                    .map((r) => r.containerId)
+                    .sort();
+            const before = await ownRegistries();
+            const otherBinding = (await slbBindingProvider.create({ ...binding, name: "rot-other", listen: { address: bridgeAddress, port: 5103 } }))
+                .outs;
+            const other = (extra: Partial<RegistryRotationArgs>) =>
+                args("2027-04-02T10:00:00Z", { stack: "org/other/prod", binding: otherBinding, ...extra });
+            await assert.rejects(
+                registryRotationProvider.create(other({})),
+                /bucket images-2027q2 \(a volume on the node\) belongs to stack it\/rot\/a \(owner o[0-9a-f]{7}\): give this rotation another prefix/,
             );
-            state = (await registryRotationProvider.read!(ID, state)).props as RegistryRotationState;
-            assert.ok(
-                state.buckets.every((b) => b.name.startsWith("images-")),
-                `nor does the first see the other's: ${state.buckets.map((b) => b.name)}`,
-            );
-        } finally {
-            await registryRotationProvider.delete!("it/rot-other", created);
-            await slbBindingProvider.delete!("it/rot-other", otherBinding);
-        }
-        const after = await ownRegistries();
-        assert.deepEqual(after, before, "the first rotation's registries are untouched");
-        assert.ok((await new RegistryClient(STABLE, USER, ACCESS.tls.ca).tags("app")).includes("v1"), "its stable address still serves");
-    });
+            const created = (await registryRotationProvider.create(other({ prefix: "theirs" }))).outs as RegistryRotationState;
+            try {
+                assert.notEqual(created.ownerId, state.ownerId);
+                assert.deepEqual(
+                    created.buckets.map((b) => b.name),
+                    ["theirs-2027q2"],
+                    "it sees only its own buckets",
+                );
+                state = (await registryRotationProvider.read!(ID, state)).props as RegistryRotationState;
+                assert.ok(
+                    state.buckets.every((b) => b.name.startsWith("images-")),
+                    `nor does the first see the other's: ${state.buckets.map((b) => b.name)}`,
+                );
+            } finally {
+                await registryRotationProvider.delete!("it/rot-other", created);
+                await slbBindingProvider.delete!("it/rot-other", otherBinding);
+            }
+            const after = await ownRegistries();
+            assert.deepEqual(after, before, "the first rotation's registries are untouched");
+            assert.ok((await new RegistryClient(STABLE, USER, ACCESS.tls.ca).tags("app")).includes("v1"), "its stable address still serves");
+        },
+    );
 });
 
 describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previous bucket drains by time", function () {
     this.timeout(300_000);
+    const step = story({ afterEachStep: () => sinon.restore() });
     const LB = "lb-berthrotation1";
     const KEY = { accessKeyId: "LTAIberthrot", accessKeySecret: "berth-rotation-secret" };
     const PORT = 5105;
@@ -370,7 +378,6 @@ describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previo
             })
         ).outs;
     });
-    afterEach(() => sinon.restore());
     after(async () => {
         if (state) await registryRotationProvider.delete!("it/rotclb", state);
         if (binding) await slbBindingProvider.delete!("it/rot-clb", binding);
@@ -378,7 +385,7 @@ describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previo
         await removeRotation("rotclb");
     });
 
-    it("moves the stable address to the new bucket; the previous one sits at weight 0 for the drain time, then leaves; no pull fails", async () => {
+    step("moves the stable address to the new bucket; the previous one sits at weight 0 for the drain time, then leaves; no pull fails", async () => {
         state = (await registryRotationProvider.create(args("2026-11-23T10:00:00Z"))).outs as RegistryRotationState;
         assert.equal(state.address, CLB_STABLE);
         await push("v1", `${CLB_STABLE}/app:v1`);
@@ -430,28 +437,31 @@ describe("RegistryBucketRotation behind Aliyun CLB (contract server): the previo
         );
     });
 
-    it("a new registry that stops while the load balancer checks it ends the wait at once, naming it; the stable address keeps serving", async () => {
-        const docker = h1();
-        let stopping: Promise<unknown> | undefined;
-        sinon.stub(console, "log").callsFake((l: string) => {
-            const waiting = /waiting for load balancer health: (clb-2027q2-[0-9a-f]{8})/.exec(String(l));
-            if (!waiting || stopping) return;
-            // The fault: the new bucket's registry stops (its container named after it) before CLB calls it healthy.
-            stopping = docker
-                .listContainers({ filters: { label: [`${ROTATION_LABEL.rotation}=rotclb`, `${ROTATION_LABEL.bucket}=clb-2027q2`] } })
-                .then((found) => Promise.all(found.map((c) => docker.getContainer(c.Id).stop({ t: 0 }))));
-        });
-        const t0 = Date.now();
-        await assert.rejects(
-            registryRotationProvider.update!("it/rotclb", state, args("2027-04-02T10:00:00Z")),
-            // Its own words, not the health bound's timeout: the wait ended on the stop.
-            /bucket clb-2027q2's registry stopped on node h1/,
-        );
-        const seconds = (Date.now() - t0) / 1000;
-        sinon.restore();
-        assert.ok(stopping, "the registry was stopped while the load balancer checked it");
-        await stopping;
-        console.error(`      the rotation failed ${seconds.toFixed(1)} s after it started, once the new registry stopped`);
-        assert.deepEqual(await new RegistryClient(CLB_STABLE, USER, ACCESS.tls.ca).tags("app"), ["v1"], "the previous bucket still serves");
-    });
+    step(
+        "a new registry that stops while the load balancer checks it ends the wait at once, naming it; the stable address keeps serving",
+        async () => {
+            const docker = h1();
+            let stopping: Promise<unknown> | undefined;
+            sinon.stub(console, "log").callsFake((l: string) => {
+                const waiting = /waiting for load balancer health: (clb-2027q2-[0-9a-f]{8})/.exec(String(l));
+                if (!waiting || stopping) return;
+                // The fault: the new bucket's registry stops (its container named after it) before CLB calls it healthy.
+                stopping = docker
+                    .listContainers({ filters: { label: [`${ROTATION_LABEL.rotation}=rotclb`, `${ROTATION_LABEL.bucket}=clb-2027q2`] } })
+                    .then((found) => Promise.all(found.map((c) => docker.getContainer(c.Id).stop({ t: 0 }))));
+            });
+            const t0 = Date.now();
+            await assert.rejects(
+                registryRotationProvider.update!("it/rotclb", state, args("2027-04-02T10:00:00Z")),
+                // Its own words, not the health bound's timeout: the wait ended on the stop.
+                /bucket clb-2027q2's registry stopped on node h1/,
+            );
+            const seconds = (Date.now() - t0) / 1000;
+            sinon.restore();
+            assert.ok(stopping, "the registry was stopped while the load balancer checked it");
+            await stopping;
+            console.error(`      the rotation failed ${seconds.toFixed(1)} s after it started, once the new registry stopped`);
+            assert.deepEqual(await new RegistryClient(CLB_STABLE, USER, ACCESS.tls.ca).tags("app"), ["v1"], "the previous bucket still serves");
+        },
+    );
 });
