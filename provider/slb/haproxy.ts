@@ -245,27 +245,29 @@ export class HaproxyDriver implements SlbDriver {
     async removeBackends(pool: string, names: string[]): Promise<void> {
         if (names.length === 0) return;
         const present = new Set((await this.backends(pool)).map((b) => b.name));
-        await mapLimited(
-            names.filter((n) => present.has(n)),
-            async (name) => {
-                const id = `${pool}/${name}`;
-                await this.run(`set server ${id} state maint`);
-                // HAProxy 2.6 deletes a server that streams still point at and then crashes (fixed in 2.9:
-                // "don't delete a dynamic server that has streams"). Callers drain first; after a drain
-                // timeout the remaining sessions are shut down, and deletion waits until none is left.
-                const busy = async () => {
-                    const b = (await this.backends(pool)).find((x) => x.name === name);
-                    return b ? b.sessions + b.queued : 0;
-                };
-                if ((await busy()) > 0) await this.run(`shutdown sessions server ${id}`);
-                await waitUntil(async () => ((await busy()) === 0 ? true : undefined), { timeoutSeconds: 15, what: `sessions on ${id} to end` });
-                // It also refuses while connections are attached; idle ones are purged shortly after maint.
-                await waitUntil(async () => ((await this.admin(`del server ${id}`)).includes("Server deleted") ? true : undefined), {
-                    timeoutSeconds: 15,
-                    what: `HAProxy to delete ${id}`,
-                });
-            },
-        );
+        const going = names.filter((n) => present.has(n));
+        // In maintenance first: no new stream reaches them, so one read after it shows every one still in flight.
+        await mapLimited(going, (name) => this.run(`set server ${pool}/${name} state maint`));
+        const busy = async (name: string) => {
+            const b = (await this.backends(pool)).find((x) => x.name === name);
+            return b ? b.sessions + b.queued : 0;
+        };
+        const inFlight = new Set((await this.backends(pool)).filter((b) => b.sessions + b.queued > 0).map((b) => b.name));
+        await mapLimited(going, async (name) => {
+            const id = `${pool}/${name}`;
+            // HAProxy 2.6 deletes a server that streams still point at and then crashes (fixed in 2.9:
+            // "don't delete a dynamic server that has streams"). Callers drain first; after a drain
+            // timeout the remaining sessions are shut down, and deletion waits until none is left.
+            if (inFlight.has(name)) {
+                await this.run(`shutdown sessions server ${id}`);
+                await waitUntil(async () => ((await busy(name)) === 0 ? true : undefined), { timeoutSeconds: 15, what: `sessions on ${id} to end` });
+            }
+            // It also refuses while connections are attached; idle ones are purged shortly after maint.
+            await waitUntil(async () => ((await this.admin(`del server ${id}`)).includes("Server deleted") ? true : undefined), {
+                timeoutSeconds: 15,
+                what: `HAProxy to delete ${id}`,
+            });
+        });
         const gone = new Set(names);
         await this.persist(pool, (servers) => servers.filter((s) => !gone.has(s.name)));
     }
