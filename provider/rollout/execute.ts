@@ -333,13 +333,13 @@ export async function retire(target: RetireTarget, containers: ContainerState[],
     if (containers.length === 0) return;
     const byName = new Map(containers.map((c) => [c.name, c]));
     const limitOn = limitPer();
-    const takingOut: Array<Promise<void>> = [];
+    const takingOut: Array<Promise<unknown>> = [];
     const takeOut = (names: string[]) => {
         const going = names.map((n) => byName.get(n)!);
         const out = deregister(bindings, names).then(() => Promise.all(going.map((c) => limitOn(c.node)(() => stop(target, c)))));
         // Awaited below; this only keeps one that fails while others drain from being unhandled meanwhile.
         out.catch(() => undefined);
-        takingOut.push(out.then(() => undefined));
+        takingOut.push(out);
     };
     try {
         await target.times.time("drain", () => drain(target, bindings, [...byName.keys()], takeOut));

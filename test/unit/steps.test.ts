@@ -347,6 +347,21 @@ describe("release steps, each against the fake world on virtual time", function 
         );
     });
 
+    it("drain, deregister, stop: a stop that fails while a slower backend still drains fails the retirement, after that one is taken out too", async () => {
+        const { w, v2, state, next } = await deployed();
+        const { target } = await next(v2);
+        const [idle, busy] = state.containers;
+        const from = w.clock.now();
+        w.sessions = (name) => (name === busy.name && w.clock.now() < from + 7_000 ? 1 : 0);
+        w.inject({ call: `${idle.node}.stop`, error: "Cannot kill container: permission denied" });
+        await assert.rejects(
+            w.run(() => retire(target, [idle, busy])),
+            /permission denied/,
+        );
+        assert.ok(w.clock.now() - from >= 7_000, "the retirement reported before the busy backend had drained and gone");
+        assert.ok(!w.slb("pub").servers.has(busy.name) && !w.containers().some((c) => c.id === busy.id));
+    });
+
     it("batches: with a fixed host port each batch makes room on its node before it starts there, and the old never serve beside nothing", async () => {
         const { w, v2, next } = await deployed({ ports: [{ containerPort: 80, hostPort: 8080 }] });
         const { target, plan, rev } = await next({ ...v2, ports: [{ containerPort: 80, hostPort: 8080 }] });
