@@ -111,28 +111,11 @@ export interface DrainOptions {
     progress: Progress;
     /** What the backends are, for progress lines (default: their names). */
     subject?: string;
-    /**
-     * Called with backends as they drain (no request in flight in any binding), and with the rest when
-     * the drain ends: what follows a drain (deregister, stop) starts for those while the others still drain.
-     */
-    onDrained?: (names: string[]) => void;
 }
 
 /** Sets weight 0 in every pool holding them and waits until no request is in flight or queued, bounded by the drain timeout. */
 export async function drain(bindings: Binding[], names: string[], opts: DrainOptions): Promise<void> {
     if (names.length === 0) return;
-    const handedOn = new Set<string>();
-    const handOn = (drained: string[]) => {
-        const fresh = drained.filter((n) => !handedOn.has(n));
-        fresh.forEach((n) => handedOn.add(n));
-        if (fresh.length) opts.onDrained?.(fresh);
-    };
-    await drainUntilIdle(bindings, names, opts, handOn);
-    // Drained, or the drain timeout passed (said so): the rest go too. Not on a failure: those may still serve.
-    handOn(names);
-}
-
-async function drainUntilIdle(bindings: Binding[], names: string[], opts: DrainOptions, handOn: (drained: string[]) => void): Promise<void> {
     const wanted = new Set(names);
     const subject = opts.subject ?? few(names);
     const { seconds, setting } = opts.bound;
@@ -161,12 +144,9 @@ async function drainUntilIdle(bindings: Binding[], names: string[], opts: DrainO
     try {
         await waitUntil(
             async () => {
-                const busy = new Map<string, number>();
+                let inFlight = 0;
                 for (const backends of await Promise.all(holding.map((binding) => binding.driver.backends(binding.pool))))
-                    for (const b of backends)
-                        if (wanted.has(b.name) && !isDrained(b)) busy.set(b.name, (busy.get(b.name) ?? 0) + b.sessions + b.queued);
-                handOn(names.filter((n) => !busy.has(n)));
-                const inFlight = [...busy.values()].reduce((a, b) => a + b, 0);
+                    for (const b of backends) if (wanted.has(b.name) && !isDrained(b)) inFlight += b.sessions + b.queued;
                 if (inFlight === 0) return true;
                 status(`draining ${subject}: ${inFlight} request(s) still in flight`);
                 return undefined;
