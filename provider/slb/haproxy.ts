@@ -6,7 +6,7 @@ import retry from "async-retry";
 import { HaproxyEndpoint, SlbBindingArgs } from "../model";
 import { mapLimited } from "../limit";
 import { waitUntil } from "../wait";
-import { Backend, BackendStatus, keptListener, ListenerClash, ListenerOwner, SlbDriver } from "./driver";
+import { Backend, BackendStatus, isDrained, keptListener, ListenerClash, ListenerOwner, SlbDriver } from "./driver";
 import { listenerClash, PersistedServer, readSection, renderSection, serverOptions, writeSection } from "./haproxyConfig";
 import { HaproxyHost, LocalHaproxyHost, quote, SshHaproxyHost } from "./haproxyHost";
 
@@ -248,11 +248,11 @@ export class HaproxyDriver implements SlbDriver {
         const going = names.filter((n) => present.has(n));
         // In maintenance first: no new stream reaches them, so one read after it shows every one still in flight.
         await mapLimited(going, (name) => this.run(`set server ${pool}/${name} state maint`));
-        const busy = async (name: string) => {
+        const drained = async (name: string) => {
             const b = (await this.backends(pool)).find((x) => x.name === name);
-            return b ? b.sessions + b.queued : 0;
+            return !b || isDrained(b);
         };
-        const inFlight = new Set((await this.backends(pool)).filter((b) => b.sessions + b.queued > 0).map((b) => b.name));
+        const inFlight = new Set((await this.backends(pool)).filter((b) => !isDrained(b)).map((b) => b.name));
         await mapLimited(going, async (name) => {
             const id = `${pool}/${name}`;
             // HAProxy 2.6 deletes a server that streams still point at and then crashes (fixed in 2.9:
@@ -260,7 +260,7 @@ export class HaproxyDriver implements SlbDriver {
             // timeout the remaining sessions are shut down, and deletion waits until none is left.
             if (inFlight.has(name)) {
                 await this.run(`shutdown sessions server ${id}`);
-                await waitUntil(async () => ((await busy(name)) === 0 ? true : undefined), { timeoutSeconds: 15, what: `sessions on ${id} to end` });
+                await waitUntil(async () => ((await drained(name)) ? true : undefined), { timeoutSeconds: 15, what: `sessions on ${id} to end` });
             }
             // It also refuses while connections are attached; idle ones are purged shortly after maint.
             await waitUntil(async () => ((await this.admin(`del server ${id}`)).includes("Server deleted") ? true : undefined), {
